@@ -1,0 +1,124 @@
+// Audit trail: one JSON object per line, hash-chained (see README "Audit
+// trail"). Record building, the chain and verification are pure; Writer is
+// the file sink (O_APPEND, one write(2) per record, optional fdatasync,
+// rotation by rename). Writer is thread-safe: all sessions share one, so
+// records never interleave and seq never repeats or skips.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "trex/result.hpp"
+
+namespace trex::audit {
+
+using Json = nlohmann::ordered_json;
+
+inline constexpr std::string_view kGenesis =
+    "0000000000000000000000000000000000000000000000000000000000000000";
+
+// "2026-11-23T17:49:07.123456Z"
+std::string rfc3339_utc(std::chrono::system_clock::time_point t);
+std::string sha256_hex(std::string_view data);
+
+// The chain's state: the next seq and the hash of the last line.
+class Chain {
+ public:
+  Chain() = default;
+  Chain(std::uint64_t next_seq, std::string prev) : next_seq_(next_seq), prev_(std::move(prev)) {}
+  // Resumes after an existing record line; fails if it is not a record.
+  static Result<Chain> after_line(std::string_view last_line);
+
+  // Builds one record line (no newline): ts, seq, event, the fields in their
+  // order, prev. Does not advance: call advance(line) once it is written.
+  std::string seal(std::string_view event, const Json& fields,
+                   std::chrono::system_clock::time_point now) const;
+  void advance(std::string_view written_line);
+
+  std::uint64_t next_seq() const { return next_seq_; }
+  const std::string& prev() const { return prev_; }
+
+ private:
+  std::uint64_t next_seq_ = 1;
+  std::string prev_{kGenesis};
+};
+
+// Checks lines one by one against the chain. Pure.
+class Verifier {
+ public:
+  // Returns the reason when `line` breaks the chain (bad JSON, missing field,
+  // seq gap, prev mismatch), nothing when it is good.
+  std::optional<std::string> check(std::string_view line);
+  std::uint64_t records() const { return records_; }
+
+ private:
+  std::uint64_t records_ = 0;
+  std::uint64_t next_seq_ = 1;
+  std::string prev_{kGenesis};
+};
+
+struct VerifyFailure {
+  std::string file;
+  std::uint64_t line = 0;  // 1-based within `file`; 0 when the file is missing
+  std::string reason;
+};
+
+struct VerifyReport {
+  std::uint64_t records = 0;
+  std::optional<VerifyFailure> failure;
+  bool ok() const { return !failure; }
+};
+
+// Verifies files as one chain, in the given order.
+VerifyReport verify_files(const std::vector<std::string>& files);
+
+// `path` and its rotated files (path.1, path.2, ...), oldest first, current last.
+std::vector<std::string> trail_files(const std::string& path);
+
+class Writer {
+ public:
+  struct Options {
+    std::string path = "log/audit.jsonl";
+    bool fsync = false;
+    std::uint64_t max_bytes = 64ULL * 1024 * 1024;  // rotate when exceeded
+  };
+
+  // Opens (creating 0640) and resumes the chain from the last record of the
+  // trail. A torn last line (crash mid-write) is moved aside and described in
+  // recovery(). Fails with a reason naming the file.
+  static Result<std::unique_ptr<Writer>> open(const Options& options);
+
+  // Appends one record. On failure nothing was recorded (the chain did not
+  // advance) and the caller must not act on the event: fail closed.
+  Status write(std::string_view event, const Json& fields);
+
+  // What open() repaired, as fields for server_start; null when nothing.
+  const Json& recovery() const { return recovery_; }
+  const std::string& path() const { return options_.path; }
+
+  ~Writer();
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+ private:
+  explicit Writer(Options options);
+  Status open_current();
+  Status rotate();
+
+  Options options_;
+  std::mutex mu_;
+  int fd_ = -1;
+  std::uint64_t size_ = 0;
+  Chain chain_;
+  Json recovery_;
+};
+
+}  // namespace trex::audit

@@ -1,0 +1,128 @@
+// The trex wire protocol (ALPN "trex/1"): typed, length-prefixed frames and
+// the messages they carry. Pure: no I/O, no global state; every decode has a
+// hard size limit and returns an error value for hostile bytes.
+//
+// Frame: type (1 byte) | payload length (4 bytes, big-endian) | payload.
+// A payload is at most kMaxPayload bytes.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "trex/result.hpp"
+
+namespace trex::proto {
+
+inline constexpr std::string_view kAlpn = "trex/1";
+inline constexpr std::size_t kHeaderSize = 5;
+inline constexpr std::size_t kMaxPayload = 64 * 1024;
+
+enum class FrameType : std::uint8_t {
+  kExec = 0x01,     // client -> server: ExecRequest
+  kStdin = 0x02,    // client -> server: bytes for the command; empty payload = EOF
+  kSignal = 0x03,   // client -> server: one byte, a signal for the command's group
+  kStarted = 0x10,  // server -> client: the command's id (audit `id`)
+  kStdout = 0x11,   // server -> client: bytes the command wrote to stdout
+  kStderr = 0x12,   // server -> client: bytes the command wrote to stderr
+  kExit = 0x13,     // server -> client: ExitInfo; ends the command
+  kError = 0x20,    // server -> client: ErrorInfo; ends the session
+};
+
+bool is_known_type(std::uint8_t type);
+std::string_view type_name(FrameType type);
+
+struct Frame {
+  FrameType type = FrameType::kError;
+  std::string payload;
+};
+
+// Appends one frame to `out`. A payload above kMaxPayload is a caller bug.
+void append_frame(std::string& out, FrameType type, std::string_view payload);
+std::string encode_frame(FrameType type, std::string_view payload);
+
+// Incremental decoder: feed bytes as they arrive, take frames out.
+class Decoder {
+ public:
+  enum class State { kNeedMore, kFrame, kError };
+
+  void feed(std::string_view bytes);
+  // Takes the next complete frame into `out`. After kError the decoder stays
+  // in error: the stream cannot be resynchronised.
+  State next(Frame& out);
+  const std::string& error() const { return error_; }
+  std::size_t buffered() const { return buf_.size() - pos_; }
+
+ private:
+  std::string buf_;
+  std::size_t pos_ = 0;
+  std::string error_;
+};
+
+// ---- messages -------------------------------------------------------------
+
+inline constexpr std::size_t kMaxArgs = 4096;
+
+struct ExecRequest {
+  bool shell = false;             // run `command` through /bin/sh -c
+  std::vector<std::string> argv;  // argv mode: argv[0] is the program
+  std::string command;            // shell mode
+  std::uint32_t timeout_s = 0;    // 0: the server's own limit
+  bool stdin_open = true;         // false: the command's stdin is /dev/null
+
+  friend bool operator==(const ExecRequest&, const ExecRequest&) = default;
+};
+// Fails when the request cannot fit in one frame (argv too long).
+Result<std::string> encode(const ExecRequest& request);
+Result<ExecRequest> decode_exec(std::string_view payload);
+
+enum class ExitKind : std::uint8_t {
+  kExited = 0,    // code is the exit status
+  kSignaled = 1,  // signal killed it
+  kTimedOut = 2,  // killed at the time limit
+  kDenied = 3,    // policy refused; message says why
+  kNotFound = 4,  // could not be found or executed
+  kFailed = 5,    // the server could not run it (e.g. audit trail); message says why
+};
+
+struct ExitInfo {
+  ExitKind kind = ExitKind::kExited;
+  std::int32_t code = 0;
+  std::int32_t signal = 0;
+  bool truncated = false;  // output was cut at the server's max-output
+  std::string message;
+
+  friend bool operator==(const ExitInfo&, const ExitInfo&) = default;
+};
+std::string encode(const ExitInfo& info);
+Result<ExitInfo> decode_exit(std::string_view payload);
+
+// The client's exit status for a command result (README's table).
+int client_exit_status(const ExitInfo& info);
+
+enum class ErrorCode : std::uint8_t {
+  kProtocol = 1,  // the peer broke the protocol
+  kBusy = 2,      // every session slot is taken
+  kAudit = 3,     // the server cannot write its audit trail
+  kInternal = 4,  // the server failed
+  kIdle = 5,      // idle timeout
+  kShutdown = 6,  // the server is stopping
+};
+
+struct ErrorInfo {
+  ErrorCode code = ErrorCode::kInternal;
+  std::string message;
+
+  friend bool operator==(const ErrorInfo&, const ErrorInfo&) = default;
+};
+std::string encode(const ErrorInfo& info);
+Result<ErrorInfo> decode_error(std::string_view payload);
+
+// Signals a client may forward to its command.
+bool is_forwardable_signal(int signo);
+std::string encode_signal(int signo);
+Result<int> decode_signal(std::string_view payload);
+
+}  // namespace trex::proto

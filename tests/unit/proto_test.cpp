@@ -1,0 +1,180 @@
+#include "trex/proto.hpp"
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+
+namespace trex::proto {
+namespace {
+
+std::vector<Frame> decode_all(Decoder& d) {
+  std::vector<Frame> out;
+  Frame f;
+  while (d.next(f) == Decoder::State::kFrame) out.push_back(f);
+  return out;
+}
+
+TEST(FrameCodec, RoundTripsEveryType) {
+  std::string wire;
+  const FrameType types[] = {FrameType::kExec,   FrameType::kStdin,  FrameType::kSignal,
+                             FrameType::kStarted, FrameType::kStdout, FrameType::kStderr,
+                             FrameType::kExit,   FrameType::kError};
+  for (auto t : types) append_frame(wire, t, std::string(type_name(t)));
+  Decoder d;
+  d.feed(wire);
+  auto frames = decode_all(d);
+  ASSERT_EQ(frames.size(), std::size(types));
+  for (std::size_t i = 0; i < frames.size(); ++i) {
+    EXPECT_EQ(frames[i].type, types[i]);
+    EXPECT_EQ(frames[i].payload, type_name(types[i]));
+  }
+  EXPECT_EQ(d.buffered(), 0u);
+}
+
+TEST(FrameCodec, HeaderIsTypeThenBigEndianLength) {
+  auto wire = encode_frame(FrameType::kStdout, std::string(258, 'x'));
+  ASSERT_EQ(wire.size(), kHeaderSize + 258);
+  EXPECT_EQ(static_cast<unsigned char>(wire[0]), 0x11);
+  EXPECT_EQ(wire.substr(1, 4), std::string("\x00\x00\x01\x02", 4));
+}
+
+TEST(FrameCodec, DecodesByteByByte) {
+  auto wire = encode_frame(FrameType::kStdin, "hello") + encode_frame(FrameType::kStdin, "");
+  Decoder d;
+  std::vector<Frame> frames;
+  for (char c : wire) {
+    d.feed(std::string_view(&c, 1));
+    for (auto& f : decode_all(d)) frames.push_back(f);
+  }
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(frames[0].payload, "hello");
+  EXPECT_TRUE(frames[1].payload.empty());
+}
+
+TEST(FrameCodec, AcceptsMaximumPayload) {
+  Decoder d;
+  d.feed(encode_frame(FrameType::kStdout, std::string(kMaxPayload, 'a')));
+  Frame f;
+  ASSERT_EQ(d.next(f), Decoder::State::kFrame);
+  EXPECT_EQ(f.payload.size(), kMaxPayload);
+}
+
+TEST(FrameCodec, RejectsOversizedLengthBeforeReadingPayload) {
+  Decoder d;
+  d.feed(std::string("\x11\x00\x01\x00\x01", 5));  // 65537 bytes declared
+  Frame f;
+  EXPECT_EQ(d.next(f), Decoder::State::kError);
+  EXPECT_NE(d.error().find("exceeds"), std::string::npos);
+  d.feed("more");
+  EXPECT_EQ(d.next(f), Decoder::State::kError) << "errors are sticky";
+}
+
+TEST(FrameCodec, RejectsUnknownType) {
+  Decoder d;
+  d.feed(std::string("\x7f\x00\x00\x00\x00", 5));
+  Frame f;
+  EXPECT_EQ(d.next(f), Decoder::State::kError);
+  EXPECT_NE(d.error().find("unknown frame type 127"), std::string::npos);
+}
+
+TEST(FrameCodec, TruncatedFrameWaitsForMore) {
+  auto wire = encode_frame(FrameType::kStdout, "abcdef");
+  Decoder d;
+  d.feed(wire.substr(0, wire.size() - 1));
+  Frame f;
+  EXPECT_EQ(d.next(f), Decoder::State::kNeedMore);
+  d.feed(wire.substr(wire.size() - 1));
+  EXPECT_EQ(d.next(f), Decoder::State::kFrame);
+}
+
+TEST(ExecRequest, RoundTripsArgv) {
+  ExecRequest r;
+  r.argv = {"printf", "%s\n", "with space", "new\nline", "ünïcødé", ""};
+  r.timeout_s = 30;
+  r.stdin_open = false;
+  auto enc = encode(r);
+  ASSERT_TRUE(enc.ok());
+  auto dec = decode_exec(*enc);
+  ASSERT_TRUE(dec.ok()) << dec.message();
+  EXPECT_EQ(*dec, r);
+}
+
+TEST(ExecRequest, RoundTripsShell) {
+  ExecRequest r;
+  r.shell = true;
+  r.command = "echo hi >&2; exit 3";
+  auto dec = decode_exec(*encode(r));
+  ASSERT_TRUE(dec.ok());
+  EXPECT_EQ(*dec, r);
+}
+
+TEST(ExecRequest, RejectsTooLongForOneFrame) {
+  ExecRequest r;
+  r.argv = {"echo", std::string(kMaxPayload, 'x')};
+  EXPECT_FALSE(encode(r).ok());
+}
+
+TEST(ExecRequest, RejectsMalformedPayloads) {
+  ExecRequest r;
+  r.argv = {"ls", "-l"};
+  const std::string good = *encode(r);
+  for (std::size_t cut = 0; cut < good.size(); ++cut) {
+    EXPECT_FALSE(decode_exec(good.substr(0, cut)).ok()) << "cut at " << cut;
+  }
+  EXPECT_FALSE(decode_exec(good + "x").ok()) << "trailing bytes";
+  std::string flags = good;
+  flags[0] = '\x80';
+  EXPECT_FALSE(decode_exec(flags).ok()) << "unknown flags";
+  ExecRequest nul;
+  nul.argv = {"ls", std::string("a\0b", 3)};
+  EXPECT_FALSE(decode_exec(*encode(nul)).ok()) << "NUL in argument";
+  ExecRequest empty0;
+  empty0.argv = {""};
+  EXPECT_FALSE(decode_exec(*encode(empty0)).ok()) << "empty program";
+  // Declared argument count far beyond the payload.
+  std::string huge("\x02\x00\x00\x00\x00\xff\xff\xff\xff", 9);
+  EXPECT_FALSE(decode_exec(huge).ok());
+}
+
+TEST(ExitInfo, RoundTripsAndMapsToClientStatus) {
+  struct Case {
+    ExitInfo info;
+    int status;
+  } cases[] = {
+      {{ExitKind::kExited, 0, 0, false, ""}, 0},
+      {{ExitKind::kExited, 3, 0, true, "output cut"}, 3},
+      {{ExitKind::kSignaled, 0, 9, false, ""}, 137},
+      {{ExitKind::kTimedOut, 0, 15, false, "timeout"}, 124},
+      {{ExitKind::kDenied, 0, 0, false, "no rule"}, 126},
+      {{ExitKind::kNotFound, 0, 0, false, "nope"}, 127},
+      {{ExitKind::kFailed, 0, 0, false, "audit"}, 255},
+  };
+  for (const auto& c : cases) {
+    auto dec = decode_exit(encode(c.info));
+    ASSERT_TRUE(dec.ok()) << dec.message();
+    EXPECT_EQ(*dec, c.info);
+    EXPECT_EQ(client_exit_status(*dec), c.status);
+  }
+  EXPECT_FALSE(decode_exit(std::string("\x09\0\0\0\0\0\0", 7)).ok()) << "unknown kind";
+  EXPECT_FALSE(decode_exit(std::string("\x00\0\0\x01\x00\0\0", 7)).ok()) << "code > 255";
+  EXPECT_FALSE(decode_exit("\x00").ok());
+}
+
+TEST(ErrorInfo, RoundTripsAndRejectsUnknownCodes) {
+  ErrorInfo e{ErrorCode::kBusy, "server busy"};
+  auto dec = decode_error(encode(e));
+  ASSERT_TRUE(dec.ok());
+  EXPECT_EQ(*dec, e);
+  EXPECT_FALSE(decode_error("").ok());
+  EXPECT_FALSE(decode_error("\x63oops").ok());
+}
+
+TEST(Signal, OnlyForwardableSignalsDecode) {
+  EXPECT_EQ(*decode_signal(encode_signal(SIGINT)), SIGINT);
+  EXPECT_FALSE(decode_signal(encode_signal(SIGSTOP)).ok());
+  EXPECT_FALSE(decode_signal("").ok());
+  EXPECT_FALSE(decode_signal("ab").ok());
+}
+
+}  // namespace
+}  // namespace trex::proto

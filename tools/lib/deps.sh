@@ -1,0 +1,25 @@
+# Sourced by the tools: installs the Debian packages trex needs, only those
+# missing, with sudo when not root. Usage: trex_install_deps build [test] [bench]
+trex_install_deps() {
+  local want=(cmake ninja-build g++ pkg-config ccache openssl
+              libwolfssl-dev libboost-dev libboost-filesystem-dev libspdlog-dev libfmt-dev
+              libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libedit-dev)
+  local set
+  for set in "$@"; do
+    case "$set" in
+      test) want+=(libgtest-dev clang libclang-rt-14-dev procps python3) ;;
+      bench) want+=(openssh-server openssh-client hyperfine) ;;
+    esac
+  done
+  local missing=() p
+  for p in "${want[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  ((${#missing[@]})) || return 0
+  echo "installing: ${missing[*]}"
+  local sudo=()
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+}
