@@ -67,6 +67,9 @@ class Policy {
   static Result<Policy> parse(std::string_view text, std::string_view source_name);
 
   Decision decide(const Identity& who, const Request& what) const;
+  // For `trexd --explain`: one line per rule saying whether it matched the
+  // identity, the program, the arguments and shell mode, then the decision.
+  std::vector<std::string> explain(const Identity& who, const Request& what) const;
 
   // Suspicious but legal things, one line each (for --check-config): a rule
   // allowing "*" with shell, a rule shadowed by an earlier one, rules without
