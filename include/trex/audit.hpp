@@ -112,6 +112,11 @@ class Writer {
   explicit Writer(Options options);
   Status open_current();
   Status rotate();
+  // Helpers of open() and write(); callers hold mu_ (or own the writer alone).
+  Status resume();
+  Status set_aside(std::uint64_t good_end);
+  Status ensure_current();
+  Status append(std::string_view record);
 
   Options options_;
   std::mutex mu_;

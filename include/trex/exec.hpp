@@ -4,8 +4,10 @@
 // exposes (stdout, stderr, stdin, and a pidfd that becomes readable when the
 // child exits); nothing here blocks except spawn() itself.
 //
-// Process is move-only and owned by one thread. Destroying a Process whose
-// child still runs kills the whole group (SIGKILL) and reaps it.
+// Process is move-only and owned by one thread. Its fds are non-blocking and
+// close-on-exec, and no descriptor of the server reaches the child (fds >= 3
+// are marked close-on-exec in the child). Destroying a Process whose leader is
+// not yet reaped kills the whole group (SIGKILL) and reaps it: no zombies.
 #pragma once
 
 #include <sys/types.h>
@@ -52,9 +54,17 @@ struct Spec {
   bool stdin_open = true;  // false: stdin is /dev/null and stdin_fd() is -1
 };
 
+class Process;
+
+namespace detail {
+enum class ForkMode;  // fork or vfork; defined in src/exec/launcher.hpp
+// Process::spawn with an explicit fork mode (tests and benchmarks).
+Result<Process> spawn_with_mode(const Spec& spec, ForkMode mode);
+}  // namespace detail
+
 struct ExitStatus {
   bool signaled = false;
-  int code = 0;    // exit status when !signaled
+  int code = 0;    // exit status when !signaled; -1: lost (reaped elsewhere, a bug)
   int signal = 0;  // signal number when signaled
 };
 
@@ -75,23 +85,36 @@ class Process {
   int stdout_fd() const;  // -1 once closed
   int stderr_fd() const;
   int stdin_fd() const;
-  int pid_fd() const;  // readable when the child has exited; -1 once reaped
+  int pid_fd() const;  // readable when the child has exited; -1 once try_wait has a value
 
   // Non-blocking pipe I/O; return bytes moved, 0 on EOF (read), -1 with errno.
   ssize_t read_stdout(char* buf, std::size_t len);
   ssize_t read_stderr(char* buf, std::size_t len);
+  // The caller must ignore SIGPIPE (trexd does): a write after the child
+  // closed its stdin fails with EPIPE.
   ssize_t write_stdin(const char* buf, std::size_t len);
   void close_stdout();
   void close_stderr();
   void close_stdin();
 
-  // Sends `signo` to the whole process group (grandchildren included).
+  // Sends `signo` to the whole process group (grandchildren included). Safe
+  // against pid reuse: the group id stays pinned by the unreaped leader (see
+  // try_wait); once the leader is reaped this is a no-op.
   void signal_group(int signo);
-  // Reaps the child if it has exited (never blocks). Once it returns a value,
-  // later calls return the same value.
+  // SIGKILL to the group even after the leader was reaped, for grandchildren
+  // that outlive it. Caveat: once every member of the group is gone its id
+  // may be reused by an unrelated process group; prefer signal_group while
+  // stdout/stderr are still open.
+  void kill_group_now();
+  // Collects the exit status if the child has exited (never blocks) and
+  // closes pid_fd(). Once it returns a value, later calls return the same
+  // value. The zombie itself is reaped only once stdout and stderr are both
+  // closed (or by the destructor), so that signal_group can still reach
+  // grandchildren that hold the pipes without risking a reused group id.
   std::optional<ExitStatus> try_wait();
 
  private:
+  friend Result<Process> detail::spawn_with_mode(const Spec& spec, detail::ForkMode mode);
   struct Impl;
   explicit Process(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

@@ -1,0 +1,42 @@
+// The trex command line, parsed without side effects (unit-tested):
+//   trex [options] HOST[:PORT] COMMAND [ARG...]
+//   trex [options] HOST[:PORT] -c 'SHELL STRING'
+//   trex [options] HOST[:PORT]                      (interactive)
+//   trex [options] -H HOST[,HOST...] [-H ...] COMMAND [ARG...] | -c '...'
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "trex/result.hpp"
+
+namespace trex::client {
+
+struct Args {
+  std::string ca, cert, key;          // empty: environment, then pki/ defaults
+  std::optional<std::uint16_t> port;  // --port
+  std::uint32_t timeout = 0;          // --timeout: ask for a shorter limit
+  std::uint32_t connect_timeout = 10;
+  bool no_stdin = false;  // -n
+  bool json = false;
+  bool verbose = false;
+  bool help = false, version = false;
+  std::uint32_t parallel = 32;
+  std::vector<std::string> hosts;  // HOST[:PORT] (one, or the fan-out list)
+  std::string hosts_file;
+  bool fan_out = false;  // -H or --hosts-file given
+  bool shell = false;    // -c
+  std::string shell_command;
+  std::vector<std::string> argv;  // empty and !shell: interactive
+};
+
+Result<Args> parse_args(const std::vector<std::string>& args);
+
+// Reads a hosts file: one HOST[:PORT] per line; '#' comments and blank lines skipped.
+Result<std::vector<std::string>> read_hosts_file(const std::string& path);
+
+extern const char* const kUsage;
+
+}  // namespace trex::client

@@ -1,0 +1,52 @@
+// trexd's server: a listening socket, a fixed pool of session threads (each
+// owns one connection from handshake to close), a busy path for connections
+// beyond the pool, SIGHUP-style reload and a draining stop. run() is called
+// from one thread; stop() and reload() may be called from any thread.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "trex/audit.hpp"
+#include "trex/config.hpp"
+#include "trex/policy.hpp"
+#include "trex/result.hpp"
+#include "trex/tls.hpp"
+
+namespace spdlog {
+class logger;
+}
+
+namespace trex::server {
+
+struct State;
+
+class Server {
+ public:
+  Server(config::ServerConfig config, std::shared_ptr<tls::Context> tls,
+         std::shared_ptr<const policy::Policy> policy, audit::Writer& audit,
+         std::shared_ptr<spdlog::logger> log);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and listens; fails naming the address and errno's text.
+  Status listen();
+  // "127.0.0.1:7443" once listening (the real port when 0 was asked).
+  std::string address() const;
+  // Serves until stop(); returns once every session has ended.
+  void run();
+  // First call: stop accepting and drain (commands get --kill-grace).
+  // Second call: kill running commands now.
+  void stop();
+  // Re-reads the CRL, certificate, key and policy; a bad file keeps the old
+  // state. Audited as `reload` records.
+  void reload();
+
+ private:
+  std::unique_ptr<State> state_;
+  int listen_fd_ = -1;
+  std::string address_;
+};
+
+}  // namespace trex::server

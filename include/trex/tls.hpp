@@ -1,0 +1,139 @@
+// TLS on wolfSSL: one RAII owner per handle. Library initialises wolfSSL
+// once (one guard in main). Context is an immutable, fully configured
+// WOLFSSL_CTX shared by all sessions through shared_ptr (SIGHUP builds a new
+// one and swaps it; live sessions keep theirs). Connection owns one WOLFSSL
+// and its socket and must be used by one thread only (see NOTES: a reader
+// and a writer thread on one WOLFSSL corrupt the stream).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <memory>
+#include <optional>
+#include <variant>
+#include <string>
+#include <vector>
+
+#include "trex/result.hpp"
+
+struct WOLFSSL_CTX;
+struct WOLFSSL;
+
+namespace trex::tls {
+
+class Library {
+ public:
+  Library();
+  ~Library();
+  Library(const Library&) = delete;
+  Library& operator=(const Library&) = delete;
+};
+
+struct ServerFiles {
+  std::string ca, cert, key, crl;
+};
+struct ClientFiles {
+  std::string ca, cert, key;
+};
+
+class Context {
+ public:
+  // Fail with a reason naming the file that could not be used.
+  static Result<std::shared_ptr<Context>> server(const ServerFiles& files);
+  static Result<std::shared_ptr<Context>> client(const ClientFiles& files);
+  ~Context();
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+  WOLFSSL_CTX* get() const { return ctx_; }
+  bool is_server() const { return server_; }
+
+ private:
+  Context(WOLFSSL_CTX* ctx, bool server) : ctx_(ctx), server_(server) {}
+  WOLFSSL_CTX* ctx_;
+  bool server_;
+};
+
+// What the peer's certificate says about who it is.
+struct PeerIdentity {
+  std::string cn;
+  std::vector<std::string> ou;
+  std::string serial;       // hex, as openssl prints it
+  std::string fingerprint;  // SHA-256 of the DER, hex
+  std::string not_after;    // RFC 3339 UTC
+};
+
+struct HandshakeError {
+  std::string reason;  // short, e.g. "revoked", "no certificate", "timeout"
+  std::string detail;  // wolfSSL's words and code, for the log
+  std::optional<PeerIdentity> peer;  // when a certificate was seen
+};
+
+enum class IoStatus { kOk, kWouldBlock, kClosed, kError };
+struct IoResult {
+  IoStatus status = IoStatus::kOk;
+  std::size_t bytes = 0;
+  std::string error;  // for kError
+  bool wants_write = false;  // kWouldBlock: wait for POLLOUT rather than POLLIN
+};
+
+class Connection {
+ public:
+  // Both take ownership of `fd` (closed on failure too) and switch it to
+  // non-blocking mode; the handshake must finish within `timeout`.
+  static std::variant<Connection, HandshakeError> accept(std::shared_ptr<Context> ctx, int fd,
+                                                          std::chrono::milliseconds timeout);
+  // Checks the server's certificate against `host` (DNS or IP SAN).
+  static std::variant<Connection, HandshakeError> connect(std::shared_ptr<Context> ctx, int fd,
+                                                           const std::string& host,
+                                                           std::chrono::milliseconds timeout);
+  Connection(Connection&&) noexcept;
+  Connection& operator=(Connection&&) noexcept;
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+  ~Connection();
+
+  int fd() const { return fd_; }
+  const PeerIdentity& peer() const { return peer_; }
+
+  IoResult read(char* buf, std::size_t len);
+  // After kWouldBlock the caller must retry with the same bytes.
+  IoResult write(const char* buf, std::size_t len);
+  // Decrypted bytes buffered inside wolfSSL (poll() cannot see them).
+  bool has_pending() const;
+  // Sends close_notify once (best effort, never blocks long).
+  void shutdown();
+  // A human reason for a failed read on the client side: turns the server's
+  // alert into "the server refused this certificate (revoked)".
+  std::string describe_read_failure(int err) const;
+
+ private:
+  Connection(std::shared_ptr<Context> ctx, WOLFSSL* ssl, int fd);
+  void reset();
+  IoResult failure(int err) const;
+
+  std::shared_ptr<Context> ctx_;
+  WOLFSSL* ssl_ = nullptr;
+  int fd_ = -1;
+  bool shut_ = false;
+  PeerIdentity peer_;
+};
+
+// A certificate file looked at on its own (for --check-config and the
+// client's expiry warnings).
+struct CertificateInfo {
+  std::string subject_cn;
+  std::vector<std::string> ou;
+  std::vector<std::string> sans;  // "DNS:x" / "IP:y"
+  std::chrono::system_clock::time_point not_before, not_after;
+  bool client_auth = false, server_auth = false;
+};
+Result<CertificateInfo> inspect_certificate(const std::string& path);
+// The CRL's nextUpdate.
+Result<std::chrono::system_clock::time_point> crl_next_update(const std::string& path);
+// Does the private key in `key` belong to the certificate in `cert`?
+Status key_matches_certificate(const std::string& cert, const std::string& key);
+
+// Maps a wolfSSL error code to the short reason used in logs and audit.
+std::string reason_for_error(int code);
+
+}  // namespace trex::tls

@@ -1,0 +1,227 @@
+#include <cstdio>
+
+#include "audit/fields.hpp"
+#include "trex/audit_review.hpp"
+
+namespace trex::audit {
+namespace {
+
+constexpr std::size_t kBlockRows = 256;
+Row header_row() {
+  return {"TIME (UTC)", "EVENT", "CLIENT", "PEER", "STATUS", "DURATION", "COMMAND"};
+}
+
+bool is_safe_arg_char(unsigned char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+         std::string_view("_@%+=:,./-").find(static_cast<char>(c)) != std::string_view::npos ||
+         c >= 0x80;
+}
+
+std::string quote_arg(const std::string& arg) {
+  if (arg.empty()) return "''";
+  bool safe = true, control = false;
+  for (unsigned char c : arg) {
+    safe = safe && is_safe_arg_char(c);
+    control = control || c < 0x20 || c == 0x7f;
+  }
+  if (safe) return arg;
+  if (!control) {
+    std::string out = "'";
+    for (char c : arg) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+  }
+  std::string out = "$'";  // bash/zsh ANSI-C quoting keeps control bytes visible
+  for (unsigned char c : arg) {
+    char buf[8];
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '\t')
+      out += "\\t";
+    else if (c == '\\' || c == '\'')
+      out += std::string("\\") + static_cast<char>(c);
+    else if (c < 0x20 || c == 0x7f)
+      out += (std::snprintf(buf, sizeof buf, "\\x%02x", c), buf);
+    else
+      out += static_cast<char>(c);
+  }
+  return out + "'";
+}
+
+// A table cell must stay on one line and must not carry terminal escapes.
+std::string printable(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s) {
+    char buf[8];
+    if (c == '\n')
+      out += "\\n";
+    else if (c == '\t')
+      out += "\\t";
+    else if (c < 0x20 || c == 0x7f)
+      out += (std::snprintf(buf, sizeof buf, "\\x%02x", c), buf);
+    else
+      out += static_cast<char>(c);
+  }
+  return out;
+}
+
+std::size_t display_width(std::string_view s) {
+  std::size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xc0) != 0x80;
+  return n;
+}
+
+std::string command_of(const Json& record) {
+  const auto argv = record.find("argv");
+  if (argv != record.end() && argv->is_array()) return shell_join(*argv);
+  return text_of(record, "shell");
+}
+
+std::string exec_status(const Json& r) {
+  std::string s;
+  if (true_of(r, "timed_out")) {
+    s = "timeout";
+  } else if (const auto sig = int_of(r, "signal"); sig && *sig != 0) {
+    s = "signal " + std::to_string(*sig);
+  } else if (const auto code = int_of(r, "exit_code")) {
+    s = "exit " + std::to_string(*code);
+  } else {
+    s = "?";
+  }
+  return true_of(r, "truncated") ? s + " (output truncated)" : s;
+}
+
+std::string status_of(const std::string& event, const Json& r) {
+  if (event == "exec_end") return exec_status(r);
+  if (event == "exec_denied") return "denied: " + text_of(r, "reason");
+  if (event == "exec_start") return "started";
+  if (event == "auth_fail" || event == "session_close") return text_of(r, "reason");
+  if (event == "session_open") return r.contains("ou") ? "ou " + text_of(r, "ou") : "";
+  if (event == "server_start" || event == "server_stop") {
+    return "version " + text_of(r, "version") + ", pid " + text_of(r, "pid");
+  }
+  if (event == "reload") {
+    return text_of(r, "what") + (true_of(r, "ok") ? ": ok" : ": failed: " + text_of(r, "reason"));
+  }
+  return "";
+}
+
+// "2026-11-23T17:49:07.123456Z" -> "2026-11-23 17:49:07"
+std::string display_time(const std::string& ts) {
+  if (ts.size() < 20 || ts[10] != 'T' || ts.back() != 'Z') return ts;
+  return ts.substr(0, 10) + " " + ts.substr(11, 8);
+}
+
+}  // namespace
+
+std::string shell_join(const Json& argv) {
+  std::string out;
+  if (!argv.is_array()) return out;
+  for (const auto& arg : argv) {
+    if (!out.empty()) out += ' ';
+    out += quote_arg(arg.is_string()       ? arg.get_ref<const std::string&>()
+                     : arg.is_structured() ? std::string("?")
+                                           : arg.dump());
+  }
+  return out;
+}
+
+std::string human_duration(std::uint64_t ms) {
+  char buf[48];
+  const std::uint64_t s = ms / 1000;
+  if (ms < 1000) {
+    std::snprintf(buf, sizeof buf, "%llums", static_cast<unsigned long long>(ms));
+  } else if (s < 60) {
+    std::snprintf(buf, sizeof buf, "%.1fs", static_cast<double>(ms) / 1000.0);
+  } else if (s < 3600) {
+    std::snprintf(buf, sizeof buf, "%llum%02llus", s / 60ULL, s % 60ULL);
+  } else if (s < 86400) {
+    std::snprintf(buf, sizeof buf, "%lluh%02llum", s / 3600ULL, s / 60ULL % 60ULL);
+  } else {
+    std::snprintf(buf, sizeof buf, "%llud%02lluh", s / 86400ULL, s / 3600ULL % 24ULL);
+  }
+  return buf;
+}
+
+void Describer::Recent::put(const std::string& key, std::string value) {
+  if (map_.insert_or_assign(key, std::move(value)).second) order_.push_back(key);
+  while (map_.size() > kLimit && !order_.empty()) {
+    map_.erase(order_.front());
+    order_.pop_front();
+  }
+  if (order_.size() > 2 * kLimit) {  // drop keys already taken
+    std::deque<std::string> live;
+    for (auto& k : order_) {
+      if (map_.count(k)) live.push_back(std::move(k));
+    }
+    order_.swap(live);
+  }
+}
+
+std::optional<std::string> Describer::Recent::take(const std::string& key, bool erase) {
+  const auto it = map_.find(key);
+  if (it == map_.end()) return std::nullopt;
+  std::string value = erase ? std::move(it->second) : it->second;
+  if (erase) map_.erase(it);
+  return value;
+}
+
+Row Describer::describe(const Json& r) {
+  Row row;
+  row.event = text_of(r, "event");
+  row.time = display_time(text_of(r, "ts"));
+  row.client = text_of(r, "cn");
+  const std::string conn = text_of(r, "conn");
+  const std::string exec_key = conn + "/" + text_of(r, "id");
+  row.peer = text_of(r, "peer");
+  if (row.peer.empty() && !conn.empty()) row.peer = peers_.take(conn, false).value_or("");
+  row.command = command_of(r);
+  if (row.event == "session_open" && !conn.empty()) peers_.put(conn, row.peer);
+  if (row.event == "session_close") peers_.take(conn, true);
+  if (row.event == "exec_start") commands_.put(exec_key, row.command);
+  if (row.event == "exec_end") row.command = commands_.take(exec_key, true).value_or("");
+  row.status = status_of(row.event, r);
+  if (const auto ms = int_of(r, "duration_ms"); ms && *ms >= 0) {
+    row.duration = human_duration(static_cast<std::uint64_t>(*ms));
+  }
+  for (std::string* cell :
+       {&row.time, &row.event, &row.client, &row.peer, &row.status, &row.duration, &row.command}) {
+    *cell = printable(*cell);
+    if (cell->empty() && cell != &row.command) *cell = "-";
+  }
+  return row;
+}
+
+void TableWriter::add(Row row) {
+  pending_.push_back(std::move(row));
+  if (pending_.size() >= kBlockRows) flush();
+}
+
+void TableWriter::flush() {
+  if (pending_.empty() && header_done_) return;
+  const auto cells = [](const Row& r) {
+    return std::vector<const std::string*>{&r.time,   &r.event,    &r.client, &r.peer,
+                                           &r.status, &r.duration, &r.command};
+  };
+  if (!header_done_) pending_.insert(pending_.begin(), header_row());
+  for (const Row& r : pending_) {
+    const auto c = cells(r);
+    widths_.resize(c.size(), 0);
+    for (std::size_t i = 0; i < c.size(); ++i) {
+      widths_[i] = std::max(widths_[i], display_width(*c[i]));
+    }
+  }
+  header_done_ = true;
+  for (const Row& r : pending_) {
+    const auto c = cells(r);
+    std::string line;
+    for (std::size_t i = 0; i < c.size(); ++i) {
+      line += *c[i];
+      if (i + 1 < c.size()) line += std::string(widths_[i] - display_width(*c[i]) + 2, ' ');
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out_ << line << '\n';
+  }
+  pending_.clear();
+}
+
+}  // namespace trex::audit

@@ -1,0 +1,93 @@
+#include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/sha256.h>
+
+#include <cstdio>
+#include <ctime>
+
+#include "audit/scan.hpp"
+#include "trex/audit.hpp"
+
+namespace trex::audit {
+namespace {
+
+constexpr std::string_view kReserved[] = {"ts", "seq", "event", "prev"};
+
+bool is_reserved(std::string_view key) {
+  for (auto r : kReserved) {
+    if (key == r) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string rfc3339_utc(std::chrono::system_clock::time_point t) {
+  using namespace std::chrono;
+  const auto us = duration_cast<microseconds>(t.time_since_epoch()).count();
+  auto secs = us / 1'000'000;
+  auto frac = us % 1'000'000;
+  if (frac < 0) {  // before 1970: floor, not truncate
+    frac += 1'000'000;
+    secs -= 1;
+  }
+  const std::time_t tt = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[96];  // sized for any int fields, to keep -Wformat-truncation quiet
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<long long>(frac));
+  return buf;
+}
+
+std::string sha256_hex(std::string_view data) {
+  wc_Sha256 sha;
+  unsigned char digest[WC_SHA256_DIGEST_SIZE];
+  // With valid arguments these cannot fail; a failure means a broken library.
+  if (wc_InitSha256(&sha) != 0 ||
+      wc_Sha256Update(&sha, reinterpret_cast<const byte*>(data.data()),
+                      static_cast<word32>(data.size())) != 0 ||
+      wc_Sha256Final(&sha, digest) != 0) {
+    std::abort();
+  }
+  wc_Sha256Free(&sha);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out(2 * sizeof digest, '0');
+  for (std::size_t i = 0; i < sizeof digest; ++i) {
+    out[2 * i] = kHex[digest[i] >> 4];
+    out[2 * i + 1] = kHex[digest[i] & 0xf];
+  }
+  return out;
+}
+
+Result<Chain> Chain::after_line(std::string_view last_line) {
+  auto fields = scan_record(last_line);
+  if (!fields) return make_error(fields.message());
+  return Chain(fields->seq + 1, sha256_hex(last_line));
+}
+
+std::string Chain::seal(std::string_view event, const Json& fields,
+                        std::chrono::system_clock::time_point now) const {
+  Json j;
+  j["ts"] = rfc3339_utc(now);
+  j["seq"] = next_seq_;
+  j["event"] = event;
+  if (fields.is_object()) {
+    for (const auto& [key, value] : fields.items()) {
+      // A caller's field must never overwrite the chain's own keys.
+      j[is_reserved(key) ? "_" + key : key] = value;
+    }
+  } else if (!fields.is_null()) {
+    j["data"] = fields;
+  }
+  j["prev"] = prev_;
+  // Hostile argv may hold invalid UTF-8: replace it rather than throw.
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+void Chain::advance(std::string_view written_line) {
+  ++next_seq_;
+  prev_ = sha256_hex(written_line);
+}
+
+}  // namespace trex::audit

@@ -1,0 +1,156 @@
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+
+#include "audit/files.hpp"
+#include "audit/scan.hpp"
+#include "trex/audit.hpp"
+#include "trex/audit_review.hpp"
+
+namespace trex::audit {
+namespace {
+
+constexpr std::size_t kReadChunk = 1 << 20;
+
+// Untrusted text going into a one-line message: short and printable.
+std::string brief(std::string_view s) {
+  std::string out;
+  for (char c : s.substr(0, 12)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  if (s.size() > 12) out += "\xe2\x80\xa6";  // …
+  return out;
+}
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+}  // namespace
+
+std::optional<std::string> Verifier::check(std::string_view line) {
+  auto head = scan_record(line);
+  if (!head) return head.message();
+  if (head->seq != next_seq_) {
+    const char* why = head->seq > next_seq_ ? "records are missing" : "repeated or out of order";
+    return "seq is " + std::to_string(head->seq) + ", expected " + std::to_string(next_seq_) +
+           " (" + why + ")";
+  }
+  if (head->prev != prev_) {
+    return "prev does not match the previous line (expected " + brief(prev_) + ", found " +
+           brief(head->prev) + ")";
+  }
+  prev_ = sha256_hex(line);
+  ++next_seq_;
+  ++records_;
+  return std::nullopt;
+}
+
+Status for_each_line(const std::string& file, const LineFn& fn) {
+  Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (fd.get() < 0) return make_error(errno == ENOENT ? "missing file" : std::strerror(errno));
+  std::string buf;
+  std::size_t start = 0;  // first byte of the current (unfinished) line in buf
+  std::uint64_t number = 0;
+  for (;;) {
+    if (start > 0) {
+      buf.erase(0, start);
+      start = 0;
+    }
+    const std::size_t old = buf.size();
+    buf.resize(old + kReadChunk);
+    ssize_t n;
+    do {
+      n = ::read(fd.get(), buf.data() + old, kReadChunk);
+    } while (n < 0 && errno == EINTR);
+    if (n < 0) return make_error(std::strerror(errno));
+    buf.resize(old + static_cast<std::size_t>(n));
+    if (n == 0) break;
+    std::size_t scan = old;
+    // NOLINTNEXTLINE(bugprone-not-null-terminated-result): a search, not a copy
+    while (const void* nl = std::memchr(buf.data() + scan, '\n', buf.size() - scan)) {
+      const auto end = static_cast<std::size_t>(static_cast<const char*>(nl) - buf.data());
+      if (!fn(std::string_view(buf.data() + start, end - start), ++number, true)) return {};
+      start = scan = end + 1;
+    }
+  }
+  if (start < buf.size()) fn(std::string_view(buf).substr(start), ++number, false);
+  return {};
+}
+
+VerifyReport verify_files(const std::vector<std::string>& files) {
+  VerifyReport report;
+  Verifier verifier;
+  for (const auto& file : files) {
+    std::optional<VerifyFailure> failure;
+    auto status = for_each_line(file, [&](std::string_view line, std::uint64_t n, bool complete) {
+      if (!complete) {
+        failure = VerifyFailure{file, n, "incomplete last line (no newline at the end)"};
+        return false;
+      }
+      if (auto reason = verifier.check(line)) failure = VerifyFailure{file, n, std::move(*reason)};
+      return !failure;
+    });
+    if (!status) failure = VerifyFailure{file, 0, status.message()};
+    if (failure) {
+      report.failure = std::move(failure);
+      break;
+    }
+  }
+  report.records = verifier.records();
+  return report;
+}
+
+std::vector<std::uint64_t> rotated_numbers(const std::string& path) {
+  namespace fs = std::filesystem;
+  const fs::path p(path);
+  const std::string prefix = p.filename().string() + ".";
+  const fs::path dir = p.has_parent_path() ? p.parent_path() : fs::path(".");
+  std::vector<std::uint64_t> out;
+  std::error_code ec;
+  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) continue;
+    const std::string_view digits = std::string_view(name).substr(prefix.size());
+    // "audit.jsonl.01" is not one of ours: only canonical numbers count.
+    if (digits.size() > 18 || digits[0] == '0' ||
+        !std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      continue;
+    }
+    out.push_back(std::stoull(std::string(digits)));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::vector<std::string> trail_files(const std::string& path) {
+  constexpr int kMaxGapsListed = 100;
+  std::vector<std::string> files;
+  std::uint64_t expected = 1;
+  int gaps = 0;
+  // Gaps stay in the list so that verify reports the missing file.
+  for (std::uint64_t n : rotated_numbers(path)) {
+    for (; expected < n && gaps < kMaxGapsListed; ++expected, ++gaps) {
+      files.push_back(path + "." + std::to_string(expected));
+    }
+    files.push_back(path + "." + std::to_string(n));
+    expected = n + 1;
+  }
+  std::error_code ec;
+  if (files.empty() || std::filesystem::exists(path, ec)) files.push_back(path);
+  return files;
+}
+
+}  // namespace trex::audit

@@ -1,0 +1,238 @@
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "audit/files.hpp"
+#include "trex/audit.hpp"
+
+namespace trex::audit {
+namespace {
+
+std::string errno_text(int err) { return std::strerror(err); }
+
+Status write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return make_error(errno_text(errno));
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return {};
+}
+
+// With fsync on, a new or renamed file must also survive a crash: sync its directory.
+Status sync_dir(const std::string& path) {
+  const auto slash = path.rfind('/');
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                                     : path.substr(0, slash);
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return make_error("cannot open directory " + dir + ": " + errno_text(errno));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) return make_error("cannot fsync directory " + dir + ": " + errno_text(err));
+  return {};
+}
+
+// The chain after the newest rotated file, for a fresh or empty current file.
+Result<Chain> chain_from_rotated(const std::string& path) {
+  const auto numbers = rotated_numbers(path);
+  for (auto it = numbers.rbegin(); it != numbers.rend(); ++it) {
+    const std::string file = path + "." + std::to_string(*it);
+    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+      return make_error("cannot open rotated audit file " + file + ": " + errno_text(errno));
+    struct stat st {};
+    Result<TailLine> line = make_error("cannot stat: " + errno_text(errno));
+    if (::fstat(fd, &st) == 0 && st.st_size == 0) {
+      ::close(fd);
+      continue;
+    }
+    if (st.st_size > 0) line = line_ending_at(fd, static_cast<std::uint64_t>(st.st_size));
+    ::close(fd);
+    if (!line) return make_error("rotated audit file " + file + ": " + line.message());
+    auto chain = Chain::after_line(line->text);
+    if (!chain)
+      return make_error("last line of rotated audit file " + file + ": " + chain.message());
+    return chain;
+  }
+  return Chain();
+}
+
+}  // namespace
+
+Writer::Writer(Options options) : options_(std::move(options)) {}
+
+Writer::~Writer() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+Result<std::unique_ptr<Writer>> Writer::open(const Options& options) {
+  std::unique_ptr<Writer> writer(new Writer(options));
+  if (auto s = writer->open_current(); !s) return s.error();
+  if (auto s = writer->resume(); !s) return s.error();
+  return writer;
+}
+
+Status Writer::open_current() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = ::open(options_.path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (fd_ < 0)
+    return make_error("cannot open audit file " + options_.path + ": " + errno_text(errno));
+  struct stat st {};
+  if (::fstat(fd_, &st) != 0) {
+    const int err = errno;
+    ::close(fd_);
+    fd_ = -1;
+    return make_error("cannot stat audit file " + options_.path + ": " + errno_text(err));
+  }
+  size_ = S_ISREG(st.st_mode) ? static_cast<std::uint64_t>(st.st_size) : 0;
+  return options_.fsync && S_ISREG(st.st_mode) ? sync_dir(options_.path) : Status();
+}
+
+// Finds the last record of the current file; whatever follows it (a torn
+// write, and at most one complete line that is not a record) is set aside.
+Status Writer::resume() {
+  const std::string& path = options_.path;
+  std::uint64_t end = size_;
+  bool skipped_junk_line = false;
+  while (end > 0) {
+    auto nl = rfind_newline(fd_, end, kMaxTailBytes);
+    if (!nl) return make_error("cannot read the end of audit file " + path + ": " + nl.message());
+    if (!*nl) {
+      end = 0;
+      break;
+    }
+    if (**nl + 1 != end) {
+      end = **nl + 1;  // bytes after the last newline: a torn write
+      continue;
+    }
+    auto line = line_ending_at(fd_, end);
+    if (!line)
+      return make_error("cannot read the end of audit file " + path + ": " + line.message());
+    auto chain = Chain::after_line(line->text);
+    if (chain) {
+      chain_ = std::move(*chain);
+      break;
+    }
+    if (skipped_junk_line) {
+      return make_error("audit file " + path + " does not end with a record (" + chain.message() +
+                        "); check it with trex-audit verify and move it aside");
+    }
+    skipped_junk_line = true;
+    end = line->start;
+  }
+  if (end == 0) {
+    auto chain = chain_from_rotated(path);
+    if (!chain) return chain.error();
+    chain_ = std::move(*chain);
+  }
+  return end == size_ ? Status() : set_aside(end);
+}
+
+Status Writer::set_aside(std::uint64_t good_end) {
+  const std::string torn_path = options_.path + ".torn";
+  const std::uint64_t torn = size_ - good_end;
+  if (torn > kMaxTailBytes) {
+    return make_error("audit file " + options_.path + " ends with " + std::to_string(torn) +
+                      " bytes that are not records; check it with trex-audit verify");
+  }
+  auto bytes = pread_exact(fd_, good_end, torn);
+  if (!bytes) return make_error("cannot read audit file " + options_.path + ": " + bytes.message());
+  if (bytes->back() != '\n') bytes->push_back('\n');
+  const int out = ::open(torn_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+  if (out < 0) return make_error("cannot open " + torn_path + ": " + errno_text(errno));
+  Status saved = write_all(out, *bytes);
+  if (saved && ::fdatasync(out) != 0) saved = make_error(errno_text(errno));
+  ::close(out);
+  if (!saved)
+    return make_error("cannot save torn audit bytes to " + torn_path + ": " + saved.message());
+  if (::ftruncate(fd_, static_cast<off_t>(good_end)) != 0) {
+    return make_error("cannot truncate audit file " + options_.path + ": " + errno_text(errno));
+  }
+  size_ = good_end;
+  recovery_ = Json::object();
+  recovery_["recovered"] = {{"torn_bytes", torn}, {"saved_to", torn_path}};
+  return {};
+}
+
+Status Writer::write(std::string_view event, const Json& fields) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (auto s = ensure_current(); !s) return s;
+  std::string record = chain_.seal(event, fields, std::chrono::system_clock::now());
+  const std::size_t line_size = record.size();
+  record.push_back('\n');
+  if (size_ > 0 && size_ + record.size() > options_.max_bytes) {
+    if (auto s = rotate(); !s) return s;
+  }
+  if (auto s = append(record); !s) return s;
+  chain_.advance(std::string_view(record).substr(0, line_size));
+  return {};
+}
+
+// Fail closed when the path no longer names our file (deleted, or replaced by
+// rotation we did not do): the record would go nowhere anyone looks.
+Status Writer::ensure_current() {
+  if (fd_ < 0) return open_current();
+  struct stat by_fd {
+  }, by_path{};
+  const bool fd_ok = ::fstat(fd_, &by_fd) == 0;
+  if (fd_ok && by_fd.st_nlink > 0 && ::stat(options_.path.c_str(), &by_path) == 0 &&
+      by_path.st_ino == by_fd.st_ino && by_path.st_dev == by_fd.st_dev) {
+    return {};
+  }
+  const Status reopened = open_current();
+  return make_error(
+      "audit file " + options_.path + " was removed or replaced" +
+      (reopened ? "; a new file was opened for the next record" : "; " + reopened.message()));
+}
+
+Status Writer::append(std::string_view record) {
+  ssize_t n;
+  do {
+    n = ::write(fd_, record.data(), record.size());
+  } while (n < 0 && errno == EINTR);
+  const int err = errno;
+  std::string failure;
+  if (n < 0) {
+    failure = errno_text(err);
+  } else if (static_cast<std::size_t>(n) != record.size()) {
+    failure =
+        "short write (" + std::to_string(n) + " of " + std::to_string(record.size()) + " bytes)";
+  } else if (options_.fsync && ::fdatasync(fd_) != 0) {
+    failure = "fdatasync: " + errno_text(errno);
+  }
+  if (failure.empty()) {
+    size_ += record.size();
+    return {};
+  }
+  // Take back any part of the record so the next one keeps seq contiguous.
+  if (n > 0) (void)::ftruncate(fd_, static_cast<off_t>(size_));
+  return make_error("cannot write audit record to " + options_.path + ": " + failure);
+}
+
+Status Writer::rotate() {
+  const auto numbers = rotated_numbers(options_.path);
+  const std::string target =
+      options_.path + "." + std::to_string(numbers.empty() ? 1 : numbers.back() + 1);
+  // RENAME_NOREPLACE: rotation must never overwrite an older file.
+  int rc = ::renameat2(AT_FDCWD, options_.path.c_str(), AT_FDCWD, target.c_str(), RENAME_NOREPLACE);
+  if (rc != 0 && errno == EINVAL) {  // a file system without RENAME_NOREPLACE
+    struct stat st {};
+    rc = ::lstat(target.c_str(), &st) == 0 ? (errno = EEXIST, -1)
+                                           : ::rename(options_.path.c_str(), target.c_str());
+  }
+  if (rc != 0) {
+    return make_error("cannot rotate audit file " + options_.path + " to " + target + ": " +
+                      errno_text(errno));
+  }
+  if (auto s = open_current(); !s) return s;
+  return {};
+}
+
+}  // namespace trex::audit

@@ -1,0 +1,147 @@
+#include "trex/client_args.hpp"
+
+#include <charconv>
+#include <fstream>
+
+namespace trex::client {
+
+const char* const kUsage =
+    "usage: trex [options] HOST[:PORT] COMMAND [ARG...]      run argv directly (no shell)\n"
+    "       trex [options] HOST[:PORT] -c 'SHELL STRING'     run through /bin/sh -c\n"
+    "       trex [options] HOST[:PORT]                       interactive: one shell line per prompt\n"
+    "       trex [options] -H HOST[,HOST...] [-H ...] COMMAND [ARG...] | -c '...'   fan-out\n"
+    "options:\n"
+    "  --ca FILE               CA certificate (env TREX_CA, default pki/ca.crt)\n"
+    "  --cert FILE             client certificate (env TREX_CERT, default pki/issued/client.crt)\n"
+    "  --key FILE              client key (env TREX_KEY, default pki/private/client.key)\n"
+    "  --port N                server port when HOST has none (default 7443)\n"
+    "  --timeout SECONDS       ask the server for a shorter time limit (default: the server's)\n"
+    "  --connect-timeout SECONDS  connection and handshake limit (default 10)\n"
+    "  -n                      no stdin: the command reads /dev/null\n"
+    "  -H HOST[,HOST...]       fan-out to these hosts (repeatable)\n"
+    "  --hosts-file FILE       fan-out to the hosts listed in FILE, one per line\n"
+    "  --parallel N            fan-out: hosts at once (default 32)\n"
+    "  --json                  fan-out: one JSON object per host\n"
+    "  -v                      say what trex does\n"
+    "  --help, --version\n"
+    "exit status: the command's own; 128+N killed by signal N; 124 timed out;\n"
+    "  126 refused by policy; 127 not found; 255 trex's own failure\n";
+
+namespace {
+
+Result<std::uint32_t> number(const std::string& flag, const std::string& v, std::uint32_t min,
+                             std::uint32_t max) {
+  std::uint32_t n = 0;
+  auto [p, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+  if (ec != std::errc() || p != v.data() + v.size() || n < min || n > max) {
+    return make_error(flag + " needs a number from " + std::to_string(min) + " to " +
+                      std::to_string(max) + ", not '" + v + "'");
+  }
+  return n;
+}
+
+void split_hosts(const std::string& list, std::vector<std::string>& out) {
+  std::size_t start = 0;
+  while (start <= list.size()) {
+    const auto comma = list.find(',', start);
+    const auto item = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    if (!item.empty()) out.push_back(item);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+}
+
+}  // namespace
+
+Result<Args> parse_args(const std::vector<std::string>& in) {
+  Args a;
+  std::size_t i = 0;
+  auto value = [&](const std::string& flag, std::string& inline_value) -> Result<std::string> {
+    if (!inline_value.empty()) return inline_value;
+    if (i + 1 >= in.size()) return make_error(flag + " needs a value");
+    return in[++i];
+  };
+  for (; i < in.size(); ++i) {
+    std::string arg = in[i];
+    if (arg.empty() || arg[0] != '-' || arg == "-") break;
+    if (arg == "--") {
+      ++i;
+      break;
+    }
+    std::string inline_value;
+    if (arg.rfind("--", 0) == 0 && arg.find('=') != std::string::npos) {
+      inline_value = arg.substr(arg.find('=') + 1);
+      arg = arg.substr(0, arg.find('='));
+      if (inline_value.empty()) return make_error(arg + " needs a value");
+    }
+    if (arg == "-n") a.no_stdin = true;
+    else if (arg == "-v" || arg == "--verbose") a.verbose = true;
+    else if (arg == "--json") a.json = true;
+    else if (arg == "-h" || arg == "--help") a.help = true;
+    else if (arg == "--version") a.version = true;
+    else if (arg == "-c") {
+      if (i + 1 >= in.size()) return make_error("-c needs a shell command");
+      a.shell = true;
+      a.shell_command = in[++i];
+    } else {
+      auto v = value(arg, inline_value);
+      if (!v) return v.error();
+      if (arg == "--ca") a.ca = *v;
+      else if (arg == "--cert") a.cert = *v;
+      else if (arg == "--key") a.key = *v;
+      else if (arg == "--hosts-file") { a.hosts_file = *v; a.fan_out = true; }
+      else if (arg == "-H") { split_hosts(*v, a.hosts); a.fan_out = true; }
+      else if (arg == "--port") {
+        auto n = number(arg, *v, 1, 65535);
+        if (!n) return n.error();
+        a.port = static_cast<std::uint16_t>(*n);
+      } else if (arg == "--timeout" || arg == "--connect-timeout" || arg == "--parallel") {
+        auto n = number(arg, *v, 1, arg == "--parallel" ? 1024 : 30 * 86400);
+        if (!n) return n.error();
+        (arg == "--timeout" ? a.timeout : arg == "--parallel" ? a.parallel : a.connect_timeout) = *n;
+      } else {
+        return make_error("unknown option '" + arg + "' (try trex --help)");
+      }
+    }
+  }
+  if (a.help || a.version) return a;
+  if (!a.fan_out) {
+    if (i >= in.size()) return make_error("no host given (try trex --help)");
+    a.hosts.push_back(in[i++]);
+  }
+  if (!a.shell && i < in.size() && in[i] == "-c") {
+    if (i + 1 >= in.size()) return make_error("-c needs a shell command");
+    a.shell = true;
+    a.shell_command = in[i + 1];
+    i += 2;
+  }
+  if (a.shell) {
+    if (i < in.size()) return make_error("-c takes one shell string; quote the whole command");
+    if (a.shell_command.empty()) return make_error("-c needs a non-empty shell command");
+  } else {
+    a.argv.assign(in.begin() + static_cast<std::ptrdiff_t>(i), in.end());
+  }
+  if (a.fan_out && !a.shell && a.argv.empty()) {
+    return make_error("fan-out needs a command (interactive mode is for one host)");
+  }
+  if (a.fan_out && a.hosts.empty() && a.hosts_file.empty()) return make_error("-H needs a host");
+  return a;
+}
+
+Result<std::vector<std::string>> read_hosts_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return make_error("cannot read hosts file " + path);
+  std::vector<std::string> hosts;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (auto hash = line.find('#'); hash != std::string::npos) line.erase(hash);
+    const auto b = line.find_first_not_of(" \t\r");
+    if (b == std::string::npos) continue;
+    const auto e = line.find_last_not_of(" \t\r");
+    hosts.push_back(line.substr(b, e - b + 1));
+  }
+  if (hosts.empty()) return make_error("hosts file " + path + " lists no hosts");
+  return hosts;
+}
+
+}  // namespace trex::client

@@ -1,0 +1,191 @@
+#include <fcntl.h>
+#include <netdb.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+
+#include "trex/client.hpp"
+
+namespace trex::client {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void write_all(int fd, std::string_view data) {
+  while (!data.empty()) {
+    const ssize_t n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN) {
+        pollfd p{fd, POLLOUT, 0};
+        ::poll(&p, 1, -1);
+        continue;
+      }
+      return;  // stdout closed: drop the rest, the status still matters
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+Result<int> connect_one(const addrinfo* ai, Clock::time_point deadline) {
+  const int fd = ::socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (fd < 0) return make_error(std::strerror(errno));
+  if (::connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) return fd;
+  if (errno != EINPROGRESS) {
+    const std::string err = std::strerror(errno);
+    ::close(fd);
+    return make_error(err);
+  }
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  pollfd p{fd, POLLOUT, 0};
+  if (::poll(&p, 1, static_cast<int>(std::max<long long>(left.count(), 0))) <= 0) {
+    ::close(fd);
+    return make_error("timed out");
+  }
+  int err = 0;
+  socklen_t len = sizeof(err);
+  getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+  if (err != 0) {
+    ::close(fd);
+    return make_error(std::strerror(err));
+  }
+  return fd;
+}
+
+}  // namespace
+
+void StdOutput::write(bool is_stderr, std::string_view data) {
+  write_all(is_stderr ? STDERR_FILENO : STDOUT_FILENO, data);
+}
+
+Result<int> tcp_connect(const std::string& host, std::uint16_t port,
+                        std::chrono::milliseconds timeout) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  const std::string service = std::to_string(port);
+  if (int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &res); rc != 0) {
+    return make_error("cannot resolve " + host + ": " + gai_strerror(rc));
+  }
+  std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> guard(res, freeaddrinfo);
+  const auto deadline = Clock::now() + timeout;
+  std::string last = "no address";
+  for (const addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
+    auto fd = connect_one(ai, deadline);
+    if (fd) return *fd;
+    last = fd.message();
+  }
+  return make_error("cannot connect to " + host + " port " + service + ": " + last);
+}
+
+Result<Session> Session::open(std::shared_ptr<tls::Context> ctx, const Target& target,
+                              std::chrono::milliseconds connect_timeout) {
+  auto fd = tcp_connect(target.host, target.port, connect_timeout);
+  if (!fd) return fd.error();
+  auto hs = tls::Connection::connect(std::move(ctx), *fd, target.host, connect_timeout);
+  if (auto* err = std::get_if<tls::HandshakeError>(&hs)) {
+    const std::string where = target.host + ":" + std::to_string(target.port);
+    if (err->reason == "name mismatch" || err->reason == "IP address mismatch") {
+      return make_error("server certificate does not match " + target.host);
+    }
+    if (err->reason == "timeout") return make_error("TLS handshake with " + where + " timed out");
+    return make_error("TLS handshake with " + where + " failed: " + err->reason);
+  }
+  return Session(Channel(std::move(std::get<tls::Connection>(hs))), target);
+}
+
+Result<std::optional<proto::ExitInfo>> Session::on_frame(const proto::Frame& f, Output& out) {
+  switch (f.type) {
+    case proto::FrameType::kStdout:
+    case proto::FrameType::kStderr:
+      out.write(f.type == proto::FrameType::kStderr, f.payload);
+      return std::optional<proto::ExitInfo>();
+    case proto::FrameType::kStarted:
+      return std::optional<proto::ExitInfo>();
+    case proto::FrameType::kExit: {
+      auto info = proto::decode_exit(f.payload);
+      if (!info) return make_error("protocol error from the server: " + info.message());
+      return std::optional<proto::ExitInfo>(*info);
+    }
+    case proto::FrameType::kError: {
+      auto e = proto::decode_error(f.payload);
+      if (!e) return make_error("protocol error from the server: " + e.message());
+      return make_error(e->message);
+    }
+    default:
+      return make_error("protocol error: the server sent a " +
+                        std::string(proto::type_name(f.type)) + " frame");
+  }
+}
+
+Result<proto::ExitInfo> Session::run(const proto::ExecRequest& request, Output& out, int stdin_fd,
+                                     int interrupt_fd) {
+  auto payload = proto::encode(request);
+  if (!payload) return payload.error();
+  ch_.send(proto::FrameType::kExec, *payload);
+  bool forwarding = request.stdin_open && stdin_fd >= 0;
+  for (;;) {
+    if (ch_.queued() > 0) {
+      auto r = ch_.flush();
+      if (r.status == tls::IoStatus::kError || r.status == tls::IoStatus::kClosed) {
+        return make_error("connection to " + target_.host + " lost: " + r.error);
+      }
+    }
+    pollfd fds[3];
+    nfds_t n = 0;
+    short sock_ev = POLLIN;
+    if (ch_.queued() > 0 && ch_.flush_wants_write()) sock_ev |= POLLOUT;
+    fds[n++] = {ch_.fd(), sock_ev, 0};
+    const bool want_stdin = forwarding && ch_.queued() < (1U << 20);
+    fds[n++] = {want_stdin ? stdin_fd : -1, POLLIN, 0};
+    fds[n++] = {interrupt_fd, POLLIN, 0};
+    if (!ch_.has_pending() && ::poll(fds, n, -1) < 0 && errno != EINTR) {
+      return make_error(std::string("poll: ") + std::strerror(errno));
+    }
+    if (fds[2].fd >= 0 && fds[2].revents != 0) {
+      char drain[64];
+      if (::read(interrupt_fd, drain, sizeof(drain)) > 0) {
+        ch_.send(proto::FrameType::kSignal, proto::encode_signal(SIGINT));
+      }
+    }
+    if (want_stdin && fds[1].revents != 0) {
+      const ssize_t got = ch_.send_from_fd(stdin_fd, proto::FrameType::kStdin, proto::kMaxPayload,
+                                           nullptr);
+      if (got <= 0 && !(got < 0 && (errno == EAGAIN || errno == EINTR))) {
+        ch_.send(proto::FrameType::kStdin, "");  // EOF
+        forwarding = false;
+      }
+    }
+    if (fds[0].revents != 0 || ch_.has_pending()) {
+      auto r = ch_.receive(1U << 20);
+      if (r.status == tls::IoStatus::kError) return make_error(r.error);
+      proto::Frame f;
+      for (;;) {
+        const auto st = ch_.next(f);
+        if (st == proto::Decoder::State::kNeedMore) break;
+        if (st == proto::Decoder::State::kError) {
+          return make_error("protocol error from the server: " + ch_.decode_error());
+        }
+        auto done = on_frame(f, out);
+        if (!done) return done.error();
+        if (done->has_value()) return **done;
+      }
+      if (r.status == tls::IoStatus::kClosed) {
+        return make_error("the server closed the connection before the command finished");
+      }
+    }
+  }
+}
+
+void Session::close() {
+  ch_.flush_all(std::chrono::seconds(2));
+  ch_.shutdown();
+}
+
+}  // namespace trex::client

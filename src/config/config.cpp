@@ -1,0 +1,169 @@
+#include "trex/config.hpp"
+
+#include <charconv>
+#include <fstream>
+#include <sstream>
+#include <toml++/toml.h>
+
+namespace trex::config {
+namespace {
+
+std::string where(std::string_view source, const toml::node& node, std::string_view key) {
+  return std::string(source) + ":" + std::to_string(node.source().begin.line) + ": key '" +
+         std::string(key) + "'";
+}
+
+template <class T>
+Status read_uint(const toml::node& node, std::string_view source, std::string_view key, T& out,
+                 std::uint64_t min, std::uint64_t max) {
+  auto v = node.value<std::int64_t>();
+  if (!node.is_integer() || !v || *v < 0 || static_cast<std::uint64_t>(*v) < min ||
+      static_cast<std::uint64_t>(*v) > max) {
+    return make_error(where(source, node, key) + " must be an integer from " +
+                      std::to_string(min) + " to " + std::to_string(max));
+  }
+  out = static_cast<T>(*v);
+  return {};
+}
+
+Status read_size(const toml::node& node, std::string_view source, std::string_view key,
+                 std::uint64_t& out) {
+  if (node.is_integer()) return read_uint(node, source, key, out, 1, UINT64_MAX >> 1);
+  if (node.is_string()) {
+    auto r = parse_size(*node.value<std::string>());
+    if (r && *r > 0) {
+      out = *r;
+      return {};
+    }
+  }
+  return make_error(where(source, node, key) + " must be a size like 1048576 or \"64M\"");
+}
+
+Status read_string(const toml::node& node, std::string_view source, std::string_view key,
+                   std::string& out) {
+  if (!node.is_string() || node.value<std::string>()->empty()) {
+    return make_error(where(source, node, key) + " must be a non-empty string");
+  }
+  out = *node.value<std::string>();
+  return {};
+}
+
+Status read_bool(const toml::node& node, std::string_view source, std::string_view key, bool& out) {
+  if (!node.is_boolean()) return make_error(where(source, node, key) + " must be true or false");
+  out = *node.value<bool>();
+  return {};
+}
+
+Status apply_key(ServerConfig& c, std::string_view key, const toml::node& n, std::string_view src) {
+  constexpr std::uint64_t kDay = 86400;
+  if (key == "listen") return read_string(n, src, key, c.listen);
+  if (key == "ca") return read_string(n, src, key, c.ca);
+  if (key == "cert") return read_string(n, src, key, c.cert);
+  if (key == "key") return read_string(n, src, key, c.key);
+  if (key == "crl") return read_string(n, src, key, c.crl);
+  if (key == "policy") return read_string(n, src, key, c.policy);
+  if (key == "log_dir") return read_string(n, src, key, c.log_dir);
+  if (key == "audit_log") return read_string(n, src, key, c.audit_log);
+  if (key == "max_sessions") return read_uint(n, src, key, c.max_sessions, 1, 4096);
+  if (key == "command_timeout") return read_uint(n, src, key, c.command_timeout, 1, 30 * kDay);
+  if (key == "handshake_timeout") return read_uint(n, src, key, c.handshake_timeout, 1, 300);
+  if (key == "idle_timeout") return read_uint(n, src, key, c.idle_timeout, 1, 30 * kDay);
+  if (key == "max_output") return read_size(n, src, key, c.max_output);
+  if (key == "kill_grace") return read_uint(n, src, key, c.kill_grace, 0, 3600);
+  if (key == "audit_fsync") return read_bool(n, src, key, c.audit_fsync);
+  if (key == "audit_max_bytes") return read_size(n, src, key, c.audit_max_bytes);
+  if (key == "syslog") return read_bool(n, src, key, c.syslog);
+  return make_error(std::string(src) + ":" + std::to_string(n.source().begin.line) +
+                    ": unknown key '" + std::string(key) + "'");
+}
+
+}  // namespace
+
+Result<std::uint64_t> parse_size(std::string_view text) {
+  std::uint64_t value = 0;
+  const char* end = text.data() + text.size();
+  auto [p, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || p == text.data()) return make_error("not a size: '" + std::string(text) + "'");
+  std::string_view suffix(p, static_cast<std::size_t>(end - p));
+  if (suffix.size() == 2 && (suffix[1] == 'B' || suffix[1] == 'b')) suffix.remove_suffix(1);
+  int shift = 0;
+  if (suffix.empty()) shift = 0;
+  else if (suffix == "K" || suffix == "k") shift = 10;
+  else if (suffix == "M" || suffix == "m") shift = 20;
+  else if (suffix == "G" || suffix == "g") shift = 30;
+  else if (suffix == "T" || suffix == "t") shift = 40;
+  else return make_error("not a size: '" + std::string(text) + "' (use K, M, G or T)");
+  if (shift > 0 && value > (UINT64_MAX >> shift)) return make_error("size too large: " + std::string(text));
+  return value << shift;
+}
+
+Result<ServerConfig> apply_toml(ServerConfig base, std::string_view text, std::string_view source) {
+  toml::table table;
+  try {
+    table = toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    return make_error(std::string(source) + ":" + std::to_string(e.source().begin.line) + ":" +
+                      std::to_string(e.source().begin.column) + ": " +
+                      std::string(e.description()));
+  }
+  for (const auto& [key, node] : table) {
+    if (auto st = apply_key(base, key.str(), node, source); !st) return st.error();
+  }
+  return base;
+}
+
+Result<ServerConfig> apply_toml_file(ServerConfig base, const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error("cannot read configuration file " + path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  if (ss.str().size() > (1 << 20)) return make_error("configuration file " + path + " is over 1 MiB");
+  return apply_toml(std::move(base), ss.str(), path);
+}
+
+Result<Endpoint> parse_endpoint(std::string_view text, std::uint16_t default_port) {
+  Endpoint ep;
+  std::string_view port_text;
+  if (!text.empty() && text.front() == '[') {
+    const auto close = text.find(']');
+    if (close == std::string_view::npos) return make_error("missing ']' in '" + std::string(text) + "'");
+    ep.host = std::string(text.substr(1, close - 1));
+    auto rest = text.substr(close + 1);
+    if (!rest.empty()) {
+      if (rest.front() != ':') return make_error("expected ':PORT' after ']' in '" + std::string(text) + "'");
+      port_text = rest.substr(1);
+    }
+  } else {
+    const auto colon = text.rfind(':');
+    if (colon != std::string_view::npos && text.find(':') == colon) {
+      ep.host = std::string(text.substr(0, colon));
+      port_text = text.substr(colon + 1);
+    } else {
+      ep.host = std::string(text);  // bare IPv6 or host
+    }
+  }
+  if (ep.host.empty()) return make_error("missing host in '" + std::string(text) + "'");
+  ep.port = default_port;
+  if (!port_text.empty() || (text.size() && text.back() == ':')) {
+    unsigned v = 0;
+    auto [p, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), v);
+    if (ec != std::errc() || p != port_text.data() + port_text.size() || v > 65535) {
+      return make_error("bad port '" + std::string(port_text) + "' in '" + std::string(text) + "'");
+    }
+    ep.port = static_cast<std::uint16_t>(v);
+  }
+  return ep;
+}
+
+Status validate(const ServerConfig& c) {
+  if (auto ep = parse_endpoint(c.listen, 7443); !ep) return make_error("listen: " + ep.message());
+  if (c.max_sessions == 0) return make_error("max-sessions must be at least 1");
+  if (c.command_timeout == 0) return make_error("command-timeout must be at least 1 second");
+  if (c.handshake_timeout == 0) return make_error("handshake-timeout must be at least 1 second");
+  if (c.idle_timeout == 0) return make_error("idle-timeout must be at least 1 second");
+  if (c.max_output == 0) return make_error("max-output must be at least 1 byte");
+  if (c.audit_max_bytes < 4096) return make_error("audit-max-bytes must be at least 4096");
+  return {};
+}
+
+}  // namespace trex::config

@@ -1,0 +1,191 @@
+#include "exec/child_setup.hpp"
+
+#include <grp.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <fcntl.h>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+
+namespace trex::exec::detail {
+namespace {
+
+constexpr unsigned kCloseRangeCloexec = 1U << 2;  // CLOSE_RANGE_CLOEXEC, Linux 5.11
+
+constexpr const char* limit_name(int resource) {
+  switch (resource) {
+    case RLIMIT_CPU:
+      return "cpu";
+    case RLIMIT_AS:
+      return "memory";
+    case RLIMIT_NPROC:
+      return "processes";
+    case RLIMIT_NOFILE:
+      return "open_files";
+    case RLIMIT_FSIZE:
+      return "file_size";
+    default:
+      return "unknown";
+  }
+}
+
+[[noreturn]] void fail(const ChildPlan& plan, SetupStep step, int error, int detail = 0) {
+  report_failure(plan, step, error, detail);
+  ::_exit(126);
+}
+
+// Handled signals are reset by execve anyway, but ignored ones (the server
+// ignores SIGPIPE) would be inherited; and until this point the signal mask
+// blocks everything (see launch), so no parent handler can run in the child.
+void reset_signal_dispositions() {
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  // SIGKILL, SIGSTOP and glibc's internal signals refuse; that is fine.
+  for (int sig = 1; sig < NSIG; ++sig) ::sigaction(sig, &dfl, nullptr);
+}
+
+void redirect_stdio(const ChildPlan& plan) {
+  // dup2 clears FD_CLOEXEC on the new descriptor; the sources are >= 3.
+  if (::dup2(plan.stdin_fd, STDIN_FILENO) < 0 || ::dup2(plan.stdout_fd, STDOUT_FILENO) < 0 ||
+      ::dup2(plan.stderr_fd, STDERR_FILENO) < 0) {
+    fail(plan, SetupStep::kStdio, errno);
+  }
+}
+
+// Another thread may have forked between a pipe() of Boost's (or of any
+// library) and its fcntl(FD_CLOEXEC): mark everything above stdio
+// close-on-exec here so that no server descriptor reaches the command.
+void close_fds_on_exec(const ChildPlan& plan) {
+  if (::syscall(SYS_close_range, 3U, ~0U, kCloseRangeCloexec) == 0) return;
+  if (errno != ENOSYS && errno != EINVAL) fail(plan, SetupStep::kCloseOnExec, errno);
+  for (rlim_t fd = 3; fd < plan.fd_limit; ++fd) ::fcntl(static_cast<int>(fd), F_SETFD, FD_CLOEXEC);
+}
+
+void apply_limits(const ChildPlan& plan) {
+  for (int i = 0; i < plan.limit_count; ++i) {
+    const auto& limit = plan.limits[static_cast<std::size_t>(i)];
+    const rlimit value{limit.value, limit.value};
+    if (::setrlimit(limit.resource, &value) != 0) fail(plan, SetupStep::kLimit, errno, i);
+  }
+}
+
+// Raw syscalls, not the glibc wrappers: in a vfork child glibc's setxid
+// broadcast would signal the *parent's* threads and change their credentials.
+void switch_user(const ChildPlan& plan) {
+  if (!plan.switch_user) return;
+  if (::syscall(SYS_setgroups, plan.groups.size(), plan.groups.data()) != 0 ||
+      ::syscall(SYS_setresgid, plan.gid, plan.gid, plan.gid) != 0 ||
+      ::syscall(SYS_setresuid, plan.uid, plan.uid, plan.uid) != 0) {
+    fail(plan, SetupStep::kUser, errno);
+  }
+  const bool ids_ok = ::getuid() == plan.uid && ::geteuid() == plan.uid && ::getgid() == plan.gid &&
+                      ::getegid() == plan.gid;
+  // Dropping from root must be irreversible.
+  const bool regained = plan.uid != 0 && ::syscall(SYS_setresuid, 0, 0, 0) == 0;
+  if (!ids_ok || regained) fail(plan, SetupStep::kUserVerify, EPERM);
+}
+
+}  // namespace
+
+void report_failure(const ChildPlan& plan, SetupStep step, int error, int detail) noexcept {
+  const SetupFailure record{static_cast<int>(step), error, detail};
+  // Below PIPE_BUF, so atomic; nothing useful to do if it fails.
+  [[maybe_unused]] const ssize_t n = ::write(plan.report_fd, &record, sizeof record);
+}
+
+Status resolve_user(const std::string& user, ChildPlan& plan) {
+  long size = ::sysconf(_SC_GETPW_R_SIZE_MAX);
+  std::vector<char> buf(size > 0 ? static_cast<std::size_t>(size) : 16384);
+  passwd pw{};
+  passwd* found = nullptr;
+  int rc = 0;
+  while ((rc = ::getpwnam_r(user.c_str(), &pw, buf.data(), buf.size(), &found)) == ERANGE) {
+    buf.resize(buf.size() * 2);
+  }
+  if (rc != 0) return make_error("cannot look up user " + user + ": " + std::strerror(rc));
+  if (found == nullptr) return make_error("cannot switch to user " + user + ": no such user");
+
+  if (::geteuid() != 0) {
+    if (pw.pw_uid == ::geteuid()) return Status::success();  // already that user
+    return make_error("cannot switch to user " + user + ": the server does not run as root");
+  }
+  int count = 32;
+  std::vector<gid_t> groups(static_cast<std::size_t>(count));
+  while (::getgrouplist(user.c_str(), pw.pw_gid, groups.data(), &count) < 0) {
+    groups.resize(static_cast<std::size_t>(count) * 2);
+    count = static_cast<int>(groups.size());
+  }
+  groups.resize(static_cast<std::size_t>(count));
+  plan.switch_user = true;
+  plan.uid = pw.pw_uid;
+  plan.gid = pw.pw_gid;
+  plan.groups = std::move(groups);
+  return Status::success();
+}
+
+void add_limits(const Limits& limits, ChildPlan& plan) {
+  const std::pair<int, const std::optional<std::uint64_t>&> all[] = {
+      {RLIMIT_CPU, limits.cpu_seconds},
+      {RLIMIT_AS, limits.memory},
+      {RLIMIT_NPROC, limits.processes},
+      {RLIMIT_NOFILE, limits.open_files},
+      {RLIMIT_FSIZE, limits.file_size}};
+  plan.limit_count = 0;
+  for (const auto& [resource, value] : all) {
+    if (!value) continue;
+    plan.limits[static_cast<std::size_t>(plan.limit_count++)] = {resource,
+                                                                 static_cast<rlim_t>(*value)};
+  }
+}
+
+void run_child_setup(const ChildPlan& plan) noexcept {
+  reset_signal_dispositions();
+  // Own group, so that signal_group reaches grandchildren and a terminal's
+  // Ctrl-C aimed at the server does not reach the command.
+  if (::setpgid(0, 0) != 0) fail(plan, SetupStep::kProcessGroup, errno);
+  redirect_stdio(plan);
+  close_fds_on_exec(plan);
+  // Limits before the user switch: only root may raise a hard limit.
+  apply_limits(plan);
+  if (plan.umask) ::umask(*plan.umask);
+  switch_user(plan);
+  // After the switch, so that the directory is entered with the user's rights.
+  if (::chdir(plan.cwd) != 0) fail(plan, SetupStep::kChdir, errno);
+  sigset_t none;
+  sigemptyset(&none);
+  ::sigprocmask(SIG_SETMASK, &none, nullptr);
+}
+
+std::string describe_failure(const SetupFailure& failure, const ChildPlan& plan, const Spec& spec) {
+  const std::string why = std::strerror(failure.error);
+  const std::string user = spec.run_as.value_or("?");
+  switch (static_cast<SetupStep>(failure.step)) {
+    case SetupStep::kProcessGroup:
+      return "cannot create a process group: " + why;
+    case SetupStep::kStdio:
+      return "cannot redirect stdio: " + why;
+    case SetupStep::kCloseOnExec:
+      return "cannot mark descriptors close-on-exec: " + why;
+    case SetupStep::kLimit: {
+      const int i = failure.detail >= 0 && failure.detail < plan.limit_count ? failure.detail : 0;
+      return std::string("cannot set limit ") +
+             limit_name(plan.limits[static_cast<std::size_t>(i)].resource) + ": " + why;
+    }
+    case SetupStep::kUser:
+      return "cannot switch to user " + user + ": " + why;
+    case SetupStep::kUserVerify:
+      return "cannot switch to user " + user + ": privileges were not dropped";
+    case SetupStep::kChdir:
+      return "cannot change directory to " + spec.cwd + ": " + why;
+    case SetupStep::kExec:
+      return "cannot execute " + spec.program + ": " + why;
+  }
+  return "cannot start " + spec.program + ": child setup failed (" + why + ")";
+}
+
+}  // namespace trex::exec::detail

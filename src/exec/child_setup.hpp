@@ -1,0 +1,85 @@
+// The work done in the child between fork/vfork and execve, and its parent-side
+// preparation. The child of a multi-threaded process (and any vfork child) may
+// only make async-signal-safe calls: everything that allocates, locks or reads
+// NSS (user lookup, group list, argv/env arrays, messages) is done beforehand in
+// the parent and handed over as a ChildPlan. Private to the exec module.
+#pragma once
+
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include <array>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "trex/exec.hpp"
+#include "trex/result.hpp"
+
+namespace trex::exec::detail {
+
+struct ChildPlan {
+  // Child ends of the stdio pipes (or /dev/null), all >= 3 so that the dup2
+  // onto 0/1/2 cannot clobber one another.
+  int stdin_fd = -1;
+  int stdout_fd = -1;
+  int stderr_fd = -1;
+  // Write end of the setup-report pipe: a failing child writes a SetupFailure.
+  int report_fd = -1;
+
+  struct Limit {
+    int resource = 0;
+    rlim_t value = 0;
+  };
+  std::array<Limit, 5> limits{};
+  int limit_count = 0;
+
+  std::optional<mode_t> umask;
+  const char* cwd = "/";
+
+  bool switch_user = false;
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::vector<gid_t> groups;
+
+  // Upper bound for the close-on-exec fallback loop (no close_range).
+  rlim_t fd_limit = 1024;
+};
+
+// The step that failed in the child; travels to the parent with errno.
+enum class SetupStep : int {
+  kProcessGroup = 1,
+  kStdio,
+  kCloseOnExec,
+  kLimit,
+  kUser,
+  kUserVerify,
+  kChdir,
+  kExec,  // execve itself failed
+};
+
+struct SetupFailure {
+  int step = 0;
+  int error = 0;
+  int detail = 0;  // index into ChildPlan::limits for kLimit
+};
+
+// Parent side: resolves `user` (passwd entry and supplementary groups) into
+// the plan. Fails for an unknown user, or when not root and the user is not us.
+Status resolve_user(const std::string& user, ChildPlan& plan);
+
+// Parent side: copies the set limits into the plan (soft = hard = value).
+void add_limits(const Limits& limits, ChildPlan& plan);
+
+// Child side. Returns when the child is ready for execve; on any failure it
+// reports through plan.report_fd and calls _exit(126), so a half-configured
+// child (e.g. still root) never runs the command.
+void run_child_setup(const ChildPlan& plan) noexcept;
+
+// Child side: writes a failure record to plan.report_fd (one atomic write).
+void report_failure(const ChildPlan& plan, SetupStep step, int error, int detail = 0) noexcept;
+
+// Parent side: the message for a failure reported by the child.
+std::string describe_failure(const SetupFailure& failure, const ChildPlan& plan, const Spec& spec);
+
+}  // namespace trex::exec::detail

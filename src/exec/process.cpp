@@ -1,0 +1,301 @@
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <utility>
+
+#include "exec/child_setup.hpp"
+#include "exec/launcher.hpp"
+#include "exec/unique_fd.hpp"
+#include "trex/exec.hpp"
+
+namespace trex::exec {
+
+using detail::UniqueFd;
+
+struct Process::Impl {
+  pid_t pid = -1;
+  UniqueFd stdin_w;
+  UniqueFd stdout_r;
+  UniqueFd stderr_r;
+  UniqueFd pidfd;
+  std::optional<ExitStatus> status;
+  bool reaped = false;
+
+  Impl() = default;
+  Impl(const Impl&) = delete;
+  Impl& operator=(const Impl&) = delete;
+  ~Impl() {
+    if (pid <= 0 || reaped) return;
+    // The unreaped leader (running or zombie) pins the group id: safe.
+    ::kill(-pid, SIGKILL);
+    reap();
+  }
+
+  void reap() {
+    int raw = 0;
+    while (::waitpid(pid, &raw, 0) < 0 && errno == EINTR) {
+    }
+    reaped = true;
+  }
+  // Reaping waits for the end of the output so that signal_group stays safe.
+  void reap_when_done() {
+    if (status && !reaped && !stdout_r.valid() && !stderr_r.valid()) reap();
+  }
+};
+
+namespace {
+
+struct Pipe {
+  UniqueFd read;
+  UniqueFd write;
+};
+
+// Keeps the child's end away from 0/1/2, where it could be clobbered by the
+// dup2 of another stdio stream in the child (the server may run with 0-2
+// closed).
+Status lift_above_stdio(UniqueFd& fd) {
+  if (fd.get() > STDERR_FILENO) return Status::success();
+  const int lifted = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
+  if (lifted < 0) return make_error(std::string("cannot create pipe: ") + std::strerror(errno));
+  fd.reset(lifted);
+  return Status::success();
+}
+
+Result<Pipe> make_pipe() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    return make_error(std::string("cannot create pipe: ") + std::strerror(errno));
+  }
+  Pipe pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+  if (auto s = lift_above_stdio(pipe.read); !s) return s.error();
+  if (auto s = lift_above_stdio(pipe.write); !s) return s.error();
+  return pipe;
+}
+
+Status set_nonblocking(const UniqueFd& fd) {
+  const int flags = ::fcntl(fd.get(), F_GETFL);
+  if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK) < 0) {
+    return make_error(std::string("cannot set O_NONBLOCK: ") + std::strerror(errno));
+  }
+  return Status::success();
+}
+
+// The parent's and the child's ends of the three stdio streams and the
+// setup-report pipe.
+struct Plumbing {
+  UniqueFd stdin_child, stdin_parent;
+  UniqueFd stdout_child, stdout_parent;
+  UniqueFd stderr_child, stderr_parent;
+  UniqueFd report_read, report_write;
+};
+
+Status make_output(UniqueFd& child, UniqueFd& parent) {
+  auto p = make_pipe();
+  if (!p) return p.error();
+  child = std::move(p->write);
+  parent = std::move(p->read);
+  return set_nonblocking(parent);
+}
+
+Result<Plumbing> make_plumbing(bool stdin_open) {
+  Plumbing io;
+  if (stdin_open) {
+    auto p = make_pipe();
+    if (!p) return p.error();
+    io.stdin_child = std::move(p->read);
+    io.stdin_parent = std::move(p->write);
+    if (auto s = set_nonblocking(io.stdin_parent); !s) return s.error();
+  } else {
+    io.stdin_child.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+    if (!io.stdin_child.valid()) {
+      return make_error(std::string("cannot open /dev/null: ") + std::strerror(errno));
+    }
+    if (auto s = lift_above_stdio(io.stdin_child); !s) return s.error();
+  }
+  if (auto s = make_output(io.stdout_child, io.stdout_parent); !s) return s.error();
+  if (auto s = make_output(io.stderr_child, io.stderr_parent); !s) return s.error();
+  auto report = make_pipe();
+  if (!report) return report.error();
+  io.report_read = std::move(report->read);
+  io.report_write = std::move(report->write);
+  return io;
+}
+
+Result<detail::ChildPlan> make_plan(const Spec& spec, const Plumbing& io) {
+  detail::ChildPlan plan;
+  plan.stdin_fd = io.stdin_child.get();
+  plan.stdout_fd = io.stdout_child.get();
+  plan.stderr_fd = io.stderr_child.get();
+  plan.report_fd = io.report_write.get();
+  detail::add_limits(spec.limits, plan);
+  if (spec.umask) plan.umask = static_cast<mode_t>(*spec.umask);
+  plan.cwd = spec.cwd.c_str();
+  rlimit nofile{};
+  if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY) {
+    plan.fd_limit = nofile.rlim_cur;
+  }
+  if (spec.run_as) {
+    if (auto s = detail::resolve_user(*spec.run_as, plan); !s) return s.error();
+  }
+  return plan;
+}
+
+// Empty once the child has exec'd; a SetupFailure when its setup failed.
+std::optional<detail::SetupFailure> read_report(const UniqueFd& fd) {
+  detail::SetupFailure failure;
+  ssize_t n = 0;
+  while ((n = ::read(fd.get(), &failure, sizeof failure)) < 0 && errno == EINTR) {
+  }
+  if (n == static_cast<ssize_t>(sizeof failure)) return failure;
+  return std::nullopt;
+}
+
+ssize_t read_fd(const UniqueFd& fd, char* buf, std::size_t len) {
+  if (!fd.valid()) {
+    errno = EBADF;
+    return -1;
+  }
+  ssize_t n = 0;
+  while ((n = ::read(fd.get(), buf, len)) < 0 && errno == EINTR) {
+  }
+  return n;
+}
+
+}  // namespace
+
+Result<Process> detail::spawn_with_mode(const Spec& spec, ForkMode mode) {
+  auto io = make_plumbing(spec.stdin_open);
+  if (!io) return io.error();
+  auto plan = make_plan(spec, *io);
+  if (!plan) return plan.error();
+
+  auto pid = launch(spec, *plan, mode);
+  // The parent's copies of the child's ends must go, or EOF never comes.
+  io->stdin_child.reset();
+  io->stdout_child.reset();
+  io->stderr_child.reset();
+  io->report_write.reset();
+  if (!pid) return pid.error();
+
+  auto impl = std::make_unique<Process::Impl>();
+  impl->pid = *pid;  // from here on ~Impl kills and reaps on every error path
+  if (auto failure = read_report(io->report_read)) {
+    impl->reap();
+    return make_error(describe_failure(*failure, *plan, spec));
+  }
+  impl->pidfd.reset(static_cast<int>(::syscall(SYS_pidfd_open, *pid, 0)));
+  if (!impl->pidfd.valid()) {
+    return make_error(std::string("cannot open a pidfd: ") + std::strerror(errno));
+  }
+  impl->stdin_w = std::move(io->stdin_parent);
+  impl->stdout_r = std::move(io->stdout_parent);
+  impl->stderr_r = std::move(io->stderr_parent);
+  return Process(std::move(impl));
+}
+
+Result<Process> Process::spawn(const Spec& spec) {
+  return detail::spawn_with_mode(spec, detail::kDefaultForkMode);
+}
+
+Process::Process(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Process::Process(Process&&) noexcept = default;
+Process& Process::operator=(Process&&) noexcept = default;
+Process::~Process() = default;
+
+pid_t Process::pid() const { return impl_ ? impl_->pid : -1; }
+int Process::stdout_fd() const { return impl_ ? impl_->stdout_r.get() : -1; }
+int Process::stderr_fd() const { return impl_ ? impl_->stderr_r.get() : -1; }
+int Process::stdin_fd() const { return impl_ ? impl_->stdin_w.get() : -1; }
+int Process::pid_fd() const { return impl_ ? impl_->pidfd.get() : -1; }
+
+ssize_t Process::read_stdout(char* buf, std::size_t len) {
+  return read_fd(impl_->stdout_r, buf, len);
+}
+
+ssize_t Process::read_stderr(char* buf, std::size_t len) {
+  return read_fd(impl_->stderr_r, buf, len);
+}
+
+ssize_t Process::write_stdin(const char* buf, std::size_t len) {
+  if (!impl_->stdin_w.valid()) {
+    errno = EBADF;
+    return -1;
+  }
+  ssize_t n = 0;
+  while ((n = ::write(impl_->stdin_w.get(), buf, len)) < 0 && errno == EINTR) {
+  }
+  return n;
+}
+
+void Process::close_stdout() {
+  impl_->stdout_r.reset();
+  impl_->reap_when_done();
+}
+
+void Process::close_stderr() {
+  impl_->stderr_r.reset();
+  impl_->reap_when_done();
+}
+
+void Process::close_stdin() { impl_->stdin_w.reset(); }
+
+void Process::signal_group(int signo) {
+  if (impl_->pid > 0 && !impl_->reaped) ::kill(-impl_->pid, signo);
+}
+
+void Process::kill_group_now() {
+  if (impl_->pid > 0) ::kill(-impl_->pid, SIGKILL);
+}
+
+std::optional<ExitStatus> Process::try_wait() {
+  if (impl_->status) return impl_->status;
+  siginfo_t info{};
+  // WNOWAIT: learn the status but leave the zombie until the output ends.
+  while (::waitid(P_PID, static_cast<id_t>(impl_->pid), &info, WEXITED | WNOHANG | WNOWAIT) < 0) {
+    if (errno == EINTR) continue;
+    // ECHILD: reaped behind our back (SIGCHLD ignored, or a waitpid(-1)
+    // elsewhere). Report a lost status rather than leave pid_fd() readable.
+    impl_->status = ExitStatus{false, -1, 0};
+    impl_->reaped = true;
+    impl_->pidfd.reset();
+    return impl_->status;
+  }
+  if (info.si_pid == 0) return std::nullopt;
+  ExitStatus status;
+  if (info.si_code == CLD_EXITED) {
+    status.code = info.si_status;
+  } else {
+    status.signaled = true;
+    status.signal = info.si_status;
+  }
+  impl_->status = status;
+  impl_->pidfd.reset();  // stays readable forever once the child has exited
+  impl_->reap_when_done();
+  return status;
+}
+
+std::optional<std::string> find_program(std::string_view name, std::string_view path) {
+  if (name.empty() || name.find('/') != std::string_view::npos) return std::nullopt;
+  while (true) {
+    const std::size_t colon = path.find(':');
+    const std::string_view dir = path.substr(0, colon);
+    if (!dir.empty()) {
+      std::string candidate = std::string(dir) + "/" + std::string(name);
+      struct stat st {};
+      if (::stat(candidate.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+          ::access(candidate.c_str(), X_OK) == 0) {
+        return candidate;
+      }
+    }
+    if (colon == std::string_view::npos) return std::nullopt;
+    path.remove_prefix(colon + 1);
+  }
+}
+
+}  // namespace trex::exec

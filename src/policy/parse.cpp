@@ -1,0 +1,149 @@
+// Reading a policy file: TOML -> validated rules. Every mistake an operator
+// can make is an Error naming the file, the line and the key; nothing here
+// throws past Policy::parse.
+#include <fcntl.h>
+#include <pwd.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <toml++/toml.h>
+#include <algorithm>
+#include <cerrno>
+#include <map>
+#include <system_error>
+
+#include "policy/rule_parser.hpp"
+#include "trex/policy.hpp"
+
+namespace trex::policy {
+namespace {
+
+constexpr std::size_t kMaxFileBytes = std::size_t{1} << 20;
+constexpr std::size_t kMaxRules = 10000;
+
+std::string errno_text(int err) { return std::generic_category().message(err); }
+
+// Owns the descriptor of the file being read.
+class FileReader {
+ public:
+  explicit FileReader(const std::string& path) : fd_(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {}
+  FileReader(const FileReader&) = delete;
+  FileReader& operator=(const FileReader&) = delete;
+  ~FileReader() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+
+  // Reads at most `limit` + 1 bytes so that an oversized file is noticed
+  // without reading all of it. Returns errno on failure.
+  int read_all(std::string& out, std::size_t limit) {
+    if (fd_ < 0) return errno;
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) return errno;
+    if (S_ISDIR(st.st_mode)) return EISDIR;
+    char buf[8192];
+    while (out.size() <= limit) {
+      const ssize_t n = ::read(fd_, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return errno;
+      if (n == 0) break;
+      out.append(buf, static_cast<std::size_t>(n));
+    }
+    return 0;
+  }
+
+ private:
+  int fd_;
+};
+
+Error at(std::string_view source, const toml::source_region& where, const std::string& what) {
+  return make_error(std::string(source) + ":" + std::to_string(where.begin.line) + ": " + what);
+}
+
+Result<toml::table> parse_toml(std::string_view text, std::string_view source) {
+  try {
+    return toml::parse(text, source);
+  } catch (const toml::parse_error& e) {
+    return make_error(std::string(source) + ":" + std::to_string(e.source().begin.line) + ":" +
+                      std::to_string(e.source().begin.column) + ": " +
+                      std::string(e.description()));
+  }
+}
+
+// The only top-level key is `rule`, an array of tables.
+Result<const toml::array*> rule_array(const toml::table& doc, std::string_view source) {
+  for (auto&& [key, value] : doc) {
+    if (key.str() != "rule") {
+      return at(
+          source, key.source(),
+          "unknown key '" + std::string(key.str()) + "' (a policy holds only [[rule]] tables)");
+    }
+  }
+  const toml::node* node = doc.get("rule");
+  if (node == nullptr) return static_cast<const toml::array*>(nullptr);
+  const toml::array* rules = node->as_array();
+  // `rule = []` is an empty policy; toml++ does not count it as of tables.
+  if (rules == nullptr || (!rules->empty() && !rules->is_array_of_tables())) {
+    return at(source, node->source(), "key 'rule' must be an array of tables ([[rule]])");
+  }
+  if (rules->size() > kMaxRules) {
+    return at(source, node->source(),
+              "too many rules (" + std::to_string(rules->size()) + ", at most " +
+                  std::to_string(kMaxRules) + ")");
+  }
+  return rules;
+}
+
+Result<std::vector<Rule>> parse_rules(const toml::array& array, std::string_view source) {
+  std::vector<Rule> rules;
+  std::map<std::string, int, std::less<>> lines_by_name;
+  for (std::size_t i = 0; i < array.size(); ++i) {
+    const toml::table& table = *array.get(i)->as_table();
+    Result<Rule> rule = detail::parse_rule(table, i + 1, source);
+    if (!rule) return rule.error();
+    auto [it, fresh] = lines_by_name.emplace(rule->name, rule->line);
+    if (!fresh) {
+      return at(source, table.source(),
+                "rule '" + rule->name + "': duplicate rule name (first used at line " +
+                    std::to_string(it->second) + ")");
+    }
+    rules.push_back(std::move(*rule));
+  }
+  return rules;
+}
+
+}  // namespace
+
+Result<Policy> Policy::load_file(const std::string& path) {
+  std::string text;
+  FileReader reader(path);
+  if (int err = reader.read_all(text, kMaxFileBytes); err != 0) {
+    return make_error("cannot read policy file '" + path + "': " + errno_text(err));
+  }
+  return parse(text, path);
+}
+
+Result<Policy> Policy::parse(std::string_view text, std::string_view source_name) {
+  if (text.size() > kMaxFileBytes) {
+    return make_error(std::string(source_name) + ": policy file larger than " +
+                      std::to_string(kMaxFileBytes >> 20) + " MiB");
+  }
+  // A policy is reloaded by a running server on SIGHUP: whatever goes wrong
+  // while reading it must come back as an Error, never unwind the server.
+  try {
+    Result<toml::table> doc = parse_toml(text, source_name);
+    if (!doc) return doc.error();
+    Result<const toml::array*> array = rule_array(*doc, source_name);
+    if (!array) return array.error();
+    Policy policy;
+    policy.source_ = std::string(source_name);
+    if (*array == nullptr) return policy;
+    Result<std::vector<Rule>> rules = parse_rules(**array, source_name);
+    if (!rules) return rules.error();
+    policy.rules_ = std::move(*rules);
+    return policy;
+  } catch (const std::exception& e) {
+    return make_error(std::string(source_name) + ": cannot load policy: " + e.what());
+  }
+}
+
+}  // namespace trex::policy

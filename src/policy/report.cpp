@@ -1,0 +1,119 @@
+// lint() and summary(): what an operator reads from `trexd --check-config`.
+#include <algorithm>
+
+#include "policy/text.hpp"
+#include "trex/policy.hpp"
+
+namespace trex::policy {
+namespace {
+
+bool has(const std::vector<std::string>& list, std::string_view s) {
+  return std::find(list.begin(), list.end(), s) != list.end();
+}
+
+bool subset(const std::vector<std::string>& small, const std::vector<std::string>& big) {
+  return std::all_of(small.begin(), small.end(), [&](const std::string& s) { return has(big, s); });
+}
+
+// Does `first` decide every request that `later` would allow? This is an
+// approximation that errs towards silence: identities are compared as
+// lists (a later cn the earlier rule only reaches through an OU is not
+// seen), and only identical or absent args patterns count as broader.
+bool shadows(const Rule& first, const Rule& later) {
+  const bool identity =
+      has(first.cn, "*") || (subset(later.cn, first.cn) && subset(later.ou, first.ou));
+  const bool programs =
+      later.allow.empty() ||
+      ((has(first.allow, "*") || subset(later.allow, first.allow)) &&
+       (first.args_patterns.empty() || first.args_patterns == later.args_patterns));
+  return identity && programs && (!later.shell || first.shell);
+}
+
+std::string at_line(const Rule& rule) {
+  return "rule '" + rule.name + "' (line " + std::to_string(rule.line) + ")";
+}
+
+void lint_rule(const Rule& rule, bool running_as_root, std::vector<std::string>& out) {
+  const std::string name = "rule '" + rule.name + "'";
+  if (has(rule.cn, "*")) out.push_back(name + " matches every certificate of the CA (cn = \"*\")");
+  if (rule.shell && has(rule.allow, "*")) {
+    out.push_back(name + " allows any program and shell commands: full access for its identities");
+  } else if (rule.shell) {
+    out.push_back(name +
+                  " allows shell commands: a shell can run any program, so 'allow' and 'args' "
+                  "do not limit it");
+  }
+  if (rule.run_as == "root") {
+    out.push_back(name + " runs commands as root (run_as = \"root\")");
+  } else if (running_as_root && !rule.run_as) {
+    out.push_back(name + " runs commands as root (no run_as)");
+  }
+}
+
+std::string limits_text(const exec::Limits& l) {
+  std::string out;
+  const auto add = [&](const char* key, const std::optional<std::uint64_t>& v, bool sized,
+                       const char* unit) {
+    if (!v) return;
+    out += out.empty() ? "" : " ";
+    out += std::string(key) + "=" + (sized ? detail::format_size(*v) : std::to_string(*v)) + unit;
+  };
+  add("cpu", l.cpu_seconds, false, "s");
+  add("memory", l.memory, true, "");
+  add("processes", l.processes, false, "");
+  add("open_files", l.open_files, false, "");
+  add("file_size", l.file_size, true, "");
+  return out.empty() ? "none" : out;
+}
+
+std::string summarize(const Rule& r) {
+  std::string out = at_line(r) + ": who";
+  if (!r.cn.empty()) out += " cn=" + detail::list(r.cn);
+  if (!r.ou.empty()) out += " ou=" + detail::list(r.ou);
+  out += "; programs " + (r.allow.empty() ? std::string("none") : detail::list(r.allow));
+  if (!r.allow.empty()) {
+    out += r.args.empty() ? " with any args"
+                          : " with args matching " + std::to_string(r.args.size()) + " pattern(s)";
+  }
+  out += std::string("; shell ") + (r.shell ? "yes" : "no");
+  out += "; run_as " + (r.run_as ? *r.run_as : std::string("(server's user)"));
+  if (r.timeout_s) out += "; timeout " + std::to_string(*r.timeout_s) + "s";
+  if (r.max_output) out += "; max_output " + detail::format_size(*r.max_output);
+  if (r.cwd) out += "; cwd " + detail::escape(*r.cwd);
+  if (r.umask) out += "; umask " + detail::format_umask(*r.umask);
+  return out + "; limits " + limits_text(r.limits);
+}
+
+}  // namespace
+
+std::vector<std::string> Policy::lint(bool running_as_root) const {
+  if (allow_all_) {
+    return {
+        "no policy file: every certificate of the CA may run anything, including shell "
+        "commands"};
+  }
+  std::vector<std::string> out;
+  if (rules_.empty()) out.push_back("the policy has no rules: every command is denied");
+  for (std::size_t i = 0; i < rules_.size(); ++i) {
+    lint_rule(rules_[i], running_as_root, out);
+    for (std::size_t j = 0; j < i; ++j) {
+      if (shadows(rules_[j], rules_[i])) {
+        out.push_back(at_line(rules_[i]) + " can never decide: " + at_line(rules_[j]) +
+                      " comes first, covers the same identities and allows everything it allows");
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+std::vector<std::string> Policy::summary() const {
+  if (allow_all_) return {"no policy file: every certificate of the CA may run anything"};
+  if (rules_.empty()) return {"no rules: every command is denied"};
+  std::vector<std::string> out;
+  out.reserve(rules_.size());
+  for (const Rule& rule : rules_) out.push_back(summarize(rule));
+  return out;
+}
+
+}  // namespace trex::policy

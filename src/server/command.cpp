@@ -1,0 +1,282 @@
+#include "server/command.hpp"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <optional>
+
+#include "util/sha256.hpp"
+
+namespace trex::server {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Output queued for a slow client beyond this stops reading the pipes: the
+// command blocks on a full pipe (back-pressure) instead of the server buffering.
+constexpr std::size_t kOutHighWater = 512 * 1024;
+// Stdin buffered for a slow command beyond this stops reading the socket.
+constexpr std::size_t kInHighWater = 1024 * 1024;
+// After the command itself exits, how long its leftover children may keep
+// the pipes open before the group is killed.
+constexpr auto kLinger = std::chrono::seconds(1);
+
+class Loop {
+ public:
+  Loop(Channel& ch, exec::Process& p, const CommandLimits& l)
+      : ch_(ch), proc_(p), lim_(l), start_(Clock::now()), deadline_(start_ + l.timeout) {}
+  CommandOutcome run();
+
+ private:
+  bool finished() const {
+    return status_ && proc_.stdout_fd() < 0 && proc_.stderr_fd() < 0;
+  }
+  void escalate(const char* why);
+  void on_frames();
+  void on_socket_readable();
+  void pump_pipe(bool is_stdout);
+  void pump_stdin();
+  void fail_session(std::string why, bool protocol);
+  int poll_timeout_ms() const;
+  void check_deadlines();
+
+  Channel& ch_;
+  exec::Process& proc_;
+  const CommandLimits& lim_;
+  CommandOutcome out_;
+  Clock::time_point start_, deadline_;
+  std::optional<Clock::time_point> kill_at_;     // SIGKILL after TERM
+  std::optional<Clock::time_point> stop_at_;     // server stopping: TERM then
+  std::optional<Clock::time_point> linger_until_;
+  std::optional<exec::ExitStatus> status_;
+  bool session_ok_ = true;
+  bool hard_stopped_ = false;
+  bool truncated_ = false;
+  bool stdin_eof_ = false;
+  std::string stdin_buf_;
+  std::size_t stdin_off_ = 0;
+  util::Sha256 sha_out_, sha_err_;
+};
+
+void Loop::escalate(const char* why) {
+  if (kill_at_) return;
+  (void)why;
+  proc_.signal_group(SIGTERM);
+  kill_at_ = Clock::now() + lim_.kill_grace;
+}
+
+void Loop::fail_session(std::string why, bool protocol) {
+  if (!session_ok_) return;
+  // Deliver the error frame if the client still listens; never wait long.
+  if (protocol) ch_.flush_all(std::chrono::seconds(1));
+  session_ok_ = false;
+  out_.session_end = std::move(why);
+  out_.protocol_error = protocol;
+  escalate("session ended");
+}
+
+void Loop::on_frames() {
+  proto::Frame f;
+  for (;;) {
+    const auto st = ch_.next(f);
+    if (st == proto::Decoder::State::kNeedMore) return;
+    if (st == proto::Decoder::State::kError) {
+      ch_.send(proto::FrameType::kError,
+               proto::encode(proto::ErrorInfo{proto::ErrorCode::kProtocol, ch_.decode_error()}));
+      return fail_session("protocol error: " + ch_.decode_error(), true);
+    }
+    if (f.type == proto::FrameType::kStdin) {
+      if (f.payload.empty()) {
+        stdin_eof_ = true;
+      } else if (!stdin_eof_ && proc_.stdin_fd() >= 0) {
+        stdin_buf_.append(f.payload);
+      }
+      continue;  // stdin after EOF, or for a command without stdin, is dropped
+    }
+    if (f.type == proto::FrameType::kSignal) {
+      auto sig = proto::decode_signal(f.payload);
+      if (!sig) {
+        ch_.send(proto::FrameType::kError,
+                 proto::encode(proto::ErrorInfo{proto::ErrorCode::kProtocol, sig.message()}));
+        return fail_session("protocol error: " + sig.message(), true);
+      }
+      if (!status_) proc_.signal_group(*sig);
+      continue;
+    }
+    const std::string what = f.type == proto::FrameType::kExec
+                                 ? "a command is already running"
+                                 : "unexpected " + std::string(proto::type_name(f.type)) + " frame";
+    ch_.send(proto::FrameType::kError,
+             proto::encode(proto::ErrorInfo{proto::ErrorCode::kProtocol, what}));
+    return fail_session("protocol error: " + what, true);
+  }
+}
+
+void Loop::on_socket_readable() {
+  auto r = ch_.receive(256 * 1024);
+  if (r.status == tls::IoStatus::kClosed || r.status == tls::IoStatus::kError) {
+    return fail_session("client disconnected" + (r.error.empty() ? "" : ": " + r.error), false);
+  }
+  on_frames();
+}
+
+void Loop::pump_pipe(bool is_stdout) {
+  const int fd = is_stdout ? proc_.stdout_fd() : proc_.stderr_fd();
+  const std::uint64_t used = out_.stdout_bytes + out_.stderr_bytes;
+  if (used >= lim_.max_output) {
+    // At the limit: one more byte means the output is cut. Closing our end
+    // gives the command SIGPIPE, as `cmd | head -c N` would.
+    char probe;
+    const ssize_t n = ::read(fd, &probe, 1);
+    if (n < 0 && errno == EAGAIN) return;
+    if (n > 0) truncated_ = true;
+    is_stdout ? proc_.close_stdout() : proc_.close_stderr();
+    return;
+  }
+  std::string_view data;
+  const auto type = is_stdout ? proto::FrameType::kStdout : proto::FrameType::kStderr;
+  const ssize_t n = ch_.send_from_fd(fd, type, lim_.max_output - used, &data);
+  if (n > 0) {
+    (is_stdout ? out_.stdout_bytes : out_.stderr_bytes) += static_cast<std::uint64_t>(n);
+    (is_stdout ? sha_out_ : sha_err_).update(data);
+  } else if (n == 0 || errno != EAGAIN) {
+    is_stdout ? proc_.close_stdout() : proc_.close_stderr();
+  }
+}
+
+void Loop::pump_stdin() {
+  while (stdin_off_ < stdin_buf_.size()) {
+    const ssize_t n = ::write(proc_.stdin_fd(), stdin_buf_.data() + stdin_off_,
+                              stdin_buf_.size() - stdin_off_);
+    if (n < 0) {
+      if (errno == EAGAIN) return;
+      if (errno == EINTR) continue;
+      proc_.close_stdin();  // the command closed its stdin (EPIPE): drop the rest
+      stdin_buf_.clear();
+      stdin_off_ = 0;
+      return;
+    }
+    stdin_off_ += static_cast<std::size_t>(n);
+    out_.stdin_bytes += static_cast<std::uint64_t>(n);
+  }
+  stdin_buf_.clear();
+  stdin_off_ = 0;
+}
+
+int Loop::poll_timeout_ms() const {
+  auto next = deadline_;
+  for (const auto& t : {kill_at_, stop_at_, linger_until_}) {
+    if (t) next = std::min(next, *t);
+  }
+  const auto ms = std::chrono::ceil<std::chrono::milliseconds>(next - Clock::now()).count();
+  return static_cast<int>(std::clamp<long long>(ms, 0, 60'000));
+}
+
+void Loop::check_deadlines() {
+  const auto now = Clock::now();
+  if (!status_ && !out_.timed_out && now >= deadline_) {
+    out_.timed_out = true;
+    escalate("timeout");
+  }
+  if (stop_at_ && now >= *stop_at_) {
+    stop_at_.reset();
+    escalate("shutdown");
+  }
+  if (kill_at_ && now >= *kill_at_) {
+    kill_at_ = now + std::chrono::hours(24);  // once
+    proc_.kill_group_now();
+  }
+  if (linger_until_ && now >= *linger_until_) {
+    // Leftover children still hold the pipes: end them and stop waiting.
+    linger_until_.reset();
+    proc_.kill_group_now();
+    proc_.close_stdout();
+    proc_.close_stderr();
+  }
+}
+
+CommandOutcome Loop::run() {
+  if (proc_.stdin_fd() < 0) stdin_eof_ = true;
+  // Frames that arrived with the exec request (stdin, even its EOF) are
+  // already decoded: the socket will not wake us for them.
+  on_frames();
+  while (!finished()) {
+    if (stdin_eof_ && stdin_off_ >= stdin_buf_.size() && proc_.stdin_fd() >= 0) proc_.close_stdin();
+    pollfd fds[7];
+    int n = 0;
+    auto add = [&](int fd, short ev) -> int {
+      if (fd < 0 || ev == 0) return -1;
+      fds[n] = pollfd{fd, ev, 0};
+      return n++;
+    };
+    const bool out_room = ch_.queued() < kOutHighWater;
+    short sock_ev = 0;
+    if (session_ok_) {
+      if (stdin_buf_.size() - stdin_off_ < kInHighWater) sock_ev |= POLLIN;
+      if (ch_.queued() > 0) sock_ev |= ch_.flush_wants_write() ? POLLOUT : POLLIN;
+    }
+    const int i_sock = add(ch_.fd(), sock_ev);
+    const int i_out = add(proc_.stdout_fd(), out_room || !session_ok_ ? POLLIN : 0);
+    const int i_err = add(proc_.stderr_fd(), out_room || !session_ok_ ? POLLIN : 0);
+    const int i_in = add(proc_.stdin_fd(), stdin_off_ < stdin_buf_.size() ? POLLOUT : 0);
+    const int i_pid = add(proc_.pid_fd(), status_ ? 0 : POLLIN);
+    const int i_stop = add(lim_.stop_fd, stop_at_ || out_.session_end.size() ? 0 : POLLIN);
+    const int i_hard = add(lim_.hard_stop_fd, hard_stopped_ ? 0 : POLLIN);
+    const int timeout = session_ok_ && ch_.has_pending() ? 0 : poll_timeout_ms();
+    if (::poll(fds, static_cast<nfds_t>(n), timeout) < 0 && errno != EINTR) break;
+    auto ready = [&](int i) { return i >= 0 && fds[i].revents != 0; };
+
+    if (session_ok_ && (ready(i_sock) || ch_.has_pending())) on_socket_readable();
+    if (ready(i_out)) pump_pipe(true);
+    if (ready(i_err)) pump_pipe(false);
+    if (ready(i_in)) pump_stdin();
+    if (ready(i_pid) || (status_ == std::nullopt && proc_.pid_fd() < 0)) {
+      status_ = proc_.try_wait();
+      if (status_ && (proc_.stdout_fd() >= 0 || proc_.stderr_fd() >= 0)) {
+        linger_until_ = Clock::now() + kLinger;
+      }
+    }
+    if (ready(i_stop) && !stop_at_) stop_at_ = Clock::now() + lim_.kill_grace;
+    if (ready(i_hard)) {
+      hard_stopped_ = true;
+      proc_.kill_group_now();
+    }
+    if (session_ok_ && ch_.queued() > 0) {
+      auto r = ch_.flush();
+      if (r.status == tls::IoStatus::kClosed || r.status == tls::IoStatus::kError) {
+        fail_session("client disconnected", false);
+      }
+    }
+    // Nobody to send to: drop output so the command is never blocked on us.
+    if (!session_ok_) ch_.discard_output();
+    check_deadlines();
+  }
+  out_.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start_);
+  out_.stdout_sha256 = sha_out_.hex_digest();
+  out_.stderr_sha256 = sha_err_.hex_digest();
+  auto& e = out_.exit;
+  e.truncated = truncated_;
+  if (out_.timed_out) {
+    e.kind = proto::ExitKind::kTimedOut;
+    e.signal = status_ && status_->signaled ? status_->signal : 0;
+    e.message = "timed out after " + std::to_string(lim_.timeout.count()) + " s";
+  } else if (status_ && status_->signaled) {
+    e.kind = proto::ExitKind::kSignaled;
+    e.signal = status_->signal;
+  } else {
+    e.kind = proto::ExitKind::kExited;
+    e.code = status_ ? status_->code : 0;
+  }
+  if (truncated_) e.message = "output cut at " + std::to_string(lim_.max_output) + " bytes";
+  return out_;
+}
+
+}  // namespace
+
+CommandOutcome run_command(Channel& channel, exec::Process& process, const CommandLimits& limits) {
+  return Loop(channel, process, limits).run();
+}
+
+}  // namespace trex::server

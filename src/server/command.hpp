@@ -1,0 +1,38 @@
+// Private: runs one approved command for a session. One loop polls the TLS
+// socket, the child's pipes and its pidfd; it forwards output as frames,
+// stdin and signals to the child, and enforces the time limit, the output
+// limit, the client's disconnect and the server's shutdown.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "trex/channel.hpp"
+#include "trex/exec.hpp"
+#include "trex/proto.hpp"
+
+namespace trex::server {
+
+struct CommandLimits {
+  std::chrono::seconds timeout{3600};
+  std::uint64_t max_output = 1ULL << 30;
+  std::chrono::seconds kill_grace{5};
+  int stop_fd = -1;       // readable once the server is stopping: drain
+  int hard_stop_fd = -1;  // readable on a second stop: kill now
+};
+
+struct CommandOutcome {
+  proto::ExitInfo exit;
+  bool timed_out = false;
+  std::uint64_t stdout_bytes = 0, stderr_bytes = 0, stdin_bytes = 0;
+  std::string stdout_sha256, stderr_sha256;
+  std::chrono::milliseconds duration{0};
+  // Why the session cannot go on ("" when it can): lost, protocol error, stop.
+  std::string session_end;
+  bool protocol_error = false;
+};
+
+CommandOutcome run_command(Channel& channel, exec::Process& process, const CommandLimits& limits);
+
+}  // namespace trex::server

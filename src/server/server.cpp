@@ -1,0 +1,219 @@
+#include "trex/server.hpp"
+
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <cstring>
+#include <deque>
+#include <thread>
+#include <vector>
+
+#include "server/state.hpp"
+
+namespace trex::server {
+namespace {
+
+std::string peer_name(const sockaddr_storage& ss) {
+  char host[INET6_ADDRSTRLEN] = "?";
+  unsigned port = 0;
+  if (ss.ss_family == AF_INET) {
+    const auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
+    inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+    port = ntohs(a->sin_port);
+    return std::string(host) + ":" + std::to_string(port);
+  }
+  const auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
+  inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+  port = ntohs(a->sin6_port);
+  return "[" + std::string(host) + "]:" + std::to_string(port);
+}
+
+void signal_eventfd(int fd) {
+  const std::uint64_t one = 1;
+  [[maybe_unused]] auto n = ::write(fd, &one, sizeof(one));
+}
+
+struct Job {
+  int fd;
+  std::string peer;
+  std::uint64_t conn;
+};
+
+// A bounded hand-off between the acceptor and a set of threads.
+class JobQueue {
+ public:
+  bool push(Job job, std::size_t limit) {
+    std::lock_guard lock(mu_);
+    if (closed_ || jobs_.size() >= limit) return false;
+    jobs_.push_back(std::move(job));
+    cv_.notify_one();
+    return true;
+  }
+  std::optional<Job> pop() {
+    std::unique_lock lock(mu_);
+    cv_.wait(lock, [&] { return closed_ || !jobs_.empty(); });
+    if (jobs_.empty()) return std::nullopt;
+    Job j = std::move(jobs_.front());
+    jobs_.pop_front();
+    return j;
+  }
+  void close() {
+    std::lock_guard lock(mu_);
+    closed_ = true;
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Job> jobs_;
+  bool closed_ = false;
+};
+
+}  // namespace
+
+Server::Server(config::ServerConfig config, std::shared_ptr<tls::Context> tls,
+               std::shared_ptr<const policy::Policy> policy, audit::Writer& audit,
+               std::shared_ptr<spdlog::logger> log)
+    : state_(std::make_unique<State>(std::move(config), audit, std::move(log))) {
+  state_->set_tls(std::move(tls));
+  state_->set_policy(std::move(policy));
+  state_->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  state_->hard_stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+}
+
+Server::~Server() {
+  if (listen_fd_ >= 0) ::close(listen_fd_);
+  ::close(state_->stop_fd);
+  ::close(state_->hard_stop_fd);
+}
+
+Status Server::listen() {
+  auto ep = config::parse_endpoint(state_->config.listen, 7443);
+  if (!ep) return make_error("--listen: " + ep.message());
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* res = nullptr;
+  const std::string port = std::to_string(ep->port);
+  if (int rc = getaddrinfo(ep->host.c_str(), port.c_str(), &hints, &res); rc != 0) {
+    return make_error("cannot resolve listen address " + ep->host + ": " + gai_strerror(rc));
+  }
+  std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> guard(res, freeaddrinfo);
+  const int fd = ::socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return make_error(std::string("socket: ") + std::strerror(errno));
+  const int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (::bind(fd, res->ai_addr, res->ai_addrlen) != 0 || ::listen(fd, 512) != 0) {
+    const std::string err = std::strerror(errno);
+    ::close(fd);
+    return make_error("cannot listen on " + state_->config.listen + ": " + err);
+  }
+  sockaddr_storage ss{};
+  socklen_t len = sizeof(ss);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
+  listen_fd_ = fd;
+  address_ = peer_name(ss);
+  return {};
+}
+
+std::string Server::address() const { return address_; }
+
+void Server::run() {
+  State& st = *state_;
+  const std::size_t pool_size = st.config.max_sessions;
+  JobQueue sessions, busy;
+  std::atomic<std::size_t> idle{pool_size};
+  std::vector<std::thread> threads;
+  threads.reserve(pool_size + 1);
+  for (std::size_t i = 0; i < pool_size; ++i) {
+    threads.emplace_back([&] {
+      while (auto job = sessions.pop()) {
+        serve_connection(st, job->fd, job->peer, job->conn);
+        idle.fetch_add(1);
+      }
+    });
+  }
+  threads.emplace_back([&] {
+    while (auto job = busy.pop()) refuse_busy(st, job->fd, job->peer);
+  });
+
+  for (;;) {
+    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {st.stop_fd, POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0 && errno != EINTR) break;
+    if (fds[1].revents != 0) break;
+    if (fds[0].revents == 0) continue;
+    sockaddr_storage ss{};
+    socklen_t len = sizeof(ss);
+    const int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (errno == EMFILE || errno == ENFILE) {
+        st.log->error("accept: {}; pausing 100 ms", std::strerror(errno));
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      continue;
+    }
+    Job job{fd, peer_name(ss), st.next_conn.fetch_add(1)};
+    // Claim an idle thread first, so a queued job never waits behind a
+    // long-running session.
+    std::size_t n = idle.load();
+    bool claimed = false;
+    while (n > 0 && !(claimed = idle.compare_exchange_weak(n, n - 1))) {
+    }
+    if (claimed) {
+      sessions.push(std::move(job), pool_size);
+    } else if (!busy.push(Job{fd, job.peer, job.conn}, 16)) {
+      st.log->warn("connection from {} dropped: server busy", job.peer);
+      ::close(fd);
+    }
+  }
+  ::close(listen_fd_);
+  listen_fd_ = -1;
+  st.log->info("stopped accepting; waiting for sessions to end");
+  sessions.close();
+  busy.close();
+  for (auto& t : threads) t.join();
+}
+
+void Server::stop() {
+  if (!state_->stopping.exchange(true)) {
+    state_->log->info("stop requested: draining (kill grace {} s)", state_->config.kill_grace);
+    signal_eventfd(state_->stop_fd);
+  } else {
+    state_->log->warn("second stop request: killing running commands now");
+    signal_eventfd(state_->hard_stop_fd);
+  }
+}
+
+void Server::reload() {
+  State& st = *state_;
+  const auto& c = st.config;
+  auto ctx = tls::Context::server({c.ca, c.cert, c.key, c.crl});
+  audit::Json rec{{"what", "tls"}, {"ok", ctx.ok()}, {"reason", ctx.ok() ? "" : ctx.message()}};
+  if (ctx) {
+    st.set_tls(*ctx);
+    st.log->info("reload: CA, certificate, key and CRL reloaded");
+  } else {
+    st.log->error("reload: keeping the old TLS settings: {}", ctx.message());
+  }
+  if (auto s = st.audit.write("reload", rec); !s) st.log->error("audit: {}", s.message());
+  if (c.policy.empty()) return;
+  auto pol = policy::Policy::load_file(c.policy);
+  audit::Json prec{{"what", "policy"}, {"ok", pol.ok()}, {"reason", pol.ok() ? "" : pol.message()}};
+  if (pol) {
+    st.set_policy(std::make_shared<const policy::Policy>(std::move(*pol)));
+    st.log->info("reload: policy {} reloaded", c.policy);
+  } else {
+    st.log->error("reload: keeping the old policy: {}", pol.message());
+  }
+  if (auto s = st.audit.write("reload", prec); !s) st.log->error("audit: {}", s.message());
+}
+
+}  // namespace trex::server

@@ -1,0 +1,94 @@
+#include "trex/channel.hpp"
+
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+
+namespace trex {
+namespace {
+// Big writes let wolfSSL fill whole 16 KiB records.
+constexpr std::size_t kWriteChunk = 256 * 1024;
+}  // namespace
+
+ssize_t Channel::send_from_fd(int fd, proto::FrameType type, std::size_t max,
+                              std::string_view* data) {
+  const std::size_t len = std::min(max, proto::kMaxPayload);
+  const std::size_t at = out_.size();
+  out_.resize(at + proto::kHeaderSize + len);
+  ssize_t n;
+  do {
+    n = ::read(fd, out_.data() + at + proto::kHeaderSize, len);
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) {
+    out_.resize(at);
+    return n;
+  }
+  const auto u = static_cast<std::uint32_t>(n);
+  char* h = out_.data() + at;
+  h[0] = static_cast<char>(type);
+  h[1] = static_cast<char>(u >> 24);
+  h[2] = static_cast<char>(u >> 16);
+  h[3] = static_cast<char>(u >> 8);
+  h[4] = static_cast<char>(u);
+  out_.resize(at + proto::kHeaderSize + static_cast<std::size_t>(n));
+  if (data != nullptr) *data = std::string_view(h + proto::kHeaderSize, static_cast<std::size_t>(n));
+  return n;
+}
+
+tls::IoResult Channel::flush() {
+  while (queued() > 0) {
+    // wolfSSL needs a retried write to carry the same bytes: keep its length.
+    const std::size_t len = write_len_ ? write_len_ : std::min(queued(), kWriteChunk);
+    auto r = conn_.write(out_.data() + out_off_, len);
+    if (r.status == tls::IoStatus::kWouldBlock) {
+      write_len_ = len;
+      wants_write_ = r.wants_write;
+      return r;
+    }
+    write_len_ = 0;
+    wants_write_ = false;
+    if (r.status != tls::IoStatus::kOk) return r;
+    out_off_ += r.bytes;
+    // A stream that never drains completely must not grow the buffer forever.
+    if (out_off_ >= (1U << 20)) {
+      out_.erase(0, out_off_);
+      out_off_ = 0;
+    }
+  }
+  out_.clear();
+  out_off_ = 0;
+  return {};
+}
+
+bool Channel::flush_all(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto r = flush();
+    if (r.status == tls::IoStatus::kOk) return true;
+    if (r.status != tls::IoStatus::kWouldBlock) return false;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          deadline - std::chrono::steady_clock::now())
+                          .count();
+    if (left <= 0) return false;
+    pollfd p{fd(), static_cast<short>(wants_write_ ? POLLOUT : POLLIN), 0};
+    ::poll(&p, 1, static_cast<int>(left));
+  }
+}
+
+tls::IoResult Channel::receive(std::size_t max) {
+  char buf[64 * 1024];
+  std::size_t total = 0;
+  while (total < max) {
+    auto r = conn_.read(buf, sizeof(buf));
+    if (r.status != tls::IoStatus::kOk) {
+      if (r.status == tls::IoStatus::kWouldBlock && total > 0) return {tls::IoStatus::kOk, total, {}, false};
+      return r;
+    }
+    decoder_.feed(std::string_view(buf, r.bytes));
+    total += r.bytes;
+  }
+  return {tls::IoStatus::kOk, total, {}, false};
+}
+
+}  // namespace trex

@@ -1,0 +1,288 @@
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string_view>
+
+#include "tls/identity.hpp"
+#include "trex/proto.hpp"
+
+namespace trex::tls {
+namespace detail {
+
+// Only called when verification fails (this build calls it on failure): keep
+// who the rejected peer claimed to be, for the auth_fail record.
+int remember_rejected_peer(int preverify, WOLFSSL_X509_STORE_CTX* store) {
+  if (preverify) return preverify;
+  auto* ssl = static_cast<WOLFSSL*>(
+      wolfSSL_X509_STORE_CTX_get_ex_data(store, wolfSSL_get_ex_data_X509_STORE_CTX_idx()));
+  auto* seen = ssl ? static_cast<std::optional<PeerIdentity>*>(wolfSSL_get_ex_data(ssl, 0))
+                   : nullptr;
+  if (seen != nullptr && !seen->has_value() && store->totalCerts > 0 && store->certs != nullptr) {
+    *seen = identity_from_der(store->certs[0].buffer, store->certs[0].length, nullptr);
+  }
+  return preverify;
+}
+
+}  // namespace detail
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void prepare_socket(int fd) {
+  const int flags = fcntl(fd, F_GETFL);
+  fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+  const int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+}
+
+// Waits for the socket; false when the deadline passed.
+bool wait_fd(int fd, bool for_write, Clock::time_point deadline) {
+  for (;;) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) return false;
+    pollfd p{fd, static_cast<short>(for_write ? POLLOUT : POLLIN), 0};
+    const int r = ::poll(&p, 1, static_cast<int>(left));
+    if (r > 0) return true;
+    if (r < 0 && errno != EINTR) return true;  // let wolfSSL report the socket error
+  }
+}
+
+std::string error_text(int code) {
+  char buf[WOLFSSL_MAX_ERROR_SZ] = {};
+  wolfSSL_ERR_error_string(static_cast<unsigned long>(code), buf);
+  return std::string(buf) + " (" + std::to_string(code) + ")";
+}
+
+std::string alert_reason(int code) {
+  switch (code) {
+    case 42: return "bad certificate";
+    case 43: return "unsupported certificate";
+    case 44: return "revoked";
+    case 45: return "expired";
+    case 46: return "certificate unknown";
+    case 48: return "unknown CA";
+    case 70: return "protocol version";
+    case 116: return "certificate required";
+    case 120: return "no application protocol";
+    default: return "alert " + std::to_string(code);
+  }
+}
+
+template <class Step>
+std::optional<HandshakeError> drive_handshake(WOLFSSL* ssl, int fd, Clock::time_point deadline,
+                                              Step step) {
+  for (;;) {
+    const int ret = step(ssl);
+    if (ret == WOLFSSL_SUCCESS) return std::nullopt;
+    const int err = wolfSSL_get_error(ssl, ret);
+    if (err == WOLFSSL_ERROR_WANT_READ || err == WOLFSSL_ERROR_WANT_WRITE) {
+      if (!wait_fd(fd, err == WOLFSSL_ERROR_WANT_WRITE, deadline)) {
+        return HandshakeError{"timeout", "handshake did not finish in time", std::nullopt};
+      }
+      continue;
+    }
+    HandshakeError e{reason_for_error(err), error_text(err), std::nullopt};
+    if (err == FATAL_ERROR) {
+      WOLFSSL_ALERT_HISTORY h{};
+      if (wolfSSL_get_alert_history(ssl, &h) == WOLFSSL_SUCCESS && h.last_rx.code > 0) {
+        e.reason = "peer sent alert: " + alert_reason(h.last_rx.code);
+      }
+    }
+    return e;
+  }
+}
+
+Status check_alpn(WOLFSSL* ssl) {
+  char* name = nullptr;
+  unsigned short size = 0;
+  if (wolfSSL_ALPN_GetProtocol(ssl, &name, &size) != WOLFSSL_SUCCESS || name == nullptr ||
+      std::string_view(name, size) != proto::kAlpn) {
+    return make_error("no ALPN " + std::string(proto::kAlpn));
+  }
+  return {};
+}
+
+// Who the peer's leaf certificate names. The DER comes from the session
+// chain: the X509 layer cannot decode Ed25519 certificates in this build.
+std::optional<PeerIdentity> peer_leaf(WOLFSSL* ssl, bool* client_auth) {
+  WOLFSSL_X509_CHAIN* chain = wolfSSL_get_peer_chain(ssl);
+  if (chain == nullptr || wolfSSL_get_chain_count(chain) < 1) return std::nullopt;
+  return identity_from_der(wolfSSL_get_chain_cert(chain, 0),
+                           static_cast<std::size_t>(wolfSSL_get_chain_length(chain, 0)),
+                           client_auth);
+}
+
+WOLFSSL* new_ssl(const Context& ctx, int fd) {
+  WOLFSSL* ssl = wolfSSL_new(ctx.get());
+  if (ssl == nullptr) return nullptr;
+  wolfSSL_set_fd(ssl, fd);
+  std::string alpn(proto::kAlpn);
+  wolfSSL_UseALPN(ssl, alpn.data(), static_cast<unsigned>(alpn.size()),
+                  WOLFSSL_ALPN_FAILED_ON_MISMATCH);
+  return ssl;
+}
+
+}  // namespace
+
+std::string reason_for_error(int code) {
+  switch (code) {
+    case NO_PEER_CERT: return "no certificate";
+    case ASN_NO_SIGNER_E: return "unknown CA";
+    case ASN_AFTER_DATE_E: return "expired";
+    case ASN_BEFORE_DATE_E: return "not yet valid";
+    case ASN_SIG_CONFIRM_E: return "bad signature";
+    case CRL_CERT_REVOKED: return "revoked";
+    case CRL_MISSING: return "no valid CRL (missing or expired)";
+    case EXTKEYUSE_AUTH_E: return "wrong key usage";
+    case DOMAIN_NAME_MISMATCH: return "name mismatch";
+    case IPADDR_MISMATCH: return "IP address mismatch";
+    case VERSION_ERROR: return "protocol version";
+    case UNKNOWN_ALPN_PROTOCOL_NAME_E: return "no ALPN " + std::string(proto::kAlpn);
+    case SOCKET_PEER_CLOSED_E:
+    case SOCKET_ERROR_E: return "connection closed during handshake";
+    default: return error_text(code);
+  }
+}
+
+Connection::Connection(std::shared_ptr<Context> ctx, WOLFSSL* ssl, int fd)
+    : ctx_(std::move(ctx)), ssl_(ssl), fd_(fd) {}
+
+Connection::Connection(Connection&& o) noexcept
+    : ctx_(std::move(o.ctx_)), ssl_(o.ssl_), fd_(o.fd_), shut_(o.shut_), peer_(std::move(o.peer_)) {
+  o.ssl_ = nullptr;
+  o.fd_ = -1;
+}
+
+Connection& Connection::operator=(Connection&& o) noexcept {
+  if (this != &o) {
+    reset();
+    ctx_ = std::move(o.ctx_);
+    ssl_ = o.ssl_;
+    fd_ = o.fd_;
+    shut_ = o.shut_;
+    peer_ = std::move(o.peer_);
+    o.ssl_ = nullptr;
+    o.fd_ = -1;
+  }
+  return *this;
+}
+
+Connection::~Connection() { reset(); }
+
+void Connection::reset() {
+  if (ssl_ != nullptr) wolfSSL_free(ssl_);
+  if (fd_ >= 0) ::close(fd_);
+  ssl_ = nullptr;
+  fd_ = -1;
+}
+
+std::variant<Connection, HandshakeError> Connection::accept(std::shared_ptr<Context> ctx, int fd,
+                                                             std::chrono::milliseconds timeout) {
+  prepare_socket(fd);
+  Connection conn(ctx, new_ssl(*ctx, fd), fd);
+  if (conn.ssl_ == nullptr) return HandshakeError{"out of memory", "wolfSSL_new failed", {}};
+  std::optional<PeerIdentity> seen;
+  wolfSSL_set_ex_data(conn.ssl_, 0, &seen);
+  auto err = drive_handshake(conn.ssl_, fd, Clock::now() + timeout, wolfSSL_accept);
+  wolfSSL_set_ex_data(conn.ssl_, 0, nullptr);
+  if (err) {
+    err->peer = std::move(seen);
+    return *std::move(err);
+  }
+  bool client_auth = false;
+  auto id = peer_leaf(conn.ssl_, &client_auth);
+  if (!id) return HandshakeError{"no certificate", "no peer certificate after handshake", {}};
+  conn.peer_ = std::move(*id);
+  if (auto st = check_alpn(conn.ssl_); !st) {
+    return HandshakeError{st.message(), "client did not offer ALPN", conn.peer_};
+  }
+  // wolfSSL refuses a wrong EKU but accepts a certificate without any.
+  if (!client_auth) {
+    return HandshakeError{"wrong key usage", "certificate lacks EKU clientAuth", conn.peer_};
+  }
+  return conn;
+}
+
+std::variant<Connection, HandshakeError> Connection::connect(std::shared_ptr<Context> ctx, int fd,
+                                                              const std::string& host,
+                                                              std::chrono::milliseconds timeout) {
+  prepare_socket(fd);
+  Connection conn(ctx, new_ssl(*ctx, fd), fd);
+  if (conn.ssl_ == nullptr) return HandshakeError{"out of memory", "wolfSSL_new failed", {}};
+  wolfSSL_check_domain_name(conn.ssl_, host.c_str());
+  wolfSSL_UseKeyShare(conn.ssl_, WOLFSSL_ECC_X25519);
+  if (auto err = drive_handshake(conn.ssl_, fd, Clock::now() + timeout, wolfSSL_connect)) {
+    return *std::move(err);
+  }
+  if (auto st = check_alpn(conn.ssl_); !st) {
+    return HandshakeError{"the server did not agree on protocol trex/1", "", {}};
+  }
+  if (auto id = peer_leaf(conn.ssl_, nullptr)) conn.peer_ = std::move(*id);
+  return conn;
+}
+
+IoResult Connection::read(char* buf, std::size_t len) {
+  const int ret = wolfSSL_read(ssl_, buf, static_cast<int>(len));
+  if (ret > 0) return {IoStatus::kOk, static_cast<std::size_t>(ret), {}, false};
+  const int err = wolfSSL_get_error(ssl_, ret);
+  switch (err) {
+    case WOLFSSL_ERROR_WANT_READ: return {IoStatus::kWouldBlock, 0, {}, false};
+    case WOLFSSL_ERROR_WANT_WRITE: return {IoStatus::kWouldBlock, 0, {}, true};
+    case WOLFSSL_ERROR_ZERO_RETURN: return {IoStatus::kClosed, 0, "closed", false};
+    default: return failure(err);
+  }
+}
+
+// A refused client certificate reaches a TLS 1.3 client only as an alert
+// (or a reset) on its first read or write after the handshake.
+IoResult Connection::failure(int err) const {
+  std::string why = describe_read_failure(err);
+  const bool alert = why.rfind("the server", 0) == 0;
+  if (!alert && (err == SOCKET_PEER_CLOSED_E || err == SOCKET_ERROR_E)) {
+    return {IoStatus::kClosed, 0, "connection lost", false};
+  }
+  return {IoStatus::kError, 0, std::move(why), false};
+}
+
+IoResult Connection::write(const char* buf, std::size_t len) {
+  const int ret = wolfSSL_write(ssl_, buf, static_cast<int>(len));
+  if (ret > 0) return {IoStatus::kOk, static_cast<std::size_t>(ret), {}, false};
+  const int err = wolfSSL_get_error(ssl_, ret);
+  switch (err) {
+    case WOLFSSL_ERROR_WANT_WRITE: return {IoStatus::kWouldBlock, 0, {}, true};
+    case WOLFSSL_ERROR_WANT_READ: return {IoStatus::kWouldBlock, 0, {}, false};
+    default: return failure(err);
+  }
+}
+
+bool Connection::has_pending() const { return ssl_ != nullptr && wolfSSL_pending(ssl_) > 0; }
+
+void Connection::shutdown() {
+  if (ssl_ == nullptr || shut_) return;
+  shut_ = true;
+  wolfSSL_shutdown(ssl_);  // non-blocking: sends close_notify if the socket takes it
+}
+
+std::string Connection::describe_read_failure(int err) const {
+  if (ssl_ != nullptr) {
+    WOLFSSL_ALERT_HISTORY h{};
+    if (wolfSSL_get_alert_history(ssl_, &h) == WOLFSSL_SUCCESS && h.last_rx.code > 0) {
+      const int code = h.last_rx.code;
+      if (code == 42 || code == 43 || code == 44 || code == 45 || code == 46 || code == 48 ||
+          code == 116) {
+        return "the server refused this certificate (" + alert_reason(code) + ")";
+      }
+      return "the server ended the connection: " + alert_reason(code);
+    }
+  }
+  return error_text(err);
+}
+
+}  // namespace trex::tls

@@ -1,0 +1,112 @@
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+
+#include "tls/wolfssl.hpp"
+#include "trex/proto.hpp"
+#include "trex/tls.hpp"
+
+namespace trex::tls {
+namespace detail {
+int remember_rejected_peer(int preverify, WOLFSSL_X509_STORE_CTX* store);
+}
+namespace {
+
+// ChaCha20-Poly1305 first: this wolfSSL build has no AES-NI, so it is about
+// twice as fast as AES-GCM here. AEAD suites only (TLS 1.3 has no others).
+constexpr const char* kCiphers =
+    "TLS13-CHACHA20-POLY1305-SHA256:TLS13-AES128-GCM-SHA256:TLS13-AES256-GCM-SHA384";
+
+// Readable by us? Say which file and why, before wolfSSL's opaque codes.
+Status check_readable(const std::string& what, const std::string& path) {
+  if (path.empty()) return make_error(what + " file is not set");
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return make_error("cannot read " + what + " " + path + ": " + std::strerror(errno));
+  ::close(fd);
+  return {};
+}
+
+struct CtxFree {
+  void operator()(WOLFSSL_CTX* c) const { wolfSSL_CTX_free(c); }
+};
+using CtxPtr = std::unique_ptr<WOLFSSL_CTX, CtxFree>;
+
+Status load_common(WOLFSSL_CTX* ctx, const std::string& ca, const std::string& cert,
+                   const std::string& key, const char* role) {
+  for (auto [what, path] : {std::pair<std::string, const std::string*>{"CA certificate", &ca},
+                            {std::string(role) + " certificate", &cert},
+                            {std::string(role) + " key", &key}}) {
+    if (auto st = check_readable(what, *path); !st) return st;
+  }
+  if (wolfSSL_CTX_load_verify_locations(ctx, ca.c_str(), nullptr) != WOLFSSL_SUCCESS) {
+    return make_error("CA certificate " + ca + " is not a valid PEM certificate");
+  }
+  if (wolfSSL_CTX_use_certificate_chain_file(ctx, cert.c_str()) != WOLFSSL_SUCCESS) {
+    return make_error(std::string(role) + " certificate " + cert +
+                      " is not a valid PEM certificate");
+  }
+  if (wolfSSL_CTX_use_PrivateKey_file(ctx, key.c_str(), WOLFSSL_FILETYPE_PEM) != WOLFSSL_SUCCESS) {
+    return make_error(std::string(role) + " key " + key + " is not a valid PEM private key");
+  }
+  wolfSSL_CTX_set_cipher_list(ctx, kCiphers);
+  int groups[] = {WOLFSSL_ECC_X25519, WOLFSSL_ECC_SECP256R1, WOLFSSL_ECC_SECP384R1};
+  wolfSSL_CTX_set_groups(ctx, groups, 3);
+  // Socket timeouts and non-blocking I/O need WANT_READ back, not retries.
+  wolfSSL_CTX_clear_mode(ctx, SSL_MODE_AUTO_RETRY);
+  return {};
+}
+
+}  // namespace
+
+Library::Library() { wolfSSL_Init(); }
+Library::~Library() { wolfSSL_Cleanup(); }
+
+Context::~Context() { wolfSSL_CTX_free(ctx_); }
+
+Result<std::shared_ptr<Context>> Context::server(const ServerFiles& files) {
+  CtxPtr ctx(wolfSSL_CTX_new(wolfTLSv1_3_server_method()));
+  if (!ctx) return make_error("cannot create a TLS context (out of memory?)");
+  if (auto st = load_common(ctx.get(), files.ca, files.cert, files.key, "server"); !st) {
+    return st.error();
+  }
+  // The compatibility defaults verify nothing: require and verify a client
+  // certificate explicitly.
+  wolfSSL_CTX_set_verify(ctx.get(), WOLFSSL_VERIFY_PEER | WOLFSSL_VERIFY_FAIL_IF_NO_PEER_CERT,
+                         detail::remember_rejected_peer);
+  if (auto st = check_readable("CRL", files.crl); !st) return st.error();
+  // An expired CRL fails to load with an opaque parse error: say it plainly.
+  auto next = crl_next_update(files.crl);
+  if (!next) return next.error();
+  if (*next < std::chrono::system_clock::now()) {
+    return make_error("CRL " + files.crl +
+                      " has expired (nextUpdate passed): every client would be refused; "
+                      "run 'tools/pki crl' on the CA and copy the new crl.pem");
+  }
+  // Fail closed: without a loaded, current CRL every client is refused.
+  if (wolfSSL_CTX_EnableCRL(ctx.get(), WOLFSSL_CRL_CHECKALL) != WOLFSSL_SUCCESS) {
+    return make_error("cannot enable CRL checking");
+  }
+  const int crl_ret = wolfSSL_CTX_LoadCRLFile(ctx.get(), files.crl.c_str(), WOLFSSL_FILETYPE_PEM);
+  if (crl_ret != WOLFSSL_SUCCESS) {
+    return make_error("CRL " + files.crl + " cannot be used: " + reason_for_error(crl_ret) +
+                      " (is it a PEM CRL signed by " + files.ca + "?)");
+  }
+  // No tickets: a resumed session would skip the CRL check of the current list.
+  wolfSSL_CTX_no_ticket_TLSv13(ctx.get());
+  return std::shared_ptr<Context>(new Context(ctx.release(), true));
+}
+
+Result<std::shared_ptr<Context>> Context::client(const ClientFiles& files) {
+  CtxPtr ctx(wolfSSL_CTX_new(wolfTLSv1_3_client_method()));
+  if (!ctx) return make_error("cannot create a TLS context (out of memory?)");
+  if (auto st = load_common(ctx.get(), files.ca, files.cert, files.key, "client"); !st) {
+    return st.error();
+  }
+  wolfSSL_CTX_set_verify(ctx.get(), WOLFSSL_VERIFY_PEER, nullptr);
+  return std::shared_ptr<Context>(new Context(ctx.release(), false));
+}
+
+}  // namespace trex::tls

@@ -1,0 +1,159 @@
+// Certificates are decoded with wolfCrypt's DecodedCert, not the X509
+// compatibility layer: in this wolfSSL build the latter cannot decode
+// certificates with Ed25519 keys (our default), while the TLS stack can.
+#include <arpa/inet.h>
+
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <sstream>
+
+#include "tls/identity.hpp"
+#include "trex/audit.hpp"
+
+#include <wolfssl/wolfcrypt/asn_public.h>
+#include <wolfssl/wolfcrypt/hash.h>
+
+namespace trex::tls {
+namespace {
+
+std::string hex(const unsigned char* p, std::size_t n) {
+  static const char* kDigits = "0123456789ABCDEF";
+  std::string out;
+  out.reserve(n * 2);
+  for (std::size_t i = 0; i < n; ++i) {
+    out.push_back(kDigits[p[i] >> 4]);
+    out.push_back(kDigits[p[i] & 15]);
+  }
+  return out;
+}
+
+std::chrono::system_clock::time_point to_time_point(const byte* date, int len) {
+  const byte* value = nullptr;
+  byte format = 0;
+  int value_len = 0;
+  struct tm tm {};
+  if (date == nullptr || len <= 0 || wc_GetDateInfo(date, len, &value, &format, &value_len) != 0 ||
+      wc_GetDateAsCalendarTime(value, value_len, format, &tm) != 0) {
+    return {};
+  }
+  return std::chrono::system_clock::from_time_t(timegm(&tm));
+}
+
+// Owns one DecodedCert.
+class Decoded {
+ public:
+  Decoded(const unsigned char* der, std::size_t len) {
+    wc_InitDecodedCert(&dc_, der, static_cast<word32>(len), nullptr);
+    ok_ = wc_ParseCert(&dc_, CERT_TYPE, NO_VERIFY, nullptr) == 0;
+  }
+  ~Decoded() { wc_FreeDecodedCert(&dc_); }
+  Decoded(const Decoded&) = delete;
+  Decoded& operator=(const Decoded&) = delete;
+  bool ok() const { return ok_; }
+  const DecodedCert& get() const { return dc_; }
+
+ private:
+  DecodedCert dc_{};
+  bool ok_ = false;
+};
+
+CertificateInfo info_of(const DecodedCert& dc) {
+  CertificateInfo info;
+  if (dc.subjectCN != nullptr && dc.subjectCNLen > 0) {
+    info.subject_cn.assign(dc.subjectCN, static_cast<std::size_t>(dc.subjectCNLen));
+  }
+  if (dc.subjectOU != nullptr && dc.subjectOULen > 0) {
+    info.ou.emplace_back(dc.subjectOU, static_cast<std::size_t>(dc.subjectOULen));
+  }
+  info.not_before = to_time_point(dc.beforeDate, dc.beforeDateLen);
+  info.not_after = to_time_point(dc.afterDate, dc.afterDateLen);
+  info.client_auth = (dc.extExtKeyUsage & EXTKEYUSE_CLIENT_AUTH) != 0;
+  info.server_auth = (dc.extExtKeyUsage & EXTKEYUSE_SERVER_AUTH) != 0;
+  for (const DNS_entry* e = dc.altNames; e != nullptr; e = e->next) {
+    if (e->type == ASN_DNS_TYPE && e->name != nullptr) {
+      info.sans.push_back("DNS:" + std::string(e->name, static_cast<std::size_t>(e->len)));
+    } else if (e->type == ASN_IP_TYPE && e->name != nullptr) {
+      char buf[INET6_ADDRSTRLEN] = {};
+      if (e->len == 4) inet_ntop(AF_INET, e->name, buf, sizeof(buf));
+      if (e->len == 16) inet_ntop(AF_INET6, e->name, buf, sizeof(buf));
+      info.sans.push_back(std::string("IP:") + buf);
+    }
+  }
+  return info;
+}
+
+Result<std::string> read_file(const std::string& path, const std::string& what) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return make_error("cannot read " + what + " " + path);
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+}  // namespace
+
+std::optional<PeerIdentity> identity_from_der(const unsigned char* der, std::size_t len,
+                                              bool* client_auth) {
+  if (der == nullptr || len == 0) return std::nullopt;
+  Decoded d(der, len);
+  if (!d.ok()) return std::nullopt;
+  const auto info = info_of(d.get());
+  PeerIdentity id;
+  id.cn = info.subject_cn;
+  id.ou = info.ou;
+  id.serial = hex(d.get().serial, static_cast<std::size_t>(d.get().serialSz));
+  byte digest[WC_SHA256_DIGEST_SIZE];
+  if (wc_Sha256Hash(der, static_cast<word32>(len), digest) == 0) {
+    id.fingerprint = hex(digest, sizeof(digest));
+  }
+  id.not_after = audit::rfc3339_utc(info.not_after);
+  if (client_auth != nullptr) *client_auth = info.client_auth;
+  return id;
+}
+
+Result<CertificateInfo> inspect_certificate(const std::string& path) {
+  auto pem = read_file(path, "certificate");
+  if (!pem) return pem.error();
+  std::string der(pem->size(), '\0');
+  const int n = wc_CertPemToDer(reinterpret_cast<const unsigned char*>(pem->data()),
+                                static_cast<int>(pem->size()),
+                                reinterpret_cast<unsigned char*>(der.data()),
+                                static_cast<int>(der.size()), CERT_TYPE);
+  if (n <= 0) return make_error("certificate " + path + " is not a PEM certificate");
+  Decoded d(reinterpret_cast<const unsigned char*>(der.data()), static_cast<std::size_t>(n));
+  if (!d.ok()) return make_error("certificate " + path + " cannot be parsed");
+  return info_of(d.get());
+}
+
+Result<std::chrono::system_clock::time_point> crl_next_update(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "r");
+  if (f == nullptr) return make_error("cannot read CRL " + path);
+  WOLFSSL_X509_CRL* crl = wolfSSL_PEM_read_X509_CRL(f, nullptr, nullptr, nullptr);
+  std::fclose(f);
+  if (crl == nullptr) return make_error("CRL " + path + " is not a PEM CRL");
+  const WOLFSSL_ASN1_TIME* t = wolfSSL_X509_CRL_get_nextUpdate(crl);
+  struct tm tm {};
+  const bool ok = t != nullptr && wolfSSL_ASN1_TIME_to_tm(t, &tm) == WOLFSSL_SUCCESS;
+  wolfSSL_X509_CRL_free(crl);
+  if (!ok) return make_error("CRL " + path + " has no nextUpdate");
+  return std::chrono::system_clock::from_time_t(timegm(&tm));
+}
+
+Status key_matches_certificate(const std::string& cert, const std::string& key) {
+  // A TLS context refuses a key that does not belong to its certificate.
+  WOLFSSL_CTX* ctx = wolfSSL_CTX_new(wolfTLSv1_3_server_method());
+  if (ctx == nullptr) return make_error("out of memory");
+  Status st;
+  if (wolfSSL_CTX_use_certificate_file(ctx, cert.c_str(), WOLFSSL_FILETYPE_PEM) !=
+      WOLFSSL_SUCCESS) {
+    st = make_error("cannot read certificate " + cert);
+  } else if (wolfSSL_CTX_use_PrivateKey_file(ctx, key.c_str(), WOLFSSL_FILETYPE_PEM) !=
+             WOLFSSL_SUCCESS) {
+    st = make_error("key " + key + " is not a usable private key for certificate " + cert);
+  }
+  wolfSSL_CTX_free(ctx);
+  return st;
+}
+
+}  // namespace trex::tls

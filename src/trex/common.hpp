@@ -1,0 +1,36 @@
+// Private to the trex program: what main, interactive mode and fan-out share.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "trex/client.hpp"
+#include "trex/client_args.hpp"
+#include "trex/config.hpp"
+
+namespace trexcli {
+
+inline constexpr int kOwnFailure = 255;
+
+// Prints "trex: MESSAGE" on stderr and returns 255.
+int fail(const std::string& message);
+
+// The client context from flags, then TREX_CA/TREX_CERT/TREX_KEY, then pki/.
+// Checks the files first so errors name the file (and an expired cert's date).
+trex::Result<std::shared_ptr<trex::tls::Context>> make_context(const trex::client::Args& args);
+
+trex::Result<trex::client::Target> target_of(const std::string& host_port,
+                                             const trex::client::Args& args);
+
+trex::proto::ExecRequest request_of(const trex::client::Args& args);
+
+// Interactive mode on one session. Returns trex's exit status.
+int interactive(const trex::client::Args& args, std::shared_ptr<trex::tls::Context> ctx);
+// Fan-out over several hosts. Returns the largest status.
+int fan_out(const trex::client::Args& args, std::shared_ptr<trex::tls::Context> ctx);
+
+// Self-pipe written by the SIGINT handler; -1 before install.
+int interrupt_fd();
+void install_interrupt_handler();
+
+}  // namespace trexcli

@@ -1,0 +1,64 @@
+// Interactive mode: one shell line per prompt over one TLS session.
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+
+#include "common.hpp"
+
+namespace trexcli {
+namespace {
+
+bool is_blank(const std::string& s) { return s.find_first_not_of(" \t\r") == std::string::npos; }
+
+std::string trimmed(const std::string& s) {
+  const auto b = s.find_first_not_of(" \t\r");
+  const auto e = s.find_last_not_of(" \t\r");
+  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+}  // namespace
+
+int interactive(const trex::client::Args& args, std::shared_ptr<trex::tls::Context> ctx) {
+  auto target = target_of(args.hosts.front(), args);
+  if (!target) return fail(target.message());
+  auto session = trex::client::Session::open(std::move(ctx), *target,
+                                             std::chrono::seconds(args.connect_timeout));
+  if (!session) return fail(session.message());
+  install_interrupt_handler();
+  const bool tty = isatty(STDIN_FILENO) != 0;
+  const std::string prompt = "trex " + target->host + "$ ";
+  trex::client::StdOutput out;
+  int last = 0;
+  std::string line;
+  for (;;) {
+    if (tty) {
+      std::fputs(prompt.c_str(), stdout);
+      std::fflush(stdout);
+    }
+    if (!std::getline(std::cin, line)) break;
+    if (is_blank(line)) continue;
+    const std::string cmd = trimmed(line);
+    if (cmd == "exit" || cmd == "quit") break;
+    trex::proto::ExecRequest req;
+    req.shell = true;
+    req.command = cmd;
+    req.timeout_s = args.timeout;
+    req.stdin_open = false;  // stdin carries the next lines
+    auto result = session->run(req, out, -1, interrupt_fd());
+    if (!result) return fail(result.message());
+    last = trex::proto::client_exit_status(*result);
+    if (result->kind == trex::proto::ExitKind::kDenied) {
+      std::fprintf(stderr, "trex: not allowed by the server's policy: %s\n",
+                   result->message.c_str());
+    } else if (!result->message.empty()) {
+      std::fprintf(stderr, "trex: %s\n", result->message.c_str());
+    }
+    if (last != 0) std::fprintf(stderr, "[exit %d]\n", last);
+  }
+  session->close();
+  return last;
+}
+
+}  // namespace trexcli

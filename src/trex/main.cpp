@@ -1,0 +1,156 @@
+// trex: the thin client. Parses options, connects, runs, maps the result to
+// the exit status table of the README.
+#include <fcntl.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+
+#include "common.hpp"
+#include "trex/tls.hpp"
+
+namespace trexcli {
+namespace {
+
+int interrupt_pipe[2] = {-1, -1};
+
+void on_sigint(int) {
+  const char b = 1;
+  [[maybe_unused]] auto n = ::write(interrupt_pipe[1], &b, 1);
+}
+
+std::string pick(const std::string& flag, const char* env, const char* fallback) {
+  if (!flag.empty()) return flag;
+  if (const char* v = std::getenv(env); v != nullptr && *v != '\0') return v;
+  return fallback;
+}
+
+std::string date_of(std::chrono::system_clock::time_point t) {
+  const std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M UTC", &tm);
+  return buf;
+}
+
+int run_single(const trex::client::Args& args, std::shared_ptr<trex::tls::Context> ctx) {
+  auto target = target_of(args.hosts.front(), args);
+  if (!target) return fail(target.message());
+  auto session = trex::client::Session::open(std::move(ctx), *target,
+                                             std::chrono::seconds(args.connect_timeout));
+  if (!session) return fail(session.message());
+  install_interrupt_handler();
+  trex::client::StdOutput out;
+  const auto req = request_of(args);
+  auto result = session->run(req, out, args.no_stdin ? -1 : STDIN_FILENO, interrupt_fd());
+  if (!result) return fail(result.message());
+  session->close();
+  const auto& info = *result;
+  switch (info.kind) {
+    case trex::proto::ExitKind::kDenied:
+      std::fprintf(stderr, "trex: not allowed by the server's policy: %s\n", info.message.c_str());
+      break;
+    case trex::proto::ExitKind::kNotFound:
+      std::fprintf(stderr, "trex: %s\n", info.message.c_str());
+      break;
+    case trex::proto::ExitKind::kFailed:
+      std::fprintf(stderr, "trex: %s\n", info.message.c_str());
+      break;
+    case trex::proto::ExitKind::kTimedOut:
+      std::fprintf(stderr, "trex: the command %s and was killed\n", info.message.c_str());
+      break;
+    default:
+      if (info.truncated) std::fprintf(stderr, "trex: %s\n", info.message.c_str());
+      if (args.verbose && info.kind == trex::proto::ExitKind::kSignaled) {
+        std::fprintf(stderr, "trex: killed by signal %d\n", info.signal);
+      }
+  }
+  return trex::proto::client_exit_status(info);
+}
+
+}  // namespace
+
+int fail(const std::string& message) {
+  std::fprintf(stderr, "trex: %s\n", message.c_str());
+  return kOwnFailure;
+}
+
+int interrupt_fd() { return interrupt_pipe[0]; }
+
+void install_interrupt_handler() {
+  if (interrupt_pipe[0] >= 0) return;
+  if (pipe2(interrupt_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return;
+  struct sigaction sa {};
+  sa.sa_handler = on_sigint;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESTART;
+  sigaction(SIGINT, &sa, nullptr);
+}
+
+trex::Result<std::shared_ptr<trex::tls::Context>> make_context(const trex::client::Args& args) {
+  const trex::tls::ClientFiles files{pick(args.ca, "TREX_CA", "pki/ca.crt"),
+                                     pick(args.cert, "TREX_CERT", "pki/issued/client.crt"),
+                                     pick(args.key, "TREX_KEY", "pki/private/client.key")};
+  auto info = trex::tls::inspect_certificate(files.cert);
+  if (info) {
+    const auto now = std::chrono::system_clock::now();
+    if (info->not_after < now) {
+      return trex::make_error("your certificate " + files.cert + " expired on " +
+                              date_of(info->not_after) + "; ask your CA for a new one");
+    }
+    if (info->not_before > now) {
+      return trex::make_error("your certificate " + files.cert + " is not valid before " +
+                              date_of(info->not_before) + "; check this machine's clock");
+    }
+  }
+  auto ctx = trex::tls::Context::client(files);
+  if (!ctx) {
+    return trex::make_error(ctx.message() +
+                            " (set --cert/--key/--ca or TREX_CERT/TREX_KEY/TREX_CA)");
+  }
+  return ctx;
+}
+
+trex::Result<trex::client::Target> target_of(const std::string& host_port,
+                                             const trex::client::Args& args) {
+  auto ep = trex::config::parse_endpoint(host_port, args.port.value_or(7443));
+  if (!ep) return trex::make_error("bad host '" + host_port + "': " + ep.message());
+  return trex::client::Target{ep->host, ep->port};
+}
+
+trex::proto::ExecRequest request_of(const trex::client::Args& args) {
+  trex::proto::ExecRequest req;
+  req.shell = args.shell;
+  req.command = args.shell_command;
+  req.argv = args.argv;
+  req.timeout_s = args.timeout;
+  req.stdin_open = !args.no_stdin;
+  return req;
+}
+
+}  // namespace trexcli
+
+int main(int argc, char** argv) {
+  signal(SIGPIPE, SIG_IGN);  // wolfSSL does not pass MSG_NOSIGNAL
+  std::vector<std::string> in(argv + 1, argv + argc);
+  auto args = trex::client::parse_args(in);
+  if (!args) return trexcli::fail(args.message());
+  if (args->help) {
+    std::fputs(trex::client::kUsage, stdout);
+    return 0;
+  }
+  if (args->version) {
+    std::printf("trex %s\n", TREX_VERSION);
+    return 0;
+  }
+  trex::tls::Library tls_library;
+  auto ctx = trexcli::make_context(*args);
+  if (!ctx) return trexcli::fail(ctx.message());
+  if (args->fan_out) return trexcli::fan_out(*args, *ctx);
+  if (!args->shell && args->argv.empty()) return trexcli::interactive(*args, *ctx);
+  return trexcli::run_single(*args, *ctx);
+}

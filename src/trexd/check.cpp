@@ -1,0 +1,101 @@
+#include "trexd/check.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "trex/policy.hpp"
+#include "trex/tls.hpp"
+
+namespace trexd {
+namespace {
+
+using Clock = std::chrono::system_clock;
+
+struct Report {
+  std::ostream& out;
+  int errors = 0;
+  void ok(const std::string& s) { out << "ok: " << s << "\n"; }
+  void warn(const std::string& s) { out << "warning: " << s << "\n"; }
+  void error(const std::string& s) {
+    out << "error: " << s << "\n";
+    ++errors;
+  }
+  // Days left; under 7 warns, past is an error: an expired CRL or
+  // certificate locks everyone out.
+  void expiry(const std::string& what, Clock::time_point when) {
+    const auto days =
+        std::chrono::duration_cast<std::chrono::hours>(when - Clock::now()).count() / 24.0;
+    char buf[128];
+    std::snprintf(buf, sizeof(buf), "%.1f days", days);
+    if (days < 0) {
+      error(what + " expired " + std::string(buf + (buf[0] == '-')) + " ago");
+    } else if (days < 7) {
+      warn(what + " expires in " + buf);
+    } else {
+      ok(what + " valid for " + buf);
+    }
+  }
+};
+
+void check_certs(const trex::config::ServerConfig& c, Report& r) {
+  auto ca = trex::tls::inspect_certificate(c.ca);
+  if (!ca) {
+    r.error(ca.message());
+  } else {
+    r.expiry("CA certificate " + c.ca + " (" + ca->subject_cn + ")", ca->not_after);
+  }
+  auto cert = trex::tls::inspect_certificate(c.cert);
+  if (!cert) {
+    r.error(cert.message());
+  } else {
+    r.expiry("server certificate " + c.cert + " (" + cert->subject_cn + ")", cert->not_after);
+    std::string sans;
+    for (const auto& s : cert->sans) sans += (sans.empty() ? "" : ", ") + s;
+    r.ok("server certificate names: " + (sans.empty() ? "(none)" : sans));
+    if (!cert->server_auth) r.warn("server certificate has no EKU serverAuth");
+    if (auto st = trex::tls::key_matches_certificate(c.cert, c.key); !st) {
+      r.error(st.message());
+    } else {
+      r.ok("key " + c.key + " matches the certificate");
+    }
+  }
+  auto crl = trex::tls::crl_next_update(c.crl);
+  if (!crl) {
+    r.error(crl.message() + " (without a CRL every client is refused)");
+  } else {
+    r.expiry("CRL " + c.crl + " (nextUpdate)", *crl);
+  }
+  if (ca && cert && crl) {
+    auto ctx = trex::tls::Context::server({c.ca, c.cert, c.key, c.crl});
+    if (!ctx) r.error(ctx.message());
+  }
+}
+
+void check_policy(const trex::config::ServerConfig& c, Report& r) {
+  if (c.policy.empty()) {
+    r.warn("no policy file: every certificate signed by the CA may run anything");
+    return;
+  }
+  auto p = trex::policy::Policy::load_file(c.policy);
+  if (!p) return r.error(p.message());
+  r.ok("policy " + c.policy + ": " + std::to_string(p->rules().size()) + " rules");
+  for (const auto& line : p->summary()) r.out << "  " << line << "\n";
+  for (const auto& line : p->lint(geteuid() == 0)) r.warn(line);
+}
+
+}  // namespace
+
+int check_config(const trex::config::ServerConfig& c, std::ostream& out) {
+  Report r{out};
+  check_certs(c, r);
+  check_policy(c, r);
+  r.ok("listen " + c.listen + ", max " + std::to_string(c.max_sessions) + " sessions, audit " +
+       c.audit_path());
+  out << (r.errors ? "configuration has " + std::to_string(r.errors) + " error(s)\n"
+                   : std::string("configuration ok\n"));
+  return r.errors ? 1 : 0;
+}
+
+}  // namespace trexd

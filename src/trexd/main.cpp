@@ -1,0 +1,158 @@
+// trexd: parses options, loads configuration, certificates, policy and the
+// audit trail, then runs the server. Exit 2 when it cannot start.
+#include <signal.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <cstdio>
+#include <iostream>
+#include <thread>
+
+#include "trexd/check.hpp"
+#include "trexd/logging.hpp"
+#include "trex/server.hpp"
+#include "trex/tls.hpp"
+
+namespace {
+
+using trex::config::ServerConfig;
+
+struct Cli {
+  ServerConfig config;
+  bool check = false;
+  std::string explain_cn;
+  std::vector<std::string> explain_ou, explain_cmd;
+};
+
+// --config is read before the other flags so that flags override the file.
+std::string find_config_flag(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--") break;
+    if (a == "--config" && i + 1 < argc) return argv[i + 1];
+    if (a.rfind("--config=", 0) == 0) return std::string(a.substr(9));
+  }
+  return "";
+}
+
+void add_options(CLI::App& app, Cli& cli) {
+  auto& c = cli.config;
+  app.add_option("--config", "TOML file whose keys are the long flag names with '_' for '-'");
+  app.add_option("--listen", c.listen, "address and port to listen on")->capture_default_str();
+  app.add_option("--ca", c.ca, "CA certificate that signs client certificates")->capture_default_str();
+  app.add_option("--cert", c.cert, "server certificate")->capture_default_str();
+  app.add_option("--key", c.key, "server private key")->capture_default_str();
+  app.add_option("--crl", c.crl, "certificate revocation list (required)")->capture_default_str();
+  app.add_option("--policy", c.policy, "authorization policy (default: none, allow all)");
+  app.add_option("--log-dir", c.log_dir, "directory for server.log and audit.jsonl")->capture_default_str();
+  app.add_option("--audit-log", c.audit_log, "audit trail file (default: LOG_DIR/audit.jsonl)");
+  app.add_option("--max-sessions", c.max_sessions, "sessions served at once")->capture_default_str()->check(CLI::Range(1, 4096));
+  app.add_option("--command-timeout", c.command_timeout, "seconds a command may run")->capture_default_str()->check(CLI::Range(1, 30 * 86400));
+  app.add_option("--handshake-timeout", c.handshake_timeout, "seconds for the TLS handshake")->capture_default_str()->check(CLI::Range(1, 300));
+  app.add_option("--idle-timeout", c.idle_timeout, "seconds a session may wait between commands")->capture_default_str()->check(CLI::Range(1, 30 * 86400));
+  app.add_option("--max-output", c.max_output, "bytes of stdout+stderr per command before it is cut")->capture_default_str()->check(CLI::PositiveNumber);
+  app.add_option("--kill-grace", c.kill_grace, "seconds between SIGTERM and SIGKILL")->capture_default_str()->check(CLI::Range(0, 3600));
+  app.add_flag("--audit-fsync", c.audit_fsync, "fdatasync after every audit record");
+  app.add_option("--audit-max-bytes", c.audit_max_bytes, "rotate the audit trail at this size")->capture_default_str()->check(CLI::Range(4096ULL, 1ULL << 50));
+  app.add_flag("--syslog", c.syslog, "also send the operational log to syslog");
+  app.add_flag("--check-config", cli.check, "check configuration, certificates, CRL and policy, then exit");
+  app.add_option("--explain", cli.explain_cn, "with -- COMMAND...: say which policy rule decides for CN");
+  app.add_option("--ou", cli.explain_ou, "with --explain: the identity's OU (repeatable)");
+  app.add_option("command", cli.explain_cmd, "with --explain: the command to explain");
+  app.set_version_flag("--version", std::string("trexd ") + TREX_VERSION);
+}
+
+int explain(const Cli& cli) {
+  trex::policy::Policy policy = trex::policy::Policy::allow_all();
+  if (!cli.config.policy.empty()) {
+    auto p = trex::policy::Policy::load_file(cli.config.policy);
+    if (!p) {
+      std::fprintf(stderr, "trexd: %s\n", p.message().c_str());
+      return 2;
+    }
+    policy = std::move(*p);
+  }
+  if (cli.explain_cmd.empty()) {
+    std::fprintf(stderr, "trexd: --explain needs a command after --\n");
+    return 2;
+  }
+  trex::policy::Request req;
+  if (cli.explain_cmd.size() == 2 && cli.explain_cmd[0] == "-c") {
+    req.shell = true;
+    req.command = cli.explain_cmd[1];
+  } else {
+    req.argv = cli.explain_cmd;
+  }
+  const trex::policy::Identity who{cli.explain_cn, cli.explain_ou};
+  for (const auto& line : policy.explain(who, req)) std::printf("%s\n", line.c_str());
+  return policy.decide(who, req).allowed ? 0 : 1;
+}
+
+// Signals are taken by one thread with sigwait; every other thread blocks them.
+void run_signal_thread(trex::server::Server& server, std::atomic<bool>& done) {
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGHUP, SIGTERM, SIGINT}) sigaddset(&set, s);
+  const timespec tick{0, 200'000'000};
+  while (!done) {
+    const int sig = sigtimedwait(&set, nullptr, &tick);
+    if (sig == SIGHUP) server.reload();
+    if (sig == SIGTERM || sig == SIGINT) server.stop();
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  signal(SIGPIPE, SIG_IGN);  // wolfSSL does not pass MSG_NOSIGNAL
+  Cli cli;
+  if (auto path = find_config_flag(argc, argv); !path.empty()) {
+    auto c = trex::config::apply_toml_file(cli.config, path);
+    if (!c) {
+      std::fprintf(stderr, "trexd: %s\n", c.message().c_str());
+      return 2;
+    }
+    cli.config = std::move(*c);
+  }
+  CLI::App app{"trexd: mutual-TLS remote command execution server"};
+  add_options(app, cli);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);
+    std::fprintf(stderr, "trexd: %s (see trexd --help)\n", e.what());
+    return 2;
+  }
+  if (auto st = trex::config::validate(cli.config); !st) {
+    std::fprintf(stderr, "trexd: %s\n", st.message().c_str());
+    return 2;
+  }
+  trex::tls::Library tls_library;
+  if (!cli.explain_cn.empty()) return explain(cli);
+  if (cli.check) return trexd::check_config(cli.config, std::cout);
+
+  sigset_t set;
+  sigemptyset(&set);
+  for (int s : {SIGHUP, SIGTERM, SIGINT}) sigaddset(&set, s);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  auto log = trexd::make_logger(cli.config);
+  if (!log) {
+    std::fprintf(stderr, "trexd: %s\n", log.message().c_str());
+    return 2;
+  }
+  auto started = trexd::start(cli.config, *log);
+  if (!started) {
+    (*log)->critical("cannot start: {}", started.message());
+    if (!isatty(2)) std::fprintf(stderr, "trexd: %s\n", started.message().c_str());
+    return 2;
+  }
+  auto& server = *started->server;
+  std::atomic<bool> done{false};
+  std::thread signals([&] { run_signal_thread(server, done); });
+  server.run();
+  done = true;
+  signals.join();
+  return trexd::finish(*started, *log);
+}

@@ -1,0 +1,286 @@
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "trex/audit.hpp"
+#include "trex/audit_review.hpp"
+
+namespace trex::audit {
+namespace {
+
+namespace fs = std::filesystem;
+using std::chrono::system_clock;
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (fs::temp_directory_path() / "trex-audit-cli-XXXXXX").string();
+    path_ = ::mkdtemp(tmpl.data());
+  }
+  ~TempDir() { fs::remove_all(path_); }
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return (fs::path(path_) / name).string(); }
+
+ private:
+  std::string path_;
+};
+
+struct CliRun {
+  int code = -1;
+  std::string out;
+};
+
+// Runs trex-audit with `args` (already shell-quoted) in `cwd`; stderr joins stdout.
+CliRun trex_audit(const std::string& args, const std::string& cwd = ".") {
+  const std::string cmd = "cd '" + cwd + "' && '" + TREX_AUDIT_BIN + "' " + args + " 2>&1";
+  CliRun run;
+  FILE* pipe = ::popen(cmd.c_str(), "r");
+  if (!pipe) return run;
+  char buf[4096];
+  for (std::size_t n; (n = std::fread(buf, 1, sizeof buf, pipe)) > 0;) run.out.append(buf, n);
+  const int status = ::pclose(pipe);
+  run.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return run;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+// A small day at the lab: alice runs two commands (one fails) and is denied
+// one; bob's command times out; two handshakes are refused.
+void write_trail(const std::string& path, std::uint64_t max_bytes = 1 << 20) {
+  Writer::Options options;
+  options.path = path;
+  options.max_bytes = max_bytes;
+  auto w = std::move(*Writer::open(options));
+  const auto put = [&](const char* event, const Json& fields) {
+    ASSERT_TRUE(w->write(event, fields).ok());
+  };
+  put("server_start", {{"version", "0.1.0"}, {"listen", "127.0.0.1:7443"}, {"pid", 42}});
+  put("session_open", {{"conn", 1}, {"peer", "127.0.0.1:5000"}, {"cn", "alice"}, {"ou", "ops"}});
+  put("exec_start", {{"conn", 1}, {"id", 1}, {"cn", "alice"}, {"argv", {"ls", "-l", "my file"}}});
+  put("exec_end", {{"conn", 1},
+                   {"id", 1},
+                   {"cn", "alice"},
+                   {"exit_code", 0},
+                   {"signal", nullptr},
+                   {"timed_out", false},
+                   {"duration_ms", 1500}});
+  put("exec_start", {{"conn", 1}, {"id", 2}, {"cn", "alice"}, {"argv", {"false"}}});
+  put("exec_end", {{"conn", 1},
+                   {"id", 2},
+                   {"cn", "alice"},
+                   {"exit_code", 1},
+                   {"signal", nullptr},
+                   {"timed_out", false},
+                   {"duration_ms", 20}});
+  put("exec_denied", {{"conn", 1},
+                      {"cn", "alice"},
+                      {"argv", {"rm", "-rf", "/"}},
+                      {"rule", "default"},
+                      {"reason", "not allowed"}});
+  put("session_close",
+      {{"conn", 1}, {"cn", "alice"}, {"reason", "client closed"}, {"commands", 2}});
+  put("auth_fail", {{"conn", 2}, {"peer", "10.0.0.9:4000"}, {"reason", "no certificate"}});
+  put("auth_fail",
+      {{"conn", 3}, {"peer", "10.0.0.9:4001"}, {"reason", "revoked"}, {"cn", "mallory"}});
+  put("session_open", {{"conn", 4}, {"peer", "127.0.0.1:5001"}, {"cn", "bob"}});
+  put("exec_start", {{"conn", 4}, {"id", 1}, {"cn", "bob"}, {"shell", "sleep 100"}});
+  put("exec_end", {{"conn", 4},
+                   {"id", 1},
+                   {"cn", "bob"},
+                   {"exit_code", nullptr},
+                   {"signal", 9},
+                   {"timed_out", true},
+                   {"duration_ms", 5000}});
+  put("future_event", {{"cn", "bob"}, {"whatever", {1, 2}}});
+}
+
+class AuditCli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (std::string(TREX_AUDIT_BIN).empty()) GTEST_SKIP() << "trex-audit not built";
+    fs::create_directory(dir_ / "log");
+    write_trail(trail_);
+  }
+  TempDir dir_;
+  std::string trail_ = dir_ / "log/audit.jsonl";
+};
+
+TEST_F(AuditCli, VerifyDefaultTrail) {
+  const CliRun run = trex_audit("verify", dir_.path());
+  EXPECT_EQ(run.code, 0) << run.out;
+  EXPECT_EQ(run.out, "ok: 14 records in 1 file, chain intact\n");
+}
+
+TEST_F(AuditCli, VerifyRotatedTrail) {
+  fs::remove(trail_);
+  write_trail(trail_, 600);
+  ASSERT_GT(trail_files(trail_).size(), 2u);
+  const CliRun run = trex_audit("verify", dir_.path());
+  EXPECT_EQ(run.code, 0) << run.out;
+  EXPECT_NE(run.out.find("ok: 14 records in "), std::string::npos) << run.out;
+  fs::remove(trail_ + ".2");
+  const CliRun broken = trex_audit("verify", dir_.path());
+  EXPECT_EQ(broken.code, 1);
+  EXPECT_NE(broken.out.find("log/audit.jsonl.2: missing file"), std::string::npos) << broken.out;
+}
+
+TEST_F(AuditCli, VerifyNamesTheTamperedLine) {
+  std::ifstream in(trail_);
+  std::stringstream text;
+  text << in.rdbuf();
+  in.close();
+  std::string s = text.str();
+  s.replace(s.find("\"false\""), 7, "\"true\"");  // line 5
+  std::ofstream(trail_, std::ios::trunc) << s;
+  const CliRun run = trex_audit("verify '" + trail_ + "'");
+  EXPECT_EQ(run.code, 1);
+  EXPECT_NE(run.out.find(trail_ + ":6: prev does not match the previous line (expected "),
+            std::string::npos)
+      << run.out;
+  EXPECT_EQ(trex_audit("verify '" + (dir_ / "nope.jsonl") + "'").code, 1);
+}
+
+TEST_F(AuditCli, ShowTable) {
+  const CliRun run = trex_audit("show", dir_.path());
+  ASSERT_EQ(run.code, 0) << run.out;
+  const auto lines = lines_of(run.out);
+  ASSERT_EQ(lines.size(), 15u) << run.out;
+  EXPECT_EQ(lines[0].rfind("TIME", 0), 0u);
+  EXPECT_NE(lines[4].find("ls -l 'my file'"), std::string::npos) << lines[4];  // exec_end joined
+  EXPECT_NE(lines[4].find("exit 0"), std::string::npos);
+  EXPECT_NE(lines[4].find("1.5s"), std::string::npos);
+  EXPECT_NE(lines[4].find("127.0.0.1:5000"), std::string::npos);  // peer from session_open
+  EXPECT_NE(lines[7].find("denied: not allowed"), std::string::npos);
+  EXPECT_NE(lines[13].find("timeout"), std::string::npos);
+  EXPECT_NE(lines[13].find("sleep 100"), std::string::npos);
+  EXPECT_NE(lines[14].find("future_event"), std::string::npos);
+  // Aligned: the EVENT column starts at the same offset on every line.
+  for (const auto& l : lines) EXPECT_EQ(l.find_first_not_of(' ', 21), lines[0].find("EVENT")) << l;
+}
+
+TEST_F(AuditCli, ShowFilters) {
+  auto rows = [&](const std::string& args) {
+    const CliRun run = trex_audit("show " + args, dir_.path());
+    EXPECT_EQ(run.code, 0) << run.out;
+    return lines_of(run.out).size() - 1;  // minus the header
+  };
+  EXPECT_EQ(rows("--client alice"), 7u);
+  EXPECT_EQ(rows("--client alice --client mallory"), 8u);
+  EXPECT_EQ(rows("--event exec_end"), 3u);
+  EXPECT_EQ(rows("--event exec_end,exec_denied --event auth_fail"), 6u);
+  EXPECT_EQ(rows("--failed"), 5u);
+  EXPECT_EQ(rows("--failed --client alice"), 2u);
+  EXPECT_EQ(rows("--since 1h"), 14u);
+  EXPECT_EQ(rows("--until 1h"), 0u);
+  EXPECT_EQ(rows("--since 2000-01-01 --until 2999-01-01T00:00:00Z"), 14u);
+}
+
+TEST_F(AuditCli, ShowJson) {
+  const CliRun run = trex_audit("show --json --event exec_end", dir_.path());
+  ASSERT_EQ(run.code, 0) << run.out;
+  const auto lines = lines_of(run.out);
+  ASSERT_EQ(lines.size(), 3u);
+  for (const auto& l : lines) EXPECT_EQ(Json::parse(l)["event"], "exec_end");
+}
+
+TEST_F(AuditCli, ShowReportsMalformedLinesAndGoesOn) {
+  std::ofstream(trail_, std::ios::app) << "not json\n";
+  const CliRun run = trex_audit("show --event exec_denied", dir_.path());
+  EXPECT_EQ(run.code, 1);
+  EXPECT_NE(run.out.find("log/audit.jsonl:15: skipped: not valid JSON"), std::string::npos)
+      << run.out;
+  EXPECT_NE(run.out.find("denied: not allowed"), std::string::npos);
+}
+
+TEST_F(AuditCli, Stats) {
+  const CliRun run = trex_audit("stats", dir_.path());
+  ASSERT_EQ(run.code, 0) << run.out;
+  const auto lines = lines_of(run.out);
+  const auto row = [&](const std::string& cn) {
+    for (const auto& l : lines) {
+      if (l.rfind(cn + " ", 0) == 0) {
+        std::istringstream in(l.substr(cn.size()));
+        std::vector<std::string> cells;
+        for (std::string c; in >> c;) cells.push_back(c);
+        return cells;
+      }
+    }
+    return std::vector<std::string>{};
+  };
+  EXPECT_EQ(row("alice"), (std::vector<std::string>{"1", "2", "1", "1", "0", "1.5s"})) << run.out;
+  EXPECT_EQ(row("bob"), (std::vector<std::string>{"1", "1", "1", "0", "0", "5.0s"})) << run.out;
+  EXPECT_EQ(row("mallory"), (std::vector<std::string>{"0", "0", "0", "0", "1", "0ms"})) << run.out;
+  EXPECT_EQ(row("(no certificate)"), (std::vector<std::string>{"0", "0", "0", "0", "1", "0ms"}));
+  EXPECT_EQ(row("total"), (std::vector<std::string>{"2", "3", "2", "1", "2", "6.5s"}));
+}
+
+TEST_F(AuditCli, BadTimeExits2) {
+  const CliRun run = trex_audit("show --since yesterday", dir_.path());
+  EXPECT_EQ(run.code, 2);
+  EXPECT_EQ(lines_of(run.out).size(), 1u) << run.out;
+  EXPECT_NE(run.out.find("bad time 'yesterday'"), std::string::npos) << run.out;
+  EXPECT_EQ(trex_audit("frobnicate").code, 2);
+}
+
+TEST_F(AuditCli, HelpAndVersion) {
+  EXPECT_EQ(trex_audit("--version").out, std::string("trex-audit ") + TREX_VERSION + "\n");
+  const CliRun help = trex_audit("show --help");
+  EXPECT_EQ(help.code, 0);
+  for (const char* opt : {"--client", "--event", "--since", "--until", "--failed", "--json"}) {
+    EXPECT_NE(help.out.find(opt), std::string::npos) << opt;
+  }
+}
+
+TEST(Review, ParseTime) {
+  const auto now = system_clock::time_point(std::chrono::seconds(1795456147));
+  const auto at = [&](const char* s) { return rfc3339_utc(*parse_time(s, now)); };
+  EXPECT_EQ(at("2026-11-23T17:00:00Z"), "2026-11-23T17:00:00.000000Z");
+  EXPECT_EQ(at("2026-11-23T19:00:00.5+02:00"), "2026-11-23T17:00:00.500000Z");
+  EXPECT_EQ(at("2026-11-23 17:00"), "2026-11-23T17:00:00.000000Z");
+  EXPECT_EQ(at("2026-11-23"), "2026-11-23T00:00:00.000000Z");
+  EXPECT_EQ(at("30m"), "2026-11-23T17:19:07.000000Z");
+  EXPECT_EQ(at("1h"), "2026-11-23T16:49:07.000000Z");
+  EXPECT_EQ(at("7d"), "2026-11-16T17:49:07.000000Z");
+  EXPECT_EQ(at("2w"), "2026-11-09T17:49:07.000000Z");
+  for (const char* bad :
+       {"", "yesterday", "2026-02-30", "2026-11-23T25:00Z", "5y", "-1h", "2026-11-23T17:00:00+2"}) {
+    EXPECT_FALSE(parse_time(bad, now).ok()) << bad;
+  }
+}
+
+TEST(Review, ShellJoinAndDurations) {
+  EXPECT_EQ(shell_join(Json{"ls", "-l", "my file", "it's", "", "a\nb"}),
+            R"(ls -l 'my file' 'it'\''s' '' $'a\nb')");
+  EXPECT_EQ(human_duration(850), "850ms");
+  EXPECT_EQ(human_duration(4250), "4.2s");
+  EXPECT_EQ(human_duration(187000), "3m07s");
+  EXPECT_EQ(human_duration(7500000), "2h05m");
+  EXPECT_EQ(human_duration(3ULL * 86400000 + 4ULL * 3600000), "3d04h");
+}
+
+TEST(Review, DescribeToleratesOddRecords) {
+  Describer d;
+  for (const char* line : {R"({"event":"exec_end","exit_code":"x","signal":[1],"cn":{}})",
+                           R"({"event":"exec_start","argv":[1,null,{"a":1}],"conn":[]})",
+                           R"({"event":"session_open","cn":"e\u001b[31m"})"}) {
+    auto record = parse_record(line);
+    ASSERT_TRUE(record.ok());
+    const Row row = d.describe(*record);
+    EXPECT_EQ(row.client.find('\x1b'), std::string::npos);
+  }
+  EXPECT_FALSE(parse_record("[]").ok());
+  EXPECT_FALSE(parse_record(R"({"event":1})").ok());
+}
+
+}  // namespace
+}  // namespace trex::audit
