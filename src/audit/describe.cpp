@@ -97,7 +97,13 @@ std::string status_of(const std::string& event, const Json& r) {
   if (event == "auth_fail" || event == "session_close") return text_of(r, "reason");
   if (event == "session_open") return r.contains("ou") ? "ou " + text_of(r, "ou") : "";
   if (event == "server_start" || event == "server_stop") {
-    return "version " + text_of(r, "version") + ", pid " + text_of(r, "pid");
+    std::string s = "version " + text_of(r, "version") + ", pid " + text_of(r, "pid");
+    const auto rec = r.find("recovered");
+    if (rec != r.end() && rec->is_object()) {
+      s += ", set aside " + text_of(*rec, "torn_bytes") + " torn bytes in " +
+           text_of(*rec, "saved_to");
+    }
+    return s;
   }
   if (event == "reload") {
     return text_of(r, "what") + (true_of(r, "ok") ? ": ok" : ": failed: " + text_of(r, "reason"));
