@@ -4,11 +4,17 @@
 #pragma once
 
 #include <ostream>
+#include <string>
+#include <vector>
 
 #include "trex/config.hpp"
 
 namespace trexd {
 
 int check_config(const trex::config::ServerConfig& config, std::ostream& out);
+
+// Warnings for the CA, server certificate and CRL that expire within 7 days
+// or have expired: written to the log at start-up and once a day.
+std::vector<std::string> expiry_warnings(const trex::config::ServerConfig& config);
 
 }  // namespace trexd

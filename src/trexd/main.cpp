@@ -89,13 +89,25 @@ int explain(const Cli& cli) {
   return policy.decide(who, req).allowed ? 0 : 1;
 }
 
-// Signals are taken by one thread with sigwait; every other thread blocks them.
-void run_signal_thread(trex::server::Server& server, std::atomic<bool>& done) {
+// An expired CRL or certificate locks everyone out: say so ahead of time.
+void log_expiry(const ServerConfig& config, spdlog::logger& log) {
+  for (const auto& w : trexd::expiry_warnings(config)) log.warn("{}", w);
+}
+
+// Signals are taken by one thread with sigwait; every other thread blocks
+// them. The same thread repeats the expiry check once a day.
+void run_signal_thread(trex::server::Server& server, const ServerConfig& config,
+                       spdlog::logger& log, std::atomic<bool>& done) {
   sigset_t set;
   sigemptyset(&set);
   for (int s : {SIGHUP, SIGTERM, SIGINT}) sigaddset(&set, s);
   const timespec tick{0, 200'000'000};
+  auto next_check = std::chrono::steady_clock::now() + std::chrono::hours(24);
   while (!done) {
+    if (std::chrono::steady_clock::now() >= next_check) {
+      log_expiry(config, log);
+      next_check += std::chrono::hours(24);
+    }
     const int sig = sigtimedwait(&set, nullptr, &tick);
     if (sig == SIGHUP) server.reload();
     if (sig == SIGTERM || sig == SIGINT) server.stop();
@@ -150,7 +162,8 @@ int main(int argc, char** argv) {
   }
   auto& server = *started->server;
   std::atomic<bool> done{false};
-  std::thread signals([&] { run_signal_thread(server, done); });
+  log_expiry(cli.config, **log);
+  std::thread signals([&] { run_signal_thread(server, cli.config, **log, done); });
   server.run();
   done = true;
   signals.join();

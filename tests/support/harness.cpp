@@ -131,10 +131,37 @@ Child::Child(const std::vector<std::string>& argv, const RunOptions& o) {
   int in = -1;
   pid_ = spawn(argv, o, &in, &out_fd_, &err_fd_);
   if (!o.stdin_data.empty()) [[maybe_unused]] auto n = write(in, o.stdin_data.data(), o.stdin_data.size());
-  if (o.close_stdin) close(in);
+  if (o.close_stdin) {
+    close(in);
+  } else {
+    in_fd_ = in;
+  }
+}
+
+bool Child::write_stdin(const std::string& data) {
+  std::string_view left = data;
+  const auto deadline = Clock::now() + 10s;
+  while (!left.empty() && in_fd_ >= 0 && Clock::now() < deadline) {
+    const ssize_t n = ::write(in_fd_, left.data(), left.size());
+    if (n > 0) {
+      left.remove_prefix(static_cast<std::size_t>(n));
+    } else if (n < 0 && errno != EAGAIN && errno != EINTR) {
+      return false;
+    } else {
+      pollfd p{in_fd_, POLLOUT, 0};
+      poll(&p, 1, 100);
+    }
+  }
+  return left.empty();
+}
+
+void Child::close_stdin() {
+  if (in_fd_ >= 0) close(in_fd_);
+  in_fd_ = -1;
 }
 
 Child::~Child() {
+  close_stdin();
   if (!reaped_ && pid_ > 0) {
     ::kill(-pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);

@@ -60,9 +60,13 @@ class Child {
   void kill(int sig);
   RunResult wait(std::chrono::milliseconds timeout = 60s);
   const std::string& out() const { return out_; }
+  // With close_stdin = false: more input for the child, then EOF.
+  bool write_stdin(const std::string& data);
+  void close_stdin();
 
  private:
   pid_t pid_ = -1;
+  int in_fd_ = -1;
   int out_fd_ = -1, err_fd_ = -1;
   std::string out_, err_;
   bool reaped_ = false;

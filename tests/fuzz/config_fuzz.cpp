@@ -1,0 +1,15 @@
+// trexd's configuration file parser on arbitrary text: must return a value
+// or an error, never crash, and whatever it accepts must validate or fail cleanly.
+#include <cstdint>
+#include <string_view>
+
+#include "trex/config.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  std::string_view text(reinterpret_cast<const char*>(data), size);
+  auto c = trex::config::apply_toml(trex::config::ServerConfig{}, text, "fuzz.toml");
+  if (c.ok()) (void)trex::config::validate(*c);
+  (void)trex::config::parse_endpoint(text, 7443);
+  (void)trex::config::parse_size(text);
+  return 0;
+}

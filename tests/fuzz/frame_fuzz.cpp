@@ -1,0 +1,42 @@
+// Feeds arbitrary bytes, split at an input-chosen point, through the frame
+// decoder and every message decoder; re-encodes what decodes and checks the
+// round trip.
+#include <cstdint>
+#include <cstdlib>
+#include <string_view>
+
+#include "trex/proto.hpp"
+
+using namespace trex::proto;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  if (size == 0) return 0;
+  std::string_view in(reinterpret_cast<const char*>(data) + 1, size - 1);
+  const std::size_t split = std::min<std::size_t>(data[0], in.size());
+  Decoder d;
+  d.feed(in.substr(0, split));
+  Frame f;
+  auto consume = [&] {
+    for (;;) {
+      const auto st = d.next(f);
+      if (st != Decoder::State::kFrame) return;
+      if (f.payload.size() > kMaxPayload) std::abort();
+      if (auto e = decode_exec(f.payload); e.ok()) {
+        auto again = encode(*e);
+        if (!again.ok() || *decode_exec(*again) != *e) std::abort();
+      }
+      if (auto x = decode_exit(f.payload); x.ok()) {
+        if (*decode_exit(encode(*x)) != *x) std::abort();
+        (void)client_exit_status(*x);
+      }
+      if (auto e = decode_error(f.payload); e.ok()) {
+        if (*decode_error(encode(*e)) != *e) std::abort();
+      }
+      (void)decode_signal(f.payload);
+    }
+  };
+  consume();
+  d.feed(in.substr(split));
+  consume();
+  return 0;
+}

@@ -1,0 +1,350 @@
+// Refused certificates and TLS configuration errors: each refusal gives the
+// client one clear "trex: " line and exit 255, the server logs and audits it
+// with the peer address and the reason, and keeps serving good clients.
+// Everything connects to 127.0.0.0/8 only.
+#include <poll.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <functional>
+#include <memory>
+#include <thread>
+
+#include "support/harness.hpp"
+#include "trex/channel.hpp"
+#include "trex/client.hpp"
+#include "trex/proto.hpp"
+#include "trex/tls.hpp"
+
+namespace trex::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+const tls::Library kTlsLibrary;
+
+// Polls `pred` until it holds or `timeout` passes.
+bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 10s) {
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    if (pred()) return true;
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(20ms);
+  }
+}
+
+std::vector<std::string> lines_of(const std::string& s) {
+  std::vector<std::string> out;
+  std::size_t at = 0;
+  while (at < s.size()) {
+    const auto nl = s.find('\n', at);
+    out.push_back(s.substr(at, nl == std::string::npos ? std::string::npos : nl - at));
+    if (nl == std::string::npos) break;
+    at = nl + 1;
+  }
+  return out;
+}
+
+// trex's own failure: status 255 and exactly one stderr line "trex: ...".
+void expect_one_failure_line(const RunResult& r, const std::string& needle) {
+  EXPECT_EQ(r.status, 255) << r.err;
+  const auto lines = lines_of(r.err);
+  ASSERT_EQ(lines.size(), 1u) << r.err;
+  EXPECT_EQ(lines[0].rfind("trex: ", 0), 0u) << r.err;
+  EXPECT_NE(lines[0].find(needle), std::string::npos)
+      << "expected '" << needle << "' in: " << r.err;
+}
+
+std::vector<std::string> trexd_argv(const Pki& pki, const std::string& dir,
+                                    std::vector<std::string> extra = {}) {
+  std::vector<std::string> argv{TREXD_BIN, "--listen",  "127.0.0.1:0",      "--ca",
+                                pki.ca(),  "--cert",    pki.cert("server"), "--key",
+                                pki.key("server"),      "--crl",            pki.crl(),
+                                "--log-dir",            dir + "/log"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return argv;
+}
+
+// trex with explicit certificate files against `server`.
+RunResult trex_with(const Trexd& server, const std::string& ca, const std::string& cert,
+                    const std::string& key, const std::string& host_port = "") {
+  return run({TREX_BIN, "--ca", ca, "--cert", cert, "--key", key,
+              host_port.empty() ? server.address() : host_port, "echo", "hi"},
+             RunOptions{.timeout = 30s});
+}
+
+void expect_good_client(const Trexd& server) {
+  auto r = server.trex("client", {"echo", "still", "serving"}, RunOptions{.timeout = 30s});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "still serving\n");
+}
+
+// Waits for the auth_fail record with `reason` and returns it (null if none).
+nlohmann::json wait_auth_fail(const Trexd& server, const std::string& reason) {
+  nlohmann::json found;
+  eventually([&] {
+    for (auto& j : audit_records(server.audit_path(), "auth_fail")) {
+      if (j.value("reason", "") == reason) {
+        found = j;
+        return true;
+      }
+    }
+    return false;
+  });
+  EXPECT_FALSE(found.is_null()) << "no auth_fail with reason '" << reason << "' in "
+                                << read_file(server.audit_path());
+  return found;
+}
+
+// The serial tools/pki gave NAME, as the audit trail writes it (hex).
+std::string serial_of(const Pki& pki, const std::string& cert) {
+  auto r = run({"openssl", "x509", "-in", cert, "-noout", "-serial"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  auto s = r.out.substr(r.out.find('=') + 1);
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  (void)pki;
+  return s;
+}
+
+// The handshake failure is audited with the peer, logged, and names the
+// certificate that was seen.
+void expect_audited(const Trexd& server, const std::string& reason, const std::string& cn,
+                    const std::string& serial) {
+  const auto rec = wait_auth_fail(server, reason);
+  if (rec.is_null()) return;
+  EXPECT_EQ(rec.value("peer", "").rfind("127.0.0.1:", 0), 0u) << rec.dump();
+  EXPECT_TRUE(rec.contains("conn")) << rec.dump();
+  if (!cn.empty()) {
+    EXPECT_EQ(rec.value("cn", ""), cn) << rec.dump();
+    EXPECT_EQ(rec.value("serial", ""), serial) << rec.dump();
+  } else {
+    EXPECT_FALSE(rec.contains("cn")) << rec.dump();
+  }
+  EXPECT_TRUE(eventually([&] {
+    const auto log = server.server_log();
+    return log.find("handshake failed: " + reason) != std::string::npos &&
+           log.find("from " + rec.value("peer", "?")) != std::string::npos;
+  })) << server.server_log();
+}
+
+// A client made with the project's own TLS classes, for certificates trex
+// itself refuses to present (expired, not yet valid). Returns how the server
+// answered: the handshake error, or the error of the first read.
+std::string raw_attempt(const Trexd& server, const tls::ClientFiles& files) {
+  auto ctx = tls::Context::client(files);
+  if (!ctx) return "context: " + ctx.message();
+  const auto port = static_cast<std::uint16_t>(std::stoi(server.port()));
+  auto fd = client::tcp_connect("127.0.0.1", port, 5s);
+  if (!fd) return "connect: " + fd.message();
+  auto hs = tls::Connection::connect(*ctx, *fd, "127.0.0.1", 5s);
+  if (auto* e = std::get_if<tls::HandshakeError>(&hs)) return "handshake: " + e->reason;
+  Channel ch(std::move(std::get<tls::Connection>(hs)));
+  proto::ExecRequest req;
+  req.argv = {"true"};
+  ch.send(proto::FrameType::kExec, *proto::encode(req));
+  ch.flush_all(5s);
+  const auto deadline = Clock::now() + 10s;
+  while (Clock::now() < deadline) {
+    auto r = ch.receive(1 << 20);
+    if (r.status == tls::IoStatus::kError) return r.error;
+    if (r.status == tls::IoStatus::kClosed) return "closed";
+    proto::Frame f;
+    if (ch.next(f) == proto::Decoder::State::kFrame) return "frame " + std::to_string(int(f.type));
+    pollfd p{ch.fd(), POLLIN, 0};
+    ::poll(&p, 1, 100);
+  }
+  return "no answer";
+}
+
+class Tls : public ::testing::Test {
+ protected:
+  TempDir tmp_;
+  Pki pki_{tmp_.path()};
+};
+
+TEST_F(Tls, NoClientCertificateIsRefused) {
+  Trexd server(pki_, tmp_.path());
+  auto r = run({"openssl", "s_client", "-connect", server.address(), "-tls1_3", "-alpn", "trex/1",
+                "-CAfile", pki_.ca(), "-ign_eof"},
+               RunOptions{.timeout = 20s});
+  EXPECT_FALSE(r.timed_out);
+  expect_audited(server, "no certificate", "", "");
+  expect_good_client(server);
+}
+
+TEST_F(Tls, CertificateFromAnotherCaIsRefused) {
+  TempDir other_dir;
+  Pki other(other_dir.path());
+  Trexd server(pki_, tmp_.path());
+  auto r = trex_with(server, pki_.ca(), other.cert("client"), other.key("client"));
+  expect_one_failure_line(r, "the server refused this certificate (unknown CA");
+  expect_audited(server, "unknown CA", "client", serial_of(other, other.cert("client")));
+  expect_good_client(server);
+}
+
+TEST_F(Tls, ExpiredCertificateIsCaughtByTrexAndRefusedByServer) {
+  pki_.client("old", {"--start", "20200101000000Z", "--end", "20210101000000Z"});
+  Trexd server(pki_, tmp_.path());
+  // trex checks its own certificate before connecting.
+  auto r = trex_with(server, pki_.ca(), pki_.cert("old"), pki_.key("old"));
+  expect_one_failure_line(r, "your certificate " + pki_.cert("old") + " expired on 2021-01-01");
+  EXPECT_TRUE(audit_records(server.audit_path(), "auth_fail").empty());
+  // A client that presents it anyway is refused by the server.
+  const auto got = raw_attempt(server, {pki_.ca(), pki_.cert("old"), pki_.key("old")});
+  EXPECT_NE(got.find("the server refused this certificate (expired"), std::string::npos) << got;
+  expect_audited(server, "expired", "old", serial_of(pki_, pki_.cert("old")));
+  expect_good_client(server);
+}
+
+TEST_F(Tls, NotYetValidCertificateIsCaughtByTrexAndRefusedByServer) {
+  pki_.client("early", {"--start", "20400101000000Z", "--end", "20410101000000Z"});
+  Trexd server(pki_, tmp_.path());
+  auto r = trex_with(server, pki_.ca(), pki_.cert("early"), pki_.key("early"));
+  expect_one_failure_line(r, "your certificate " + pki_.cert("early") + " is not valid before");
+  const auto got = raw_attempt(server, {pki_.ca(), pki_.cert("early"), pki_.key("early")});
+  EXPECT_NE(got.find("the server refused this certificate (not yet valid"), std::string::npos)
+      << got;
+  expect_audited(server, "not yet valid", "early", serial_of(pki_, pki_.cert("early")));
+  expect_good_client(server);
+}
+
+TEST_F(Tls, RevokedCertificateIsRefusedAfterSighup) {
+  pki_.client("bob");
+  Trexd server(pki_, tmp_.path());
+  auto before = server.trex("bob", {"echo", "hi"});
+  EXPECT_EQ(before.status, 0) << before.err;
+  pki_.pki({"revoke", "bob"});
+  server.signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] { return server.server_log().find("reloaded") != std::string::npos; }))
+      << server.server_log();
+  auto r = server.trex("bob", {"echo", "hi"});
+  expect_one_failure_line(r, "the server refused this certificate (revoked");
+  expect_audited(server, "revoked", "bob", serial_of(pki_, pki_.cert("bob")));
+  const auto reloads = audit_records(server.audit_path(), "reload");
+  ASSERT_FALSE(reloads.empty());
+  EXPECT_TRUE(reloads.front().value("ok", false)) << reloads.front().dump();
+  expect_good_client(server);
+}
+
+TEST_F(Tls, RevokedCertificateIsRefusedWhenRevokedBeforeStart) {
+  pki_.client("bob");
+  pki_.pki({"revoke", "bob"});
+  Trexd server(pki_, tmp_.path());
+  auto r = server.trex("bob", {"echo", "hi"});
+  expect_one_failure_line(r, "the server refused this certificate (revoked");
+  expect_audited(server, "revoked", "bob", serial_of(pki_, pki_.cert("bob")));
+  expect_good_client(server);
+}
+
+TEST_F(Tls, ServerCertificateUsedAsClientCertificateIsRefused) {
+  Trexd server(pki_, tmp_.path());
+  auto r = trex_with(server, pki_.ca(), pki_.cert("server"), pki_.key("server"));
+  expect_one_failure_line(r, "the server refused this certificate (wrong key usage");
+  expect_audited(server, "wrong key usage", "server", serial_of(pki_, pki_.cert("server")));
+  expect_good_client(server);
+}
+
+TEST_F(Tls, StaleCrlStopsTheServerFromStarting) {
+  pki_.pki({"crl", "--lastupdate", "20200101000000Z", "--nextupdate", "20200201000000Z"});
+  auto r = run(trexd_argv(pki_, tmp_.path()), RunOptions{.timeout = 20s});
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_NE(r.err.find(pki_.crl()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("expired"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.rfind("trexd: ", 0), 0u) << r.err;
+}
+
+TEST_F(Tls, StaleCrlOnSighupKeepsTheOldOne) {
+  pki_.client("bob");
+  pki_.pki({"revoke", "bob"});
+  Trexd server(pki_, tmp_.path());
+  pki_.pki({"crl", "--lastupdate", "20200101000000Z", "--nextupdate", "20200201000000Z"});
+  server.signal(SIGHUP);
+  nlohmann::json rec;
+  ASSERT_TRUE(eventually([&] {
+    auto recs = audit_records(server.audit_path(), "reload");
+    if (recs.empty()) return false;
+    rec = recs.front();
+    return true;
+  })) << read_file(server.audit_path());
+  EXPECT_EQ(rec.value("what", ""), "tls") << rec.dump();
+  EXPECT_FALSE(rec.value("ok", true)) << rec.dump();
+  EXPECT_NE(rec.value("reason", "").find(pki_.crl()), std::string::npos) << rec.dump();
+  EXPECT_NE(rec.value("reason", "").find("expired"), std::string::npos) << rec.dump();
+  EXPECT_TRUE(eventually([&] {
+    return server.server_log().find("keeping the old TLS settings") != std::string::npos;
+  })) << server.server_log();
+  EXPECT_TRUE(server.alive());
+  expect_good_client(server);
+  // The old list still applies: bob stays revoked.
+  auto r = server.trex("bob", {"echo", "hi"});
+  expect_one_failure_line(r, "(revoked");
+}
+
+TEST_F(Tls, MissingCrlStopsTheServerFromStarting) {
+  const std::string missing = tmp_.file("no-such-crl.pem");
+  auto r = run(trexd_argv(pki_, tmp_.path(), {"--crl", missing}), RunOptions{.timeout = 20s});
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_NE(r.err.find(missing), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("CRL"), std::string::npos) << r.err;
+}
+
+TEST_F(Tls, UnreadableServerKeyStopsTheServerFromStarting) {
+  // Missing, not a key, and (when not root) not readable.
+  const std::string missing = tmp_.file("missing.key");
+  auto r = run(trexd_argv(pki_, tmp_.path(), {"--key", missing}), RunOptions{.timeout = 20s});
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_NE(r.err.find("server key " + missing), std::string::npos) << r.err;
+
+  const std::string garbage = tmp_.file("garbage.key");
+  write_file(garbage, "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n");
+  r = run(trexd_argv(pki_, tmp_.path(), {"--key", garbage}), RunOptions{.timeout = 20s});
+  EXPECT_EQ(r.status, 2) << r.err;
+  EXPECT_NE(r.err.find("server key " + garbage), std::string::npos) << r.err;
+
+  if (geteuid() != 0) {
+    ASSERT_EQ(chmod(pki_.key("server").c_str(), 0), 0);
+    r = run(trexd_argv(pki_, tmp_.path()), RunOptions{.timeout = 20s});
+    EXPECT_EQ(r.status, 2) << r.err;
+    EXPECT_NE(r.err.find("server key " + pki_.key("server")), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("Permission denied"), std::string::npos) << r.err;
+  }
+}
+
+TEST_F(Tls, ClientChecksTheServerName) {
+  {
+    Trexd server(pki_, tmp_.path(), {"--listen", "127.0.0.2:0"});
+    ASSERT_EQ(server.address().rfind("127.0.0.2:", 0), 0u) << server.address();
+    auto r = server.trex("client", {"echo", "hi"});
+    expect_one_failure_line(r, "server certificate does not match 127.0.0.2");
+    EXPECT_TRUE(server.alive());
+  }
+  TempDir other;
+  Trexd server(pki_, other.path());
+  auto r = trex_with(server, pki_.ca(), pki_.cert("client"), pki_.key("client"),
+                     "localhost:" + server.port());
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "hi\n");
+}
+
+class TlsAlgo : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(TlsAlgo, EndToEnd) {
+  TempDir tmp;
+  Pki pki(tmp.path(), GetParam());
+  Trexd server(pki, tmp.path());
+  auto r = server.trex("client", {"-c", "echo $TREX_CLIENT"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "client\n");
+  const auto opens = audit_records(server.audit_path(), "session_open");
+  ASSERT_EQ(opens.size(), 1u);
+  EXPECT_EQ(opens[0].value("ou", nlohmann::json::array()), nlohmann::json::array({"ops"}));
+  EXPECT_EQ(verify_trail(server.audit_path()), 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Algorithms, TlsAlgo, ::testing::Values("ec", "rsa", "ed25519"));
+
+}  // namespace
+}  // namespace trex::testing

@@ -1,0 +1,97 @@
+#include "trex/client_args.hpp"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+namespace trex::client {
+namespace {
+
+Args parse_ok(std::vector<std::string> in) {
+  auto r = parse_args(in);
+  EXPECT_TRUE(r.ok()) << r.message();
+  return r.ok() ? *r : Args{};
+}
+
+std::string parse_err(std::vector<std::string> in) {
+  auto r = parse_args(in);
+  EXPECT_FALSE(r.ok());
+  return r.ok() ? "" : r.message();
+}
+
+TEST(ClientArgs, ArgvModeKeepsEverythingAfterTheHost) {
+  auto a = parse_ok({"lab1", "ls", "-l", "--color=never", "-c", "x"});
+  EXPECT_EQ(a.hosts, std::vector<std::string>{"lab1"});
+  EXPECT_FALSE(a.shell);
+  EXPECT_EQ(a.argv, (std::vector<std::string>{"ls", "-l", "--color=never", "-c", "x"}));
+}
+
+TEST(ClientArgs, ShellModeTakesOneString) {
+  auto a = parse_ok({"lab1:7000", "-c", "echo hi | wc -c"});
+  EXPECT_TRUE(a.shell);
+  EXPECT_EQ(a.shell_command, "echo hi | wc -c");
+  EXPECT_NE(parse_err({"lab1", "-c", "echo", "extra"}).find("one shell string"), std::string::npos);
+  EXPECT_NE(parse_err({"lab1", "-c"}).find("needs a shell command"), std::string::npos);
+  EXPECT_NE(parse_err({"lab1", "-c", ""}).find("non-empty"), std::string::npos);
+}
+
+TEST(ClientArgs, NoCommandMeansInteractive) {
+  auto a = parse_ok({"-n", "--timeout", "30", "lab1"});
+  EXPECT_TRUE(a.argv.empty());
+  EXPECT_FALSE(a.shell);
+  EXPECT_TRUE(a.no_stdin);
+  EXPECT_EQ(a.timeout, 30u);
+}
+
+TEST(ClientArgs, OptionsWithValues) {
+  auto a = parse_ok({"--ca", "c.crt", "--cert=me.crt", "--key", "me.key", "--port", "8443",
+                     "--connect-timeout=3", "-v", "lab1", "true"});
+  EXPECT_EQ(a.ca, "c.crt");
+  EXPECT_EQ(a.cert, "me.crt");
+  EXPECT_EQ(a.key, "me.key");
+  EXPECT_EQ(a.port, 8443);
+  EXPECT_EQ(a.connect_timeout, 3u);
+  EXPECT_TRUE(a.verbose);
+}
+
+TEST(ClientArgs, FanOutCollectsHosts) {
+  auto a = parse_ok({"-H", "a,b", "-H", "c:9", "--parallel", "4", "--json", "uptime"});
+  EXPECT_TRUE(a.fan_out);
+  EXPECT_EQ(a.hosts, (std::vector<std::string>{"a", "b", "c:9"}));
+  EXPECT_EQ(a.parallel, 4u);
+  EXPECT_TRUE(a.json);
+  EXPECT_EQ(a.argv, std::vector<std::string>{"uptime"});
+  auto s = parse_ok({"-H", "a", "-c", "echo $HOSTNAME"});
+  EXPECT_TRUE(s.shell);
+  EXPECT_NE(parse_err({"-H", "a,b"}).find("needs a command"), std::string::npos);
+}
+
+TEST(ClientArgs, BadInputGetsOneClearError) {
+  EXPECT_NE(parse_err({}).find("no host"), std::string::npos);
+  EXPECT_NE(parse_err({"--bogus", "h", "x"}).find("unknown option '--bogus'"), std::string::npos);
+  EXPECT_NE(parse_err({"--port", "0", "h"}).find("--port needs a number"), std::string::npos);
+  EXPECT_NE(parse_err({"--port", "65536", "h"}).find("--port"), std::string::npos);
+  EXPECT_NE(parse_err({"--timeout", "abc", "h", "x"}).find("--timeout"), std::string::npos);
+  EXPECT_NE(parse_err({"--ca"}).find("--ca needs a value"), std::string::npos);
+  EXPECT_NE(parse_err({"--ca=", "h"}).find("--ca needs a value"), std::string::npos);
+  EXPECT_NE(parse_err({"--parallel", "0", "-H", "a", "x"}).find("--parallel"), std::string::npos);
+}
+
+TEST(ClientArgs, DoubleDashEndsOptions) {
+  auto a = parse_ok({"--", "-weird-host", "echo"});
+  EXPECT_EQ(a.hosts, std::vector<std::string>{"-weird-host"});
+}
+
+TEST(HostsFile, SkipsCommentsAndBlankLines) {
+  const std::string path = ::testing::TempDir() + "/hosts";
+  std::ofstream(path) << "# lab\nlab1\n\n  lab2:7000  # second\n\t\n";
+  auto hosts = read_hosts_file(path);
+  ASSERT_TRUE(hosts.ok()) << hosts.message();
+  EXPECT_EQ(*hosts, (std::vector<std::string>{"lab1", "lab2:7000"}));
+  std::ofstream(path) << "# nothing\n";
+  EXPECT_FALSE(read_hosts_file(path).ok());
+  EXPECT_FALSE(read_hosts_file("/nonexistent/hosts").ok());
+}
+
+}  // namespace
+}  // namespace trex::client
