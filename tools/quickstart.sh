@@ -184,12 +184,21 @@ fi
 
 # ------------------------------------------------------------------ demo --
 unexpected=0
+# shq ARG: ARG quoted for a shell command line, as a person would type it.
+shq() {
+  if [[ $1 =~ ^[A-Za-z0-9_@%+=:,./-]+$ ]]; then
+    printf '%s' "$1"
+  else
+    printf "'%s'" "${1//\'/\'\\\'\'}"
+  fi
+}
+
 # demo EXPECTED-STATUS TREX-ARGS...: runs trex, shows its exit status.
 demo() {
-  local want=$1 rc=0
+  local want=$1 rc=0 a
   shift
   printf '\n$ %s' "$BIN/trex"
-  printf ' %q' "$@"
+  for a in "$@"; do printf ' %s' "$(shq "$a")"; done
   printf '\n'
   "$BIN/trex" "$@" || rc=$?
   printf '[trex exit status: %d]\n' "$rc"

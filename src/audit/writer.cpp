@@ -193,6 +193,16 @@ Status Writer::ensure_current() {
 }
 
 Status Writer::append(std::string_view record) {
+  // Reserve the record's blocks first: on a full file system this fails
+  // before a single byte lands, so no reader ever sees a torn record (a
+  // short write is truncated below, but a reader could catch it in between).
+  // File systems without fallocate go on to the write.
+  if (::fallocate(fd_, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(size_),
+                  static_cast<off_t>(record.size())) != 0 &&
+      (errno == ENOSPC || errno == EDQUOT || errno == EFBIG)) {
+    return make_error("cannot write audit record to " + options_.path + ": " +
+                      errno_text(errno));
+  }
   ssize_t n;
   do {
     n = ::write(fd_, record.data(), record.size());

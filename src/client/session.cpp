@@ -130,10 +130,13 @@ Result<proto::ExitInfo> Session::run(const proto::ExecRequest& request, Output& 
   if (!payload) return payload.error();
   ch_.send(proto::FrameType::kExec, *payload);
   bool forwarding = request.stdin_open && stdin_fd >= 0;
+  bool answered = false;  // any frame from the server for this command
   for (;;) {
     if (ch_.queued() > 0) {
       auto r = ch_.flush();
       if (r.status == tls::IoStatus::kError || r.status == tls::IoStatus::kClosed) {
+        // A refused certificate can surface on a write: say so as it is.
+        if (r.error.rfind("the server", 0) == 0) return make_error(r.error);
         return make_error("connection to " + target_.host + " lost: " + r.error);
       }
     }
@@ -172,11 +175,16 @@ Result<proto::ExitInfo> Session::run(const proto::ExecRequest& request, Output& 
         if (st == proto::Decoder::State::kError) {
           return make_error("protocol error from the server: " + ch_.decode_error());
         }
+        answered = true;
         auto done = on_frame(f, out);
         if (!done) return done.error();
         if (done->has_value()) return **done;
       }
       if (r.status == tls::IoStatus::kClosed) {
+        if (!answered) {
+          return make_error("the server closed the connection without answering (it may have "
+                            "refused this certificate; the server's log says why)");
+        }
         return make_error("the server closed the connection before the command finished");
       }
     }

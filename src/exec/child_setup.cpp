@@ -1,3 +1,4 @@
+#include <sys/prctl.h>
 #include "exec/child_setup.hpp"
 
 #include <grp.h>
@@ -154,6 +155,11 @@ void run_child_setup(const ChildPlan& plan) noexcept {
   apply_limits(plan);
   if (plan.umask) ::umask(*plan.umask);
   switch_user(plan);
+  // A server killed with SIGKILL cannot clean up: let its commands die with
+  // it. Set after the user switch, which clears the parent-death signal, and
+  // re-check the parent in case it died before prctl.
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != plan.parent) ::_exit(126);
   // After the switch, so that the directory is entered with the user's rights.
   if (::chdir(plan.cwd) != 0) fail(plan, SetupStep::kChdir, errno);
   sigset_t none;

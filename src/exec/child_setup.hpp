@@ -36,6 +36,8 @@ struct ChildPlan {
 
   std::optional<mode_t> umask;
   const char* cwd = "/";
+  // The server's pid: the child dies with it (parent-death signal).
+  pid_t parent = 0;
 
   bool switch_user = false;
   uid_t uid = 0;

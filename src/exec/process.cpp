@@ -133,6 +133,7 @@ Result<detail::ChildPlan> make_plan(const Spec& spec, const Plumbing& io) {
   plan.stdout_fd = io.stdout_child.get();
   plan.stderr_fd = io.stderr_child.get();
   plan.report_fd = io.report_write.get();
+  plan.parent = ::getpid();
   detail::add_limits(spec.limits, plan);
   if (spec.umask) plan.umask = static_cast<mode_t>(*spec.umask);
   plan.cwd = spec.cwd.c_str();

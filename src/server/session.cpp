@@ -72,6 +72,7 @@ class Session {
   std::uint64_t conn_;
   policy::Identity who_;
   std::uint64_t commands_ = 0;
+  bool seen_exec_ = false;  // stdin/signal frames before the first exec break the protocol
 };
 
 bool Session::audit(std::string_view event, audit::Json fields) {
@@ -142,6 +143,11 @@ std::string Session::run_approved(const proto::ExecRequest& req, const policy::D
     return "";
   }
   ch_.send(proto::FrameType::kStarted, id);
+  // Send it now: the command loop flushes only once something else wakes it,
+  // so a quiet command (sleep) would keep the client from knowing it runs.
+  if (auto r = ch_.flush(); r.status == tls::IoStatus::kError) {
+    st_.log->warn("conn {}: cannot send started: {}", conn_, r.error);
+  }
   CommandLimits lim;
   std::uint32_t timeout = cfg.command_timeout;
   if (d.timeout_s) timeout = std::min(timeout, *d.timeout_s);
@@ -209,6 +215,7 @@ std::string Session::wait_for_frames() {
     }
     if (state == proto::Decoder::State::kFrame) {
       if (f.type == proto::FrameType::kExec) {
+        seen_exec_ = true;
         auto end = handle_exec(f.payload);
         if (!end.empty()) return end;
         if (!ch_.flush_all(std::chrono::seconds(st_.config.idle_timeout))) return "client gone";
@@ -219,8 +226,12 @@ std::string Session::wait_for_frames() {
         continue;
       }
       // Stdin or a signal that raced the end of the last command: too late.
-      if (f.type == proto::FrameType::kStdin || f.type == proto::FrameType::kSignal) continue;
-      const std::string what = "unexpected " + std::string(proto::type_name(f.type)) + " frame";
+      // Before any command there is nothing they could have raced.
+      const bool late_input =
+          f.type == proto::FrameType::kStdin || f.type == proto::FrameType::kSignal;
+      if (late_input && seen_exec_) continue;
+      const std::string what = "unexpected " + std::string(proto::type_name(f.type)) + " frame" +
+                               (late_input ? " before any command" : "");
       send_error(proto::ErrorCode::kProtocol, what);
       return "protocol error: " + what;
     }

@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstring>
 #include <string_view>
 
@@ -72,6 +73,38 @@ std::string alert_reason(int code) {
     case 116: return "certificate required";
     case 120: return "no application protocol";
     default: return "alert " + std::to_string(code);
+  }
+}
+
+// How a client should read the alert the server refused its certificate with.
+// wolfSSL sends certificate_expired for "not yet valid" too, and
+// bad_certificate for a wrong key usage (e.g. a server certificate).
+std::string refusal_reason(int code) {
+  switch (code) {
+    case 42: return "not accepted for client authentication: wrong key usage or a bad signature";
+    case 44: return "revoked";
+    case 45: return "expired or not yet valid";
+    case 48: return "unknown CA: it is not signed by the CA the server trusts";
+    case 116: return "no certificate was sent";
+    default: return alert_reason(code);
+  }
+}
+
+// After the server refused a handshake, wolfSSL has sent its alert. Closing
+// the socket while the client's next records are unread (or still arriving)
+// makes the kernel send a reset, and a reset can overtake the alert: the
+// client would only see "connection reset". Half-close and drain briefly so
+// the alert arrives.
+void linger_close(int fd, std::chrono::milliseconds max) {
+  ::shutdown(fd, SHUT_WR);
+  const auto deadline = Clock::now() + max;
+  char buf[4096];
+  for (;;) {
+    const ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
+    if (n == 0) return;
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) return;
+    if (n < 0 && !wait_fd(fd, false, deadline)) return;
   }
 }
 
@@ -192,20 +225,28 @@ std::variant<Connection, HandshakeError> Connection::accept(std::shared_ptr<Cont
   wolfSSL_set_ex_data(conn.ssl_, 0, &seen);
   auto err = drive_handshake(conn.ssl_, fd, Clock::now() + timeout, wolfSSL_accept);
   wolfSSL_set_ex_data(conn.ssl_, 0, nullptr);
+  constexpr std::chrono::milliseconds kLinger{500};
   if (err) {
     err->peer = std::move(seen);
+    if (err->reason != "timeout") linger_close(fd, kLinger);
     return *std::move(err);
   }
+  // Refusals after the handshake: end the session cleanly (close_notify).
+  auto refuse = [&](HandshakeError e) {
+    conn.shutdown();
+    linger_close(fd, kLinger);
+    return e;
+  };
   bool client_auth = false;
   auto id = peer_leaf(conn.ssl_, &client_auth);
-  if (!id) return HandshakeError{"no certificate", "no peer certificate after handshake", {}};
+  if (!id) return refuse({"no certificate", "no peer certificate after handshake", {}});
   conn.peer_ = std::move(*id);
   if (auto st = check_alpn(conn.ssl_); !st) {
-    return HandshakeError{st.message(), "client did not offer ALPN", conn.peer_};
+    return refuse({st.message(), "client did not offer ALPN", conn.peer_});
   }
   // wolfSSL refuses a wrong EKU but accepts a certificate without any.
   if (!client_auth) {
-    return HandshakeError{"wrong key usage", "certificate lacks EKU clientAuth", conn.peer_};
+    return refuse({"wrong key usage", "certificate lacks EKU clientAuth", conn.peer_});
   }
   return conn;
 }
@@ -277,7 +318,7 @@ std::string Connection::describe_read_failure(int err) const {
       const int code = h.last_rx.code;
       if (code == 42 || code == 43 || code == 44 || code == 45 || code == 46 || code == 48 ||
           code == 116) {
-        return "the server refused this certificate (" + alert_reason(code) + ")";
+        return "the server refused this certificate (" + refusal_reason(code) + ")";
       }
       return "the server ended the connection: " + alert_reason(code);
     }

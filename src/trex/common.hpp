@@ -1,6 +1,7 @@
 // Private to the trex program: what main, interactive mode and fan-out share.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -32,5 +33,9 @@ int fan_out(const trex::client::Args& args, std::shared_ptr<trex::tls::Context> 
 // Self-pipe written by the SIGINT handler; -1 before install.
 int interrupt_fd();
 void install_interrupt_handler();
+void drain_interrupts();
+
+// Warns on stderr, at most once a day, when `cert_path` expires within 7 days.
+void warn_if_expiring(const std::string& cert_path, std::chrono::system_clock::time_point not_after);
 
 }  // namespace trexcli

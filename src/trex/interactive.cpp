@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common.hpp"
+#include "line_reader.hpp"
 
 namespace trexcli {
 namespace {
@@ -27,18 +28,16 @@ int interactive(const trex::client::Args& args, std::shared_ptr<trex::tls::Conte
                                              std::chrono::seconds(args.connect_timeout));
   if (!session) return fail(session.message());
   install_interrupt_handler();
-  const bool tty = isatty(STDIN_FILENO) != 0;
-  const std::string prompt = "trex " + target->host + "$ ";
+  LineReader reader("trex " + target->host + "$ ");
   trex::client::StdOutput out;
   int last = 0;
-  std::string line;
   for (;;) {
-    if (tty) {
-      std::fputs(prompt.c_str(), stdout);
-      std::fflush(stdout);
-    }
-    if (!std::getline(std::cin, line)) break;
+    auto next = reader.next();
+    if (!next) break;
+    const std::string& line = *next;
     if (is_blank(line)) continue;
+    // A Ctrl-C typed at the prompt must not interrupt the next command.
+    drain_interrupts();
     const std::string cmd = trimmed(line);
     if (cmd == "exit" || cmd == "quit") break;
     trex::proto::ExecRequest req;

@@ -81,6 +81,12 @@ int fail(const std::string& message) {
 
 int interrupt_fd() { return interrupt_pipe[0]; }
 
+void drain_interrupts() {
+  char buf[64];
+  while (interrupt_pipe[0] >= 0 && ::read(interrupt_pipe[0], buf, sizeof(buf)) > 0) {
+  }
+}
+
 void install_interrupt_handler() {
   if (interrupt_pipe[0] >= 0) return;
   if (pipe2(interrupt_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return;
@@ -102,6 +108,7 @@ trex::Result<std::shared_ptr<trex::tls::Context>> make_context(const trex::clien
       return trex::make_error("your certificate " + files.cert + " expired on " +
                               date_of(info->not_after) + "; ask your CA for a new one");
     }
+    warn_if_expiring(files.cert, info->not_after);
     if (info->not_before > now) {
       return trex::make_error("your certificate " + files.cert + " is not valid before " +
                               date_of(info->not_before) + "; check this machine's clock");

@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/hash.h>
 #include <wolfssl/wolfcrypt/sha256.h>
 
 #include <algorithm>
@@ -88,12 +89,24 @@ std::string closed_port() {
   return std::to_string(ntohs(addr.sin_port));
 }
 
+// Each test has its own folder and server; the PKI (2-3 s of openssl runs)
+// is made once per suite and only read by the servers and clients.
 class Exec : public ::testing::Test {
  protected:
+  static void SetUpTestSuite() {
+    pki_tmp_ = new TempDir();
+    pki_ = new Pki(pki_tmp_->path());
+  }
+  static void TearDownTestSuite() {
+    delete pki_;
+    pki_ = nullptr;
+    delete pki_tmp_;
+    pki_tmp_ = nullptr;
+  }
+
   virtual std::vector<std::string> server_flags() const { return {"--kill-grace", "1"}; }
 
   void SetUp() override {
-    pki_ = std::make_unique<Pki>(tmp_.path());
     server_ = std::make_unique<Trexd>(*pki_, tmp_.path(), server_flags());
     ASSERT_FALSE(server_->address().empty());
   }
@@ -128,10 +141,14 @@ class Exec : public ::testing::Test {
     return ends.empty() ? nlohmann::json::object() : ends.back();
   }
 
+  static TempDir* pki_tmp_;
+  static Pki* pki_;
   TempDir tmp_;
-  std::unique_ptr<Pki> pki_;
   std::unique_ptr<Trexd> server_;
 };
+
+TempDir* Exec::pki_tmp_ = nullptr;
+Pki* Exec::pki_ = nullptr;
 
 // --- The exit-status table ---------------------------------------------
 
@@ -242,6 +259,23 @@ TEST_F(Exec, SixteenMiBOfStdinReachTheCommand) {
   EXPECT_EQ(last_exec_end()["stdin_bytes"], kSize);
 }
 
+TEST_F(Exec, StdinAndOutputFlowAtOnceWithoutDeadlock) {
+  // cat echoes while stdin still arrives: both directions are full at once.
+  constexpr std::size_t kSize = 16u << 20;
+  std::string data(kSize, '\0');
+  for (std::size_t i = 0; i < kSize; ++i) data[i] = static_cast<char>('a' + (i * 31u) % 26u);
+  RunOptions o = opts(60s);
+  o.stdin_data = data;
+  const auto r = trex({"cat"}, {}, o);
+  ASSERT_FALSE(r.timed_out) << "deadlock: trex did not finish";
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out.size(), kSize);
+  EXPECT_TRUE(r.out == data) << "the echoed data differs";
+  const auto end = last_exec_end();
+  EXPECT_EQ(end["stdin_bytes"], kSize);
+  EXPECT_EQ(end["stdout_bytes"], kSize);
+}
+
 TEST_F(Exec, NoStdinGivesTheCommandEofAtOnce) {
   // trex's own stdin stays open: without -n, cat would wait on it forever.
   RunOptions o = opts();
@@ -308,8 +342,21 @@ TEST_F(Exec, ClientKilledMidCommandEndsTheCommand) {
   EXPECT_EQ(ends[0]["id"], starts[0]["id"]);
   EXPECT_NE(ends[0].value("ended_by", ""), "") << ends[0].dump();
   EXPECT_EQ(records("session_close")[0]["commands"], 1);
-  // No child of trexd is left behind.
-  EXPECT_TRUE(eventually([&] { return server_->children().empty(); }, 5s));
+}
+
+// A server killed with SIGKILL cannot clean up; its command must not live on.
+TEST_F(Exec, ServerKilledMidCommandTakesTheCommandWithIt) {
+  Child c(server_->trex_argv("client", {"sleep", "300"}));
+  ASSERT_TRUE(eventually([&] { return !records("exec_start").empty(); }, 10s));
+  std::vector<pid_t> kids;
+  ASSERT_TRUE(eventually([&] { return !(kids = server_->children()).empty(); }, 5s));
+  server_->signal(SIGKILL);
+  EXPECT_EQ(server_->wait(5s), 128 + SIGKILL);
+  for (pid_t pid : kids) {
+    EXPECT_TRUE(eventually([&] { return gone(pid); }, 5s)) << "command " << pid << " outlived trexd";
+  }
+  EXPECT_EQ(c.wait(10s).status, 255);
+  server_.reset();  // nothing left to serve: skip the TearDown checks
 }
 
 TEST_F(Exec, CtrlCIsForwardedToTheCommand) {
@@ -341,8 +388,8 @@ TEST_F(Exec, CommandGetsAFreshEnvironment) {
   }
   std::set<std::string> keys;
   for (const auto& [k, v] : env) keys.insert(k);
-  EXPECT_EQ(keys, (std::set<std::string>{"PATH", "HOME", "USER", "LANG", "TREX_CLIENT",
-                                         "TREX_SESSION"}))
+  EXPECT_EQ(keys,
+            (std::set<std::string>{"PATH", "HOME", "USER", "LANG", "TREX_CLIENT", "TREX_SESSION"}))
       << r.out;
   EXPECT_EQ(env["TREX_CLIENT"], "client");
   const auto starts = records("exec_start");

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -209,6 +210,12 @@ Pki::Pki(const std::string& dir, const std::string& algo) : dir_(dir + "/pki") {
   pki({"client", "client", "--ou", "ops"});
 }
 
+Pki::Pki(const std::string& dir, const Pki& from) : dir_(dir + "/pki") {
+  std::error_code ec;
+  fs::copy(from.dir_, dir_, fs::copy_options::recursive, ec);
+  EXPECT_FALSE(ec) << "cannot copy " << from.dir_ << " to " << dir_ << ": " << ec.message();
+}
+
 RunResult Pki::pki(std::vector<std::string> args, bool expect_ok) const {
   std::vector<std::string> argv{"bash", TREX_PKI_SCRIPT, "--dir", dir_};
   argv.insert(argv.end(), args.begin(), args.end());
@@ -227,10 +234,17 @@ void Pki::client(const std::string& name, std::vector<std::string> extra) const 
 
 Trexd::Trexd(const Pki& pki, const std::string& dir, std::vector<std::string> extra)
     : pki_(pki), dir_(dir) {
-  std::vector<std::string> argv{TREXD_BIN,          "--listen", "127.0.0.1:0", "--ca",
-                                pki.ca(),           "--cert",   pki.cert("server"),
-                                "--key",            pki.key("server"),         "--crl",
-                                pki.crl(),          "--log-dir", log_dir()};
+  // trexd refuses a repeated option: a default flag given in `extra` is
+  // left out here so that the extra one wins.
+  const std::vector<std::pair<std::string, std::string>> defaults{
+      {"--listen", "127.0.0.1:0"}, {"--ca", pki.ca()},   {"--cert", pki.cert("server")},
+      {"--key", pki.key("server")}, {"--crl", pki.crl()}, {"--log-dir", log_dir()}};
+  std::vector<std::string> argv{TREXD_BIN};
+  for (const auto& [flag, value] : defaults) {
+    if (std::find(extra.begin(), extra.end(), flag) != extra.end()) continue;
+    argv.push_back(flag);
+    argv.push_back(value);
+  }
   argv.insert(argv.end(), extra.begin(), extra.end());
   const std::string out = dir_ + "/trexd.stderr";
   pid_ = fork();
@@ -331,11 +345,16 @@ long Trexd::rss_kib() const {
 }
 
 std::vector<pid_t> Trexd::children() const {
+  // Commands are forked by the session threads: look at every thread's list.
   std::vector<pid_t> out;
-  std::istringstream in(
-      read_file("/proc/" + std::to_string(pid_) + "/task/" + std::to_string(pid_) + "/children"));
-  pid_t p;
-  while (in >> p) out.push_back(p);
+  std::error_code ec;
+  const std::string task = "/proc/" + std::to_string(pid_) + "/task";
+  for (auto it = fs::directory_iterator(task, ec); !ec && it != fs::directory_iterator();
+       it.increment(ec)) {
+    std::istringstream in(read_file(it->path().string() + "/children"));
+    pid_t p;
+    while (in >> p) out.push_back(p);
+  }
   return out;
 }
 

@@ -1,0 +1,614 @@
+// Hostile input at the protocol level: garbage instead of TLS, wrong TLS
+// versions and ALPN, broken frames from an authenticated client, random frame
+// sequences, slow and numerous connections, a full server, idle sessions.
+// After each: the server still serves a good client, the audit trail
+// verifies, and trexd has no leftover child processes. 127.0.0.1 only.
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <random>
+#include <thread>
+
+#include "support/harness.hpp"
+#include "trex/channel.hpp"
+#include "trex/client.hpp"
+#include "trex/proto.hpp"
+#include "trex/tls.hpp"
+
+namespace trex::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using proto::FrameType;
+
+const tls::Library kTlsLibrary;
+
+RunOptions with_timeout(std::chrono::milliseconds timeout) {
+  RunOptions o;
+  o.timeout = timeout;
+  return o;
+}
+
+bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 10s) {
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    if (pred()) return true;
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(20ms);
+  }
+}
+
+std::uint16_t port_of(const Trexd& server) {
+  return static_cast<std::uint16_t>(std::stoi(server.port()));
+}
+
+// A plain TCP connection to the server (blocking), or -1.
+int tcp_socket(const Trexd& server) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port_of(server));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Reads from a plain socket until the peer closes it; false on timeout.
+bool wait_closed(int fd, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  char buf[4096];
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+    const ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n <= 0) return true;
+  }
+}
+
+std::string exec_payload(std::vector<std::string> argv, bool stdin_open = false) {
+  proto::ExecRequest req;
+  req.argv = std::move(argv);
+  req.stdin_open = stdin_open;
+  return *proto::encode(req);
+}
+
+std::string raw_frame(std::uint8_t type, std::uint32_t len, std::string_view payload) {
+  std::string out(1, static_cast<char>(type));
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>(len >> shift));
+  out.append(payload);
+  return out;
+}
+
+// An authenticated client made of the project's own classes, able to send
+// any bytes inside the TLS session.
+class RawClient {
+ public:
+  RawClient(const Trexd& server, const Pki& pki, const std::string& name = "client") {
+    auto ctx = tls::Context::client({pki.ca(), pki.cert(name), pki.key(name)});
+    if (!ctx) {
+      error_ = ctx.message();
+      return;
+    }
+    auto fd = client::tcp_connect("127.0.0.1", port_of(server), 5s);
+    if (!fd) {
+      error_ = fd.message();
+      return;
+    }
+    auto hs = tls::Connection::connect(*ctx, *fd, "127.0.0.1", 5s);
+    if (auto* e = std::get_if<tls::HandshakeError>(&hs)) {
+      error_ = e->reason;
+      return;
+    }
+    ch_.emplace(std::move(std::get<tls::Connection>(hs)));
+  }
+  bool ok() const { return ch_.has_value(); }
+  const std::string& error() const { return error_; }
+
+  // Writes raw bytes into the TLS stream; false when the server is gone.
+  bool send_raw(std::string_view data) {
+    const auto deadline = Clock::now() + 5s;
+    auto& conn = ch_->connection();
+    while (!data.empty()) {
+      const std::size_t len = std::min<std::size_t>(data.size(), 16384);
+      auto r = conn.write(data.data(), len);
+      if (r.status == tls::IoStatus::kOk) {
+        data.remove_prefix(r.bytes);
+        continue;
+      }
+      if (r.status != tls::IoStatus::kWouldBlock || Clock::now() >= deadline) return false;
+      pollfd p{conn.fd(), static_cast<short>(r.wants_write ? POLLOUT : POLLIN), 0};
+      ::poll(&p, 1, 100);
+    }
+    return true;
+  }
+  bool send(FrameType type, std::string_view payload) {
+    std::string out;
+    proto::append_frame(out, type, payload);
+    return send_raw(out);
+  }
+
+  struct Outcome {
+    std::vector<proto::Frame> frames;
+    bool ended = false;  // the server closed the session (or sent an error frame)
+    std::optional<proto::ErrorInfo> error;
+  };
+  // Reads frames until an error frame, the end of the stream, `until` says
+  // stop, or the timeout.
+  Outcome read(std::chrono::milliseconds timeout,
+               const std::function<bool(const proto::Frame&)>& until = nullptr) {
+    Outcome out;
+    const auto deadline = Clock::now() + timeout;
+    for (;;) {
+      proto::Frame f;
+      auto st = ch_->next(f);
+      if (st == proto::Decoder::State::kError) {
+        out.ended = true;
+        return out;
+      }
+      if (st == proto::Decoder::State::kFrame) {
+        out.frames.push_back(f);
+        if (f.type == FrameType::kError) {
+          if (auto e = proto::decode_error(f.payload)) out.error = *e;
+          out.ended = true;
+          return out;
+        }
+        if (until && until(f)) return out;
+        continue;
+      }
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0) return out;
+      if (!ch_->has_pending()) {
+        pollfd p{ch_->fd(), POLLIN, 0};
+        if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+      }
+      auto r = ch_->receive(1 << 20);
+      if (r.status == tls::IoStatus::kClosed || r.status == tls::IoStatus::kError) {
+        // Take what was decoded before the end.
+        while (ch_->next(f) == proto::Decoder::State::kFrame) {
+          out.frames.push_back(f);
+          if (f.type == FrameType::kError) {
+            if (auto e = proto::decode_error(f.payload)) out.error = *e;
+          }
+        }
+        out.ended = true;
+        return out;
+      }
+    }
+  }
+  void close_notify() { ch_->shutdown(); }
+
+ private:
+  std::optional<Channel> ch_;
+  std::string error_;
+};
+
+// Waits for the session_close record of the newest session and returns it.
+nlohmann::json wait_session_close(const Trexd& server, std::size_t count = 1) {
+  nlohmann::json rec;
+  eventually([&] {
+    auto recs = audit_records(server.audit_path(), "session_close");
+    if (recs.size() < count) return false;
+    rec = recs.back();
+    return true;
+  });
+  EXPECT_FALSE(rec.is_null()) << read_file(server.audit_path());
+  return rec;
+}
+
+nlohmann::json wait_auth_fail(const Trexd& server,
+                              const std::function<bool(const std::string&)>& reason_ok) {
+  nlohmann::json rec;
+  eventually([&] {
+    for (auto& j : audit_records(server.audit_path(), "auth_fail")) {
+      if (reason_ok(j.value("reason", ""))) {
+        rec = j;
+        return true;
+      }
+    }
+    return false;
+  });
+  EXPECT_FALSE(rec.is_null()) << read_file(server.audit_path());
+  return rec;
+}
+
+// One PKI per test program, copied into each test's own folder.
+const Pki& template_pki() {
+  static TempDir dir;
+  static Pki pki(dir.path());
+  return pki;
+}
+
+class Hostile : public ::testing::Test {
+ protected:
+  void start(std::vector<std::string> extra = {}) {
+    server_ = std::make_unique<Trexd>(pki_, tmp_.path(), std::move(extra));
+  }
+
+  // What every test ends with.
+  void expect_healthy() {
+    ASSERT_TRUE(server_->alive());
+    auto r = server_->trex("client", {"echo", "still", "serving"}, with_timeout(30s));
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "still serving\n");
+    EXPECT_TRUE(eventually([&] { return server_->children().empty(); }, 15s))
+        << "trexd still has " << server_->children().size() << " children";
+    EXPECT_EQ(verify_trail(server_->audit_path()), 0) << read_file(server_->audit_path());
+  }
+
+  // A protocol violation from an authenticated client: an error frame with
+  // code kProtocol, then the server closes; audited as "protocol error...".
+  void expect_protocol_error(RawClient& c, const std::string& reason_part) {
+    auto out = c.read(10s);
+    ASSERT_TRUE(out.error.has_value()) << "no error frame; " << out.frames.size() << " frames";
+    EXPECT_EQ(out.error->code, proto::ErrorCode::kProtocol) << out.error->message;
+    // The server then closes the session.
+    auto after = c.read(10s);
+    EXPECT_TRUE(after.ended);
+    const auto rec = wait_session_close(*server_);
+    const std::string reason = rec.value("reason", "");
+    EXPECT_EQ(reason.rfind("protocol error", 0), 0u) << rec.dump();
+    EXPECT_NE(reason.find(reason_part), std::string::npos) << rec.dump();
+  }
+
+  TempDir tmp_;
+  Pki pki_{tmp_.path(), template_pki()};
+  std::unique_ptr<Trexd> server_;
+};
+
+// ---- before TLS -------------------------------------------------------------
+
+TEST_F(Hostile, RandomBytesInsteadOfTlsHello) {
+  start();
+  std::mt19937 rng(1234);
+  std::string junk(600, '\0');
+  for (auto& ch : junk) ch = static_cast<char>(rng());
+  const int fd = tcp_socket(*server_);
+  ASSERT_GE(fd, 0);
+  [[maybe_unused]] auto n = ::write(fd, junk.data(), junk.size());
+  EXPECT_TRUE(wait_closed(fd, 10s));
+  ::close(fd);
+  const auto rec = wait_auth_fail(*server_, [](const std::string&) { return true; });
+  EXPECT_EQ(rec.value("peer", "").rfind("127.0.0.1:", 0), 0u) << rec.dump();
+  expect_healthy();
+}
+
+TEST_F(Hostile, PlaintextHttpRequest) {
+  start();
+  const int fd = tcp_socket(*server_);
+  ASSERT_GE(fd, 0);
+  const std::string req = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  [[maybe_unused]] auto n = ::write(fd, req.data(), req.size());
+  EXPECT_TRUE(wait_closed(fd, 10s));
+  ::close(fd);
+  wait_auth_fail(*server_, [](const std::string&) { return true; });
+  expect_healthy();
+}
+
+TEST_F(Hostile, Tls12ClientIsRefused) {
+  start();
+  auto r = run({"openssl", "s_client", "-connect", server_->address(), "-tls1_2", "-CAfile",
+                pki_.ca(), "-cert", pki_.cert("client"), "-key", pki_.key("client"), "-ign_eof"},
+               with_timeout(20s));
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_NE(r.status, 0);
+  const auto rec = wait_auth_fail(*server_, [](const std::string& reason) {
+    return reason.find("protocol version") != std::string::npos;
+  });
+  EXPECT_TRUE(eventually([&] {
+    const auto log = server_->server_log();
+    return log.find("from " + rec.value("peer", "?") + ": handshake failed: protocol version") !=
+           std::string::npos;
+  })) << server_->server_log();
+  expect_healthy();
+}
+
+TEST_F(Hostile, WrongAlpnIsRefused) {
+  start();
+  auto r = run({"openssl", "s_client", "-connect", server_->address(), "-tls1_3", "-CAfile",
+                pki_.ca(), "-cert", pki_.cert("client"), "-key", pki_.key("client"), "-alpn",
+                "other", "-ign_eof"},
+               with_timeout(20s));
+  EXPECT_FALSE(r.timed_out);
+  wait_auth_fail(*server_,
+                 [](const std::string& reason) { return reason.find("ALPN") != std::string::npos; });
+  EXPECT_TRUE(audit_records(server_->audit_path(), "session_open").empty());
+  expect_healthy();
+}
+
+TEST_F(Hostile, MissingAlpnIsRefused) {
+  start();
+  auto r = run({"openssl", "s_client", "-connect", server_->address(), "-tls1_3", "-CAfile",
+                pki_.ca(), "-cert", pki_.cert("client"), "-key", pki_.key("client"), "-ign_eof"},
+               with_timeout(20s));
+  EXPECT_FALSE(r.timed_out);
+  const auto rec = wait_auth_fail(
+      *server_, [](const std::string& reason) { return reason.find("ALPN") != std::string::npos; });
+  EXPECT_EQ(rec.value("cn", ""), "client") << rec.dump();
+  EXPECT_TRUE(audit_records(server_->audit_path(), "session_open").empty());
+  expect_healthy();
+}
+
+// ---- broken frames from an authenticated client -------------------------------
+
+TEST_F(Hostile, OversizedFrame) {
+  start();
+  RawClient c(*server_, pki_);
+  ASSERT_TRUE(c.ok()) << c.error();
+  c.send_raw(raw_frame(static_cast<std::uint8_t>(FrameType::kExec), 1U << 20, "xxxx"));
+  expect_protocol_error(c, "exceeds the limit");
+  expect_healthy();
+}
+
+TEST_F(Hostile, UnknownFrameType) {
+  start();
+  RawClient c(*server_, pki_);
+  ASSERT_TRUE(c.ok()) << c.error();
+  c.send_raw(raw_frame(0x7f, 3, "abc"));
+  expect_protocol_error(c, "unknown frame type 127");
+  expect_healthy();
+}
+
+TEST_F(Hostile, TruncatedExecRequest) {
+  start();
+  RawClient c(*server_, pki_);
+  ASSERT_TRUE(c.ok()) << c.error();
+  const auto full = exec_payload({"echo", "hello"});
+  c.send(FrameType::kExec, full.substr(0, full.size() - 3));
+  expect_protocol_error(c, "truncated");
+  EXPECT_TRUE(audit_records(server_->audit_path(), "exec_start").empty());
+  expect_healthy();
+}
+
+TEST_F(Hostile, ConnectionClosedMidFrame) {
+  start();
+  RawClient c(*server_, pki_);
+  ASSERT_TRUE(c.ok()) << c.error();
+  // A header that promises 100 bytes, 10 of them, then close_notify.
+  c.send_raw(raw_frame(static_cast<std::uint8_t>(FrameType::kExec), 100, "0123456789"));
+  c.close_notify();
+  c.read(10s);
+  const auto rec = wait_session_close(*server_);
+  EXPECT_FALSE(rec.value("reason", "").empty()) << rec.dump();
+  EXPECT_TRUE(audit_records(server_->audit_path(), "exec_start").empty());
+  expect_healthy();
+}
+
+TEST_F(Hostile, StdinBeforeAnyCommand) {
+  start();
+  RawClient c(*server_, pki_);
+  ASSERT_TRUE(c.ok()) << c.error();
+  c.send(FrameType::kStdin, "data");
+  expect_protocol_error(c, "stdin");
+  expect_healthy();
+}
+
+TEST_F(Hostile, SignalBeforeAnyCommand) {
+  start();
+  RawClient c(*server_, pki_);
+  ASSERT_TRUE(c.ok()) << c.error();
+  c.send(FrameType::kSignal, proto::encode_signal(SIGINT));
+  expect_protocol_error(c, "signal");
+  expect_healthy();
+}
+
+TEST_F(Hostile, ServerFrameTypeFromClient) {
+  start();
+  RawClient c(*server_, pki_);
+  ASSERT_TRUE(c.ok()) << c.error();
+  c.send(FrameType::kStdout, "pretending to be the server");
+  expect_protocol_error(c, "unexpected stdout frame");
+  expect_healthy();
+}
+
+TEST_F(Hostile, SecondExecWhileOneRuns) {
+  start();
+  RawClient c(*server_, pki_);
+  ASSERT_TRUE(c.ok()) << c.error();
+  c.send(FrameType::kExec, exec_payload({"sleep", "30"}));
+  auto started = c.read(10s, [](const proto::Frame& f) { return f.type == FrameType::kStarted; });
+  ASSERT_FALSE(started.frames.empty());
+  ASSERT_EQ(started.frames.back().type, FrameType::kStarted);
+  c.send(FrameType::kExec, exec_payload({"echo", "second"}));
+  expect_protocol_error(c, "already running");
+  // The running command was ended and audited.
+  EXPECT_TRUE(eventually([&] {
+    return audit_records(server_->audit_path(), "exec_end").size() == 1;
+  }));
+  EXPECT_EQ(audit_records(server_->audit_path(), "exec_start").size(), 1u);
+  expect_healthy();
+}
+
+TEST_F(Hostile, ForbiddenSignalWhileCommandRuns) {
+  start();
+  RawClient c(*server_, pki_);
+  ASSERT_TRUE(c.ok()) << c.error();
+  c.send(FrameType::kExec, exec_payload({"sleep", "30"}));
+  auto started = c.read(10s, [](const proto::Frame& f) { return f.type == FrameType::kStarted; });
+  ASSERT_FALSE(started.frames.empty());
+  c.send(FrameType::kSignal, proto::encode_signal(SIGSTOP));
+  expect_protocol_error(c, "may not be forwarded");
+  expect_healthy();
+}
+
+// ---- random frame sequences -------------------------------------------------
+
+std::string random_sequence(std::mt19937& rng) {
+  auto pick = [&](int n) { return static_cast<int>(rng() % static_cast<unsigned>(n)); };
+  auto bytes = [&](int n) {
+    std::string s(static_cast<std::size_t>(n), '\0');
+    for (auto& ch : s) ch = static_cast<char>(rng());
+    return s;
+  };
+  const std::vector<std::vector<std::string>> commands = {
+      {"true"}, {"echo", "x"}, {"echo", "a", "b"}, {"false"}};
+  std::string out;
+  const int count = 1 + pick(6);
+  for (int i = 0; i < count; ++i) {
+    switch (pick(10)) {
+      case 0:
+      case 1:
+        out += proto::encode_frame(
+            FrameType::kExec, exec_payload(commands[static_cast<std::size_t>(pick(4))], pick(2)));
+        break;
+      case 2: {
+        proto::ExecRequest req;
+        req.shell = true;
+        req.command = pick(2) ? "echo hi" : "true";
+        out += proto::encode_frame(FrameType::kExec, *proto::encode(req));
+        break;
+      }
+      case 3: out += proto::encode_frame(FrameType::kStdin, bytes(pick(40))); break;
+      case 4: out += proto::encode_frame(FrameType::kSignal, bytes(pick(3))); break;
+      case 5: {
+        const auto full = exec_payload({"echo", "cut"});
+        out += proto::encode_frame(FrameType::kExec,
+                                   full.substr(0, static_cast<std::size_t>(pick(
+                                                      static_cast<int>(full.size())))));
+        break;
+      }
+      case 6: out += raw_frame(static_cast<std::uint8_t>(0x21 + pick(200)), 2, "zz"); break;
+      case 7: out += raw_frame(0x02, 0x10000 + 1 + static_cast<std::uint32_t>(pick(1000)), ""); break;
+      case 8: out += bytes(1 + pick(30)); break;
+      default:
+        out += proto::encode_frame(static_cast<FrameType>(0x10 + pick(4)), bytes(pick(10)));
+    }
+  }
+  return out;
+}
+
+TEST_F(Hostile, RandomFrameSequences) {
+  start();
+  std::mt19937 rng(20240501);
+  const int baseline_fds = server_->open_fds();
+  for (int i = 0; i < 200; ++i) {
+    SCOPED_TRACE("sequence " + std::to_string(i));
+    RawClient c(*server_, pki_);
+    ASSERT_TRUE(c.ok()) << c.error();
+    c.send_raw(random_sequence(rng));
+    c.close_notify();
+    auto out = c.read(10s);
+    if (out.error) {
+      EXPECT_TRUE(out.error->code == proto::ErrorCode::kProtocol) << out.error->message;
+    }
+    ASSERT_TRUE(server_->alive());
+  }
+  // Every session ends and is audited; nothing is left behind.
+  EXPECT_TRUE(eventually([&] {
+    return audit_records(server_->audit_path(), "session_close").size() == 200;
+  }, 30s)) << audit_records(server_->audit_path(), "session_close").size();
+  EXPECT_EQ(audit_records(server_->audit_path(), "session_open").size(), 200u);
+  EXPECT_EQ(audit_records(server_->audit_path(), "exec_start").size(),
+            audit_records(server_->audit_path(), "exec_end").size());
+  EXPECT_TRUE(eventually([&] { return server_->open_fds() <= baseline_fds; }))
+      << server_->open_fds() << " fds, baseline " << baseline_fds;
+  expect_healthy();
+}
+
+// ---- slow, many, busy, idle -------------------------------------------------
+
+TEST_F(Hostile, SlowHandshakeTimesOut) {
+  start({"--handshake-timeout", "1"});
+  const int fd = tcp_socket(*server_);
+  ASSERT_GE(fd, 0);
+  // Others are served while it waits.
+  auto r = server_->trex("client", {"echo", "meanwhile"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  const auto rec =
+      wait_auth_fail(*server_, [](const std::string& reason) { return reason == "timeout"; });
+  EXPECT_EQ(rec.value("peer", "").rfind("127.0.0.1:", 0), 0u) << rec.dump();
+  EXPECT_TRUE(wait_closed(fd, 10s));
+  ::close(fd);
+  EXPECT_NE(server_->server_log().find("handshake failed: timeout"), std::string::npos);
+  expect_healthy();
+}
+
+TEST_F(Hostile, ThreeHundredConnectionsAtOnce) {
+  start({"--handshake-timeout", "2"});
+  std::vector<int> fds;
+  for (int i = 0; i < 300; ++i) {
+    const int fd = tcp_socket(*server_);
+    if (fd >= 0) fds.push_back(fd);
+  }
+  EXPECT_EQ(fds.size(), 300u);
+  // Served, or told the server is busy / the connection was dropped.
+  auto r = server_->trex("client", {"echo", "crowded"}, with_timeout(30s),
+                         {"--connect-timeout", "5"});
+  if (r.status != 0) {
+    EXPECT_EQ(r.status, 255) << r.err;
+    EXPECT_EQ(r.err.rfind("trex: ", 0), 0u) << r.err;
+  } else {
+    EXPECT_EQ(r.out, "crowded\n");
+  }
+  EXPECT_TRUE(server_->alive());
+  for (int fd : fds) ::close(fd);
+  // Once they are gone, clients are served again.
+  EXPECT_TRUE(eventually([&] {
+    return server_->trex("client", {"true"}, with_timeout(10s)).status == 0;
+  }, 30s));
+  expect_healthy();
+}
+
+TEST_F(Hostile, BusyServerRefusesThenRecovers) {
+  start({"--max-sessions", "2"});
+  RunOptions hold;
+  hold.close_stdin = false;
+  auto first = std::make_unique<Child>(server_->trex_argv("client", {}), hold);
+  auto second = std::make_unique<Child>(server_->trex_argv("client", {}), hold);
+  ASSERT_TRUE(eventually([&] {
+    return audit_records(server_->audit_path(), "session_open").size() == 2;
+  })) << read_file(server_->audit_path());
+  auto r = server_->trex("client", {"echo", "third"});
+  EXPECT_EQ(r.status, 255) << r.err;
+  EXPECT_EQ(r.err.rfind("trex: server busy", 0), 0u) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  // One session ends: the next client gets its slot.
+  first->kill(SIGTERM);
+  first->wait(10s);
+  ASSERT_TRUE(eventually([&] {
+    return audit_records(server_->audit_path(), "session_close").size() == 1;
+  }));
+  EXPECT_TRUE(eventually([&] {
+    auto again = server_->trex("client", {"echo", "next"});
+    return again.status == 0 && again.out == "next\n";
+  }));
+  second->kill(SIGTERM);
+  second->wait(10s);
+  expect_healthy();
+}
+
+TEST_F(Hostile, IdleSessionIsClosed) {
+  start({"--idle-timeout", "1"});
+  RawClient c(*server_, pki_);
+  ASSERT_TRUE(c.ok()) << c.error();
+  c.send(FrameType::kExec, exec_payload({"true"}));
+  auto done = c.read(10s, [](const proto::Frame& f) { return f.type == FrameType::kExit; });
+  ASSERT_FALSE(done.frames.empty());
+  EXPECT_EQ(done.frames.back().type, FrameType::kExit);
+  const auto t0 = Clock::now();
+  auto out = c.read(10s);
+  ASSERT_TRUE(out.error.has_value());
+  EXPECT_EQ(out.error->code, proto::ErrorCode::kIdle) << out.error->message;
+  EXPECT_GE(Clock::now() - t0, 900ms);
+  const auto rec = wait_session_close(*server_);
+  EXPECT_EQ(rec.value("reason", ""), "idle timeout") << rec.dump();
+  EXPECT_EQ(rec.value("commands", -1), 1) << rec.dump();
+  expect_healthy();
+}
+
+}  // namespace
+}  // namespace trex::testing

@@ -1,0 +1,462 @@
+#!/usr/bin/env bash
+# trex vs OpenSSH, side by side, on loopback. Prints a markdown table of medians.
+#
+# usage: tools/bench.sh [--quick] [--no-build] [--keep] [--help]
+#
+#   --quick     fewer repetitions and 64 MiB instead of 512 MiB (about a minute)
+#   --no-build  do not (re)build the release preset; use what is in build/release
+#   --keep      keep the temporary directory (keys, configs, logs) for inspection
+#
+# Environment: TREX_BIN_DIR=DIR uses the trex/trexd binaries in DIR (no build).
+#
+# Installs what is missing (openssh-server, openssh-client, python3, procps;
+# the build dependencies when it builds), builds the release preset, then starts
+# a private sshd (own config, host key and client key in a temporary directory)
+# and a trexd (fresh tools/pki PKI in the same directory), both on free ports of
+# 127.0.0.1 only, and tears both down on exit. Every figure: a warm-up, then
+# repetitions alternating trex and ssh (the order flips on each repetition), the
+# median of the repetitions is reported. Timings use bash's $EPOCHREALTIME
+# (microseconds, no fork) around each client run; the first byte is timed by
+# tests/bench/first_byte.py. Takes about 10 minutes on a 2-core machine.
+# A benchmark only: not part of ctest or tools/test.sh, no timed assertions.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export LC_ALL=C
+
+quick=0 build=1 keep=0
+for arg in "$@"; do
+  case "$arg" in
+    --quick) quick=1 ;;
+    --no-build) build=0 ;;
+    --keep) keep=1 ;;
+    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "bench.sh: unknown option '$arg' (try --help)" >&2; exit 2 ;;
+  esac
+done
+
+if ((quick)); then
+  N1=30  W1=3  # new connection: repetitions, warm-up runs
+  K=100  N2=3  # open session: commands per repetition, repetitions
+  BYTES=$((64 << 20)) N3=3
+  N4=1         # 16 x 30 concurrent: repetitions
+  N6=3         # first byte: repetitions
+else
+  N1=150 W1=5
+  K=200  N2=10
+  BYTES=$((512 << 20)) N3=5
+  N4=5
+  N6=10
+fi
+CLIENTS=16 PER_CLIENT=30
+
+say() { printf '%s\n' "bench: $*" >&2; }
+die() { printf '%s\n' "bench: $*" >&2; exit 1; }
+
+# ---------------------------------------------------------------- dependencies
+install_missing() {
+  local missing=() p sudo=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  ((${#missing[@]})) || return 0
+  say "installing: ${missing[*]}"
+  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null
+}
+
+install_missing openssh-server openssh-client python3 procps
+if [ -n "${TREX_BIN_DIR:-}" ]; then
+  BIN=$(cd "$TREX_BIN_DIR" && pwd)
+elif ((build)) || [ ! -x build/release/trexd ] || [ ! -x build/release/trex ]; then
+  source tools/lib/deps.sh
+  trex_install_deps build
+  say "building the release preset"
+  cmake --preset release >/dev/null
+  cmake --build --preset release -j 2 >/dev/null || die "the release build failed (cmake --build --preset release)"
+  BIN=$ROOT/build/release
+else
+  BIN=$ROOT/build/release
+fi
+TREX=$BIN/trex TREXD=$BIN/trexd
+[ -x "$TREX" ] && [ -x "$TREXD" ] || die "no trex/trexd in $BIN"
+SSHD=/usr/sbin/sshd
+[ -x "$SSHD" ] || die "no $SSHD"
+
+# ---------------------------------------------------------------- environment
+T=$(mktemp -d "${TMPDIR:-/tmp}/trex-bench.XXXXXX")
+SSHD_PID='' TREXD_PID='' WD_PID='' MUX=''
+cleanup() {
+  local rc=$?
+  set +e
+  [ -n "$WD_PID" ] && kill "$WD_PID" 2>/dev/null
+  [ -n "$MUX" ] && [ -S "$MUX" ] && "${SSH[@]}" -S "$MUX" -O exit 127.0.0.1 2>/dev/null
+  local pid
+  for pid in $TREXD_PID $SSHD_PID; do kill -TERM "$pid" 2>/dev/null; done
+  for pid in $TREXD_PID $SSHD_PID; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+  done
+  if ((keep)); then say "kept $T"; else rm -rf "$T"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+read -r SSH_PORT TREX_PORT < <(python3 -c '
+import socket
+a, b = socket.socket(), socket.socket()
+a.bind(("127.0.0.1", 0)); b.bind(("127.0.0.1", 0))
+print(a.getsockname()[1], b.getsockname()[1])')
+
+# sshd: its own host key, a fresh client key, nothing from /etc/ssh.
+mkdir -p "$T/ssh"
+ssh-keygen -q -t ed25519 -N '' -f "$T/ssh/host_ed25519" -C bench-host
+ssh-keygen -q -t ed25519 -N '' -f "$T/ssh/client_ed25519" -C bench-client
+cp "$T/ssh/client_ed25519.pub" "$T/ssh/authorized_keys"
+cat >"$T/ssh/sshd_config" <<EOF
+ListenAddress 127.0.0.1
+Port $SSH_PORT
+HostKey $T/ssh/host_ed25519
+AuthorizedKeysFile $T/ssh/authorized_keys
+PidFile $T/ssh/sshd.pid
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PubkeyAuthentication yes
+PermitRootLogin prohibit-password
+UsePAM no
+StrictModes no
+UseDNS no
+PrintMotd no
+PrintLastLog no
+X11Forwarding no
+MaxStartups 100:30:200
+MaxSessions 100
+EOF
+if [ ! -d /run/sshd ]; then
+  if [ "$(id -u)" -eq 0 ]; then mkdir -p /run/sshd; else sudo mkdir -p /run/sshd; fi
+fi
+"$SSHD" -f "$T/ssh/sshd_config" -D -e 2>"$T/ssh/sshd.log" &
+SSHD_PID=$!
+SSH=(ssh -F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
+     -o BatchMode=yes -o LogLevel=ERROR -i "$T/ssh/client_ed25519" -p "$SSH_PORT")
+
+# trexd: a fresh PKI (Ed25519, the tools/pki default), logs in the temp dir.
+bash tools/pki init --dir "$T/pki" >/dev/null
+bash tools/pki server server --dir "$T/pki" >/dev/null
+bash tools/pki client bench --dir "$T/pki" >/dev/null
+mkdir -p "$T/log"
+"$TREXD" --listen "127.0.0.1:$TREX_PORT" --ca "$T/pki/ca.crt" \
+  --cert "$T/pki/issued/server.crt" --key "$T/pki/private/server.key" --crl "$T/pki/crl.pem" \
+  --log-dir "$T/log" --kill-grace 1 2>"$T/log/trexd.stderr" &
+TREXD_PID=$!
+export TREX_CA=$T/pki/ca.crt TREX_CERT=$T/pki/issued/bench.crt TREX_KEY=$T/pki/private/bench.key
+TH=127.0.0.1:$TREX_PORT
+
+wait_ready() {  # NAME PID CMD...
+  local name=$1 pid=$2 i
+  shift 2
+  for i in $(seq 100); do
+    kill -0 "$pid" 2>/dev/null || die "$name exited at start-up; see its log in $T (use --keep)"
+    "$@" </dev/null >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  die "$name did not answer within 10 s"
+}
+wait_ready sshd "$SSHD_PID" "${SSH[@]}" 127.0.0.1 true
+wait_ready trexd "$TREXD_PID" "$TREX" "$TH" true
+say "sshd on 127.0.0.1:$SSH_PORT (pid $SSHD_PID), trexd on $TH (pid $TREXD_PID), temp dir $T"
+
+SSH_CIPHER=$("${SSH[@]}" -o LogLevel=DEBUG1 127.0.0.1 true 2>&1 </dev/null |
+  sed -n 's/.*kex: server->client cipher: \([^ ]*\).*/\1/p' | head -n1)
+SSH_CIPHER=${SSH_CIPHER:-unknown}
+
+# ---------------------------------------------------------------- watchdog
+# A stage that runs past its limit (a hung client) gets its client processes
+# killed (by pid: the descendants of this script except sshd, trexd and the
+# watchdog itself) and is reported as timed out instead of hanging the run.
+kill_clients() {
+  local pids me=$BASHPID
+  pids=$(ps -e -o pid=,ppid= | awk -v root=$$ -v skip=" $SSHD_PID $TREXD_PID $me " '
+    { kids[$2] = kids[$2] " " $1 }
+    END {
+      n = split(kids[root], q, " ")
+      while (n > 0) {
+        p = q[n--]
+        if (index(skip, " " p " ")) continue
+        print p
+        m = split(kids[p], c, " ")
+        for (i = 1; i <= m; i++) q[++n] = c[i]
+      }
+    }')
+  [ -z "$pids" ] || kill -TERM $pids 2>/dev/null || true
+}
+wd_start() {  # LIMIT_SECONDS STAGE
+  (
+    trap 'kill $sp 2>/dev/null; exit 0' TERM
+    sleep "$1" & sp=$!
+    wait $sp
+    echo "$2: stopped after $1 s (a client hung); client processes killed" >>"$T/timeouts"
+    kill_clients
+  ) &
+  WD_PID=$!
+}
+wd_stop() {
+  [ -n "$WD_PID" ] || return 0
+  kill "$WD_PID" 2>/dev/null || true
+  wait "$WD_PID" 2>/dev/null || true
+  WD_PID=''
+}
+
+# ---------------------------------------------------------------- measuring
+# timed CMD...: runs CMD, sets _us to its wall time in microseconds.
+timed() {
+  local t0=${EPOCHREALTIME/./} rc=0
+  "$@" || rc=$?
+  _us=$((${EPOCHREALTIME/./} - t0))
+  return $rc
+}
+
+declare -A FAILS=() NOTES=()
+# run_figure FIG REPS WARMUP SIDE...: each SIDE names a function SIDE_FIG that
+# sets _us (and returns non-zero on failure). Results go to arrays R_FIG_SIDE.
+run_figure() {
+  local fig=$1 reps=$2 warm=$3 i j n side
+  shift 3
+  local sides=("$@") order
+  n=${#sides[@]}
+  for side in "${sides[@]}"; do declare -ga "R_${fig}_${side}=()"; FAILS[${fig}_$side]=${FAILS[${fig}_$side]:-0}; done
+  for ((i = 0; i < warm; i++)); do
+    for side in "${sides[@]}"; do
+      "${side}_$fig" || FAILS[${fig}_$side]=$((FAILS[${fig}_$side] + 1))
+    done
+  done
+  for ((i = 0; i < reps; i++)); do
+    order=()
+    for ((j = 0; j < n; j++)); do
+      if ((i % 2)); then order+=("${sides[n - 1 - j]}"); else order+=("${sides[j]}"); fi
+    done
+    for side in "${order[@]}"; do
+      if "${side}_$fig"; then
+        local -n arr="R_${fig}_${side}"
+        arr+=("$_us")
+        unset -n arr
+      else
+        FAILS[${fig}_$side]=$((FAILS[${fig}_$side] + 1))
+      fi
+    done
+  done
+}
+
+median() {  # values... -> median (empty string when none)
+  (($#)) || { echo ''; return; }
+  printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END {
+    if (NR % 2) print a[(NR + 1) / 2]; else print (a[NR / 2] + a[NR / 2 + 1]) / 2 }'
+}
+spread() {  # values... -> "n=N min..max"
+  (($#)) || { echo 'n=0'; return; }
+  printf '%s\n' "$@" | sort -g | awk '{ a[NR] = $1 } END { printf "n=%d min %s max %s", NR, a[1], a[NR] }'
+}
+med_of() { local -n a="R_$1"; median "${a[@]}"; }
+spread_of() { local -n a="R_$1"; spread "${a[@]}"; }
+
+ERR_TREX=$T/trex.stderr ERR_SSH=$T/ssh.stderr
+: >"$ERR_TREX"
+: >"$ERR_SSH"
+note_err() {  # SIDE RC WHAT: keep the first failures' details for the report
+  local file=$ERR_SSH
+  [ "$1" = trex ] && file=$ERR_TREX
+  echo "^^^ (above) $3: exit $2" >>"$file"
+}
+
+# (1) one client process per `true`, new connection each time
+trex_f1() { timed "$TREX" "$TH" true </dev/null >/dev/null 2>>"$ERR_TREX" || { note_err trex $? "trex $TH true"; return 1; }; }
+ssh_f1() { timed "${SSH[@]}" 127.0.0.1 true </dev/null >/dev/null 2>>"$ERR_SSH" || { note_err ssh $? "ssh true"; return 1; }; }
+
+# (2) K commands on one open session
+seq "$K" | sed 's/.*/true/' >"$T/lines"
+trex_f2() { timed "$TREX" "$TH" <"$T/lines" >/dev/null 2>>"$ERR_TREX" || { note_err trex $? "trex $TH <$K x true>"; return 1; }; }
+mux_k() {
+  local i
+  for ((i = 0; i < K; i++)); do "${SSH[@]}" -S "$MUX" 127.0.0.1 true </dev/null >/dev/null || return; done
+}
+ssh_f2() { timed mux_k 2>>"$ERR_SSH" || { note_err ssh $? "ssh -S mux true (x$K)"; return 1; }; }
+
+# (3) BYTES of stdout to /dev/null
+trex_f3() { timed "$TREX" "$TH" head -c "$BYTES" /dev/zero </dev/null >/dev/null 2>>"$ERR_TREX" || { note_err trex $? "trex head -c $BYTES"; return 1; }; }
+ssh_f3() { timed "${SSH[@]}" 127.0.0.1 head -c "$BYTES" /dev/zero </dev/null >/dev/null 2>>"$ERR_SSH" || { note_err ssh $? "ssh head -c $BYTES"; return 1; }; }
+sshaes_f3() { timed "${SSH[@]}" -c aes128-gcm@openssh.com 127.0.0.1 head -c "$BYTES" /dev/zero </dev/null >/dev/null 2>>"$ERR_SSH" || { note_err ssh $? "ssh -c aes128-gcm head -c $BYTES"; return 1; }; }
+
+# (4) CLIENTS concurrent clients x PER_CLIENT commands, new connection each
+concurrent() {  # FUNCTION
+  local c pids=() fails=0 f
+  rm -f "$T"/conc.*
+  for ((c = 0; c < CLIENTS; c++)); do
+    (
+      n=0
+      for ((j = 0; j < PER_CLIENT; j++)); do "$1" </dev/null >/dev/null || n=$((n + 1)); done
+      echo "$n" >"$T/conc.$c"
+    ) &
+    pids+=($!)
+  done
+  wait "${pids[@]}" || true
+  for ((c = 0; c < CLIENTS; c++)); do
+    f=$(cat "$T/conc.$c" 2>/dev/null || echo "$PER_CLIENT")
+    fails=$((fails + f))
+  done
+  CONC_FAILS=$fails
+  ((fails == 0))
+}
+one_trex() { "$TREX" "$TH" true 2>>"$ERR_TREX" || { note_err trex $? "concurrent trex true"; return 1; }; }
+one_ssh() { "${SSH[@]}" 127.0.0.1 true 2>>"$ERR_SSH" || { note_err ssh $? "concurrent ssh true"; return 1; }; }
+trex_f4() { timed concurrent one_trex; local rc=$?; NOTES[f4_trex]+=" $CONC_FAILS"; return $rc; }
+ssh_f4() { timed concurrent one_ssh; local rc=$?; NOTES[f4_ssh]+=" $CONC_FAILS"; return $rc; }
+
+# (6) time to first byte of `sh -c 'echo x; sleep 1'`, new connection
+FB=$ROOT/tests/bench/first_byte.py
+first_byte() {  # SIDE CMD...
+  local side=$1 out rc=0 file=$ERR_SSH
+  shift
+  [ "$side" = trex ] && file=$ERR_TREX
+  out=$(python3 "$FB" "$@" 2>>"$file") || rc=$?
+  if ((rc)) || [ -z "$out" ]; then note_err "$side" "$rc" "first byte: $*"; return 1; fi
+  _us=$out
+}
+trex_f6() { first_byte trex "$TREX" "$TH" sh -c 'echo x; sleep 1'; }
+ssh_f6() { first_byte ssh "${SSH[@]}" 127.0.0.1 "sh -c 'echo x; sleep 1'"; }
+
+# ---------------------------------------------------------------- run
+say "checking that both sides deliver exactly 1 MiB of output"
+for side in trex ssh; do
+  if [ $side = trex ]; then got=$("$TREX" "$TH" head -c 1048576 /dev/zero </dev/null | wc -c)
+  else got=$("${SSH[@]}" 127.0.0.1 head -c 1048576 /dev/zero </dev/null | wc -c); fi
+  [ "$got" -eq 1048576 ] || die "$side delivered $got bytes instead of 1048576"
+done
+
+t_start=$SECONDS
+say "(1) new connection per 'true': $W1 warm-up + $N1 repetitions each"
+wd_start 600 "(1) new connection"
+run_figure f1 "$N1" "$W1" trex ssh
+wd_stop
+
+say "(2) open session: $N2 repetitions of $K commands each (ssh ControlMaster)"
+MUX=$T/ssh/mux.sock
+"${SSH[@]}" -M -S "$MUX" -fN 127.0.0.1 </dev/null 2>>"$ERR_SSH" || die "cannot start the ssh ControlMaster"
+for _ in $(seq 50); do [ -S "$MUX" ] && break; sleep 0.1; done
+wd_start 900 "(2) open session"
+run_figure f2 "$N2" 1 trex ssh
+wd_stop
+"${SSH[@]}" -S "$MUX" -O exit 127.0.0.1 2>/dev/null || true
+MUX=''
+
+say "(3) $((BYTES >> 20)) MiB of stdout: $N3 repetitions each (ssh: default cipher $SSH_CIPHER, aes128-gcm)"
+BYTES_RUN=$BYTES
+BYTES=$((64 << 20))  # warm-up with 64 MiB
+run_figure f3 0 1 trex ssh sshaes
+BYTES=$BYTES_RUN
+wd_start 900 "(3) throughput"
+run_figure f3 "$N3" 0 trex ssh sshaes
+wd_stop
+
+say "(4) $CLIENTS clients x $PER_CLIENT commands: $N4 repetitions each"
+wd_start 900 "(4) concurrent"
+run_figure f4 "$N4" 0 trex ssh
+wd_stop
+
+say "(6) first byte of output: $N6 repetitions each"
+wd_start 300 "(6) first byte"
+run_figure f6 "$N6" 1 trex ssh
+wd_stop
+
+# (5) trexd's memory after everything above
+rss_kb() { awk -v k="$2" '$1 == k":" { print $2 }' "/proc/$1/status" 2>/dev/null; }
+TREXD_RSS=$(rss_kb "$TREXD_PID" VmRSS) TREXD_HWM=$(rss_kb "$TREXD_PID" VmHWM)
+TREXD_THREADS=$(awk '$1 == "Threads:" { print $2 }' "/proc/$TREXD_PID/status" 2>/dev/null || echo '?')
+SSHD_RSS=$(rss_kb "$SSHD_PID" VmRSS)
+kill -0 "$TREXD_PID" 2>/dev/null || say "WARNING: trexd is no longer running"
+elapsed=$((SECONDS - t_start))
+
+# ---------------------------------------------------------------- report
+f() { awk -v x="$1" -v d="${2:-2}" 'BEGIN { printf "%.*f", d, x }'; }
+calc() { awk "BEGIN { print $1 }"; }
+ok() { if awk "BEGIN { exit !($1) }"; then echo met; else echo 'NOT met'; fi; }
+frac() { awk -v r="$1" 'BEGIN { if (r > 0) printf "%.3f (1/%.1f)", r, 1 / r; else print "n/a" }'; }
+have() { [ -n "$1" ] && [ -n "$2" ]; }
+
+rows=()
+# (1)
+a=$(med_of f1_trex) b=$(med_of f1_ssh)
+if have "$a" "$b"; then
+  r=$(calc "$a / $b")
+  rows+=("| (1) new connection per \`true\`, ms/command | $(f "$(calc "$a / 1000")") | $(f "$(calc "$b / 1000")") | $(frac "$r") | ≤ 1/25: $(ok "$r <= 1/25"); ≤ 1/40: $(ok "$r <= 1/40") |")
+else rows+=("| (1) new connection per \`true\`, ms/command | ${a:-failed} | ${b:-failed} | n/a | ≤ 1/25, ≤ 1/40: NOT met (no result) |"); fi
+# (2)
+a=$(med_of f2_trex) b=$(med_of f2_ssh)
+if have "$a" "$b"; then
+  r=$(calc "$a / $b")
+  rows+=("| (2) command on an open session, ms/command ($K per session) | $(f "$(calc "$a / $K / 1000")" 3) | $(f "$(calc "$b / $K / 1000")" 3) | $(frac "$r") | ≤ 1/7: $(ok "$r <= 1/7"); ≤ 1/8: $(ok "$r <= 1/8") |")
+else rows+=("| (2) command on an open session, ms/command | ${a:-failed} | ${b:-failed} | n/a | ≤ 1/7, ≤ 1/8: NOT met (no result) |"); fi
+# (3)
+a=$(med_of f3_trex) b=$(med_of f3_ssh) c=$(med_of f3_sshaes)
+MIB=$((BYTES >> 20))
+if have "$a" "$b"; then
+  ta=$(calc "$BYTES / $a") tb=$(calc "$BYTES / $b")
+  r=$(calc "$ta / $tb")
+  rows+=("| (3) $MIB MiB stdout → /dev/null, MB/s (ssh: default $SSH_CIPHER) | $(f "$ta" 0) | $(f "$tb" 0) | $(f "$r")x | ≥ 200 MB/s: $(ok "$ta >= 200"); ≥ 1.5x ssh: $(ok "$r >= 1.5") |")
+else rows+=("| (3) $MIB MiB stdout, MB/s (ssh default cipher) | ${a:-failed} | ${b:-failed} | n/a | NOT met (no result) |"); fi
+if have "$a" "$c"; then
+  ta=$(calc "$BYTES / $a") tc=$(calc "$BYTES / $c")
+  rows+=("| (3b) same, ssh \`-c aes128-gcm@openssh.com\`, MB/s | $(f "$ta" 0) | $(f "$tc" 0) | $(f "$(calc "$ta / $tc")")x | (for information) |")
+else rows+=("| (3b) same, ssh aes128-gcm, MB/s | ${a:-failed} | ${c:-failed} | n/a | (for information) |"); fi
+# (4)
+a=$(med_of f4_trex) b=$(med_of f4_ssh)
+NCMD=$((CLIENTS * PER_CLIENT))
+if have "$a" "$b"; then
+  ra=$(calc "$NCMD * 1000000 / $a") rb=$(calc "$NCMD * 1000000 / $b")
+  r=$(calc "$ra / $rb")
+  rows+=("| (4) $CLIENTS clients × $PER_CLIENT commands, new connections, commands/s | $(f "$ra" 0) | $(f "$rb" 0) | $(f "$r" 1)x | ≥ 20x: $(ok "$r >= 20"); ≥ 25x: $(ok "$r >= 25") |")
+else rows+=("| (4) $CLIENTS × $PER_CLIENT concurrent, commands/s | ${a:-failed} | ${b:-failed} | n/a | ≥ 20x, ≥ 25x: NOT met (no result) |"); fi
+# (5)
+if [ -n "$TREXD_RSS" ]; then
+  rows+=("| (5) trexd RSS after the benchmark, MiB (peak $(f "$(calc "$TREXD_HWM / 1024")" 1), $TREXD_THREADS threads) | $(f "$(calc "$TREXD_RSS / 1024")" 1) | ${SSHD_RSS:+$(f "$(calc "$SSHD_RSS / 1024")" 1) (sshd listener)} | — | ≤ 32 MiB: $(ok "$TREXD_RSS <= 32768") |")
+else rows+=("| (5) trexd RSS after the benchmark, MiB | trexd not running | | — | ≤ 32 MiB: NOT met (trexd gone) |"); fi
+# (6)
+a=$(med_of f6_trex) b=$(med_of f6_ssh)
+if have "$a" "$b"; then
+  rows+=("| (6) first byte of \`sh -c 'echo x; sleep 1'\`, new connection, ms | $(f "$(calc "$a / 1000")") | $(f "$(calc "$b / 1000")") | $(frac "$(calc "$a / $b")") | < 5 ms: $(ok "$a < 5000") |")
+else rows+=("| (6) first byte, ms | ${a:-failed} | ${b:-failed} | n/a | < 5 ms: NOT met (no result) |"); fi
+
+echo
+echo "## trex vs OpenSSH on loopback ($([ $quick = 1 ] && echo quick || echo full) run, $(date -u '+%Y-%m-%d %H:%M UTC'))"
+echo
+echo "$(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), $(uname -r); $("$TREX" --version 2>&1 | head -n1); $(ssh -V 2>&1); medians of alternated repetitions; ratio = trex ÷ ssh; $elapsed s."
+echo
+echo "| figure | trex | ssh | ratio | target |"
+echo "| --- | ---: | ---: | ---: | --- |"
+printf '%s\n' "${rows[@]}"
+echo
+echo "Repetitions (raw values in µs of wall time per repetition; failures are not in the medians):"
+for key in f1_trex f1_ssh f2_trex f2_ssh f3_trex f3_ssh f3_sshaes f4_trex f4_ssh f6_trex f6_ssh; do
+  printf -- '- %-10s %s, failures %s\n' "$key" "$(spread_of "$key")" "${FAILS[$key]:-0}"
+done
+echo "- (4) failed commands per repetition: trex${NOTES[f4_trex]:- none}; ssh${NOTES[f4_ssh]:- none}"
+echo "- trex's (1) runs argv directly (no shell); ssh's runs \`true\` through the login shell. (2) runs \`sh -c\` per line on trex, the login shell per command on ssh; the ssh master is started before the timing, trex's connection is inside it."
+if [ -s "$T/timeouts" ]; then
+  echo
+  echo "Timeouts:"
+  sed 's/^/- /' "$T/timeouts"
+fi
+for side in trex ssh; do
+  file=$ERR_TREX
+  [ $side = ssh ] && file=$ERR_SSH
+  if [ -s "$file" ]; then
+    echo
+    echo "First lines of $side's stderr during the benchmark ($(grep -c '^^^^ ' "$file" || true) failed runs):"
+    echo '```'
+    head -n 20 "$file"
+    echo '```'
+  fi
+done
