@@ -1,5 +1,6 @@
 #include <poll.h>
 #include <pwd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -31,7 +32,10 @@ Account account_for(const std::optional<std::string>& run_as) {
     getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &found);
   }
   if (found == nullptr) return {run_as.value_or(std::to_string(geteuid())), "/"};
-  return {found->pw_name, found->pw_dir ? found->pw_dir : "/"};
+  // Accounts like nobody have a home that does not exist (/nonexistent).
+  struct stat st {};
+  const bool home_ok = found->pw_dir != nullptr && ::stat(found->pw_dir, &st) == 0 && S_ISDIR(st.st_mode);
+  return {found->pw_name, home_ok ? found->pw_dir : "/"};
 }
 
 audit::Json command_fields(const proto::ExecRequest& req) {

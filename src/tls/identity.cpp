@@ -17,8 +17,10 @@
 namespace trex::tls {
 namespace {
 
-std::string hex(const unsigned char* p, std::size_t n) {
-  static const char* kDigits = "0123456789ABCDEF";
+// Serials print upper-case like openssl and tools/pki; digests lower-case
+// like every other hash in the audit trail.
+std::string hex(const unsigned char* p, std::size_t n, bool upper) {
+  const char* kDigits = upper ? "0123456789ABCDEF" : "0123456789abcdef";
   std::string out;
   out.reserve(n * 2);
   for (std::size_t i = 0; i < n; ++i) {
@@ -102,10 +104,10 @@ std::optional<PeerIdentity> identity_from_der(const unsigned char* der, std::siz
   PeerIdentity id;
   id.cn = info.subject_cn;
   id.ou = info.ou;
-  id.serial = hex(d.get().serial, static_cast<std::size_t>(d.get().serialSz));
+  id.serial = hex(d.get().serial, static_cast<std::size_t>(d.get().serialSz), true);
   byte digest[WC_SHA256_DIGEST_SIZE];
   if (wc_Sha256Hash(der, static_cast<word32>(len), digest) == 0) {
-    id.fingerprint = hex(digest, sizeof(digest));
+    id.fingerprint = hex(digest, sizeof(digest), false);
   }
   id.not_after = audit::rfc3339_utc(info.not_after);
   if (client_auth != nullptr) *client_auth = info.client_auth;

@@ -70,7 +70,8 @@ bool wait_closed(int fd, std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   char buf[4096];
   for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) return false;
     pollfd p{fd, POLLIN, 0};
     if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
@@ -319,13 +320,13 @@ TEST_F(Hostile, Tls12ClientIsRefused) {
 
 TEST_F(Hostile, WrongAlpnIsRefused) {
   start();
-  auto r = run({"openssl", "s_client", "-connect", server_->address(), "-tls1_3", "-CAfile",
-                pki_.ca(), "-cert", pki_.cert("client"), "-key", pki_.key("client"), "-alpn",
-                "other", "-ign_eof"},
-               with_timeout(20s));
+  auto r =
+      run({"openssl", "s_client", "-connect", server_->address(), "-tls1_3", "-CAfile", pki_.ca(),
+           "-cert", pki_.cert("client"), "-key", pki_.key("client"), "-alpn", "other", "-ign_eof"},
+          with_timeout(20s));
   EXPECT_FALSE(r.timed_out);
-  wait_auth_fail(*server_,
-                 [](const std::string& reason) { return reason.find("ALPN") != std::string::npos; });
+  wait_auth_fail(
+      *server_, [](const std::string& reason) { return reason.find("ALPN") != std::string::npos; });
   EXPECT_TRUE(audit_records(server_->audit_path(), "session_open").empty());
   expect_healthy();
 }
@@ -426,9 +427,8 @@ TEST_F(Hostile, SecondExecWhileOneRuns) {
   c.send(FrameType::kExec, exec_payload({"echo", "second"}));
   expect_protocol_error(c, "already running");
   // The running command was ended and audited.
-  EXPECT_TRUE(eventually([&] {
-    return audit_records(server_->audit_path(), "exec_end").size() == 1;
-  }));
+  EXPECT_TRUE(
+      eventually([&] { return audit_records(server_->audit_path(), "exec_end").size() == 1; }));
   EXPECT_EQ(audit_records(server_->audit_path(), "exec_start").size(), 1u);
   expect_healthy();
 }
@@ -472,18 +472,28 @@ std::string random_sequence(std::mt19937& rng) {
         out += proto::encode_frame(FrameType::kExec, *proto::encode(req));
         break;
       }
-      case 3: out += proto::encode_frame(FrameType::kStdin, bytes(pick(40))); break;
-      case 4: out += proto::encode_frame(FrameType::kSignal, bytes(pick(3))); break;
+      case 3:
+        out += proto::encode_frame(FrameType::kStdin, bytes(pick(40)));
+        break;
+      case 4:
+        out += proto::encode_frame(FrameType::kSignal, bytes(pick(3)));
+        break;
       case 5: {
         const auto full = exec_payload({"echo", "cut"});
-        out += proto::encode_frame(FrameType::kExec,
-                                   full.substr(0, static_cast<std::size_t>(pick(
-                                                      static_cast<int>(full.size())))));
+        out += proto::encode_frame(
+            FrameType::kExec,
+            full.substr(0, static_cast<std::size_t>(pick(static_cast<int>(full.size())))));
         break;
       }
-      case 6: out += raw_frame(static_cast<std::uint8_t>(0x21 + pick(200)), 2, "zz"); break;
-      case 7: out += raw_frame(0x02, 0x10000 + 1 + static_cast<std::uint32_t>(pick(1000)), ""); break;
-      case 8: out += bytes(1 + pick(30)); break;
+      case 6:
+        out += raw_frame(static_cast<std::uint8_t>(0x21 + pick(200)), 2, "zz");
+        break;
+      case 7:
+        out += raw_frame(0x02, 0x10000 + 1 + static_cast<std::uint32_t>(pick(1000)), "");
+        break;
+      case 8:
+        out += bytes(1 + pick(30));
+        break;
       default:
         out += proto::encode_frame(static_cast<FrameType>(0x10 + pick(4)), bytes(pick(10)));
     }
@@ -508,9 +518,9 @@ TEST_F(Hostile, RandomFrameSequences) {
     ASSERT_TRUE(server_->alive());
   }
   // Every session ends and is audited; nothing is left behind.
-  EXPECT_TRUE(eventually([&] {
-    return audit_records(server_->audit_path(), "session_close").size() == 200;
-  }, 30s)) << audit_records(server_->audit_path(), "session_close").size();
+  EXPECT_TRUE(eventually(
+      [&] { return audit_records(server_->audit_path(), "session_close").size() == 200; }, 30s))
+      << audit_records(server_->audit_path(), "session_close").size();
   EXPECT_EQ(audit_records(server_->audit_path(), "session_open").size(), 200u);
   EXPECT_EQ(audit_records(server_->audit_path(), "exec_start").size(),
             audit_records(server_->audit_path(), "exec_end").size());
@@ -546,8 +556,8 @@ TEST_F(Hostile, ThreeHundredConnectionsAtOnce) {
   }
   EXPECT_EQ(fds.size(), 300u);
   // Served, or told the server is busy / the connection was dropped.
-  auto r = server_->trex("client", {"echo", "crowded"}, with_timeout(30s),
-                         {"--connect-timeout", "5"});
+  auto r =
+      server_->trex("client", {"echo", "crowded"}, with_timeout(30s), {"--connect-timeout", "5"});
   if (r.status != 0) {
     EXPECT_EQ(r.status, 255) << r.err;
     EXPECT_EQ(r.err.rfind("trex: ", 0), 0u) << r.err;
@@ -557,9 +567,8 @@ TEST_F(Hostile, ThreeHundredConnectionsAtOnce) {
   EXPECT_TRUE(server_->alive());
   for (int fd : fds) ::close(fd);
   // Once they are gone, clients are served again.
-  EXPECT_TRUE(eventually([&] {
-    return server_->trex("client", {"true"}, with_timeout(10s)).status == 0;
-  }, 30s));
+  EXPECT_TRUE(eventually(
+      [&] { return server_->trex("client", {"true"}, with_timeout(10s)).status == 0; }, 30s));
   expect_healthy();
 }
 
@@ -579,9 +588,8 @@ TEST_F(Hostile, BusyServerRefusesThenRecovers) {
   // One session ends: the next client gets its slot.
   first->kill(SIGTERM);
   first->wait(10s);
-  ASSERT_TRUE(eventually([&] {
-    return audit_records(server_->audit_path(), "session_close").size() == 1;
-  }));
+  ASSERT_TRUE(eventually(
+      [&] { return audit_records(server_->audit_path(), "session_close").size() == 1; }));
   EXPECT_TRUE(eventually([&] {
     auto again = server_->trex("client", {"echo", "next"});
     return again.status == 0 && again.out == "next\n";

@@ -69,7 +69,7 @@ std::vector<std::string> trexd_argv(const Pki& pki, const std::string& dir,
                                     const std::vector<std::string>& extra = {}) {
   // trexd refuses a repeated option: a flag in `extra` replaces the default.
   const std::vector<std::pair<std::string, std::string>> defaults{
-      {"--listen", "127.0.0.1:0"}, {"--ca", pki.ca()},   {"--cert", pki.cert("server")},
+      {"--listen", "127.0.0.1:0"},  {"--ca", pki.ca()},   {"--cert", pki.cert("server")},
       {"--key", pki.key("server")}, {"--crl", pki.crl()}, {"--log-dir", dir + "/log"}};
   std::vector<std::string> argv{TREXD_BIN};
   for (const auto& [flag, value] : defaults) {
@@ -225,7 +225,9 @@ TEST_F(Tls, ExpiredCertificateIsCaughtByTrexAndRefusedByServer) {
   EXPECT_TRUE(audit_records(server.audit_path(), "auth_fail").empty());
   // A client that presents it anyway is refused by the server.
   const auto got = raw_attempt(server, {pki_.ca(), pki_.cert("old"), pki_.key("old")});
-  EXPECT_NE(got.find("the server refused this certificate (expired or not yet valid"), std::string::npos) << got;
+  EXPECT_NE(got.find("the server refused this certificate (expired or not yet valid"),
+            std::string::npos)
+      << got;
   expect_audited(server, "expired", "old", serial_of(pki_, pki_.cert("old")));
   expect_good_client(server);
 }
@@ -236,7 +238,8 @@ TEST_F(Tls, NotYetValidCertificateIsCaughtByTrexAndRefusedByServer) {
   auto r = trex_with(server, pki_.ca(), pki_.cert("early"), pki_.key("early"));
   expect_one_failure_line(r, "your certificate " + pki_.cert("early") + " is not valid before");
   const auto got = raw_attempt(server, {pki_.ca(), pki_.cert("early"), pki_.key("early")});
-  EXPECT_NE(got.find("the server refused this certificate (expired or not yet valid"), std::string::npos)
+  EXPECT_NE(got.find("the server refused this certificate (expired or not yet valid"),
+            std::string::npos)
       << got;
   expect_audited(server, "not yet valid", "early", serial_of(pki_, pki_.cert("early")));
   expect_good_client(server);
@@ -276,7 +279,8 @@ TEST_F(Tls, RevokedCertificateIsRefusedWhenRevokedBeforeStart) {
 TEST_F(Tls, ServerCertificateUsedAsClientCertificateIsRefused) {
   Trexd server(pki_, tmp_.path());
   auto r = trex_with(server, pki_.ca(), pki_.cert("server"), pki_.key("server"));
-  expect_one_failure_line(r, "the server refused this certificate (not accepted for client authentication");
+  expect_one_failure_line(
+      r, "the server refused this certificate (not accepted for client authentication");
   expect_audited(server, "wrong key usage", "server", serial_of(pki_, pki_.cert("server")));
   expect_good_client(server);
 }

@@ -233,6 +233,10 @@ void Pki::client(const std::string& name, std::vector<std::string> extra) const 
 }
 
 Trexd::Trexd(const Pki& pki, const std::string& dir, std::vector<std::string> extra)
+    : Trexd(pki, dir, std::move(extra), true) {}
+
+Trexd::Trexd(const Pki& pki, const std::string& dir, std::vector<std::string> extra,
+             bool add_defaults)
     : pki_(pki), dir_(dir) {
   // trexd refuses a repeated option: a default flag given in `extra` is
   // left out here so that the extra one wins.
@@ -241,6 +245,7 @@ Trexd::Trexd(const Pki& pki, const std::string& dir, std::vector<std::string> ex
       {"--key", pki.key("server")}, {"--crl", pki.crl()}, {"--log-dir", log_dir()}};
   std::vector<std::string> argv{TREXD_BIN};
   for (const auto& [flag, value] : defaults) {
+    if (!add_defaults) break;
     if (std::find(extra.begin(), extra.end(), flag) != extra.end()) continue;
     argv.push_back(flag);
     argv.push_back(value);

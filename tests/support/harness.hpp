@@ -98,6 +98,9 @@ class Trexd {
   // Starts trexd with the PKI's server files, logs in `dir`/log, and waits
   // until it listens. Extra flags go after the defaults (and win).
   Trexd(const Pki& pki, const std::string& dir, std::vector<std::string> extra = {});
+  // With add_defaults = false, only `extra` is passed (e.g. --config FILE);
+  // the configuration must still put the log in `dir`/log.
+  Trexd(const Pki& pki, const std::string& dir, std::vector<std::string> extra, bool add_defaults);
   ~Trexd();
   Trexd(const Trexd&) = delete;
   Trexd& operator=(const Trexd&) = delete;

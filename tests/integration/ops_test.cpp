@@ -1,0 +1,407 @@
+// Operating trexd (issue: operations): SIGTERM drains running commands for
+// --kill-grace seconds and then kills them, a second signal kills at once,
+// SIGHUP reloads without dropping sessions, --check-config and the start-up
+// log warn about expiry and name broken files, --config FILE with flags
+// overriding it, and --help/--version of the three programs.
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <ctime>
+#include <functional>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/harness.hpp"
+
+namespace trex::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds timeout = 10s) {
+  const auto deadline = Clock::now() + timeout;
+  while (!cond()) {
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(20ms);
+  }
+  return true;
+}
+
+// UTC time `offset` from now in tools/pki's YYYYMMDDHHMMSSZ form.
+std::string utc_stamp(std::chrono::seconds offset) {
+  const std::time_t t = std::time(nullptr) + offset.count();
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y%m%d%H%M%SZ", &tm);
+  return buf;
+}
+
+// Does a TCP connect to 127.0.0.1:port succeed?
+bool can_connect(const std::string& port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(std::stoi(port)));
+  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
+  ::close(fd);
+  return ok;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+// The lines of `text` that start with `prefix` and contain `needle`.
+int count_lines(const std::string& text, const std::string& prefix, const std::string& needle) {
+  int n = 0;
+  for (const auto& l : lines_of(text)) {
+    if (l.rfind(prefix, 0) == 0 && l.find(needle) != std::string::npos) ++n;
+  }
+  return n;
+}
+
+std::vector<std::string> events_of(const std::string& audit) {
+  std::vector<std::string> out;
+  for (const auto& r : audit_records(audit)) out.push_back(r.value("event", ""));
+  return out;
+}
+
+class Ops : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    pki_tmp_ = new TempDir();
+    pki_ = new Pki(pki_tmp_->path());
+    // A server certificate that expires in 3 days.
+    pki_->pki({"server", "s2", "--end", utc_stamp(std::chrono::hours(72))});
+  }
+  static void TearDownTestSuite() {
+    delete pki_;
+    pki_ = nullptr;
+    delete pki_tmp_;
+    pki_tmp_ = nullptr;
+  }
+
+  static RunResult check_config(std::vector<std::string> flags) {
+    std::vector<std::string> argv{TREXD_BIN, "--check-config"};
+    const std::vector<std::pair<std::string, std::string>> defaults{
+        {"--ca", pki_->ca()}, {"--cert", pki_->cert("server")},
+        {"--key", pki_->key("server")}, {"--crl", pki_->crl()}};
+    for (const auto& [flag, value] : defaults) {
+      if (std::find(flags.begin(), flags.end(), flag) != flags.end()) continue;
+      argv.push_back(flag);
+      argv.push_back(value);
+    }
+    argv.insert(argv.end(), flags.begin(), flags.end());
+    return run(argv);
+  }
+
+  static RunOptions opts(std::chrono::milliseconds timeout = 20s) {
+    RunOptions o;
+    o.timeout = timeout;
+    return o;
+  }
+
+  static TempDir* pki_tmp_;
+  static Pki* pki_;
+  TempDir tmp_;
+};
+
+TempDir* Ops::pki_tmp_ = nullptr;
+Pki* Ops::pki_ = nullptr;
+
+// ---- SIGTERM / SIGINT ----------------------------------------------------
+
+TEST_F(Ops, SigtermLetsARunningCommandFinishAndRefusesNewConnections) {
+  Trexd d(*pki_, tmp_.path(), {"--kill-grace", "10"});
+  ASSERT_FALSE(d.address().empty());
+  Child c(d.trex_argv("client", {"-c", "sleep 2; echo done"}, {"-n"}));
+  ASSERT_TRUE(eventually([&] { return !audit_records(d.audit_path(), "exec_start").empty(); }));
+  d.signal(SIGTERM);
+  ASSERT_TRUE(eventually([&] { return d.server_log().find("stopped accepting") != std::string::npos; }))
+      << d.server_log();
+  // Draining: the listening socket is closed while the command still runs.
+  EXPECT_FALSE(can_connect(d.port())) << "a new connection was accepted while draining";
+  EXPECT_TRUE(audit_records(d.audit_path(), "exec_end").empty())
+      << "the command did not get to run on after SIGTERM";
+  const auto r = c.wait(20s);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "done\n");
+  EXPECT_EQ(d.wait(15s), 0) << "trexd did not exit 0 after draining";
+  const auto ev = events_of(d.audit_path());
+  ASSERT_GE(ev.size(), 3u);
+  EXPECT_EQ(ev[ev.size() - 3], "exec_end");
+  EXPECT_EQ(ev[ev.size() - 2], "session_close");
+  EXPECT_EQ(ev.back(), "server_stop");
+  const auto end = audit_records(d.audit_path(), "exec_end");
+  ASSERT_EQ(end.size(), 1u);
+  EXPECT_EQ(end[0]["exit_code"], 0);
+  EXPECT_EQ(verify_trail(d.audit_path()), 0);
+}
+
+TEST_F(Ops, SigtermKillsACommandPastTheGracePeriod) {
+  Trexd d(*pki_, tmp_.path(), {"--kill-grace", "1"});
+  ASSERT_FALSE(d.address().empty());
+  Child c(d.trex_argv("client", {"sleep", "300"}, {"-n"}));
+  ASSERT_TRUE(eventually([&] { return !audit_records(d.audit_path(), "exec_start").empty(); }));
+  const auto t0 = Clock::now();
+  d.signal(SIGTERM);
+  EXPECT_EQ(d.wait(10s), 0) << "trexd did not exit 0 after the grace period";
+  EXPECT_LT(Clock::now() - t0, 6s) << "trexd took too long to stop";
+  const auto r = c.wait(10s);
+  EXPECT_TRUE(r.status == 128 + SIGTERM || r.status == 128 + SIGKILL) << r.status << " " << r.err;
+  const auto ends = audit_records(d.audit_path(), "exec_end");
+  ASSERT_EQ(ends.size(), 1u);
+  EXPECT_TRUE(ends[0]["signal"] == SIGTERM || ends[0]["signal"] == SIGKILL) << ends[0].dump();
+  const auto ev = events_of(d.audit_path());
+  ASSERT_FALSE(ev.empty());
+  EXPECT_EQ(ev.back(), "server_stop");
+  EXPECT_EQ(verify_trail(d.audit_path()), 0);
+}
+
+TEST_F(Ops, SecondSigtermKillsAtOnce) {
+  Trexd d(*pki_, tmp_.path(), {"--kill-grace", "30"});
+  ASSERT_FALSE(d.address().empty());
+  Child c(d.trex_argv("client", {"sleep", "300"}, {"-n"}));
+  ASSERT_TRUE(eventually([&] { return !audit_records(d.audit_path(), "exec_start").empty(); }));
+  d.signal(SIGTERM);
+  // Two signals sent together may merge into one: send the second after
+  // the first was taken.
+  ASSERT_TRUE(eventually([&] { return d.server_log().find("stop requested") != std::string::npos; }));
+  EXPECT_TRUE(d.alive());
+  const auto t0 = Clock::now();
+  d.signal(SIGINT);
+  EXPECT_EQ(d.wait(10s), 0);
+  EXPECT_LT(Clock::now() - t0, 5s) << "the second signal did not kill the command at once";
+  const auto r = c.wait(10s);
+  EXPECT_TRUE(r.status == 128 + SIGKILL || r.status == 128 + SIGTERM) << r.status << " " << r.err;
+  EXPECT_EQ(audit_records(d.audit_path(), "exec_end").size(), 1u);
+  EXPECT_EQ(events_of(d.audit_path()).back(), "server_stop");
+}
+
+// ---- SIGHUP --------------------------------------------------------------
+
+TEST_F(Ops, SighupReloadsWithoutDroppingALiveSession) {
+  const std::string policy = tmp_.file("policy.toml");
+  write_file(policy, "[[rule]]\nname = \"ops\"\nou = [\"ops\"]\nallow = [\"*\"]\nshell = true\n");
+  Trexd d(*pki_, tmp_.path(), {"--policy", policy});
+  ASSERT_FALSE(d.address().empty());
+  RunOptions o;
+  o.close_stdin = false;
+  Child c(d.trex_argv("client", {}), o);
+  ASSERT_TRUE(c.write_stdin("echo before\n"));
+  ASSERT_TRUE(c.wait_for_output("before\n")) << c.out();
+  d.signal(SIGHUP);
+  std::vector<nlohmann::json> reloads;
+  ASSERT_TRUE(eventually([&] { return (reloads = audit_records(d.audit_path(), "reload")).size() >= 2; }))
+      << "no reload records";
+  for (const auto& r : reloads) EXPECT_EQ(r["ok"], true) << r.dump();
+  EXPECT_EQ(reloads[0]["what"], "tls");
+  EXPECT_EQ(reloads[1]["what"], "policy");
+  // The same session still runs commands.
+  ASSERT_TRUE(c.write_stdin("echo after\n"));
+  ASSERT_TRUE(c.wait_for_output("after\n")) << c.out();
+  ASSERT_TRUE(c.write_stdin("exit\n"));
+  const auto r = c.wait(20s);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "before\nafter\n");
+  EXPECT_EQ(audit_records(d.audit_path(), "session_open").size(), 1u);
+  EXPECT_TRUE(d.alive());
+  EXPECT_EQ(verify_trail(d.audit_path()), 0);
+}
+
+// ---- --check-config and expiry ------------------------------------------
+
+TEST_F(Ops, CheckConfigGoodSetup) {
+  const auto r = check_config({});
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_GE(count_lines(r.out, "ok: ", ""), 3) << r.out;
+  EXPECT_EQ(count_lines(r.out, "error:", ""), 0) << r.out;
+  EXPECT_EQ(count_lines(r.out, "ok: ", "CRL"), 1) << r.out;
+}
+
+TEST_F(Ops, CheckConfigWarnsAboutACertificateExpiringSoon) {
+  const auto r = check_config({"--cert", pki_->cert("s2"), "--key", pki_->key("s2")});
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_EQ(count_lines(r.out, "warning: ", pki_->cert("s2")), 1) << r.out;
+  EXPECT_EQ(count_lines(r.out, "warning: ", "expires in"), 1) << r.out;
+}
+
+TEST_F(Ops, CheckConfigFailsOnAnExpiredCrl) {
+  Pki copy(tmp_.path(), *pki_);
+  copy.pki({"crl", "--lastupdate", utc_stamp(-std::chrono::hours(48)), "--nextupdate",
+            utc_stamp(-std::chrono::hours(1))});
+  const auto r = check_config({"--crl", copy.crl()});
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_GE(count_lines(r.out, "error: ", copy.crl()), 1) << r.out;
+  EXPECT_EQ(count_lines(r.out, "ok: ", "CRL"), 0) << r.out;
+}
+
+TEST_F(Ops, CheckConfigFailsOnAKeyThatDoesNotMatch) {
+  const auto r = check_config({"--key", pki_->key("client")});
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_EQ(count_lines(r.out, "error: ", pki_->key("client")), 1) << r.out;
+  EXPECT_EQ(count_lines(r.out, "ok: ", "matches the certificate"), 0) << r.out;
+}
+
+TEST_F(Ops, CheckConfigNamesABrokenPolicyFileAndLine) {
+  const std::string policy = tmp_.file("broken.toml");
+  write_file(policy, "[[rule]]\nname = \"x\"\nallow = 5\nou = [\"ops\"]\n");
+  auto r = check_config({"--policy", policy});
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_EQ(count_lines(r.out, "error: ", policy + ":3"), 1) << r.out;
+  write_file(policy, "[[rule]]\nname = \"x\"\nallow = [\"ls\"\nou = [\"ops\"]\n");
+  r = check_config({"--policy", policy});
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_EQ(count_lines(r.out, "error: ", policy + ":"), 1) << r.out;
+}
+
+TEST_F(Ops, CheckConfigNamesAMissingCaFile) {
+  const std::string missing = tmp_.file("no-such-ca.crt");
+  const auto r = check_config({"--ca", missing});
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_GE(count_lines(r.out, "error: ", missing), 1) << r.out;
+}
+
+TEST_F(Ops, StartupLogWarnsAboutExpiry) {
+  Trexd d(*pki_, tmp_.path(), {"--cert", pki_->cert("s2"), "--key", pki_->key("s2")});
+  ASSERT_FALSE(d.address().empty());
+  const auto log = d.server_log();
+  EXPECT_NE(log.find("expires in"), std::string::npos) << log;
+  EXPECT_NE(log.find(pki_->cert("s2")), std::string::npos) << log;
+  // A certificate that is far from expiry gives no warning.
+  TempDir other;
+  Trexd fine(*pki_, other.path());
+  ASSERT_FALSE(fine.address().empty());
+  EXPECT_EQ(fine.server_log().find("expires in"), std::string::npos) << fine.server_log();
+}
+
+// ---- --config FILE ------------------------------------------------------
+
+TEST_F(Ops, ConfigFileTakesEffect) {
+  const std::string conf = tmp_.file("trexd.toml");
+  write_file(conf, "listen = \"127.0.0.1:0\"\nca = \"" + pki_->ca() + "\"\ncert = \"" +
+                       pki_->cert("server") + "\"\nkey = \"" + pki_->key("server") +
+                       "\"\ncrl = \"" + pki_->crl() + "\"\nlog_dir = \"" + tmp_.file("log") +
+                       "\"\nmax_sessions = 3\nidle_timeout = 1\nkill_grace = 2\n");
+  // The file alone: the check reports its values.
+  auto r = run({TREXD_BIN, "--config", conf, "--check-config"});
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_EQ(count_lines(r.out, "ok: ", "listen 127.0.0.1:0, max 3 sessions"), 1) << r.out;
+  // A flag overrides the file.
+  r = run({TREXD_BIN, "--config", conf, "--max-sessions", "5", "--check-config"});
+  EXPECT_EQ(count_lines(r.out, "ok: ", "max 5 sessions"), 1) << r.out;
+
+  // The server from the file alone: idle_timeout = 1 closes an idle session.
+  Trexd d(*pki_, tmp_.path(), {"--config", conf}, false);
+  ASSERT_FALSE(d.address().empty());
+  RunOptions o;
+  o.close_stdin = false;
+  Child c(d.trex_argv("client", {}), o);
+  ASSERT_TRUE(c.write_stdin("echo hi\n"));
+  ASSERT_TRUE(c.wait_for_output("hi\n"));
+  std::vector<nlohmann::json> closes;
+  ASSERT_TRUE(eventually([&] { return !(closes = audit_records(d.audit_path(), "session_close")).empty(); }))
+      << "the idle session was not closed";
+  EXPECT_EQ(closes[0]["reason"], "idle timeout");
+  const auto cr = c.wait(10s);
+  EXPECT_NE(cr.status, 0);
+}
+
+TEST_F(Ops, ConfigFileValuesAreOverriddenByFlags) {
+  // The file's paths are wrong; the harness's flags give the right ones.
+  const std::string conf = tmp_.file("trexd.toml");
+  write_file(conf, "ca = \"/nonexistent/ca.crt\"\ncert = \"/nonexistent/s.crt\"\n"
+                   "log_dir = \"/nonexistent/log\"\nidle_timeout = 1\n");
+  Trexd d(*pki_, tmp_.path(), {"--config", conf, "--idle-timeout", "600"});
+  ASSERT_FALSE(d.address().empty()) << read_file(tmp_.file("trexd.stderr"));
+  // Not closed after the file's 1 s: the flag's 600 s apply. A one-shot
+  // command that waits 2 s between commands is not possible, so run an
+  // interactive session across 2.5 s and check it still serves.
+  RunOptions o;
+  o.close_stdin = false;
+  Child c(d.trex_argv("client", {}), o);
+  ASSERT_TRUE(c.write_stdin("echo one\n"));
+  ASSERT_TRUE(c.wait_for_output("one\n"));
+  EXPECT_FALSE(eventually([&] { return !audit_records(d.audit_path(), "session_close").empty(); }, 2500ms))
+      << "the file's idle_timeout won over the flag";
+  ASSERT_TRUE(c.write_stdin("echo two\nexit\n"));
+  const auto r = c.wait(10s);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "one\ntwo\n");
+}
+
+TEST_F(Ops, ConfigFileUnknownKeyIsNamedWithFileAndLine) {
+  const std::string conf = tmp_.file("bad.toml");
+  write_file(conf, "# comment\nlisten = \"127.0.0.1:0\"\nno_such_key = 1\n");
+  const auto r = run({TREXD_BIN, "--config", conf, "--check-config"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("no_such_key"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(conf + ":3"), std::string::npos) << r.err;
+  // The server refuses to start the same way.
+  const auto s = run({TREXD_BIN, "--config", conf, "--log-dir", tmp_.file("log")}, opts(10s));
+  EXPECT_EQ(s.status, 2) << s.err;
+  EXPECT_NE(s.err.find("no_such_key"), std::string::npos) << s.err;
+}
+
+TEST_F(Ops, ExampleConfigParses) {
+  // The example's relative pki/ paths match the harness PKI's layout.
+  RunOptions o = opts();
+  o.cwd = pki_tmp_->path();
+  const auto r = run({TREXD_BIN, "--config", std::string(TREX_SOURCE_DIR) + "/tools/trexd.example.toml",
+                      "--check-config"},
+                     o);
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_EQ(count_lines(r.out, "ok: ", "listen 127.0.0.1:7443, max 64 sessions"), 1) << r.out;
+}
+
+// ---- --help and --version ------------------------------------------------
+
+TEST_F(Ops, HelpListsOptionsAndVersionPrintsOne) {
+  auto r = run({TREXD_BIN, "--help"});
+  EXPECT_EQ(r.status, 0);
+  for (const char* flag :
+       {"--config", "--listen", "--ca", "--cert", "--key", "--crl", "--policy", "--log-dir",
+        "--audit-log", "--max-sessions", "--command-timeout", "--handshake-timeout",
+        "--idle-timeout", "--max-output", "--kill-grace", "--audit-fsync", "--audit-max-bytes",
+        "--syslog", "--check-config", "--explain", "--ou", "--help", "--version", "7443"}) {
+    EXPECT_NE(r.out.find(flag), std::string::npos) << "trexd --help lacks " << flag;
+  }
+  r = run({TREX_BIN, "--help"});
+  EXPECT_EQ(r.status, 0);
+  for (const char* flag : {"--ca", "--cert", "--key", "--port", "--timeout", "-n",
+                           "--connect-timeout", "--hosts-file", "--parallel", "--json", "-v", "-H",
+                           "-c", "--help", "--version"}) {
+    EXPECT_NE(r.out.find(flag), std::string::npos) << "trex --help lacks " << flag;
+  }
+  r = run({TREX_AUDIT_BIN, "--help"});
+  EXPECT_EQ(r.status, 0);
+  for (const char* word : {"verify", "show", "stats"}) {
+    EXPECT_NE(r.out.find(word), std::string::npos) << "trex-audit --help lacks " << word;
+  }
+  r = run({TREX_AUDIT_BIN, "show", "--help"});
+  EXPECT_EQ(r.status, 0);
+  for (const char* flag : {"--client", "--event", "--since", "--until", "--failed", "--json"}) {
+    EXPECT_NE(r.out.find(flag), std::string::npos) << "trex-audit show --help lacks " << flag;
+  }
+  for (const char* bin : {TREXD_BIN, TREX_BIN, TREX_AUDIT_BIN}) {
+    r = run({bin, "--version"});
+    EXPECT_EQ(r.status, 0) << bin;
+    EXPECT_NE(r.out.find(TREX_VERSION), std::string::npos) << bin << ": " << r.out;
+  }
+}
+
+}  // namespace
+}  // namespace trex::testing
