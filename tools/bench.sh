@@ -42,10 +42,10 @@ if ((quick)); then
   N4=1         # 16 x 30 concurrent: repetitions
   N6=3         # first byte: repetitions
 else
-  N1=150 W1=5
+  N1=100 W1=5
   K=200  N2=10
   BYTES=$((512 << 20)) N3=5
-  N4=5
+  N4=3
   N6=10
 fi
 CLIENTS=16 PER_CLIENT=30
@@ -117,6 +117,10 @@ mkdir -p "$T/ssh"
 ssh-keygen -q -t ed25519 -N '' -f "$T/ssh/host_ed25519" -C bench-host
 ssh-keygen -q -t ed25519 -N '' -f "$T/ssh/client_ed25519" -C bench-client
 cp "$T/ssh/client_ed25519.pub" "$T/ssh/authorized_keys"
+# SetEnv SHLVL=1: bash (the login shell that runs ssh's commands) sources
+# ~/.bashrc when started by sshd at shell level 1; a user's rc file (here root's
+# runs `pyenv init`, seconds under load) would be timed as ssh's cost. trex runs commands
+# without any rc file, so ssh gets the same treatment.
 cat >"$T/ssh/sshd_config" <<EOF
 ListenAddress 127.0.0.1
 Port $SSH_PORT
@@ -135,14 +139,16 @@ PrintLastLog no
 X11Forwarding no
 MaxStartups 100:30:200
 MaxSessions 100
+SetEnv SHLVL=1
 EOF
 if [ ! -d /run/sshd ]; then
   if [ "$(id -u)" -eq 0 ]; then mkdir -p /run/sshd; else sudo mkdir -p /run/sshd; fi
 fi
 "$SSHD" -f "$T/ssh/sshd_config" -D -e 2>"$T/ssh/sshd.log" &
 SSHD_PID=$!
-SSH=(ssh -F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
-     -o BatchMode=yes -o LogLevel=ERROR -i "$T/ssh/client_ed25519" -p "$SSH_PORT")
+SSH_BASE=(ssh -F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
+          -o BatchMode=yes -i "$T/ssh/client_ed25519" -p "$SSH_PORT")
+SSH=("${SSH_BASE[@]}" -o LogLevel=ERROR)
 
 # trexd: a fresh PKI (Ed25519, the tools/pki default), logs in the temp dir.
 bash tools/pki init --dir "$T/pki" >/dev/null
@@ -170,7 +176,7 @@ wait_ready sshd "$SSHD_PID" "${SSH[@]}" 127.0.0.1 true
 wait_ready trexd "$TREXD_PID" "$TREX" "$TH" true
 say "sshd on 127.0.0.1:$SSH_PORT (pid $SSHD_PID), trexd on $TH (pid $TREXD_PID), temp dir $T"
 
-SSH_CIPHER=$("${SSH[@]}" -o LogLevel=DEBUG1 127.0.0.1 true 2>&1 </dev/null |
+SSH_CIPHER=$("${SSH_BASE[@]}" -v 127.0.0.1 true 2>&1 </dev/null |
   sed -n 's/.*kex: server->client cipher: \([^ ]*\).*/\1/p' | head -n1)
 SSH_CIPHER=${SSH_CIPHER:-unknown}
 
@@ -337,8 +343,9 @@ for side in trex ssh; do
 done
 
 t_start=$SECONDS
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 say "(1) new connection per 'true': $W1 warm-up + $N1 repetitions each"
-wd_start 600 "(1) new connection"
+wd_start 1800 "(1) new connection"
 run_figure f1 "$N1" "$W1" trex ssh
 wd_stop
 
@@ -346,7 +353,7 @@ say "(2) open session: $N2 repetitions of $K commands each (ssh ControlMaster)"
 MUX=$T/ssh/mux.sock
 "${SSH[@]}" -M -S "$MUX" -fN 127.0.0.1 </dev/null 2>>"$ERR_SSH" || die "cannot start the ssh ControlMaster"
 for _ in $(seq 50); do [ -S "$MUX" ] && break; sleep 0.1; done
-wd_start 900 "(2) open session"
+wd_start 1800 "(2) open session"
 run_figure f2 "$N2" 1 trex ssh
 wd_stop
 "${SSH[@]}" -S "$MUX" -O exit 127.0.0.1 2>/dev/null || true
@@ -357,17 +364,17 @@ BYTES_RUN=$BYTES
 BYTES=$((64 << 20))  # warm-up with 64 MiB
 run_figure f3 0 1 trex ssh sshaes
 BYTES=$BYTES_RUN
-wd_start 900 "(3) throughput"
+wd_start 1800 "(3) throughput"
 run_figure f3 "$N3" 0 trex ssh sshaes
 wd_stop
 
 say "(4) $CLIENTS clients x $PER_CLIENT commands: $N4 repetitions each"
-wd_start 900 "(4) concurrent"
+wd_start 1800 "(4) concurrent"
 run_figure f4 "$N4" 0 trex ssh
 wd_stop
 
 say "(6) first byte of output: $N6 repetitions each"
-wd_start 300 "(6) first byte"
+wd_start 900 "(6) first byte"
 run_figure f6 "$N6" 1 trex ssh
 wd_stop
 
@@ -378,6 +385,7 @@ TREXD_THREADS=$(awk '$1 == "Threads:" { print $2 }' "/proc/$TREXD_PID/status" 2>
 SSHD_RSS=$(rss_kb "$SSHD_PID" VmRSS)
 kill -0 "$TREXD_PID" 2>/dev/null || say "WARNING: trexd is no longer running"
 elapsed=$((SECONDS - t_start))
+LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # ---------------------------------------------------------------- report
 f() { awk -v x="$1" -v d="${2:-2}" 'BEGIN { printf "%.*f", d, x }'; }
@@ -432,7 +440,7 @@ else rows+=("| (6) first byte, ms | ${a:-failed} | ${b:-failed} | n/a | < 5 ms: 
 echo
 echo "## trex vs OpenSSH on loopback ($([ $quick = 1 ] && echo quick || echo full) run, $(date -u '+%Y-%m-%d %H:%M UTC'))"
 echo
-echo "$(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), $(uname -r); $("$TREX" --version 2>&1 | head -n1); $(ssh -V 2>&1); medians of alternated repetitions; ratio = trex ÷ ssh; $elapsed s."
+echo "$(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), $(uname -r); $("$TREX" --version 2>&1 | head -n1); $(ssh -V 2>&1); medians of alternated repetitions; ratio = trex ÷ ssh; $elapsed s; load average $LOAD_START at the start, $LOAD_END at the end."
 echo
 echo "| figure | trex | ssh | ratio | target |"
 echo "| --- | ---: | ---: | ---: | --- |"

@@ -1,25 +1,29 @@
-// A framed, non-blocking channel over one TLS connection: an outbound buffer
-// of encoded frames and an incremental decoder for inbound ones. Used by the
-// server's session loop and by the client; owned by one thread.
+// A framed, non-blocking channel over one Stream (TLS in the programs): an
+// outbound buffer of encoded frames and an incremental decoder for inbound
+// ones. Used by the server's session loop and by the client; owned by one
+// thread.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 
 #include "trex/proto.hpp"
+#include "trex/stream.hpp"
 #include "trex/tls.hpp"
 
 namespace trex {
 
 class Channel {
  public:
-  explicit Channel(tls::Connection conn) : conn_(std::move(conn)) {}
+  explicit Channel(std::unique_ptr<Stream> stream) : stream_(std::move(stream)) {}
+  explicit Channel(tls::Connection conn)
+      : stream_(std::make_unique<tls::Connection>(std::move(conn))) {}
 
-  int fd() const { return conn_.fd(); }
-  const tls::Connection& connection() const { return conn_; }
-  tls::Connection& connection() { return conn_; }
+  int fd() const { return stream_->fd(); }
+  Stream& stream() { return *stream_; }
 
   void send(proto::FrameType type, std::string_view payload) {
     proto::append_frame(out_, type, payload);
@@ -37,22 +41,22 @@ class Channel {
 
   std::size_t queued() const { return out_.size() - out_off_; }
   // Writes what it can without blocking. kOk: all sent; kWouldBlock: more left.
-  tls::IoResult flush();
+  IoResult flush();
   // Whether poll() should wait for POLLOUT (else POLLIN) before flushing again.
   bool flush_wants_write() const { return wants_write_; }
   // Flushes everything, waiting up to `timeout`. False on failure or timeout.
   bool flush_all(std::chrono::milliseconds timeout);
 
   // Reads what is available (up to `max` bytes) into the decoder.
-  tls::IoResult receive(std::size_t max);
+  IoResult receive(std::size_t max);
   proto::Decoder::State next(proto::Frame& frame) { return decoder_.next(frame); }
   const std::string& decode_error() const { return decoder_.error(); }
-  bool has_pending() const { return conn_.has_pending(); }
+  bool has_pending() const { return stream_->has_pending(); }
 
-  void shutdown() { conn_.shutdown(); }
+  void shutdown() { stream_->shutdown(); }
 
  private:
-  tls::Connection conn_;
+  std::unique_ptr<Stream> stream_;
   proto::Decoder decoder_;
   std::string out_;
   std::size_t out_off_ = 0;

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "trex/result.hpp"
+#include "trex/stream.hpp"
 
 struct WOLFSSL_CTX;
 struct WOLFSSL;
@@ -68,15 +69,10 @@ struct HandshakeError {
   std::optional<PeerIdentity> peer;  // when a certificate was seen
 };
 
-enum class IoStatus { kOk, kWouldBlock, kClosed, kError };
-struct IoResult {
-  IoStatus status = IoStatus::kOk;
-  std::size_t bytes = 0;
-  std::string error;  // for kError
-  bool wants_write = false;  // kWouldBlock: wait for POLLOUT rather than POLLIN
-};
+using trex::IoResult;
+using trex::IoStatus;
 
-class Connection {
+class Connection : public Stream {
  public:
   // Both take ownership of `fd` (closed on failure too) and switch it to
   // non-blocking mode; the handshake must finish within `timeout`.
@@ -90,18 +86,18 @@ class Connection {
   Connection& operator=(Connection&&) noexcept;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
-  ~Connection();
+  ~Connection() override;
 
-  int fd() const { return fd_; }
+  int fd() const override { return fd_; }
   const PeerIdentity& peer() const { return peer_; }
 
-  IoResult read(char* buf, std::size_t len);
+  IoResult read(char* buf, std::size_t len) override;
   // After kWouldBlock the caller must retry with the same bytes.
-  IoResult write(const char* buf, std::size_t len);
+  IoResult write(const char* buf, std::size_t len) override;
   // Decrypted bytes buffered inside wolfSSL (poll() cannot see them).
-  bool has_pending() const;
+  bool has_pending() const override;
   // Sends close_notify once (best effort, never blocks long).
-  void shutdown();
+  void shutdown() override;
   // A human reason for a failed read on the client side: turns the server's
   // alert into "the server refused this certificate (revoked)".
   std::string describe_read_failure(int err) const;

@@ -50,11 +50,9 @@ audit::Json command_fields(const proto::ExecRequest& req) {
 
 class Session {
  public:
-  Session(State& st, Channel ch, std::string peer, std::uint64_t conn)
-      : st_(st), ch_(std::move(ch)), peer_(std::move(peer)), conn_(conn) {
-    const auto& id = ch_.connection().peer();
-    who_ = policy::Identity{id.cn, id.ou};
-  }
+  Session(State& st, Channel ch, tls::PeerIdentity id, std::string peer, std::uint64_t conn)
+      : st_(st), ch_(std::move(ch)), id_(std::move(id)), peer_(std::move(peer)), conn_(conn),
+        who_{id_.cn, id_.ou} {}
   void run();
 
  private:
@@ -72,6 +70,7 @@ class Session {
 
   State& st_;
   Channel ch_;
+  tls::PeerIdentity id_;
   std::string peer_;
   std::uint64_t conn_;
   policy::Identity who_;
@@ -175,7 +174,10 @@ std::string Session::run_approved(const proto::ExecRequest& req, const policy::D
   end["stderr_sha256"] = out.stderr_sha256;
   end["truncated"] = e.truncated;
   if (!out.session_end.empty()) end["ended_by"] = out.session_end;
-  if (!audit("exec_end", end)) {
+  const bool recorded = audit("exec_end", end);
+  // After a protocol error the error frame was the session's last word.
+  if (out.protocol_error) return out.session_end;
+  if (!recorded) {
     send_exit({proto::ExitKind::kFailed, 0, 0, false, kAuditFailure});
   } else {
     send_exit(e);
@@ -259,7 +261,7 @@ std::string Session::wait_for_frames() {
 }
 
 void Session::run() {
-  const auto& id = ch_.connection().peer();
+  const auto& id = id_;
   st_.log->info("conn {} from {}: cn={} serial={}", conn_, peer_, id.cn, id.serial);
   if (!audit("session_open", {{"conn", conn_}, {"peer", peer_}, {"cn", id.cn}, {"ou", id.ou},
                               {"serial", id.serial}, {"fingerprint", id.fingerprint},
@@ -279,6 +281,11 @@ void Session::run() {
 
 }  // namespace
 
+void serve_session(State& st, Channel channel, tls::PeerIdentity id, const std::string& peer,
+                   std::uint64_t conn) {
+  Session(st, std::move(channel), std::move(id), peer, conn).run();
+}
+
 void serve_connection(State& st, int fd, const std::string& peer, std::uint64_t conn) {
   auto hs = tls::Connection::accept(st.tls(), fd,
                                     std::chrono::seconds(st.config.handshake_timeout));
@@ -294,7 +301,9 @@ void serve_connection(State& st, int fd, const std::string& peer, std::uint64_t 
       st.log->error("audit: cannot record auth_fail: {}", s.message());
     }
   } else {
-    Session(st, Channel(std::move(std::get<tls::Connection>(hs))), peer, conn).run();
+    auto& tls_conn = std::get<tls::Connection>(hs);
+    tls::PeerIdentity id = tls_conn.peer();
+    serve_session(st, Channel(std::move(tls_conn)), std::move(id), peer, conn);
   }
   // Each thread doing ECC keeps a cache until told to drop it (see NOTES).
   wc_ecc_fp_free();

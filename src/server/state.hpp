@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "trex/audit.hpp"
+#include "trex/channel.hpp"
 #include "trex/config.hpp"
 #include "trex/policy.hpp"
 #include "trex/tls.hpp"
@@ -51,6 +52,9 @@ struct State {
   std::shared_ptr<const policy::Policy> policy_;
 };
 
+// Serves an authenticated session over `channel` until it ends.
+void serve_session(State& state, Channel channel, tls::PeerIdentity id, const std::string& peer,
+                   std::uint64_t conn);
 // Serves one accepted connection start to finish (handshake included).
 void serve_connection(State& state, int fd, const std::string& peer, std::uint64_t conn);
 // Tells a connection beyond the pool that the server is busy, and closes it.

@@ -36,19 +36,19 @@ ssize_t Channel::send_from_fd(int fd, proto::FrameType type, std::size_t max,
   return n;
 }
 
-tls::IoResult Channel::flush() {
+IoResult Channel::flush() {
   while (queued() > 0) {
     // wolfSSL needs a retried write to carry the same bytes: keep its length.
     const std::size_t len = write_len_ ? write_len_ : std::min(queued(), kWriteChunk);
-    auto r = conn_.write(out_.data() + out_off_, len);
-    if (r.status == tls::IoStatus::kWouldBlock) {
+    auto r = stream_->write(out_.data() + out_off_, len);
+    if (r.status == IoStatus::kWouldBlock) {
       write_len_ = len;
       wants_write_ = r.wants_write;
       return r;
     }
     write_len_ = 0;
     wants_write_ = false;
-    if (r.status != tls::IoStatus::kOk) return r;
+    if (r.status != IoStatus::kOk) return r;
     out_off_ += r.bytes;
     // A stream that never drains completely must not grow the buffer forever.
     if (out_off_ >= (1U << 20)) {
@@ -65,8 +65,8 @@ bool Channel::flush_all(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
     auto r = flush();
-    if (r.status == tls::IoStatus::kOk) return true;
-    if (r.status != tls::IoStatus::kWouldBlock) return false;
+    if (r.status == IoStatus::kOk) return true;
+    if (r.status != IoStatus::kWouldBlock) return false;
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                           deadline - std::chrono::steady_clock::now())
                           .count();
@@ -76,19 +76,19 @@ bool Channel::flush_all(std::chrono::milliseconds timeout) {
   }
 }
 
-tls::IoResult Channel::receive(std::size_t max) {
+IoResult Channel::receive(std::size_t max) {
   char buf[64 * 1024];
   std::size_t total = 0;
   while (total < max) {
-    auto r = conn_.read(buf, sizeof(buf));
-    if (r.status != tls::IoStatus::kOk) {
-      if (r.status == tls::IoStatus::kWouldBlock && total > 0) return {tls::IoStatus::kOk, total, {}, false};
+    auto r = stream_->read(buf, sizeof(buf));
+    if (r.status != IoStatus::kOk) {
+      if (r.status == IoStatus::kWouldBlock && total > 0) return {IoStatus::kOk, total, {}, false};
       return r;
     }
     decoder_.feed(std::string_view(buf, r.bytes));
     total += r.bytes;
   }
-  return {tls::IoStatus::kOk, total, {}, false};
+  return {IoStatus::kOk, total, {}, false};
 }
 
 }  // namespace trex

@@ -51,6 +51,7 @@ Status load_common(WOLFSSL_CTX* ctx, const std::string& ca, const std::string& c
   if (wolfSSL_CTX_use_PrivateKey_file(ctx, key.c_str(), WOLFSSL_FILETYPE_PEM) != WOLFSSL_SUCCESS) {
     return make_error(std::string(role) + " key " + key + " is not a valid PEM private key");
   }
+  if (auto st = key_matches_certificate(cert, key); !st) return st;
   wolfSSL_CTX_set_cipher_list(ctx, kCiphers);
   int groups[] = {WOLFSSL_ECC_X25519, WOLFSSL_ECC_SECP256R1, WOLFSSL_ECC_SECP384R1};
   wolfSSL_CTX_set_groups(ctx, groups, 3);

@@ -142,20 +142,4 @@ Result<std::chrono::system_clock::time_point> crl_next_update(const std::string&
   return std::chrono::system_clock::from_time_t(timegm(&tm));
 }
 
-Status key_matches_certificate(const std::string& cert, const std::string& key) {
-  // A TLS context refuses a key that does not belong to its certificate.
-  WOLFSSL_CTX* ctx = wolfSSL_CTX_new(wolfTLSv1_3_server_method());
-  if (ctx == nullptr) return make_error("out of memory");
-  Status st;
-  if (wolfSSL_CTX_use_certificate_file(ctx, cert.c_str(), WOLFSSL_FILETYPE_PEM) !=
-      WOLFSSL_SUCCESS) {
-    st = make_error("cannot read certificate " + cert);
-  } else if (wolfSSL_CTX_use_PrivateKey_file(ctx, key.c_str(), WOLFSSL_FILETYPE_PEM) !=
-             WOLFSSL_SUCCESS) {
-    st = make_error("key " + key + " is not a usable private key for certificate " + cert);
-  }
-  wolfSSL_CTX_free(ctx);
-  return st;
-}
-
 }  // namespace trex::tls

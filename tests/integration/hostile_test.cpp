@@ -122,7 +122,7 @@ class RawClient {
   // Writes raw bytes into the TLS stream; false when the server is gone.
   bool send_raw(std::string_view data) {
     const auto deadline = Clock::now() + 5s;
-    auto& conn = ch_->connection();
+    auto& conn = ch_->stream();
     while (!data.empty()) {
       const std::size_t len = std::min<std::size_t>(data.size(), 16384);
       auto r = conn.write(data.data(), len);

@@ -384,7 +384,8 @@ TEST_P(ExecTest, DestructorKillsAndReaps) {
 
 TEST_P(ExecTest, StatusReapedElsewhereIsReportedAsLost) {
   ::signal(SIGCHLD, SIG_IGN);  // the kernel reaps by itself: a server bug
-  Process p = spawn(make_spec({"true"}));
+  // Not `true`: it could be reaped before spawn() opens its pidfd.
+  Process p = spawn(make_spec({"sleep", "0.2"}));
   pollfd fd{p.pid_fd(), POLLIN, 0};
   ASSERT_EQ(::poll(&fd, 1, 10000), 1);
   std::optional<ExitStatus> status;
