@@ -6,6 +6,21 @@
 namespace trex::audit {
 namespace {
 
+// "ou ops,lab" from the session_open record's array (a string is accepted too).
+std::string ou_text(const Json& r) {
+  const auto it = r.find("ou");
+  if (it == r.end()) return "";
+  if (it->is_string()) return "ou " + it->get<std::string>();
+  if (!it->is_array() || it->empty()) return "";
+  std::string out = "ou ";
+  for (const auto& v : *it) {
+    if (!v.is_string()) continue;
+    if (out.size() > 3) out += ",";
+    out += v.get<std::string>();
+  }
+  return out.size() > 3 ? out : "";
+}
+
 constexpr std::size_t kBlockRows = 256;
 Row header_row() {
   return {"TIME (UTC)", "EVENT", "CLIENT", "PEER", "STATUS", "DURATION", "COMMAND"};
@@ -95,7 +110,7 @@ std::string status_of(const std::string& event, const Json& r) {
   if (event == "exec_denied") return "denied: " + text_of(r, "reason");
   if (event == "exec_start") return "started";
   if (event == "auth_fail" || event == "session_close") return text_of(r, "reason");
-  if (event == "session_open") return r.contains("ou") ? "ou " + text_of(r, "ou") : "";
+  if (event == "session_open") return ou_text(r);
   if (event == "server_start" || event == "server_stop") {
     std::string s = "version " + text_of(r, "version") + ", pid " + text_of(r, "pid");
     const auto rec = r.find("recovered");

@@ -149,7 +149,10 @@ Result<std::string> encode(const ExecRequest& request) {
     if (request.argv.size() > kMaxArgs) return make_error("too many arguments");
     put_u32(out, static_cast<std::uint32_t>(request.argv.size()));
     for (const auto& a : request.argv) {
-      if (a.size() > kMaxPayload) break;
+      if (a.size() > kMaxPayload) {
+        return make_error("the command line is longer than " + std::to_string(kMaxPayload) +
+                          " bytes");
+      }
       put_u32(out, static_cast<std::uint32_t>(a.size()));
       out.append(a);
     }

@@ -154,6 +154,12 @@ int main(int argc, char** argv) {
     std::printf("trex %s\n", TREX_VERSION);
     return 0;
   }
+  if (args->shell || !args->argv.empty()) {
+    // A command that cannot fit in one request fails here, before any connection.
+    if (auto enc = trex::proto::encode(trexcli::request_of(*args)); !enc) {
+      return trexcli::fail(enc.message());
+    }
+  }
   trex::tls::Library tls_library;
   auto ctx = trexcli::make_context(*args);
   if (!ctx) return trexcli::fail(ctx.message());

@@ -59,7 +59,7 @@ void add_options(CLI::App& app, Cli& cli) {
   app.add_flag("--check-config", cli.check, "check configuration, certificates, CRL and policy, then exit");
   app.add_option("--explain", cli.explain_cn, "with -- COMMAND...: say which policy rule decides for CN");
   app.add_option("--ou", cli.explain_ou, "with --explain: the identity's OU (repeatable)");
-  app.add_option("command", cli.explain_cmd, "with --explain: the command to explain");
+  app.footer("With --explain CN [--ou OU]: -- COMMAND... (or -- -c 'SHELL STRING') is the request to explain.");
   app.set_version_flag("--version", std::string("trexd ") + TREX_VERSION);
 }
 
@@ -129,8 +129,18 @@ int main(int argc, char** argv) {
   }
   CLI::App app{"trexd: mutual-TLS remote command execution server"};
   add_options(app, cli);
+  // Everything after "--" is the command for --explain, taken verbatim (CLI11
+  // would still read "-c" there as an option).
+  int own_argc = argc;
+  for (int i = 1; i < argc; ++i) {
+    if (std::string_view(argv[i]) == "--") {
+      own_argc = i;
+      cli.explain_cmd.assign(argv + i + 1, argv + argc);
+      break;
+    }
+  }
   try {
-    app.parse(argc, argv);
+    app.parse(own_argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);
     std::fprintf(stderr, "trexd: %s (see trexd --help)\n", e.what());

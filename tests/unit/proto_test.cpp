@@ -112,6 +112,11 @@ TEST(ExecRequest, RejectsTooLongForOneFrame) {
   ExecRequest r;
   r.argv = {"echo", std::string(kMaxPayload, 'x')};
   EXPECT_FALSE(encode(r).ok());
+  // One argument alone over the limit must fail too, not encode a short list.
+  r.argv = {"echo", std::string(kMaxPayload + 1, 'x')};
+  auto enc = encode(r);
+  ASSERT_FALSE(enc.ok());
+  EXPECT_NE(enc.message().find("longer than"), std::string::npos);
 }
 
 TEST(ExecRequest, RejectsMalformedPayloads) {
