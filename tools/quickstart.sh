@@ -89,21 +89,14 @@ esac
 step "checking build dependencies (apt, with sudo when not root)"
 source tools/lib/deps.sh
 trex_install_deps build
-# The release preset also configures the unit tests (TREX_BUILD_TESTS=ON),
-# and CMake's configure step requires GoogleTest for them.
-if ! dpkg-query -W -f='${Status}' libgtest-dev 2>/dev/null | grep -q "install ok installed"; then
-  echo "installing: libgtest-dev"
-  sudo=()
-  [ "$(id -u)" -eq 0 ] || sudo=(sudo)
-  "${sudo[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
-    libgtest-dev >/dev/null
-fi
 note "all present"
 
 # ----------------------------------------------------------------- build --
-step "building the release preset (build/release)"
-cmake --preset release >/dev/null && cmake --build --preset release -j"$(nproc)"
+step "building wolfSSL with its assembly (once; TREX_WOLFSSL=system skips it)"
+PRESET=$(trex_default_preset)
+BIN=build/$PRESET
+step "building the $PRESET preset ($BIN)"
+cmake --preset "$PRESET" >/dev/null && cmake --build --preset "$PRESET" -j"$(nproc)"
 for prog in trexd trex; do
   [[ -x $BIN/$prog ]] || die "$BIN/$prog was not built"
 done

@@ -90,6 +90,8 @@ flags=(--enable-distro --enable-pkcs11
        --disable-examples --disable-crypttests)
 echo "==> configure ${flags[*]}"
 eval "$(DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --export=sh)"
+# A fresh clone (CI) rebuilds this from scratch: let ccache remember it.
+if command -v ccache >/dev/null; then export CC="ccache ${CC:-gcc}"; fi
 (cd "$srcdir" && ./configure --prefix="$prefix" --libdir="$prefix/lib" "${flags[@]}" >>"$log" 2>&1)
 
 step="building wolfSSL"

@@ -16,6 +16,9 @@
 
 #include "server/state.hpp"
 
+#include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/ecc.h>
+
 namespace trex::server {
 namespace {
 
@@ -196,6 +199,9 @@ void Server::reload() {
   State& st = *state_;
   const auto& c = st.config;
   auto ctx = tls::Context::server({c.ca, c.cert, c.key, c.crl});
+  // The key probe's loopback handshake did ECC in this (the signal) thread:
+  // drop the thread's ECC cache, or it leaks when the thread ends (NOTES).
+  wc_ecc_fp_free();
   audit::Json rec{{"what", "tls"}, {"ok", ctx.ok()}, {"reason", ctx.ok() ? "" : ctx.message()}};
   if (ctx) {
     st.set_tls(*ctx);

@@ -36,6 +36,23 @@ std::string find_config_flag(int argc, char** argv) {
   return "";
 }
 
+// A byte count that takes the same forms as the configuration file: 1048576, "64M".
+void add_size_option(CLI::App& app, const std::string& name, std::uint64_t& target,
+                     std::uint64_t min, const std::string& help) {
+  app.add_option_function<std::string>(
+         name,
+         [&target, name, min](const std::string& v) {
+           auto size = trex::config::parse_size(v);
+           if (!size || *size < min) {
+             throw CLI::ValidationError(name, "must be a size of at least " + std::to_string(min) +
+                                                  " bytes, like 1048576 or 64M, not '" + v + "'");
+           }
+           target = *size;
+         },
+         help)
+      ->default_str(std::to_string(target));
+}
+
 void add_options(CLI::App& app, Cli& cli) {
   auto& c = cli.config;
   app.add_option("--config", "TOML file whose keys are the long flag names with '_' for '-'");
@@ -51,10 +68,12 @@ void add_options(CLI::App& app, Cli& cli) {
   app.add_option("--command-timeout", c.command_timeout, "seconds a command may run")->capture_default_str()->check(CLI::Range(1, 30 * 86400));
   app.add_option("--handshake-timeout", c.handshake_timeout, "seconds for the TLS handshake")->capture_default_str()->check(CLI::Range(1, 300));
   app.add_option("--idle-timeout", c.idle_timeout, "seconds a session may wait between commands")->capture_default_str()->check(CLI::Range(1, 30 * 86400));
-  app.add_option("--max-output", c.max_output, "bytes of stdout+stderr per command before it is cut")->capture_default_str()->check(CLI::PositiveNumber);
+  add_size_option(app, "--max-output", c.max_output, 1,
+                  "bytes of stdout+stderr per command before it is cut (K/M/G suffixes)");
   app.add_option("--kill-grace", c.kill_grace, "seconds between SIGTERM and SIGKILL")->capture_default_str()->check(CLI::Range(0, 3600));
   app.add_flag("--audit-fsync", c.audit_fsync, "fdatasync after every audit record");
-  app.add_option("--audit-max-bytes", c.audit_max_bytes, "rotate the audit trail at this size")->capture_default_str()->check(CLI::Range(4096ULL, 1ULL << 50));
+  add_size_option(app, "--audit-max-bytes", c.audit_max_bytes, 4096,
+                  "rotate the audit trail at this size (K/M/G suffixes)");
   app.add_flag("--syslog", c.syslog, "also send the operational log to syslog");
   app.add_flag("--check-config", cli.check, "check configuration, certificates, CRL and policy, then exit");
   app.add_option("--explain", cli.explain_cn, "with -- COMMAND...: say which policy rule decides for CN");

@@ -58,7 +58,7 @@ std::string sha256_hex(const std::string& data) {
 }
 
 bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds timeout = 10s) {
-  const auto deadline = Clock::now() + timeout;
+  const auto deadline = Clock::now() + scaled(timeout);
   while (!cond()) {
     if (Clock::now() >= deadline) return false;
     std::this_thread::sleep_for(20ms);

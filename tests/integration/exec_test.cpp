@@ -59,7 +59,7 @@ bool gone(pid_t pid) {
 
 // Polls `cond` until it holds or `timeout` passes.
 bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds timeout = 10s) {
-  const auto deadline = Clock::now() + timeout;
+  const auto deadline = Clock::now() + scaled(timeout);
   while (!cond()) {
     if (Clock::now() >= deadline) return false;
     std::this_thread::sleep_for(20ms);

@@ -32,7 +32,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds timeout = 10s) {
-  const auto deadline = Clock::now() + timeout;
+  const auto deadline = Clock::now() + scaled(timeout);
   while (!cond()) {
     if (Clock::now() >= deadline) return false;
     std::this_thread::sleep_for(20ms);
@@ -298,7 +298,7 @@ class Pty {
   // Reads until `needle` appears after `from` in the output seen so far.
   bool expect(const std::string& needle, std::size_t from,
               std::chrono::milliseconds timeout = 15s) {
-    const auto deadline = Clock::now() + timeout;
+    const auto deadline = Clock::now() + scaled(timeout);
     while (out_.find(needle, from) == std::string::npos) {
       const auto left =
           std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
@@ -314,7 +314,7 @@ class Pty {
   }
   // The exit status, or -1 when it does not end in time.
   int wait(std::chrono::milliseconds timeout = 10s) {
-    const auto deadline = Clock::now() + timeout;
+    const auto deadline = Clock::now() + scaled(timeout);
     while (Clock::now() < deadline) {
       char buf[4096];
       while (::read(master_, buf, sizeof(buf)) > 0) {
@@ -361,7 +361,7 @@ TEST_F(Fanout, InteractiveThroughATerminal) {
   const auto t0 = Clock::now();
   t.send("\x03");
   ASSERT_TRUE(t.expect("[exit 130]", mark, 10s)) << t.out();
-  EXPECT_LT(Clock::now() - t0, 5s);
+  EXPECT_LT(Clock::now() - t0, scaled(5s));
   ASSERT_TRUE(t.expect(prompt, mark)) << t.out();
 
   mark = t.out().size();

@@ -38,7 +38,7 @@ RunOptions with_timeout(std::chrono::milliseconds timeout) {
 }
 
 bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 10s) {
-  const auto deadline = Clock::now() + timeout;
+  const auto deadline = Clock::now() + scaled(timeout);
   for (;;) {
     if (pred()) return true;
     if (Clock::now() >= deadline) return false;
@@ -67,7 +67,7 @@ int tcp_socket(const Trexd& server) {
 
 // Reads from a plain socket until the peer closes it; false on timeout.
 bool wait_closed(int fd, std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
+  const auto deadline = Clock::now() + scaled(timeout);
   char buf[4096];
   for (;;) {
     const auto left =
@@ -104,12 +104,12 @@ class RawClient {
       error_ = ctx.message();
       return;
     }
-    auto fd = client::tcp_connect("127.0.0.1", port_of(server), 5s);
+    auto fd = client::tcp_connect("127.0.0.1", port_of(server), scaled(5s));
     if (!fd) {
       error_ = fd.message();
       return;
     }
-    auto hs = tls::Connection::connect(*ctx, *fd, "127.0.0.1", 5s);
+    auto hs = tls::Connection::connect(*ctx, *fd, "127.0.0.1", scaled(5s));
     if (auto* e = std::get_if<tls::HandshakeError>(&hs)) {
       error_ = e->reason;
       return;
@@ -121,7 +121,7 @@ class RawClient {
 
   // Writes raw bytes into the TLS stream; false when the server is gone.
   bool send_raw(std::string_view data) {
-    const auto deadline = Clock::now() + 5s;
+    const auto deadline = Clock::now() + scaled(5s);
     auto& conn = ch_->stream();
     while (!data.empty()) {
       const std::size_t len = std::min<std::size_t>(data.size(), 16384);
@@ -152,7 +152,7 @@ class RawClient {
   Outcome read(std::chrono::milliseconds timeout,
                const std::function<bool(const proto::Frame&)>& until = nullptr) {
     Outcome out;
-    const auto deadline = Clock::now() + timeout;
+    const auto deadline = Clock::now() + scaled(timeout);
     for (;;) {
       proto::Frame f;
       auto st = ch_->next(f);

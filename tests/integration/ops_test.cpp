@@ -27,7 +27,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds timeout = 10s) {
-  const auto deadline = Clock::now() + timeout;
+  const auto deadline = Clock::now() + scaled(timeout);
   while (!cond()) {
     if (Clock::now() >= deadline) return false;
     std::this_thread::sleep_for(20ms);
@@ -283,6 +283,8 @@ TEST_F(Ops, CheckConfigNamesAMissingCaFile) {
 TEST_F(Ops, StartupLogWarnsAboutExpiry) {
   Trexd d(*pki_, tmp_.path(), {"--cert", pki_->cert("s2"), "--key", pki_->key("s2")});
   ASSERT_FALSE(d.address().empty());
+  // The warning is logged just after "listening on", which the harness waits for.
+  EXPECT_TRUE(eventually([&] { return d.server_log().find("expires in") != std::string::npos; }));
   const auto log = d.server_log();
   EXPECT_NE(log.find("expires in"), std::string::npos) << log;
   EXPECT_NE(log.find(pki_->cert("s2")), std::string::npos) << log;

@@ -35,7 +35,7 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kDeniedPrefix = "trex: not allowed by the server's policy: ";
 
 bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds timeout = 10s) {
-  const auto deadline = Clock::now() + timeout;
+  const auto deadline = Clock::now() + scaled(timeout);
   while (!cond()) {
     if (Clock::now() >= deadline) return false;
     std::this_thread::sleep_for(20ms);

@@ -35,7 +35,7 @@ RunOptions with_timeout(std::chrono::milliseconds timeout) {
 }
 
 bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 10s) {
-  const auto deadline = Clock::now() + timeout;
+  const auto deadline = Clock::now() + scaled(timeout);
   for (;;) {
     if (pred()) return true;
     if (Clock::now() >= deadline) return false;
@@ -161,16 +161,16 @@ std::string raw_attempt(const Trexd& server, const tls::ClientFiles& files) {
   auto ctx = tls::Context::client(files);
   if (!ctx) return "context: " + ctx.message();
   const auto port = static_cast<std::uint16_t>(std::stoi(server.port()));
-  auto fd = client::tcp_connect("127.0.0.1", port, 5s);
+  auto fd = client::tcp_connect("127.0.0.1", port, scaled(5s));
   if (!fd) return "connect: " + fd.message();
-  auto hs = tls::Connection::connect(*ctx, *fd, "127.0.0.1", 5s);
+  auto hs = tls::Connection::connect(*ctx, *fd, "127.0.0.1", scaled(5s));
   if (auto* e = std::get_if<tls::HandshakeError>(&hs)) return "handshake: " + e->reason;
   Channel ch(std::move(std::get<tls::Connection>(hs)));
   proto::ExecRequest req;
   req.argv = {"true"};
   ch.send(proto::FrameType::kExec, *proto::encode(req));
   ch.flush_all(5s);
-  const auto deadline = Clock::now() + 10s;
+  const auto deadline = Clock::now() + scaled(10s);
   while (Clock::now() < deadline) {
     auto r = ch.receive(1 << 20);
     if (r.status == tls::IoStatus::kError) return r.error;

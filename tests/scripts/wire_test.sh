@@ -79,7 +79,8 @@ done
 for suite in TLS_AES_128_CCM_SHA256 TLS_AES_128_CCM_8_SHA256; do
   check "$suite is not offered" bash -c "! timeout 10 openssl s_client -connect 127.0.0.1:$port -tls1_3 -ciphersuites $suite -alpn trex/1 </dev/null 2>&1 | grep -q '^New, TLSv1.3'"
 done
-check "ChaCha20-Poly1305 is preferred" bash -c "timeout 10 openssl s_client -connect 127.0.0.1:$port -CAfile '$P/ca.crt' -cert '$P/issued/client.crt' -key '$P/private/client.key' -alpn trex/1 -tls1_3 </dev/null 2>&1 | grep -q 'Cipher is TLS_CHACHA20_POLY1305_SHA256'"
+# The server's own order decides (ChaCha20 first, or AES-128-GCM with AES-NI).
+check "the server picks its preferred suite" bash -c "timeout 10 openssl s_client -connect 127.0.0.1:$port -CAfile '$P/ca.crt' -cert '$P/issued/client.crt' -key '$P/private/client.key' -alpn trex/1 -tls1_3 </dev/null 2>&1 | grep -Eq 'Cipher is TLS_(CHACHA20_POLY1305_SHA256|AES_128_GCM_SHA256)'"
 check "the server is still serving" [ "$("$trex" "${client[@]}" "127.0.0.1:$port" echo ok)" = ok ]
 
 echo "$passed passed, $failed failed"

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
@@ -96,6 +97,56 @@ bool pump(int& in_fd, std::string_view& in_data, bool close_in, int& out_fd, std
 
 }  // namespace
 
+double time_scale() {
+  static const double scale = [] {
+    const char* v = std::getenv("TREX_TEST_TIME_SCALE");
+    if (v == nullptr || *v == '\0') return 1.0;
+    char* end = nullptr;
+    const double d = std::strtod(v, &end);
+    return end != v && d >= 1.0 ? d : 1.0;  // only ever lengthens
+  }();
+  return scale;
+}
+
+std::chrono::milliseconds scaled(std::chrono::milliseconds d) {
+  return std::chrono::milliseconds(static_cast<std::int64_t>(static_cast<double>(d.count()) * time_scale()));
+}
+
+bool under_asan() {
+#if defined(__SANITIZE_ADDRESS__)
+  return true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+  return true;
+#endif
+#endif
+  return false;
+}
+
+bool under_tsan() {
+#if defined(__SANITIZE_THREAD__)
+  return true;
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+  return true;
+#endif
+#endif
+  return false;
+}
+
+void expect_no_sanitizer_report(const std::string& who, const std::string& output) {
+  static constexpr const char* kMarkers[] = {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
+                                             "runtime error:", "WARNING: ThreadSanitizer"};
+  for (const char* marker : kMarkers) {
+    const auto at = output.find(marker);
+    if (at == std::string::npos) continue;
+    const auto from = output.rfind("\n", at);
+    const std::string report = output.substr(from == std::string::npos ? 0 : from + 1, 20000);
+    ADD_FAILURE() << who << " reported a sanitizer finding (" << marker << "):\n" << report;
+    return;
+  }
+}
+
 TempDir::TempDir() {
   char tmpl[] = "/tmp/trex-test-XXXXXX";
   const char* p = mkdtemp(tmpl);
@@ -114,7 +165,8 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& o) {
   const pid_t pid = spawn(argv, o, &in, &out, &err);
   if (pid < 0) return r;
   std::string_view data = o.stdin_data;
-  const bool finished = pump(in, data, o.close_stdin, out, r.out, err, r.err, Clock::now() + o.timeout);
+  const bool finished =
+      pump(in, data, o.close_stdin, out, r.out, err, r.err, Clock::now() + scaled(o.timeout));
   if (in >= 0) close(in);
   if (!finished) {
     ::kill(-pid, SIGKILL);
@@ -125,6 +177,7 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& o) {
   if (out >= 0) close(out);
   if (err >= 0) close(err);
   r.status = finished ? decode_status(st) : -1;
+  expect_no_sanitizer_report(fs::path(argv.at(0)).filename().string(), r.err);
   return r;
 }
 
@@ -172,7 +225,7 @@ Child::~Child() {
 }
 
 bool Child::wait_for_output(const std::string& needle, std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
+  const auto deadline = Clock::now() + scaled(timeout);
   char buf[65536];
   while (out_.find(needle) == std::string::npos) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
@@ -192,7 +245,7 @@ RunResult Child::wait(std::chrono::milliseconds timeout) {
   RunResult r;
   int in = -1;
   std::string_view none;
-  const bool finished = pump(in, none, true, out_fd_, out_, err_fd_, err_, Clock::now() + timeout);
+  const bool finished = pump(in, none, true, out_fd_, out_, err_fd_, err_, Clock::now() + scaled(timeout));
   if (!finished) ::kill(-pid_, SIGKILL);
   int st = 0;
   waitpid(pid_, &st, 0);
@@ -201,6 +254,7 @@ RunResult Child::wait(std::chrono::milliseconds timeout) {
   r.err = err_;
   r.timed_out = !finished;
   r.status = finished ? decode_status(st) : -1;
+  expect_no_sanitizer_report("child " + std::to_string(pid_), err_);
   return r;
 }
 
@@ -265,7 +319,7 @@ Trexd::Trexd(const Pki& pki, const std::string& dir, std::vector<std::string> ex
     execv(args[0], args.data());
     _exit(127);
   }
-  const auto deadline = Clock::now() + 20s;
+  const auto deadline = Clock::now() + scaled(20s);
   const std::string marker = "listening on ";
   while (Clock::now() < deadline) {
     const std::string log = server_log();
@@ -288,9 +342,20 @@ Trexd::Trexd(const Pki& pki, const std::string& dir, std::vector<std::string> ex
 
 Trexd::~Trexd() {
   if (pid_ > 0) {
-    ::kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
+    // A clean stop lets LeakSanitizer check trexd at exit. The second
+    // SIGTERM kills commands still running; SIGKILL if that is not enough.
+    ::kill(pid_, SIGTERM);
+    wait(1s);
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      wait(5s);
+    }
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
   }
+  expect_no_sanitizer_report("trexd", read_file(dir_ + "/trexd.stderr"));
 }
 
 std::string Trexd::port() const { return address_.substr(address_.rfind(':') + 1); }
@@ -301,7 +366,7 @@ void Trexd::signal(int sig) const {
 bool Trexd::alive() const { return pid_ > 0 && ::kill(pid_, 0) == 0; }
 
 int Trexd::wait(std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
+  const auto deadline = Clock::now() + scaled(timeout);
   while (pid_ > 0 && Clock::now() < deadline) {
     int st = 0;
     if (waitpid(pid_, &st, WNOHANG) == pid_) {

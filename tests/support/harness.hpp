@@ -44,6 +44,22 @@ struct RunOptions {
   std::string cwd;
 };
 
+// TREX_TEST_TIME_SCALE (default 1): a factor for the harness's and tests'
+// timeouts, set by the sanitizer test presets and tools/test.sh, where
+// everything runs several times slower. scaled(d) is d times that factor.
+double time_scale();
+std::chrono::milliseconds scaled(std::chrono::milliseconds d);
+
+// Is this test binary built with ASan or TSan? (The programs under test are
+// built with the same flags.)
+bool under_asan();
+bool under_tsan();
+
+// Fails the current test when `output` (a program's stderr) holds a
+// sanitizer report (ASan, LSan, UBSan, TSan). run(), Child::wait() and
+// ~Trexd apply it to trex, trex-audit and trexd.
+void expect_no_sanitizer_report(const std::string& who, const std::string& output);
+
 // Runs argv to completion, feeding stdin and capturing both outputs.
 RunResult run(const std::vector<std::string>& argv, const RunOptions& opts = {});
 
@@ -113,6 +129,7 @@ class Trexd {
   std::string server_log() const;
   void signal(int sig) const;
   // Waits for exit; returns the exit status or -1 on timeout.
+  // Timeouts given to the harness are multiplied by time_scale().
   int wait(std::chrono::milliseconds timeout = 30s);
   bool alive() const;
   // trex as client `name` against this server, `args` after HOST (the command).

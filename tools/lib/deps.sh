@@ -23,3 +23,20 @@ trex_install_deps() {
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
     "${missing[@]}" >/dev/null
 }
+
+# Prints the preset the README commands build: release-asm (wolfSSL built
+# from Debian's source with its assembly, about 2x the throughput here) when
+# tools/wolfssl-asm.sh succeeds, else release with Debian's libwolfssl.
+# TREX_WOLFSSL=system skips the attempt. Progress goes to stderr.
+trex_default_preset() {
+  if [ "${TREX_WOLFSSL:-asm}" = system ]; then
+    echo release
+    return
+  fi
+  if tools/wolfssl-asm.sh >&2; then
+    echo release-asm
+  else
+    echo "warning: could not build wolfSSL with assembly; using Debian's libwolfssl (slower)" >&2
+    echo release
+  fi
+}
