@@ -18,20 +18,22 @@ struct ServerConfig {
   std::string cert = "pki/issued/server.crt";
   std::string key = "pki/private/server.key";
   std::string crl = "pki/crl.pem";
-  std::string policy;     // empty: no policy, every certificate may run anything
+  std::string policy;  // empty: no policy, every certificate may run anything
   std::string log_dir = "log";
   std::string audit_log;  // empty: <log_dir>/audit.jsonl
   std::uint32_t max_sessions = 64;
-  std::uint32_t command_timeout = 3600;  // seconds
-  std::uint32_t handshake_timeout = 10;  // seconds
-  std::uint32_t idle_timeout = 600;      // seconds without a command
+  std::uint32_t command_timeout = 3600;   // seconds
+  std::uint32_t handshake_timeout = 10;   // seconds
+  std::uint32_t idle_timeout = 600;       // seconds without a command
   std::uint64_t max_output = 1ULL << 30;  // bytes of stdout+stderr per command
-  std::uint32_t kill_grace = 5;          // seconds between TERM and KILL
+  std::uint32_t kill_grace = 5;           // seconds between TERM and KILL
   bool audit_fsync = false;
   std::uint64_t audit_max_bytes = 64ULL << 20;
   bool syslog = false;
 
-  std::string audit_path() const { return audit_log.empty() ? log_dir + "/audit.jsonl" : audit_log; }
+  std::string audit_path() const {
+    return audit_log.empty() ? log_dir + "/audit.jsonl" : audit_log;
+  }
 };
 
 // Overlays the keys of a TOML document on `base`. Unknown keys, wrong types

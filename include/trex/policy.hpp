@@ -31,7 +31,7 @@ struct Rule {
   std::string name;
   std::vector<std::string> cn;
   std::vector<std::string> ou;
-  std::vector<std::string> allow;  // bare names, absolute paths, or "*"
+  std::vector<std::string> allow;          // bare names, absolute paths, or "*"
   std::vector<std::string> args_patterns;  // source text, for reports
   std::vector<std::regex> args;            // compiled, matched against the whole joined args
   bool shell = false;

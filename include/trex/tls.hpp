@@ -10,8 +10,8 @@
 #include <cstddef>
 #include <memory>
 #include <optional>
-#include <variant>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "trex/result.hpp"
@@ -64,8 +64,8 @@ struct PeerIdentity {
 };
 
 struct HandshakeError {
-  std::string reason;  // short, e.g. "revoked", "no certificate", "timeout"
-  std::string detail;  // wolfSSL's words and code, for the log
+  std::string reason;                // short, e.g. "revoked", "no certificate", "timeout"
+  std::string detail;                // wolfSSL's words and code, for the log
   std::optional<PeerIdentity> peer;  // when a certificate was seen
 };
 
@@ -77,11 +77,11 @@ class Connection : public Stream {
   // Both take ownership of `fd` (closed on failure too) and switch it to
   // non-blocking mode; the handshake must finish within `timeout`.
   static std::variant<Connection, HandshakeError> accept(std::shared_ptr<Context> ctx, int fd,
-                                                          std::chrono::milliseconds timeout);
+                                                         std::chrono::milliseconds timeout);
   // Checks the server's certificate against `host` (DNS or IP SAN).
   static std::variant<Connection, HandshakeError> connect(std::shared_ptr<Context> ctx, int fd,
-                                                           const std::string& host,
-                                                           std::chrono::milliseconds timeout);
+                                                          const std::string& host,
+                                                          std::chrono::milliseconds timeout);
   Connection(Connection&&) noexcept;
   Connection& operator=(Connection&&) noexcept;
   Connection(const Connection&) = delete;

@@ -200,8 +200,7 @@ Status Writer::append(std::string_view record) {
   if (::fallocate(fd_, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(size_),
                   static_cast<off_t>(record.size())) != 0 &&
       (errno == ENOSPC || errno == EDQUOT || errno == EFBIG)) {
-    return make_error("cannot write audit record to " + options_.path + ": " +
-                      errno_text(errno));
+    return make_error("cannot write audit record to " + options_.path + ": " + errno_text(errno));
   }
   ssize_t n;
   do {

@@ -8,7 +8,8 @@ namespace trex::client {
 const char* const kUsage =
     "usage: trex [options] HOST[:PORT] COMMAND [ARG...]      run argv directly (no shell)\n"
     "       trex [options] HOST[:PORT] -c 'SHELL STRING'     run through /bin/sh -c\n"
-    "       trex [options] HOST[:PORT]                       interactive: one shell line per prompt\n"
+    "       trex [options] HOST[:PORT]                       interactive: one shell line per "
+    "prompt\n"
     "       trex [options] -H HOST[,HOST...] [-H ...] COMMAND [ARG...] | -c '...'   fan-out\n"
     "options:\n"
     "  --ca FILE               CA certificate (env TREX_CA, default pki/ca.crt)\n"
@@ -44,7 +45,8 @@ void split_hosts(const std::string& list, std::vector<std::string>& out) {
   std::size_t start = 0;
   while (start <= list.size()) {
     const auto comma = list.find(',', start);
-    const auto item = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+    const auto item =
+        list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     if (!item.empty()) out.push_back(item);
     if (comma == std::string::npos) break;
     start = comma + 1;
@@ -74,11 +76,16 @@ Result<Args> parse_args(const std::vector<std::string>& in) {
       arg = arg.substr(0, arg.find('='));
       if (inline_value.empty()) return make_error(arg + " needs a value");
     }
-    if (arg == "-n") a.no_stdin = true;
-    else if (arg == "-v" || arg == "--verbose") a.verbose = true;
-    else if (arg == "--json") a.json = true;
-    else if (arg == "-h" || arg == "--help") a.help = true;
-    else if (arg == "--version") a.version = true;
+    if (arg == "-n")
+      a.no_stdin = true;
+    else if (arg == "-v" || arg == "--verbose")
+      a.verbose = true;
+    else if (arg == "--json")
+      a.json = true;
+    else if (arg == "-h" || arg == "--help")
+      a.help = true;
+    else if (arg == "--version")
+      a.version = true;
     else if (arg == "-c") {
       if (i + 1 >= in.size()) return make_error("-c needs a shell command");
       a.shell = true;
@@ -86,19 +93,28 @@ Result<Args> parse_args(const std::vector<std::string>& in) {
     } else {
       auto v = value(arg, inline_value);
       if (!v) return v.error();
-      if (arg == "--ca") a.ca = *v;
-      else if (arg == "--cert") a.cert = *v;
-      else if (arg == "--key") a.key = *v;
-      else if (arg == "--hosts-file") { a.hosts_file = *v; a.fan_out = true; }
-      else if (arg == "-H") { split_hosts(*v, a.hosts); a.fan_out = true; }
-      else if (arg == "--port") {
+      if (arg == "--ca")
+        a.ca = *v;
+      else if (arg == "--cert")
+        a.cert = *v;
+      else if (arg == "--key")
+        a.key = *v;
+      else if (arg == "--hosts-file") {
+        a.hosts_file = *v;
+        a.fan_out = true;
+      } else if (arg == "-H") {
+        split_hosts(*v, a.hosts);
+        a.fan_out = true;
+      } else if (arg == "--port") {
         auto n = number(arg, *v, 1, 65535);
         if (!n) return n.error();
         a.port = static_cast<std::uint16_t>(*n);
       } else if (arg == "--timeout" || arg == "--connect-timeout" || arg == "--parallel") {
         auto n = number(arg, *v, 1, arg == "--parallel" ? 1024 : 30 * 86400);
         if (!n) return n.error();
-        (arg == "--timeout" ? a.timeout : arg == "--parallel" ? a.parallel : a.connect_timeout) = *n;
+        (arg == "--timeout"    ? a.timeout
+         : arg == "--parallel" ? a.parallel
+                               : a.connect_timeout) = *n;
       } else {
         return make_error("unknown option '" + arg + "' (try trex --help)");
       }

@@ -158,8 +158,8 @@ Result<proto::ExitInfo> Session::run(const proto::ExecRequest& request, Output& 
       }
     }
     if (want_stdin && fds[1].revents != 0) {
-      const ssize_t got = ch_.send_from_fd(stdin_fd, proto::FrameType::kStdin, proto::kMaxPayload,
-                                           nullptr);
+      const ssize_t got =
+          ch_.send_from_fd(stdin_fd, proto::FrameType::kStdin, proto::kMaxPayload, nullptr);
       if (got <= 0 && !(got < 0 && (errno == EAGAIN || errno == EINTR))) {
         ch_.send(proto::FrameType::kStdin, "");  // EOF
         forwarding = false;
@@ -182,8 +182,9 @@ Result<proto::ExitInfo> Session::run(const proto::ExecRequest& request, Output& 
       }
       if (r.status == tls::IoStatus::kClosed) {
         if (!answered) {
-          return make_error("the server closed the connection without answering (it may have "
-                            "refused this certificate; the server's log says why)");
+          return make_error(
+              "the server closed the connection without answering (it may have "
+              "refused this certificate; the server's log says why)");
         }
         return make_error("the server closed the connection before the command finished");
       }

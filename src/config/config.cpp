@@ -1,9 +1,9 @@
 #include "trex/config.hpp"
 
+#include <toml++/toml.h>
 #include <charconv>
 #include <fstream>
 #include <sstream>
-#include <toml++/toml.h>
 
 namespace trex::config {
 namespace {
@@ -19,8 +19,8 @@ Status read_uint(const toml::node& node, std::string_view source, std::string_vi
   auto v = node.value<std::int64_t>();
   if (!node.is_integer() || !v || *v < 0 || static_cast<std::uint64_t>(*v) < min ||
       static_cast<std::uint64_t>(*v) > max) {
-    return make_error(where(source, node, key) + " must be an integer from " +
-                      std::to_string(min) + " to " + std::to_string(max));
+    return make_error(where(source, node, key) + " must be an integer from " + std::to_string(min) +
+                      " to " + std::to_string(max));
   }
   out = static_cast<T>(*v);
   return {};
@@ -83,17 +83,25 @@ Result<std::uint64_t> parse_size(std::string_view text) {
   std::uint64_t value = 0;
   const char* end = text.data() + text.size();
   auto [p, ec] = std::from_chars(text.data(), end, value);
-  if (ec != std::errc() || p == text.data()) return make_error("not a size: '" + std::string(text) + "'");
+  if (ec != std::errc() || p == text.data())
+    return make_error("not a size: '" + std::string(text) + "'");
   std::string_view suffix(p, static_cast<std::size_t>(end - p));
   if (suffix.size() == 2 && (suffix[1] == 'B' || suffix[1] == 'b')) suffix.remove_suffix(1);
   int shift = 0;
-  if (suffix.empty()) shift = 0;
-  else if (suffix == "K" || suffix == "k") shift = 10;
-  else if (suffix == "M" || suffix == "m") shift = 20;
-  else if (suffix == "G" || suffix == "g") shift = 30;
-  else if (suffix == "T" || suffix == "t") shift = 40;
-  else return make_error("not a size: '" + std::string(text) + "' (use K, M, G or T)");
-  if (shift > 0 && value > (UINT64_MAX >> shift)) return make_error("size too large: " + std::string(text));
+  if (suffix.empty())
+    shift = 0;
+  else if (suffix == "K" || suffix == "k")
+    shift = 10;
+  else if (suffix == "M" || suffix == "m")
+    shift = 20;
+  else if (suffix == "G" || suffix == "g")
+    shift = 30;
+  else if (suffix == "T" || suffix == "t")
+    shift = 40;
+  else
+    return make_error("not a size: '" + std::string(text) + "' (use K, M, G or T)");
+  if (shift > 0 && value > (UINT64_MAX >> shift))
+    return make_error("size too large: " + std::string(text));
   return value << shift;
 }
 
@@ -117,7 +125,8 @@ Result<ServerConfig> apply_toml_file(ServerConfig base, const std::string& path)
   if (!in) return make_error("cannot read configuration file " + path);
   std::ostringstream ss;
   ss << in.rdbuf();
-  if (ss.str().size() > (1 << 20)) return make_error("configuration file " + path + " is over 1 MiB");
+  if (ss.str().size() > (1 << 20))
+    return make_error("configuration file " + path + " is over 1 MiB");
   return apply_toml(std::move(base), ss.str(), path);
 }
 
@@ -126,11 +135,13 @@ Result<Endpoint> parse_endpoint(std::string_view text, std::uint16_t default_por
   std::string_view port_text;
   if (!text.empty() && text.front() == '[') {
     const auto close = text.find(']');
-    if (close == std::string_view::npos) return make_error("missing ']' in '" + std::string(text) + "'");
+    if (close == std::string_view::npos)
+      return make_error("missing ']' in '" + std::string(text) + "'");
     ep.host = std::string(text.substr(1, close - 1));
     auto rest = text.substr(close + 1);
     if (!rest.empty()) {
-      if (rest.front() != ':') return make_error("expected ':PORT' after ']' in '" + std::string(text) + "'");
+      if (rest.front() != ':')
+        return make_error("expected ':PORT' after ']' in '" + std::string(text) + "'");
       port_text = rest.substr(1);
     }
   } else {

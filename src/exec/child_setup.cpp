@@ -1,5 +1,5 @@
-#include <sys/prctl.h>
 #include "exec/child_setup.hpp"
+#include <sys/prctl.h>
 
 #include <grp.h>
 #include <pwd.h>

@@ -71,14 +71,22 @@ bool is_known_type(std::uint8_t type) {
 
 std::string_view type_name(FrameType type) {
   switch (type) {
-    case FrameType::kExec: return "exec";
-    case FrameType::kStdin: return "stdin";
-    case FrameType::kSignal: return "signal";
-    case FrameType::kStarted: return "started";
-    case FrameType::kStdout: return "stdout";
-    case FrameType::kStderr: return "stderr";
-    case FrameType::kExit: return "exit";
-    case FrameType::kError: return "error";
+    case FrameType::kExec:
+      return "exec";
+    case FrameType::kStdin:
+      return "stdin";
+    case FrameType::kSignal:
+      return "signal";
+    case FrameType::kStarted:
+      return "started";
+    case FrameType::kStdout:
+      return "stdout";
+    case FrameType::kStderr:
+      return "stderr";
+    case FrameType::kExit:
+      return "exit";
+    case FrameType::kError:
+      return "error";
   }
   return "unknown";
 }
@@ -158,8 +166,7 @@ Result<std::string> encode(const ExecRequest& request) {
     }
   }
   if (out.size() > kMaxPayload) {
-    return make_error("the command line is longer than " + std::to_string(kMaxPayload) +
-                      " bytes");
+    return make_error("the command line is longer than " + std::to_string(kMaxPayload) + " bytes");
   }
   return out;
 }
@@ -172,7 +179,8 @@ Result<ExecRequest> decode_exec(std::string_view payload) {
   if (!r.u8(flags) || !r.u32(req.timeout_s) || !r.u32(count)) {
     return make_error("exec request is truncated");
   }
-  if ((flags & ~(kFlagShell | kFlagStdin)) != 0) return make_error("exec request has unknown flags");
+  if ((flags & ~(kFlagShell | kFlagStdin)) != 0)
+    return make_error("exec request has unknown flags");
   req.shell = (flags & kFlagShell) != 0;
   req.stdin_open = (flags & kFlagStdin) != 0;
   if (count == 0) return make_error("exec request has an empty command");
@@ -236,12 +244,18 @@ Result<ExitInfo> decode_exit(std::string_view payload) {
 
 int client_exit_status(const ExitInfo& info) {
   switch (info.kind) {
-    case ExitKind::kExited: return info.code;
-    case ExitKind::kSignaled: return 128 + info.signal;
-    case ExitKind::kTimedOut: return 124;
-    case ExitKind::kDenied: return 126;
-    case ExitKind::kNotFound: return 127;
-    case ExitKind::kFailed: return 255;
+    case ExitKind::kExited:
+      return info.code;
+    case ExitKind::kSignaled:
+      return 128 + info.signal;
+    case ExitKind::kTimedOut:
+      return 124;
+    case ExitKind::kDenied:
+      return 126;
+    case ExitKind::kNotFound:
+      return 127;
+    case ExitKind::kFailed:
+      return 255;
   }
   return 255;
 }

@@ -30,9 +30,7 @@ class Loop {
   CommandOutcome run();
 
  private:
-  bool finished() const {
-    return status_ && proc_.stdout_fd() < 0 && proc_.stderr_fd() < 0;
-  }
+  bool finished() const { return status_ && proc_.stdout_fd() < 0 && proc_.stderr_fd() < 0; }
   void escalate(const char* why);
   void on_frames();
   void on_socket_readable();
@@ -47,8 +45,8 @@ class Loop {
   const CommandLimits& lim_;
   CommandOutcome out_;
   Clock::time_point start_, deadline_;
-  std::optional<Clock::time_point> kill_at_;     // SIGKILL after TERM
-  std::optional<Clock::time_point> stop_at_;     // server stopping: TERM then
+  std::optional<Clock::time_point> kill_at_;  // SIGKILL after TERM
+  std::optional<Clock::time_point> stop_at_;  // server stopping: TERM then
   std::optional<Clock::time_point> linger_until_;
   std::optional<exec::ExitStatus> status_;
   bool session_ok_ = true;
@@ -148,8 +146,8 @@ void Loop::pump_pipe(bool is_stdout) {
 
 void Loop::pump_stdin() {
   while (stdin_off_ < stdin_buf_.size()) {
-    const ssize_t n = ::write(proc_.stdin_fd(), stdin_buf_.data() + stdin_off_,
-                              stdin_buf_.size() - stdin_off_);
+    const ssize_t n =
+        ::write(proc_.stdin_fd(), stdin_buf_.data() + stdin_off_, stdin_buf_.size() - stdin_off_);
     if (n < 0) {
       if (errno == EAGAIN) return;
       if (errno == EINTR) continue;

@@ -34,7 +34,8 @@ Account account_for(const std::optional<std::string>& run_as) {
   if (found == nullptr) return {run_as.value_or(std::to_string(geteuid())), "/"};
   // Accounts like nobody have a home that does not exist (/nonexistent).
   struct stat st {};
-  const bool home_ok = found->pw_dir != nullptr && ::stat(found->pw_dir, &st) == 0 && S_ISDIR(st.st_mode);
+  const bool home_ok =
+      found->pw_dir != nullptr && ::stat(found->pw_dir, &st) == 0 && S_ISDIR(st.st_mode);
   return {found->pw_name, home_ok ? found->pw_dir : "/"};
 }
 
@@ -51,7 +52,11 @@ audit::Json command_fields(const proto::ExecRequest& req) {
 class Session {
  public:
   Session(State& st, Channel ch, tls::PeerIdentity id, std::string peer, std::uint64_t conn)
-      : st_(st), ch_(std::move(ch)), id_(std::move(id)), peer_(std::move(peer)), conn_(conn),
+      : st_(st),
+        ch_(std::move(ch)),
+        id_(std::move(id)),
+        peer_(std::move(peer)),
+        conn_(conn),
         who_{id_.cn, id_.ou} {}
   void run();
 
@@ -97,8 +102,12 @@ std::string Session::run_approved(const proto::ExecRequest& req, const policy::D
     spec.program = req.argv[0];
   }
   spec.cwd = d.cwd.value_or(d.run_as ? acct.home : "/");
-  spec.env = {"PATH=" + std::string(exec::kCommandPath), "HOME=" + acct.home, "USER=" + acct.name,
-              "LANG=C.UTF-8", "TREX_CLIENT=" + who_.cn, "TREX_SESSION=" + std::to_string(conn_)};
+  spec.env = {"PATH=" + std::string(exec::kCommandPath),
+              "HOME=" + acct.home,
+              "USER=" + acct.name,
+              "LANG=C.UTF-8",
+              "TREX_CLIENT=" + who_.cn,
+              "TREX_SESSION=" + std::to_string(conn_)};
   spec.run_as = d.run_as;
   spec.umask = d.umask;
   spec.limits = d.limits;
@@ -132,11 +141,19 @@ std::string Session::run_approved(const proto::ExecRequest& req, const policy::D
     }
   }
   if (!proc) {
-    audit::Json end{{"conn", conn_}, {"id", id}, {"cn", who_.cn}, {"exit_code", 127},
-                    {"signal", nullptr}, {"timed_out", false}, {"duration_ms", 0},
-                    {"stdout_bytes", 0}, {"stderr_bytes", 0}, {"stdin_bytes", 0},
+    audit::Json end{{"conn", conn_},
+                    {"id", id},
+                    {"cn", who_.cn},
+                    {"exit_code", 127},
+                    {"signal", nullptr},
+                    {"timed_out", false},
+                    {"duration_ms", 0},
+                    {"stdout_bytes", 0},
+                    {"stderr_bytes", 0},
+                    {"stdin_bytes", 0},
                     {"stdout_sha256", audit::sha256_hex("")},
-                    {"stderr_sha256", audit::sha256_hex("")}, {"truncated", false},
+                    {"stderr_sha256", audit::sha256_hex("")},
+                    {"truncated", false},
                     {"error", spawn_error}};
     if (!audit("exec_end", end)) {
       send_exit({proto::ExitKind::kFailed, 0, 0, false, kAuditFailure});
@@ -192,8 +209,7 @@ std::string Session::handle_exec(const std::string& payload) {
     return "protocol error: " + req.message();
   }
   const auto policy = st_.policy();
-  const auto decision =
-      policy->decide(who_, policy::Request{req->shell, req->argv, req->command});
+  const auto decision = policy->decide(who_, policy::Request{req->shell, req->argv, req->command});
   if (!decision.allowed) {
     audit::Json denied{{"conn", conn_}, {"cn", who_.cn}};
     denied.update(command_fields(*req));
@@ -245,8 +261,8 @@ std::string Session::wait_for_frames() {
       pollfd fds[2] = {{ch_.fd(), POLLIN, 0}, {st_.stop_fd, POLLIN, 0}};
       const int r = ::poll(fds, 2, idle_ms);
       if (r == 0) {
-        send_error(proto::ErrorCode::kIdle, "idle for " +
-                                                std::to_string(st_.config.idle_timeout) + " s");
+        send_error(proto::ErrorCode::kIdle,
+                   "idle for " + std::to_string(st_.config.idle_timeout) + " s");
         return "idle timeout";
       }
       if (fds[1].revents != 0) {
@@ -263,8 +279,12 @@ std::string Session::wait_for_frames() {
 void Session::run() {
   const auto& id = id_;
   st_.log->info("conn {} from {}: cn={} serial={}", conn_, peer_, id.cn, id.serial);
-  if (!audit("session_open", {{"conn", conn_}, {"peer", peer_}, {"cn", id.cn}, {"ou", id.ou},
-                              {"serial", id.serial}, {"fingerprint", id.fingerprint},
+  if (!audit("session_open", {{"conn", conn_},
+                              {"peer", peer_},
+                              {"cn", id.cn},
+                              {"ou", id.ou},
+                              {"serial", id.serial},
+                              {"fingerprint", id.fingerprint},
                               {"not_after", id.not_after}})) {
     send_error(proto::ErrorCode::kAudit, kAuditFailure);
     ch_.flush_all(std::chrono::seconds(2));
@@ -274,8 +294,8 @@ void Session::run() {
   const std::string reason = wait_for_frames();
   ch_.flush_all(std::chrono::seconds(2));
   ch_.shutdown();
-  audit("session_close", {{"conn", conn_}, {"cn", id.cn}, {"reason", reason},
-                          {"commands", commands_}});
+  audit("session_close",
+        {{"conn", conn_}, {"cn", id.cn}, {"reason", reason}, {"commands", commands_}});
   st_.log->info("conn {} closed: {} ({} commands)", conn_, reason, commands_);
 }
 
@@ -287,8 +307,8 @@ void serve_session(State& st, Channel channel, tls::PeerIdentity id, const std::
 }
 
 void serve_connection(State& st, int fd, const std::string& peer, std::uint64_t conn) {
-  auto hs = tls::Connection::accept(st.tls(), fd,
-                                    std::chrono::seconds(st.config.handshake_timeout));
+  auto hs =
+      tls::Connection::accept(st.tls(), fd, std::chrono::seconds(st.config.handshake_timeout));
   if (auto* err = std::get_if<tls::HandshakeError>(&hs)) {
     st.log->warn("conn {} from {}: handshake failed: {} [{}]", conn, peer, err->reason,
                  err->detail);
@@ -313,11 +333,11 @@ void refuse_busy(State& st, int fd, const std::string& peer) {
   auto hs = tls::Connection::accept(st.tls(), fd, std::chrono::seconds(2));
   if (auto* conn = std::get_if<tls::Connection>(&hs)) {
     Channel ch(std::move(*conn));
-    ch.send(proto::FrameType::kError,
-            proto::encode(proto::ErrorInfo{
-                proto::ErrorCode::kBusy, "server busy: all " +
-                                             std::to_string(st.config.max_sessions) +
-                                             " sessions are in use; try again later"}));
+    ch.send(
+        proto::FrameType::kError,
+        proto::encode(proto::ErrorInfo{
+            proto::ErrorCode::kBusy, "server busy: all " + std::to_string(st.config.max_sessions) +
+                                         " sessions are in use; try again later"}));
     ch.flush_all(std::chrono::seconds(1));
     ch.shutdown();
   }

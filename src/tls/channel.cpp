@@ -32,7 +32,8 @@ ssize_t Channel::send_from_fd(int fd, proto::FrameType type, std::size_t max,
   h[3] = static_cast<char>(u >> 8);
   h[4] = static_cast<char>(u);
   out_.resize(at + proto::kHeaderSize + static_cast<std::size_t>(n));
-  if (data != nullptr) *data = std::string_view(h + proto::kHeaderSize, static_cast<std::size_t>(n));
+  if (data != nullptr)
+    *data = std::string_view(h + proto::kHeaderSize, static_cast<std::size_t>(n));
   return n;
 }
 

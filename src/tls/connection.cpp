@@ -21,8 +21,8 @@ int remember_rejected_peer(int preverify, WOLFSSL_X509_STORE_CTX* store) {
   if (preverify) return preverify;
   auto* ssl = static_cast<WOLFSSL*>(
       wolfSSL_X509_STORE_CTX_get_ex_data(store, wolfSSL_get_ex_data_X509_STORE_CTX_idx()));
-  auto* seen = ssl ? static_cast<std::optional<PeerIdentity>*>(wolfSSL_get_ex_data(ssl, 0))
-                   : nullptr;
+  auto* seen =
+      ssl ? static_cast<std::optional<PeerIdentity>*>(wolfSSL_get_ex_data(ssl, 0)) : nullptr;
   if (seen != nullptr && !seen->has_value() && store->totalCerts > 0 && store->certs != nullptr) {
     *seen = identity_from_der(store->certs[0].buffer, store->certs[0].length, nullptr);
   }
@@ -63,16 +63,26 @@ std::string error_text(int code) {
 
 std::string alert_reason(int code) {
   switch (code) {
-    case 42: return "bad certificate";
-    case 43: return "unsupported certificate";
-    case 44: return "revoked";
-    case 45: return "expired";
-    case 46: return "certificate unknown";
-    case 48: return "unknown CA";
-    case 70: return "protocol version";
-    case 116: return "certificate required";
-    case 120: return "no application protocol";
-    default: return "alert " + std::to_string(code);
+    case 42:
+      return "bad certificate";
+    case 43:
+      return "unsupported certificate";
+    case 44:
+      return "revoked";
+    case 45:
+      return "expired";
+    case 46:
+      return "certificate unknown";
+    case 48:
+      return "unknown CA";
+    case 70:
+      return "protocol version";
+    case 116:
+      return "certificate required";
+    case 120:
+      return "no application protocol";
+    default:
+      return "alert " + std::to_string(code);
   }
 }
 
@@ -81,12 +91,18 @@ std::string alert_reason(int code) {
 // bad_certificate for a wrong key usage (e.g. a server certificate).
 std::string refusal_reason(int code) {
   switch (code) {
-    case 42: return "not accepted for client authentication: wrong key usage or a bad signature";
-    case 44: return "revoked";
-    case 45: return "expired or not yet valid";
-    case 48: return "unknown CA: it is not signed by the CA the server trusts";
-    case 116: return "no certificate was sent";
-    default: return alert_reason(code);
+    case 42:
+      return "not accepted for client authentication: wrong key usage or a bad signature";
+    case 44:
+      return "revoked";
+    case 45:
+      return "expired or not yet valid";
+    case 48:
+      return "unknown CA: it is not signed by the CA the server trusts";
+    case 116:
+      return "no certificate was sent";
+    default:
+      return alert_reason(code);
   }
 }
 
@@ -166,21 +182,35 @@ WOLFSSL* new_ssl(const Context& ctx, int fd) {
 
 std::string reason_for_error(int code) {
   switch (code) {
-    case NO_PEER_CERT: return "no certificate";
-    case ASN_NO_SIGNER_E: return "unknown CA";
-    case ASN_AFTER_DATE_E: return "expired";
-    case ASN_BEFORE_DATE_E: return "not yet valid";
-    case ASN_SIG_CONFIRM_E: return "bad signature";
-    case CRL_CERT_REVOKED: return "revoked";
-    case CRL_MISSING: return "no valid CRL (missing or expired)";
-    case EXTKEYUSE_AUTH_E: return "wrong key usage";
-    case DOMAIN_NAME_MISMATCH: return "name mismatch";
-    case IPADDR_MISMATCH: return "IP address mismatch";
-    case VERSION_ERROR: return "protocol version";
-    case UNKNOWN_ALPN_PROTOCOL_NAME_E: return "no ALPN " + std::string(proto::kAlpn);
+    case NO_PEER_CERT:
+      return "no certificate";
+    case ASN_NO_SIGNER_E:
+      return "unknown CA";
+    case ASN_AFTER_DATE_E:
+      return "expired";
+    case ASN_BEFORE_DATE_E:
+      return "not yet valid";
+    case ASN_SIG_CONFIRM_E:
+      return "bad signature";
+    case CRL_CERT_REVOKED:
+      return "revoked";
+    case CRL_MISSING:
+      return "no valid CRL (missing or expired)";
+    case EXTKEYUSE_AUTH_E:
+      return "wrong key usage";
+    case DOMAIN_NAME_MISMATCH:
+      return "name mismatch";
+    case IPADDR_MISMATCH:
+      return "IP address mismatch";
+    case VERSION_ERROR:
+      return "protocol version";
+    case UNKNOWN_ALPN_PROTOCOL_NAME_E:
+      return "no ALPN " + std::string(proto::kAlpn);
     case SOCKET_PEER_CLOSED_E:
-    case SOCKET_ERROR_E: return "connection closed during handshake";
-    default: return error_text(code);
+    case SOCKET_ERROR_E:
+      return "connection closed during handshake";
+    default:
+      return error_text(code);
   }
 }
 
@@ -217,7 +247,7 @@ void Connection::reset() {
 }
 
 std::variant<Connection, HandshakeError> Connection::accept(std::shared_ptr<Context> ctx, int fd,
-                                                             std::chrono::milliseconds timeout) {
+                                                            std::chrono::milliseconds timeout) {
   prepare_socket(fd);
   Connection conn(ctx, new_ssl(*ctx, fd), fd);
   if (conn.ssl_ == nullptr) return HandshakeError{"out of memory", "wolfSSL_new failed", {}};
@@ -252,8 +282,8 @@ std::variant<Connection, HandshakeError> Connection::accept(std::shared_ptr<Cont
 }
 
 std::variant<Connection, HandshakeError> Connection::connect(std::shared_ptr<Context> ctx, int fd,
-                                                              const std::string& host,
-                                                              std::chrono::milliseconds timeout) {
+                                                             const std::string& host,
+                                                             std::chrono::milliseconds timeout) {
   prepare_socket(fd);
   Connection conn(ctx, new_ssl(*ctx, fd), fd);
   if (conn.ssl_ == nullptr) return HandshakeError{"out of memory", "wolfSSL_new failed", {}};
@@ -274,10 +304,14 @@ IoResult Connection::read(char* buf, std::size_t len) {
   if (ret > 0) return {IoStatus::kOk, static_cast<std::size_t>(ret), {}, false};
   const int err = wolfSSL_get_error(ssl_, ret);
   switch (err) {
-    case WOLFSSL_ERROR_WANT_READ: return {IoStatus::kWouldBlock, 0, {}, false};
-    case WOLFSSL_ERROR_WANT_WRITE: return {IoStatus::kWouldBlock, 0, {}, true};
-    case WOLFSSL_ERROR_ZERO_RETURN: return {IoStatus::kClosed, 0, "closed", false};
-    default: return failure(err);
+    case WOLFSSL_ERROR_WANT_READ:
+      return {IoStatus::kWouldBlock, 0, {}, false};
+    case WOLFSSL_ERROR_WANT_WRITE:
+      return {IoStatus::kWouldBlock, 0, {}, true};
+    case WOLFSSL_ERROR_ZERO_RETURN:
+      return {IoStatus::kClosed, 0, "closed", false};
+    default:
+      return failure(err);
   }
 }
 
@@ -297,9 +331,12 @@ IoResult Connection::write(const char* buf, std::size_t len) {
   if (ret > 0) return {IoStatus::kOk, static_cast<std::size_t>(ret), {}, false};
   const int err = wolfSSL_get_error(ssl_, ret);
   switch (err) {
-    case WOLFSSL_ERROR_WANT_WRITE: return {IoStatus::kWouldBlock, 0, {}, true};
-    case WOLFSSL_ERROR_WANT_READ: return {IoStatus::kWouldBlock, 0, {}, false};
-    default: return failure(err);
+    case WOLFSSL_ERROR_WANT_WRITE:
+      return {IoStatus::kWouldBlock, 0, {}, true};
+    case WOLFSSL_ERROR_WANT_READ:
+      return {IoStatus::kWouldBlock, 0, {}, false};
+    default:
+      return failure(err);
   }
 }
 

@@ -118,10 +118,9 @@ Result<CertificateInfo> inspect_certificate(const std::string& path) {
   auto pem = read_file(path, "certificate");
   if (!pem) return pem.error();
   std::string der(pem->size(), '\0');
-  const int n = wc_CertPemToDer(reinterpret_cast<const unsigned char*>(pem->data()),
-                                static_cast<int>(pem->size()),
-                                reinterpret_cast<unsigned char*>(der.data()),
-                                static_cast<int>(der.size()), CERT_TYPE);
+  const int n = wc_CertPemToDer(
+      reinterpret_cast<const unsigned char*>(pem->data()), static_cast<int>(pem->size()),
+      reinterpret_cast<unsigned char*>(der.data()), static_cast<int>(der.size()), CERT_TYPE);
   if (n <= 0) return make_error("certificate " + path + " is not a PEM certificate");
   Decoded d(reinterpret_cast<const unsigned char*>(der.data()), static_cast<std::size_t>(n));
   if (!d.ok()) return make_error("certificate " + path + " cannot be parsed");

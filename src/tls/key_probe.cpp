@@ -63,13 +63,17 @@ Status key_matches_certificate(const std::string& cert, const std::string& key) 
   for (int round = 0; round < 64 && !(server_done && client_done); ++round) {
     if (!client_done) {
       const int r = wolfSSL_connect(h.client);
-      if (r == WOLFSSL_SUCCESS) client_done = true;
-      else if (!pending(h.client, r)) break;
+      if (r == WOLFSSL_SUCCESS)
+        client_done = true;
+      else if (!pending(h.client, r))
+        break;
     }
     if (!server_done) {
       const int r = wolfSSL_accept(h.server);
-      if (r == WOLFSSL_SUCCESS) server_done = true;
-      else if (!pending(h.server, r)) break;
+      if (r == WOLFSSL_SUCCESS)
+        server_done = true;
+      else if (!pending(h.server, r))
+        break;
     }
   }
   if (!(server_done && client_done)) {

@@ -9,7 +9,9 @@
 
 namespace trex {
 
-PlainStream::PlainStream(int fd) : fd_(fd) { fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) | O_NONBLOCK); }
+PlainStream::PlainStream(int fd) : fd_(fd) {
+  fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) | O_NONBLOCK);
+}
 
 PlainStream::~PlainStream() {
   if (fd_ >= 0) ::close(fd_);

@@ -36,6 +36,7 @@ void install_interrupt_handler();
 void drain_interrupts();
 
 // Warns on stderr, at most once a day, when `cert_path` expires within 7 days.
-void warn_if_expiring(const std::string& cert_path, std::chrono::system_clock::time_point not_after);
+void warn_if_expiring(const std::string& cert_path,
+                      std::chrono::system_clock::time_point not_after);
 
 }  // namespace trexcli

@@ -30,7 +30,8 @@ std::filesystem::path stamp_for(const std::string& cert_path) {
 
 }  // namespace
 
-void warn_if_expiring(const std::string& cert_path, std::chrono::system_clock::time_point not_after) {
+void warn_if_expiring(const std::string& cert_path,
+                      std::chrono::system_clock::time_point not_after) {
   using namespace std::chrono;
   const auto left = not_after - system_clock::now();
   if (left > hours(24 * 7) || left < hours(0)) return;

@@ -20,7 +20,8 @@ std::mutex g_out_mu;
 
 class PrefixOutput : public trex::client::Output {
  public:
-  PrefixOutput(std::string host, bool collect) : prefix_(std::move(host) + ": "), collect_(collect) {}
+  PrefixOutput(std::string host, bool collect)
+      : prefix_(std::move(host) + ": "), collect_(collect) {}
   void write(bool is_stderr, std::string_view data) override {
     if (collect_) {
       (is_stderr ? err_ : out_).append(data);
@@ -76,7 +77,7 @@ void run_host(const trex::client::Args& args, const std::shared_ptr<trex::tls::C
   if (!target) {
     r.error = target.message();
   } else if (auto s = trex::client::Session::open(ctx, *target,
-                                                   std::chrono::seconds(args.connect_timeout));
+                                                  std::chrono::seconds(args.connect_timeout));
              !s) {
     r.error = s.message();
   } else {
@@ -121,7 +122,8 @@ int fan_out(const trex::client::Args& args, std::shared_ptr<trex::tls::Context> 
   const std::size_t n = std::min<std::size_t>(args.parallel, hosts.size());
   for (std::size_t w = 0; w < n; ++w) {
     workers.emplace_back([&] {
-      for (std::size_t i; (i = next.fetch_add(1)) < results.size();) run_host(args, ctx, results[i]);
+      for (std::size_t i; (i = next.fetch_add(1)) < results.size();)
+        run_host(args, ctx, results[i]);
     });
   }
   for (auto& t : workers) t.join();
@@ -130,20 +132,22 @@ int fan_out(const trex::client::Args& args, std::shared_ptr<trex::tls::Context> 
   for (const auto& r : results) {
     worst = std::max(worst, r.status);
     if (args.json) {
-      nlohmann::json j{{"host", r.host},
-                       {"exit", r.status},
-                       {"signal", r.info.kind == trex::proto::ExitKind::kSignaled
-                                      ? nlohmann::json(r.info.signal)
-                                      : nlohmann::json()},
-                       {"stdout", r.out},
-                       {"stderr", r.err},
-                       {"duration_ms", r.duration_ms},
-                       {"error", r.error.empty() ? nlohmann::json() : nlohmann::json(r.error)}};
+      nlohmann::json j{
+          {"host", r.host},
+          {"exit", r.status},
+          {"signal", r.info.kind == trex::proto::ExitKind::kSignaled ? nlohmann::json(r.info.signal)
+                                                                     : nlohmann::json()},
+          {"stdout", r.out},
+          {"stderr", r.err},
+          {"duration_ms", r.duration_ms},
+          {"error", r.error.empty() ? nlohmann::json() : nlohmann::json(r.error)}};
       std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
     }
     if (r.status != 0) {
-      failed.push_back(r.host + " (" + (r.error.empty() ? "exit " + std::to_string(r.status) : r.error) + ")");
-      if (!args.json && !r.error.empty()) std::fprintf(stderr, "%s: trex: %s\n", r.host.c_str(), r.error.c_str());
+      failed.push_back(r.host + " (" +
+                       (r.error.empty() ? "exit " + std::to_string(r.status) : r.error) + ")");
+      if (!args.json && !r.error.empty())
+        std::fprintf(stderr, "%s: trex: %s\n", r.host.c_str(), r.error.c_str());
     }
   }
   if (!failed.empty()) {

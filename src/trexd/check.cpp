@@ -96,11 +96,13 @@ void check_policy(const trex::config::ServerConfig& c, Report& r) {
 std::vector<std::string> expiry_warnings(const trex::config::ServerConfig& c) {
   std::ostringstream sink;
   Report r{sink};
-  if (auto ca = trex::tls::inspect_certificate(c.ca)) r.expiry("CA certificate " + c.ca, ca->not_after);
+  if (auto ca = trex::tls::inspect_certificate(c.ca))
+    r.expiry("CA certificate " + c.ca, ca->not_after);
   if (auto cert = trex::tls::inspect_certificate(c.cert)) {
     r.expiry("server certificate " + c.cert, cert->not_after);
   }
-  if (auto crl = trex::tls::crl_next_update(c.crl)) r.expiry("CRL " + c.crl + " (nextUpdate)", *crl);
+  if (auto crl = trex::tls::crl_next_update(c.crl))
+    r.expiry("CRL " + c.crl + " (nextUpdate)", *crl);
   std::vector<std::string> out;
   std::istringstream lines(sink.str());
   for (std::string line; std::getline(lines, line);) {

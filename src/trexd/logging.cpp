@@ -26,9 +26,11 @@ trex::Result<std::shared_ptr<spdlog::logger>> make_logger(const trex::config::Se
   } catch (const spdlog::spdlog_ex& e) {
     return make_error("cannot open " + c.log_dir + "/server.log: " + e.what());
   }
-  if (isatty(STDERR_FILENO)) sinks.push_back(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
+  if (isatty(STDERR_FILENO))
+    sinks.push_back(std::make_shared<spdlog::sinks::stderr_color_sink_mt>());
   if (c.syslog) {
-    sinks.push_back(std::make_shared<spdlog::sinks::syslog_sink_mt>("trexd", LOG_PID, LOG_DAEMON, true));
+    sinks.push_back(
+        std::make_shared<spdlog::sinks::syslog_sink_mt>("trexd", LOG_PID, LOG_DAEMON, true));
   }
   auto log = std::make_shared<spdlog::logger>("trexd", sinks.begin(), sinks.end());
   log->set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %^%l%$ %v", spdlog::pattern_time_type::utc);
@@ -58,7 +60,8 @@ trex::Result<Running> start(const trex::config::ServerConfig& c,
   r.audit = std::move(*writer);
   r.server = std::make_unique<trex::server::Server>(c, *ctx, policy, *r.audit, log);
   if (auto st = r.server->listen(); !st) return st.error();
-  trex::audit::Json rec{{"version", TREX_VERSION}, {"listen", r.server->address()},
+  trex::audit::Json rec{{"version", TREX_VERSION},
+                        {"listen", r.server->address()},
                         {"pid", static_cast<long>(getpid())}};
   if (!r.audit->recovery().is_null()) rec.update(r.audit->recovery());
   if (auto st = r.audit->write("server_start", rec); !st) {
@@ -69,7 +72,8 @@ trex::Result<Running> start(const trex::config::ServerConfig& c,
 }
 
 int finish(Running& r, const std::shared_ptr<spdlog::logger>& log) {
-  trex::audit::Json rec{{"version", TREX_VERSION}, {"listen", r.server->address()},
+  trex::audit::Json rec{{"version", TREX_VERSION},
+                        {"listen", r.server->address()},
                         {"pid", static_cast<long>(getpid())}};
   if (auto st = r.audit->write("server_stop", rec); !st) {
     log->error("audit: cannot record server_stop: {}", st.message());

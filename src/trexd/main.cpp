@@ -9,10 +9,10 @@
 #include <iostream>
 #include <thread>
 
-#include "trexd/check.hpp"
-#include "trexd/logging.hpp"
 #include "trex/server.hpp"
 #include "trex/tls.hpp"
+#include "trexd/check.hpp"
+#include "trexd/logging.hpp"
 
 namespace {
 
@@ -57,28 +57,44 @@ void add_options(CLI::App& app, Cli& cli) {
   auto& c = cli.config;
   app.add_option("--config", "TOML file whose keys are the long flag names with '_' for '-'");
   app.add_option("--listen", c.listen, "address and port to listen on")->capture_default_str();
-  app.add_option("--ca", c.ca, "CA certificate that signs client certificates")->capture_default_str();
+  app.add_option("--ca", c.ca, "CA certificate that signs client certificates")
+      ->capture_default_str();
   app.add_option("--cert", c.cert, "server certificate")->capture_default_str();
   app.add_option("--key", c.key, "server private key")->capture_default_str();
   app.add_option("--crl", c.crl, "certificate revocation list (required)")->capture_default_str();
   app.add_option("--policy", c.policy, "authorization policy (default: none, allow all)");
-  app.add_option("--log-dir", c.log_dir, "directory for server.log and audit.jsonl")->capture_default_str();
+  app.add_option("--log-dir", c.log_dir, "directory for server.log and audit.jsonl")
+      ->capture_default_str();
   app.add_option("--audit-log", c.audit_log, "audit trail file (default: LOG_DIR/audit.jsonl)");
-  app.add_option("--max-sessions", c.max_sessions, "sessions served at once")->capture_default_str()->check(CLI::Range(1, 4096));
-  app.add_option("--command-timeout", c.command_timeout, "seconds a command may run")->capture_default_str()->check(CLI::Range(1, 30 * 86400));
-  app.add_option("--handshake-timeout", c.handshake_timeout, "seconds for the TLS handshake")->capture_default_str()->check(CLI::Range(1, 300));
-  app.add_option("--idle-timeout", c.idle_timeout, "seconds a session may wait between commands")->capture_default_str()->check(CLI::Range(1, 30 * 86400));
+  app.add_option("--max-sessions", c.max_sessions, "sessions served at once")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 4096));
+  app.add_option("--command-timeout", c.command_timeout, "seconds a command may run")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 30 * 86400));
+  app.add_option("--handshake-timeout", c.handshake_timeout, "seconds for the TLS handshake")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 300));
+  app.add_option("--idle-timeout", c.idle_timeout, "seconds a session may wait between commands")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 30 * 86400));
   add_size_option(app, "--max-output", c.max_output, 1,
                   "bytes of stdout+stderr per command before it is cut (K/M/G suffixes)");
-  app.add_option("--kill-grace", c.kill_grace, "seconds between SIGTERM and SIGKILL")->capture_default_str()->check(CLI::Range(0, 3600));
+  app.add_option("--kill-grace", c.kill_grace, "seconds between SIGTERM and SIGKILL")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 3600));
   app.add_flag("--audit-fsync", c.audit_fsync, "fdatasync after every audit record");
   add_size_option(app, "--audit-max-bytes", c.audit_max_bytes, 4096,
                   "rotate the audit trail at this size (K/M/G suffixes)");
   app.add_flag("--syslog", c.syslog, "also send the operational log to syslog");
-  app.add_flag("--check-config", cli.check, "check configuration, certificates, CRL and policy, then exit");
-  app.add_option("--explain", cli.explain_cn, "with -- COMMAND...: say which policy rule decides for CN");
+  app.add_flag("--check-config", cli.check,
+               "check configuration, certificates, CRL and policy, then exit");
+  app.add_option("--explain", cli.explain_cn,
+                 "with -- COMMAND...: say which policy rule decides for CN");
   app.add_option("--ou", cli.explain_ou, "with --explain: the identity's OU (repeatable)");
-  app.footer("With --explain CN [--ou OU]: -- COMMAND... (or -- -c 'SHELL STRING') is the request to explain.");
+  app.footer(
+      "With --explain CN [--ou OU]: -- COMMAND... (or -- -c 'SHELL STRING') is the request to "
+      "explain.");
   app.set_version_flag("--version", std::string("trexd ") + TREX_VERSION);
 }
 

@@ -40,7 +40,8 @@ struct World {
     c.idle_timeout = 2;
     c.kill_grace = 0;
     c.max_output = 1 << 20;
-    auto log = std::make_shared<spdlog::logger>("fuzz", std::make_shared<spdlog::sinks::null_sink_mt>());
+    auto log =
+        std::make_shared<spdlog::logger>("fuzz", std::make_shared<spdlog::sinks::null_sink_mt>());
     state = std::make_unique<trex::server::State>(c, *audit, log);
     auto policy = trex::policy::Policy::parse(kPolicy, "fuzz.toml");
     if (!policy) std::abort();
@@ -71,9 +72,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     }
     ::close(sv[1]);
   });
-  trex::tls::PeerIdentity id{"fuzz", {"lab"}, "01", std::string(64, 'a'), "2030-01-01T00:00:00.000000Z"};
-  trex::server::serve_session(*world->state, trex::Channel(std::make_unique<trex::PlainStream>(sv[0])),
-                              id, "fuzz:0", ++conn);
+  trex::tls::PeerIdentity id{
+      "fuzz", {"lab"}, "01", std::string(64, 'a'), "2030-01-01T00:00:00.000000Z"};
+  trex::server::serve_session(*world->state,
+                              trex::Channel(std::make_unique<trex::PlainStream>(sv[0])), id,
+                              "fuzz:0", ++conn);
   client.join();
   return 0;
 }

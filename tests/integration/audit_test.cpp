@@ -179,9 +179,9 @@ class Audit : public ::testing::Test {
   }
 
   std::vector<std::string> trexd_argv(std::vector<std::string> extra) const {
-    std::vector<std::string> argv{TREXD_BIN,       "--listen", "127.0.0.1:0",      "--ca",
-                                  pki().ca(),      "--cert",   pki().cert("server"), "--key",
-                                  pki().key("server"), "--crl", pki().crl()};
+    std::vector<std::string> argv{TREXD_BIN,           "--listen", "127.0.0.1:0",        "--ca",
+                                  pki().ca(),          "--cert",   pki().cert("server"), "--key",
+                                  pki().key("server"), "--crl",    pki().crl()};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return argv;
   }
@@ -279,9 +279,9 @@ TEST_F(Audit, EveryEventHasTheSpecFields) {
   const auto ends = audit_records(server_->audit_path(), "exec_end");
   ASSERT_EQ(ends.size(), 2u);
   for (const auto& e : ends) {
-    expect_fields(e, {"conn", "id", "cn", "exit_code", "signal", "timed_out", "duration_ms",
-                      "stdout_bytes", "stderr_bytes", "stdin_bytes", "stdout_sha256",
-                      "stderr_sha256", "truncated"});
+    expect_fields(
+        e, {"conn", "id", "cn", "exit_code", "signal", "timed_out", "duration_ms", "stdout_bytes",
+            "stderr_bytes", "stdin_bytes", "stdout_sha256", "stderr_sha256", "truncated"});
   }
   EXPECT_EQ(ends[0]["id"], starts[0]["id"]);
   EXPECT_EQ(ends[0]["exit_code"], 0);
@@ -351,8 +351,8 @@ TEST_F(Audit, EveryEventHasTheSpecFields) {
 // --- fail-closed writing ----------------------------------------------------
 
 TEST_F(Audit, UnwritableTrailAtStartRefusesToStart) {
-  const auto r = run(trexd_argv({"--log-dir", tmp_.file("log"), "--audit-log", "/dev/full"}),
-                     opts(20s));
+  const auto r =
+      run(trexd_argv({"--log-dir", tmp_.file("log"), "--audit-log", "/dev/full"}), opts(20s));
   EXPECT_EQ(r.status, 2) << r.err;
   EXPECT_TRUE(contains(r.err, "audit")) << r.err;
   EXPECT_FALSE(contains(read_file(tmp_.file("log/server.log")), "listening on"));
@@ -402,8 +402,8 @@ TEST_F(AuditFull, FullFileSystemRefusesCommandsUntilThereIsSpace) {
     const auto before = records("reload").size();
     server_->signal(SIGHUP);
     // Each SIGHUP either adds its two records or logs the failure.
-    ASSERT_TRUE(eventually(
-        [&] { return records("reload").size() >= before + 2 || log_errors(); }, 5s));
+    ASSERT_TRUE(
+        eventually([&] { return records("reload").size() >= before + 2 || log_errors(); }, 5s));
   }
   ASSERT_TRUE(log_errors()) << server_->server_log();
   EXPECT_TRUE(contains(server_->server_log(), "No space left on device")) << server_->server_log();

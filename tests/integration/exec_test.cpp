@@ -353,7 +353,8 @@ TEST_F(Exec, ServerKilledMidCommandTakesTheCommandWithIt) {
   server_->signal(SIGKILL);
   EXPECT_EQ(server_->wait(5s), 128 + SIGKILL);
   for (pid_t pid : kids) {
-    EXPECT_TRUE(eventually([&] { return gone(pid); }, 5s)) << "command " << pid << " outlived trexd";
+    EXPECT_TRUE(eventually([&] { return gone(pid); }, 5s))
+        << "command " << pid << " outlived trexd";
   }
   EXPECT_EQ(c.wait(10s).status, 255);
   server_.reset();  // nothing left to serve: skip the TearDown checks

@@ -135,7 +135,8 @@ class Policy : public ::testing::Test {
   void start(const std::string& policy_text = kPolicy) {
     write_file(policy_path(), policy_text);
     server_ = std::make_unique<Trexd>(
-        pki(), tmp_.path(), std::vector<std::string>{"--policy", policy_path(), "--kill-grace", "1"});
+        pki(), tmp_.path(),
+        std::vector<std::string>{"--policy", policy_path(), "--kill-grace", "1"});
     ASSERT_FALSE(server_->address().empty());
   }
 
@@ -371,11 +372,12 @@ TEST_F(Policy, CwdAndUmaskAreApplied) {
 
 TEST_F(Policy, MemoryLimitStopsAHog) {
   start();
-  const auto small = as("hog", {"-c", "x=$(head -c 1000000 /dev/zero | tr '\\0' a); echo done ${#x}"});
+  const auto small =
+      as("hog", {"-c", "x=$(head -c 1000000 /dev/zero | tr '\\0' a); echo done ${#x}"});
   EXPECT_EQ(small.status, 0) << small.err;
   EXPECT_EQ(small.out, "done 1000000\n");
-  const auto big =
-      as("hog", {"-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo done ${#x}"}, opts(40s));
+  const auto big = as(
+      "hog", {"-c", "x=$(head -c 200000000 /dev/zero | tr '\\0' a); echo done ${#x}"}, opts(40s));
   EXPECT_FALSE(big.timed_out);
   EXPECT_NE(big.status, 0) << big.out << big.err;
   EXPECT_FALSE(contains(big.out, "done")) << big.out;
@@ -439,7 +441,8 @@ TEST_F(Policy, ForkBombIsStoppedByProcessLimitWhileOthersAreServed) {
   const auto after = as("alice", {"echo", "after"});
   EXPECT_EQ(after.status, 0) << after.err;
   const auto s = records("exec_start");
-  const auto it = std::find_if(s.begin(), s.end(), [&](const auto& j) { return j.value("shell", "") == bomb; });
+  const auto it =
+      std::find_if(s.begin(), s.end(), [&](const auto& j) { return j.value("shell", "") == bomb; });
   ASSERT_NE(it, s.end());
   EXPECT_EQ((*it)["run_as"], "nobody");
 }
@@ -498,13 +501,15 @@ struct Broken {
 
 const Broken kBroken[] = {
     {"syntax error", "[[rule]]\nname = \"a\"\ncn = [\"alice\"]\nallow = [\"uptime\"\n", 4, ""},
-    {"wrong type", "[[rule]]\nname = \"a\"\ncn = [\"alice\"]\nallow = [\"uptime\"]\ntimeout = \"soon\"\n",
-     5, "timeout"},
+    {"wrong type",
+     "[[rule]]\nname = \"a\"\ncn = [\"alice\"]\nallow = [\"uptime\"]\ntimeout = \"soon\"\n", 5,
+     "timeout"},
     {"unknown key",
      "[[rule]]\nname = \"a\"\ncn = [\"alice\"]\nallow = [\"uptime\"]\ncolour = \"red\"\n", 5,
      "colour"},
     {"unknown run_as user",
-     "[[rule]]\nname = \"a\"\ncn = [\"alice\"]\nallow = [\"uptime\"]\nrun_as = \"no-such-user-x\"\n",
+     "[[rule]]\nname = \"a\"\ncn = [\"alice\"]\nallow = [\"uptime\"]\nrun_as = "
+     "\"no-such-user-x\"\n",
      5, "run_as"},
 };
 
@@ -515,10 +520,10 @@ TEST_F(Policy, BrokenFileStopsTheStart) {
     const std::string path = tmp_.file("broken.toml");
     write_file(path, b.text);
     const std::string logs = tmp_.file(std::string("log-") + std::to_string(&b - kBroken));
-    const auto r = run({TREXD_BIN, "--listen", "127.0.0.1:0", "--ca", p.ca(), "--cert",
-                        p.cert("server"), "--key", p.key("server"), "--crl", p.crl(), "--log-dir",
-                        logs, "--policy", path},
-                       opts(20s));
+    const auto r =
+        run({TREXD_BIN, "--listen", "127.0.0.1:0", "--ca", p.ca(), "--cert", p.cert("server"),
+             "--key", p.key("server"), "--crl", p.crl(), "--log-dir", logs, "--policy", path},
+            opts(20s));
     EXPECT_EQ(r.status, 2) << r.err;
     EXPECT_TRUE(contains(r.err, path + ":" + std::to_string(b.line) + ":")) << r.err;
     EXPECT_TRUE(contains(r.err, b.mentions)) << r.err;

@@ -68,7 +68,8 @@ bool pump(int& in_fd, std::string_view& in_data, bool close_in, int& out_fd, std
   char buf[65536];
   while (out_fd >= 0 || err_fd >= 0) {
     pollfd p[3] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}, {in_fd, POLLOUT, 0}};
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0) return false;
     if (poll(p, 3, static_cast<int>(left.count())) <= 0) continue;
     for (int i = 0; i < 2; ++i) {
@@ -109,7 +110,8 @@ double time_scale() {
 }
 
 std::chrono::milliseconds scaled(std::chrono::milliseconds d) {
-  return std::chrono::milliseconds(static_cast<std::int64_t>(static_cast<double>(d.count()) * time_scale()));
+  return std::chrono::milliseconds(
+      static_cast<std::int64_t>(static_cast<double>(d.count()) * time_scale()));
 }
 
 bool under_asan() {
@@ -184,7 +186,8 @@ RunResult run(const std::vector<std::string>& argv, const RunOptions& o) {
 Child::Child(const std::vector<std::string>& argv, const RunOptions& o) {
   int in = -1;
   pid_ = spawn(argv, o, &in, &out_fd_, &err_fd_);
-  if (!o.stdin_data.empty()) [[maybe_unused]] auto n = write(in, o.stdin_data.data(), o.stdin_data.size());
+  if (!o.stdin_data.empty()) [[maybe_unused]]
+    auto n = write(in, o.stdin_data.data(), o.stdin_data.size());
   if (o.close_stdin) {
     close(in);
   } else {
@@ -228,7 +231,8 @@ bool Child::wait_for_output(const std::string& needle, std::chrono::milliseconds
   const auto deadline = Clock::now() + scaled(timeout);
   char buf[65536];
   while (out_.find(needle) == std::string::npos) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
     if (left.count() <= 0 || out_fd_ < 0) return false;
     pollfd p{out_fd_, POLLIN, 0};
     if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
@@ -245,7 +249,8 @@ RunResult Child::wait(std::chrono::milliseconds timeout) {
   RunResult r;
   int in = -1;
   std::string_view none;
-  const bool finished = pump(in, none, true, out_fd_, out_, err_fd_, err_, Clock::now() + scaled(timeout));
+  const bool finished =
+      pump(in, none, true, out_fd_, out_, err_fd_, err_, Clock::now() + scaled(timeout));
   if (!finished) ::kill(-pid_, SIGKILL);
   int st = 0;
   waitpid(pid_, &st, 0);
@@ -295,7 +300,7 @@ Trexd::Trexd(const Pki& pki, const std::string& dir, std::vector<std::string> ex
   // trexd refuses a repeated option: a default flag given in `extra` is
   // left out here so that the extra one wins.
   const std::vector<std::pair<std::string, std::string>> defaults{
-      {"--listen", "127.0.0.1:0"}, {"--ca", pki.ca()},   {"--cert", pki.cert("server")},
+      {"--listen", "127.0.0.1:0"},  {"--ca", pki.ca()},   {"--cert", pki.cert("server")},
       {"--key", pki.key("server")}, {"--crl", pki.crl()}, {"--log-dir", log_dir()}};
   std::vector<std::string> argv{TREXD_BIN};
   for (const auto& [flag, value] : defaults) {
@@ -382,8 +387,8 @@ int Trexd::wait(std::chrono::milliseconds timeout) {
 std::vector<std::string> Trexd::trex_argv(const std::string& name,
                                           const std::vector<std::string>& args,
                                           const std::vector<std::string>& flags) const {
-  std::vector<std::string> argv{TREX_BIN, "--ca", pki_.ca(), "--cert", pki_.cert(name), "--key",
-                                pki_.key(name)};
+  std::vector<std::string> argv{TREX_BIN,        "--ca",  pki_.ca(),     "--cert",
+                                pki_.cert(name), "--key", pki_.key(name)};
   argv.insert(argv.end(), flags.begin(), flags.end());
   argv.push_back(address_);
   argv.insert(argv.end(), args.begin(), args.end());

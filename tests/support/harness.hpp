@@ -38,7 +38,7 @@ struct RunResult {
 
 struct RunOptions {
   std::string stdin_data;
-  bool close_stdin = true;  // EOF after stdin_data (else /dev/null when empty)
+  bool close_stdin = true;       // EOF after stdin_data (else /dev/null when empty)
   std::vector<std::string> env;  // extra "K=V" (the test's environment is kept)
   std::chrono::milliseconds timeout = 60s;
   std::string cwd;

@@ -95,9 +95,8 @@ TEST(Endpoint, ParsesHostsAndPorts) {
     const char* text;
     const char* host;
     std::uint16_t port;
-  } good[] = {{"127.0.0.1:7443", "127.0.0.1", 7443}, {"lab1", "lab1", 9},
-              {"lab1:22", "lab1", 22},                {"[::1]:8000", "::1", 8000},
-              {"[::1]", "::1", 9},                    {"::1", "::1", 9},
+  } good[] = {{"127.0.0.1:7443", "127.0.0.1", 7443}, {"lab1", "lab1", 9}, {"lab1:22", "lab1", 22},
+              {"[::1]:8000", "::1", 8000},           {"[::1]", "::1", 9}, {"::1", "::1", 9},
               {"127.0.0.1:0", "127.0.0.1", 0}};
   for (const auto& c : good) {
     auto ep = parse_endpoint(c.text, 9);
@@ -140,7 +139,8 @@ namespace {
 
 // The annotated example says its values are the defaults: keep it honest.
 TEST(ConfigToml, ExampleFileParsesAndShowsTheDefaults) {
-  auto c = apply_toml_file(ServerConfig{}, std::string(TREX_SOURCE_DIR) + "/tools/trexd.example.toml");
+  auto c =
+      apply_toml_file(ServerConfig{}, std::string(TREX_SOURCE_DIR) + "/tools/trexd.example.toml");
   ASSERT_TRUE(c.ok()) << c.message();
   const ServerConfig d;
   EXPECT_EQ(c->listen, d.listen);

@@ -16,9 +16,9 @@ std::vector<Frame> decode_all(Decoder& d) {
 
 TEST(FrameCodec, RoundTripsEveryType) {
   std::string wire;
-  const FrameType types[] = {FrameType::kExec,   FrameType::kStdin,  FrameType::kSignal,
+  const FrameType types[] = {FrameType::kExec,    FrameType::kStdin,  FrameType::kSignal,
                              FrameType::kStarted, FrameType::kStdout, FrameType::kStderr,
-                             FrameType::kExit,   FrameType::kError};
+                             FrameType::kExit,    FrameType::kError};
   for (auto t : types) append_frame(wire, t, std::string(type_name(t)));
   Decoder d;
   d.feed(wire);

@@ -7,7 +7,7 @@ trex_install_deps() {
   local set
   for set in "$@"; do
     case "$set" in
-      test) want+=(libgtest-dev clang libclang-rt-14-dev procps python3 tcpdump) ;;
+      test) want+=(libgtest-dev clang clang-format libclang-rt-14-dev procps python3 tcpdump) ;;
       bench) want+=(openssh-server openssh-client hyperfine) ;;
     esac
   done
