@@ -4,13 +4,15 @@
 # usage: tools/bench.sh [--quick] [--no-build] [--keep] [--help]
 #
 #   --quick     fewer repetitions and 64 MiB instead of 512 MiB (about a minute)
-#   --no-build  do not (re)build the release preset; use what is in build/release
+#   --no-build  do not build; use build/release-asm (else build/release)
 #   --keep      keep the temporary directory (keys, configs, logs) for inspection
 #
 # Environment: TREX_BIN_DIR=DIR uses the trex/trexd binaries in DIR (no build).
 #
 # Installs what is missing (openssh-server, openssh-client, python3, procps;
-# the build dependencies when it builds), builds the release preset, then starts
+# the build dependencies when it builds), builds the README's preset (release-asm,
+# wolfSSL with its assembly, when it builds here) and release (Debian's
+# libwolfssl, reported beside it for throughput), then starts
 # a private sshd (own config, host key and client key in a temporary directory)
 # and a trexd (fresh tools/pki PKI in the same directory), both on free ports of
 # 127.0.0.1 only, and tears both down on exit. Every figure: a warm-up, then
@@ -30,7 +32,7 @@ for arg in "$@"; do
     --quick) quick=1 ;;
     --no-build) build=0 ;;
     --keep) keep=1 ;;
-    -h|--help) sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench.sh: unknown option '$arg' (try --help)" >&2; exit 2 ;;
   esac
 done
@@ -68,17 +70,30 @@ install_missing() {
 }
 
 install_missing openssh-server openssh-client python3 procps
+# BIN: the README's build (release-asm when wolfSSL's assembly builds here);
+# SYS_BIN: the release preset on Debian's libwolfssl, measured beside it for
+# throughput (the two differ only in the crypto library).
+build_preset() {
+  say "building the $1 preset"
+  cmake --preset "$1" >/dev/null
+  cmake --build --preset "$1" -j "$(nproc)" >/dev/null || die "the $1 build failed (cmake --build --preset $1)"
+}
+SYS_BIN=''
 if [ -n "${TREX_BIN_DIR:-}" ]; then
   BIN=$(cd "$TREX_BIN_DIR" && pwd)
-elif ((build)) || [ ! -x build/release/trexd ] || [ ! -x build/release/trex ]; then
-  source tools/lib/deps.sh
-  trex_install_deps build
-  say "building the release preset"
-  cmake --preset release >/dev/null
-  cmake --build --preset release -j 2 >/dev/null || die "the release build failed (cmake --build --preset release)"
-  BIN=$ROOT/build/release
 else
-  BIN=$ROOT/build/release
+  source tools/lib/deps.sh
+  if ((build)); then
+    trex_install_deps build
+    preset=$(trex_default_preset)
+    build_preset "$preset"
+    [ "$preset" = release ] || build_preset release
+  else
+    preset=release
+    [ -x build/release-asm/trexd ] && preset=release-asm
+  fi
+  BIN=$ROOT/build/$preset
+  [ "$preset" = release ] || [ ! -x build/release/trexd ] || SYS_BIN=$ROOT/build/release
 fi
 TREX=$BIN/trex TREXD=$BIN/trexd
 [ -x "$TREX" ] && [ -x "$TREXD" ] || die "no trex/trexd in $BIN"
@@ -87,15 +102,15 @@ SSHD=/usr/sbin/sshd
 
 # ---------------------------------------------------------------- environment
 T=$(mktemp -d "${TMPDIR:-/tmp}/trex-bench.XXXXXX")
-SSHD_PID='' TREXD_PID='' WD_PID='' MUX=''
+SSHD_PID='' TREXD_PID='' SYS_PID='' WD_PID='' MUX=''
 cleanup() {
   local rc=$?
   set +e
   [ -n "$WD_PID" ] && kill "$WD_PID" 2>/dev/null
   [ -n "$MUX" ] && [ -S "$MUX" ] && "${SSH[@]}" -S "$MUX" -O exit 127.0.0.1 2>/dev/null
   local pid
-  for pid in $TREXD_PID $SSHD_PID; do kill -TERM "$pid" 2>/dev/null; done
-  for pid in $TREXD_PID $SSHD_PID; do
+  for pid in $TREXD_PID $SYS_PID $SSHD_PID; do kill -TERM "$pid" 2>/dev/null; done
+  for pid in $TREXD_PID $SYS_PID $SSHD_PID; do
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
@@ -106,11 +121,11 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-read -r SSH_PORT TREX_PORT < <(python3 -c '
+read -r SSH_PORT TREX_PORT SYS_PORT < <(python3 -c '
 import socket
-a, b = socket.socket(), socket.socket()
-a.bind(("127.0.0.1", 0)); b.bind(("127.0.0.1", 0))
-print(a.getsockname()[1], b.getsockname()[1])')
+s = [socket.socket() for _ in range(3)]
+for x in s: x.bind(("127.0.0.1", 0))
+print(*(x.getsockname()[1] for x in s))')
 
 # sshd: its own host key, a fresh client key, nothing from /etc/ssh.
 mkdir -p "$T/ssh"
@@ -159,6 +174,13 @@ mkdir -p "$T/log"
   --cert "$T/pki/issued/server.crt" --key "$T/pki/private/server.key" --crl "$T/pki/crl.pem" \
   --log-dir "$T/log" --kill-grace 1 2>"$T/log/trexd.stderr" &
 TREXD_PID=$!
+if [ -n "$SYS_BIN" ]; then
+  mkdir -p "$T/log-sys"
+  "$SYS_BIN/trexd" --listen "127.0.0.1:$SYS_PORT" --ca "$T/pki/ca.crt" \
+    --cert "$T/pki/issued/server.crt" --key "$T/pki/private/server.key" --crl "$T/pki/crl.pem" \
+    --log-dir "$T/log-sys" --kill-grace 1 2>"$T/log-sys/trexd.stderr" &
+  SYS_PID=$!
+fi
 export TREX_CA=$T/pki/ca.crt TREX_CERT=$T/pki/issued/bench.crt TREX_KEY=$T/pki/private/bench.key
 TH=127.0.0.1:$TREX_PORT
 
@@ -174,6 +196,7 @@ wait_ready() {  # NAME PID CMD...
 }
 wait_ready sshd "$SSHD_PID" "${SSH[@]}" 127.0.0.1 true
 wait_ready trexd "$TREXD_PID" "$TREX" "$TH" true
+[ -z "$SYS_PID" ] || wait_ready "trexd (Debian libwolfssl)" "$SYS_PID" "$SYS_BIN/trex" "127.0.0.1:$SYS_PORT" true
 say "sshd on 127.0.0.1:$SSH_PORT (pid $SSHD_PID), trexd on $TH (pid $TREXD_PID), temp dir $T"
 
 SSH_CIPHER=$("${SSH_BASE[@]}" -v 127.0.0.1 true 2>&1 </dev/null |
@@ -294,6 +317,7 @@ ssh_f2() { timed mux_k 2>>"$ERR_SSH" || { note_err ssh $? "ssh -S mux true (x$K)
 # (3) BYTES of stdout to /dev/null
 trex_f3() { timed "$TREX" "$TH" head -c "$BYTES" /dev/zero </dev/null >/dev/null 2>>"$ERR_TREX" || { note_err trex $? "trex head -c $BYTES"; return 1; }; }
 ssh_f3() { timed "${SSH[@]}" 127.0.0.1 head -c "$BYTES" /dev/zero </dev/null >/dev/null 2>>"$ERR_SSH" || { note_err ssh $? "ssh head -c $BYTES"; return 1; }; }
+trexsys_f3() { timed "$SYS_BIN/trex" "127.0.0.1:$SYS_PORT" head -c "$BYTES" /dev/zero </dev/null >/dev/null 2>>"$ERR_TREX" || { note_err trex $? "trex (Debian libwolfssl) head -c $BYTES"; return 1; }; }
 sshaes_f3() { timed "${SSH[@]}" -c aes128-gcm@openssh.com 127.0.0.1 head -c "$BYTES" /dev/zero </dev/null >/dev/null 2>>"$ERR_SSH" || { note_err ssh $? "ssh -c aes128-gcm head -c $BYTES"; return 1; }; }
 
 # (4) CLIENTS concurrent clients x PER_CLIENT commands, new connection each
@@ -349,6 +373,13 @@ wd_start 1800 "(1) new connection"
 run_figure f1 "$N1" "$W1" trex ssh
 wd_stop
 
+# (1b) the floors under (1): a process that does nothing, trex's own
+# start-up (no network), and the TLS client alone would add little more.
+true_f0() { timed /bin/true; }
+version_f0() { timed "$TREX" --version >/dev/null; }
+say "(1b) process floors: /bin/true and trex --version, $N1 repetitions each"
+run_figure f0 "$N1" "$W1" true version
+
 say "(2) open session: $N2 repetitions of $K commands each (ssh ControlMaster)"
 MUX=$T/ssh/mux.sock
 "${SSH[@]}" -M -S "$MUX" -fN 127.0.0.1 </dev/null 2>>"$ERR_SSH" || die "cannot start the ssh ControlMaster"
@@ -362,10 +393,12 @@ MUX=''
 say "(3) $((BYTES >> 20)) MiB of stdout: $N3 repetitions each (ssh: default cipher $SSH_CIPHER, aes128-gcm)"
 BYTES_RUN=$BYTES
 BYTES=$((64 << 20))  # warm-up with 64 MiB
-run_figure f3 0 1 trex ssh sshaes
+F3_SIDES=(trex ssh sshaes)
+[ -z "$SYS_PID" ] || F3_SIDES+=(trexsys)
+run_figure f3 0 1 "${F3_SIDES[@]}"
 BYTES=$BYTES_RUN
 wd_start 1800 "(3) throughput"
-run_figure f3 "$N3" 0 trex ssh sshaes
+run_figure f3 "$N3" 0 "${F3_SIDES[@]}"
 wd_stop
 
 say "(4) $CLIENTS clients x $PER_CLIENT commands: $N4 repetitions each"
@@ -401,6 +434,10 @@ if have "$a" "$b"; then
   r=$(calc "$a / $b")
   rows+=("| (1) new connection per \`true\`, ms/command | $(f "$(calc "$a / 1000")") | $(f "$(calc "$b / 1000")") | $(frac "$r") | ≤ 1/25: $(ok "$r <= 1/25"); ≤ 1/40: $(ok "$r <= 1/40") |")
 else rows+=("| (1) new connection per \`true\`, ms/command | ${a:-failed} | ${b:-failed} | n/a | ≤ 1/25, ≤ 1/40: NOT met (no result) |"); fi
+a=$(med_of f0_true) b=$(med_of f0_version)
+if have "$a" "$b"; then
+  rows+=("| (1b) floors under (1), ms: \`/bin/true\` run by bash; \`trex --version\` | $(f "$(calc "$a / 1000")") | $(f "$(calc "$b / 1000")") | — | (for information: trex's (1) includes one of each, client and server side) |")
+fi
 # (2)
 a=$(med_of f2_trex) b=$(med_of f2_ssh)
 if have "$a" "$b"; then
@@ -417,8 +454,14 @@ if have "$a" "$b"; then
 else rows+=("| (3) $MIB MiB stdout, MB/s (ssh default cipher) | ${a:-failed} | ${b:-failed} | n/a | NOT met (no result) |"); fi
 if have "$a" "$c"; then
   ta=$(calc "$BYTES / $a") tc=$(calc "$BYTES / $c")
-  rows+=("| (3b) same, ssh \`-c aes128-gcm@openssh.com\`, MB/s | $(f "$ta" 0) | $(f "$tc" 0) | $(f "$(calc "$ta / $tc")")x | (for information) |")
+  rows+=("| (3b) same, ssh \`-c aes128-gcm@openssh.com\`, MB/s | $(f "$ta" 0) | $(f "$tc" 0) | $(f "$(calc "$ta / $tc")")x | above ssh's aes128-gcm: $(ok "$ta > $tc") |")
 else rows+=("| (3b) same, ssh aes128-gcm, MB/s | ${a:-failed} | ${c:-failed} | n/a | (for information) |"); fi
+c=''
+declare -p R_f3_trexsys &>/dev/null && c=$(med_of f3_trexsys)
+if have "$c" "$b"; then
+  tc=$(calc "$BYTES / $c") tb=$(calc "$BYTES / $b")
+  rows+=("| (3c) same, trex on Debian's libwolfssl (no assembly), MB/s | $(f "$tc" 0) | $(f "$tb" 0) | $(f "$(calc "$tc / $tb")")x | (for information) |")
+fi
 # (4)
 a=$(med_of f4_trex) b=$(med_of f4_ssh)
 NCMD=$((CLIENTS * PER_CLIENT))
@@ -447,7 +490,8 @@ echo "| --- | ---: | ---: | ---: | --- |"
 printf '%s\n' "${rows[@]}"
 echo
 echo "Repetitions (raw values in µs of wall time per repetition; failures are not in the medians):"
-for key in f1_trex f1_ssh f2_trex f2_ssh f3_trex f3_ssh f3_sshaes f4_trex f4_ssh f6_trex f6_ssh; do
+for key in f0_true f0_version f1_trex f1_ssh f2_trex f2_ssh f3_trex f3_trexsys f3_ssh f3_sshaes f4_trex f4_ssh f6_trex f6_ssh; do
+  declare -p "R_$key" &>/dev/null || continue
   printf -- '- %-10s %s, failures %s\n' "$key" "$(spread_of "$key")" "${FAILS[$key]:-0}"
 done
 echo "- (4) failed commands per repetition: trex${NOTES[f4_trex]:- none}; ssh${NOTES[f4_ssh]:- none}"
