@@ -3,6 +3,7 @@
 #include <toml++/toml.h>
 #include <charconv>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 namespace trex::config {
@@ -16,8 +17,12 @@ std::string where(std::string_view source, const toml::node& node, std::string_v
 template <class T>
 Status read_uint(const toml::node& node, std::string_view source, std::string_view key, T& out,
                  std::uint64_t min, std::uint64_t max) {
-  auto v = node.value<std::int64_t>();
-  if (!node.is_integer() || !v || *v < 0 || static_cast<std::uint64_t>(*v) < min ||
+  // Only a TOML integer: value<int64_t>() would also convert a float, and one
+  // out of int64's range (9e99) is undefined behaviour inside toml++.
+  const auto* integer = node.as_integer();
+  const std::optional<std::int64_t> v =
+      integer ? std::optional<std::int64_t>(integer->get()) : std::nullopt;
+  if (!v || *v < 0 || static_cast<std::uint64_t>(*v) < min ||
       static_cast<std::uint64_t>(*v) > max) {
     return make_error(where(source, node, key) + " must be an integer from " + std::to_string(min) +
                       " to " + std::to_string(max));

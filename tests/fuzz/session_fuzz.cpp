@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdint>
 #include <cstdlib>
 #include <thread>
@@ -52,6 +53,13 @@ struct World {
 };
 
 }  // namespace
+
+// As in trexd's main: a write to a pipe or socket whose reader is gone must be
+// an error (EPIPE), not a fatal signal.
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  std::signal(SIGPIPE, SIG_IGN);
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static World* world = new World();

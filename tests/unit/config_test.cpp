@@ -67,6 +67,11 @@ TEST(ConfigToml, ErrorsNameFileLineAndKey) {
       {"\nmax_sessions = \"64\"\n", "trexd.toml:2: key 'max_sessions' must be an integer"},
       {"max_sessions = 0\n", "key 'max_sessions' must be an integer from 1 to 4096"},
       {"max_sessions = -5\n", "key 'max_sessions'"},
+      // Floats are not integers; one beyond int64 was undefined behaviour (fuzzer).
+      {"max_sessions = 8.0\n", "key 'max_sessions' must be an integer"},
+      {"max_sessions = 9999e98\n", "key 'max_sessions' must be an integer"},
+      {"command_timeout = -1e300\n", "key 'command_timeout' must be an integer"},
+      {"max_output = 1e30\n", "key 'max_output' must be a size"},
       {"audit_fsync = \"yes\"\n", "key 'audit_fsync' must be true or false"},
       {"max_output = \"12X\"\n", "key 'max_output' must be a size"},
       {"max_output = 0\n", "key 'max_output'"},
