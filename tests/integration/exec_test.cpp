@@ -1,8 +1,9 @@
 // Command execution end to end (issue 2): the client's exit-status table,
 // large and concurrent output, stdin, -n, streaming, the time limit and the
-// kill of the whole process group, a client that vanishes, Ctrl-C, the
-// command's environment and working directory, --max-output, and several
-// commands in one interactive session. After every test the server still
+// kill of the whole process group, a client that vanishes (while the
+// command sleeps or while its output streams), Ctrl-C, the command's
+// environment and working directory, --max-output, and several commands in
+// one interactive session. After every test the server still
 // serves a command and the audit trail verifies.
 #include <netinet/in.h>
 #include <signal.h>
@@ -18,6 +19,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -341,6 +343,58 @@ TEST_F(Exec, ClientKilledMidCommandEndsTheCommand) {
   ASSERT_EQ(ends.size(), 1u);
   EXPECT_EQ(ends[0]["id"], starts[0]["id"]);
   EXPECT_NE(ends[0].value("ended_by", ""), "") << ends[0].dump();
+  EXPECT_EQ(records("session_close")[0]["commands"], 1);
+}
+
+// Live (non-zombie) processes whose process group is `pgid`, from /proc.
+std::vector<pid_t> live_group_members(pid_t pgid) {
+  std::vector<pid_t> out;
+  std::error_code ec;
+  for (auto it = std::filesystem::directory_iterator("/proc", ec);
+       !ec && it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    const std::string name = it->path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const std::string stat = read_file(it->path().string() + "/stat");
+    const auto paren = stat.rfind(')');
+    if (paren == std::string::npos) continue;
+    std::istringstream fields(stat.substr(paren + 1));
+    char state = '?';
+    long ppid = 0, pgrp = 0;
+    if (!(fields >> state >> ppid >> pgrp)) continue;
+    if (pgrp == pgid && state != 'Z') out.push_back(static_cast<pid_t>(std::stol(name)));
+  }
+  return out;
+}
+
+std::string pids_text(const std::vector<pid_t>& pids) {
+  std::string s;
+  for (pid_t p : pids) s += std::to_string(p) + " ";
+  return s;
+}
+
+TEST_F(Exec, ClientKilledMidOutputEndsTheCommandGroup) {
+  // A pipeline streaming as fast as it can: sh, yes and cat share a group.
+  Child c(server_->trex_argv("client", {"-c", "echo $$; yes | cat"}));
+  ASSERT_TRUE(c.wait_for_output("\ny\ny\n", 10s)) << c.out().substr(0, 200);
+  const pid_t group = first_pid(c.out());
+  ASSERT_GT(group, 1) << c.out().substr(0, 200);
+  EXPECT_GE(live_group_members(group).size(), 2u) << pids_text(live_group_members(group));
+  c.kill(SIGKILL);
+  c.wait(10s);
+  // No process of the group lives on, and trexd reaped its child.
+  EXPECT_TRUE(eventually([&] { return live_group_members(group).empty(); }, 10s))
+      << "left in group " << group << ": " << pids_text(live_group_members(group));
+  EXPECT_TRUE(eventually([&] { return server_->children().empty(); }, 10s))
+      << "trexd still has children: " << pids_text(server_->children());
+  ASSERT_TRUE(eventually([&] { return !records("session_close").empty(); }, 10s));
+  const auto starts = records("exec_start");
+  const auto ends = records("exec_end");
+  ASSERT_EQ(starts.size(), 1u);
+  ASSERT_EQ(ends.size(), 1u);
+  EXPECT_EQ(ends[0]["id"], starts[0]["id"]);
+  EXPECT_NE(ends[0].value("ended_by", ""), "") << ends[0].dump();
+  EXPECT_TRUE(ends[0]["signal"].is_number()) << "the command was not killed: " << ends[0].dump();
+  EXPECT_GT(ends[0].value("stdout_bytes", 0), 0) << ends[0].dump();
   EXPECT_EQ(records("session_close")[0]["commands"], 1);
 }
 
