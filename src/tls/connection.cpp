@@ -33,6 +33,10 @@ int remember_rejected_peer(int preverify, WOLFSSL_X509_STORE_CTX* store) {
 
 namespace {
 
+// wolfSSL_new fails when memory or descriptors (its RNG opens /dev/urandom)
+// run out.
+constexpr const char* kNoSession = "no resources for a TLS session (memory or file descriptors)";
+
 using Clock = std::chrono::steady_clock;
 
 void prepare_socket(int fd) {
@@ -250,7 +254,7 @@ std::variant<Connection, HandshakeError> Connection::accept(std::shared_ptr<Cont
                                                             std::chrono::milliseconds timeout) {
   prepare_socket(fd);
   Connection conn(ctx, new_ssl(*ctx, fd), fd);
-  if (conn.ssl_ == nullptr) return HandshakeError{"out of memory", "wolfSSL_new failed", {}};
+  if (conn.ssl_ == nullptr) return HandshakeError{kNoSession, "wolfSSL_new failed", {}};
   std::optional<PeerIdentity> seen;
   wolfSSL_set_ex_data(conn.ssl_, 0, &seen);
   auto err = drive_handshake(conn.ssl_, fd, Clock::now() + timeout, wolfSSL_accept);
@@ -286,7 +290,7 @@ std::variant<Connection, HandshakeError> Connection::connect(std::shared_ptr<Con
                                                              std::chrono::milliseconds timeout) {
   prepare_socket(fd);
   Connection conn(ctx, new_ssl(*ctx, fd), fd);
-  if (conn.ssl_ == nullptr) return HandshakeError{"out of memory", "wolfSSL_new failed", {}};
+  if (conn.ssl_ == nullptr) return HandshakeError{kNoSession, "wolfSSL_new failed", {}};
   wolfSSL_check_domain_name(conn.ssl_, host.c_str());
   wolfSSL_UseKeyShare(conn.ssl_, WOLFSSL_ECC_X25519);
   if (auto err = drive_handshake(conn.ssl_, fd, Clock::now() + timeout, wolfSSL_connect)) {
