@@ -3,10 +3,13 @@
 // certificates with Ed25519 keys (our default), while the TLS stack can.
 #include <arpa/inet.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <vector>
 
 #include "tls/identity.hpp"
 #include "trex/audit.hpp"
@@ -60,12 +63,78 @@ class Decoded {
   bool ok_ = false;
 };
 
+// One DER element at p (before end): its tag and contents; p moves past it.
+bool read_element(const byte*& p, const byte* end, byte& tag, const byte*& value,
+                  std::size_t& len) {
+  if (end - p < 2) return false;
+  tag = *p++;
+  std::size_t n = *p++;
+  if (n & 0x80) {
+    const int bytes = static_cast<int>(n & 0x7f);
+    if (bytes == 0 || bytes > 4 || end - p < bytes) return false;
+    n = 0;
+    for (int i = 0; i < bytes; ++i) n = (n << 8) | *p++;
+  }
+  if (static_cast<std::size_t>(end - p) < n) return false;
+  value = p;
+  len = n;
+  p += n;
+  return true;
+}
+
+bool is_text(byte tag) {  // UTF8String, PrintableString, T61String, IA5String
+  return tag == 0x0c || tag == 0x13 || tag == 0x14 || tag == 0x16;
+}
+
+// Every OU of the subject, in order. DecodedCert keeps only the last one, so
+// walk the subject name: SEQUENCE OF SET OF SEQUENCE { OID, value }.
+// nullopt when the name cannot be walked.
+std::optional<std::vector<std::string>> subject_ous(const DecodedCert& dc) {
+  if (dc.subjectRaw == nullptr || dc.subjectRawLen <= 0) return std::nullopt;
+  const byte* p = dc.subjectRaw;
+  const byte* end = p + dc.subjectRawLen;
+  byte tag = 0;
+  const byte* v = nullptr;
+  std::size_t n = 0;
+  if (*p == 0x30) {  // the Name's own header, when wolfCrypt points at it
+    if (!read_element(p, end, tag, v, n)) return std::nullopt;
+    p = v;
+    end = v + n;
+  }
+  std::vector<std::string> ous;
+  while (p < end) {
+    const byte* set = nullptr;
+    std::size_t set_len = 0;
+    if (!read_element(p, end, tag, set, set_len) || tag != 0x31) return std::nullopt;
+    for (const byte* q = set; q < set + set_len;) {
+      const byte* atv = nullptr;
+      std::size_t atv_len = 0;
+      if (!read_element(q, set + set_len, tag, atv, atv_len) || tag != 0x30) return std::nullopt;
+      const byte* r = atv;
+      const byte *oid = nullptr, *value = nullptr;
+      std::size_t oid_len = 0, value_len = 0;
+      byte value_tag = 0;
+      if (!read_element(r, atv + atv_len, tag, oid, oid_len) || tag != 0x06 ||
+          !read_element(r, atv + atv_len, value_tag, value, value_len)) {
+        return std::nullopt;
+      }
+      static constexpr byte kOu[] = {0x55, 0x04, 0x0b};  // 2.5.4.11
+      if (oid_len == sizeof(kOu) && std::equal(kOu, kOu + sizeof(kOu), oid) && is_text(value_tag)) {
+        ous.emplace_back(reinterpret_cast<const char*>(value), value_len);
+      }
+    }
+  }
+  return ous;
+}
+
 CertificateInfo info_of(const DecodedCert& dc) {
   CertificateInfo info;
   if (dc.subjectCN != nullptr && dc.subjectCNLen > 0) {
     info.subject_cn.assign(dc.subjectCN, static_cast<std::size_t>(dc.subjectCNLen));
   }
-  if (dc.subjectOU != nullptr && dc.subjectOULen > 0) {
+  if (auto ous = subject_ous(dc)) {
+    info.ou = std::move(*ous);
+  } else if (dc.subjectOU != nullptr && dc.subjectOULen > 0) {
     info.ou.emplace_back(dc.subjectOU, static_cast<std::size_t>(dc.subjectOULen));
   }
   info.not_before = to_time_point(dc.beforeDate, dc.beforeDateLen);
