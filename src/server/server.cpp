@@ -48,6 +48,17 @@ struct Job {
   std::uint64_t conn;
 };
 
+// A connection turned away for want of a session slot failed like a refused
+// handshake, and is audited the same way. No cn or serial: a dropped
+// connection never got to its handshake, and refuse_busy does not report
+// the certificate of the one it refuses.
+void audit_busy(State& st, const Job& job) {
+  const audit::Json f{{"conn", job.conn}, {"peer", job.peer}, {"reason", "server busy"}};
+  if (auto s = st.audit.write("auth_fail", f); !s) {
+    st.log->error("audit: cannot record auth_fail: {}", s.message());
+  }
+}
+
 // A bounded hand-off between the acceptor and a set of threads.
 class JobQueue {
  public:
@@ -145,7 +156,10 @@ void Server::run() {
     });
   }
   threads.emplace_back([&] {
-    while (auto job = busy.pop()) refuse_busy(st, job->fd, job->peer);
+    while (auto job = busy.pop()) {
+      audit_busy(st, *job);
+      refuse_busy(st, job->fd, job->peer);
+    }
   });
 
   for (;;) {
@@ -175,6 +189,7 @@ void Server::run() {
     } else if (!busy.push(Job{fd, job.peer, job.conn}, 16)) {
       st.log->warn("connection from {} dropped: server busy", job.peer);
       ::close(fd);
+      audit_busy(st, job);
     }
   }
   ::close(listen_fd_);

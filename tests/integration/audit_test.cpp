@@ -464,6 +464,108 @@ TEST_F(Audit, RemovedTrailRefusesOneCommandThenContinuesTheChain) {
   expect_chain(all);
 }
 
+TEST_F(Audit, UnwritableTrailMidSessionRefusesCommandsUntilRestored) {
+  start();
+  RunOptions hold = opts();
+  hold.close_stdin = false;
+  Child c(server_->trex_argv("client", {}), hold);
+  ASSERT_TRUE(c.write_stdin("echo one\n"));
+  ASSERT_TRUE(c.wait_for_output("one\n")) << c.out();
+  // The output comes before the exec_end record: wait for it.
+  ASSERT_TRUE(eventually([&] { return records("exec_end").size() == 1; }));
+
+  // The trail's path stops naming a writable file: the file is moved away
+  // and a directory takes its place (open() fails on it, even for root).
+  const std::string trail = server_->audit_path();
+  const std::string moved = tmp_.file("moved-audit.jsonl");
+  ASSERT_EQ(::rename(trail.c_str(), moved.c_str()), 0);
+  ASSERT_EQ(::mkdir(trail.c_str(), 0700), 0);
+  const auto refusals = [&] {
+    const auto log = server_->server_log();
+    int n = 0;
+    for (auto at = log.find("cannot record exec_start"); at != std::string::npos;
+         at = log.find("cannot record exec_start", at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  const std::string m1 = tmp_.file("m1"), m2 = tmp_.file("m2"), m3 = tmp_.file("m3");
+  ASSERT_TRUE(c.write_stdin("touch " + m1 + "; echo ran1\n"));
+  ASSERT_TRUE(eventually([&] { return refusals() == 1; })) << server_->server_log();
+  // Still unwritable: the next command is refused too.
+  ASSERT_TRUE(c.write_stdin("touch " + m2 + "; echo ran2\n"));
+  ASSERT_TRUE(eventually([&] { return refusals() == 2; })) << server_->server_log();
+  EXPECT_FALSE(fs::exists(m1)) << "a command ran without its exec_start record";
+  EXPECT_FALSE(fs::exists(m2)) << "a command ran without its exec_start record";
+
+  // Restored: the same session runs commands again, recorded in the same file.
+  ASSERT_EQ(::rmdir(trail.c_str()), 0);
+  ASSERT_EQ(::rename(moved.c_str(), trail.c_str()), 0);
+  ASSERT_TRUE(c.write_stdin("touch " + m3 + "; echo ran3\n"));
+  ASSERT_TRUE(c.wait_for_output("ran3\n")) << c.out();
+  EXPECT_TRUE(fs::exists(m3));
+  ASSERT_TRUE(c.write_stdin("exit\n"));
+  const auto r = c.wait(20s);
+  EXPECT_EQ(r.status, 0) << r.err;  // the last command's status
+  EXPECT_EQ(r.out, "one\nran3\n");
+  const std::string failure = "trex: the server cannot write its audit trail\n[exit 255]\n";
+  EXPECT_EQ(r.err, failure + failure);
+  EXPECT_FALSE(fs::exists(m1));
+  EXPECT_FALSE(fs::exists(m2));
+
+  ASSERT_TRUE(closes(1));
+  EXPECT_EQ(verify_trail(trail), 0);
+  expect_chain(lines_of(read_file(trail)));
+  const auto starts = records("exec_start");
+  ASSERT_EQ(starts.size(), 2u) << read_file(trail);
+  EXPECT_EQ(starts[0]["shell"], "echo one");
+  EXPECT_EQ(starts[1]["shell"], "touch " + m3 + "; echo ran3");
+  EXPECT_EQ(records("exec_end").size(), 2u);
+  EXPECT_EQ(records("session_open").size(), 1u);
+}
+
+TEST_F(Audit, TornLastLineIsSetAsideAtStart) {
+  // A trail from an earlier run, then half a record (a crash mid-write).
+  TempDir earlier;
+  {
+    Trexd first(pki(), earlier.path());
+    ASSERT_FALSE(first.address().empty());
+    ASSERT_EQ(first.trex("client", {"echo", "before"}, opts()).status, 0);
+    ASSERT_TRUE(
+        eventually([&] { return !audit_records(first.audit_path(), "session_close").empty(); }));
+  }
+  const std::string good = read_file(earlier.path() + "/log/audit.jsonl");
+  const auto good_lines = lines_of(good);
+  ASSERT_GE(good_lines.size(), 5u) << good;
+  ASSERT_EQ(json::parse(good_lines.back())["event"], "server_stop");
+  const std::string torn = good_lines[1].substr(0, good_lines[1].size() / 2);
+  fs::create_directories(tmp_.file("log"));
+  write_file(tmp_.file("log/audit.jsonl"), good + torn);
+  ASSERT_NE(verify_trail(tmp_.file("log/audit.jsonl")), 0) << "the torn line went unnoticed";
+
+  start();
+  const std::string trail = server_->audit_path();
+  ASSERT_EQ(as("client", {"echo", "after"}).out, "after\n");
+  ASSERT_TRUE(closes(2));
+  const auto lines = lines_of(read_file(trail));
+  ASSERT_GT(lines.size(), good_lines.size());
+  // The good records are kept as they were; the torn bytes are gone.
+  EXPECT_TRUE(std::equal(good_lines.begin(), good_lines.end(), lines.begin()));
+  const auto start_rec = json::parse(lines[good_lines.size()]);
+  EXPECT_EQ(start_rec["event"], "server_start");
+  EXPECT_EQ(start_rec["seq"], good_lines.size() + 1);
+  EXPECT_EQ(start_rec["prev"], sha256_hex(good_lines.back()));
+  ASSERT_TRUE(start_rec.contains("recovered")) << start_rec.dump();
+  EXPECT_EQ(start_rec["recovered"]["torn_bytes"], torn.size()) << start_rec.dump();
+  EXPECT_EQ(start_rec["recovered"]["saved_to"], trail + ".torn") << start_rec.dump();
+  EXPECT_EQ(read_file(trail + ".torn"), torn + "\n");
+  // Only the first start after the crash reports a recovery.
+  EXPECT_EQ(records("server_start").size(), 2u);
+  EXPECT_FALSE(records("server_start")[0].contains("recovered"));
+  expect_chain(lines);
+  EXPECT_EQ(verify_trail(trail), 0);
+}
+
 TEST_F(Audit, KillNineMidCommandLeavesAVerifiableTrail) {
   start();
   // The command prints its pid (exec keeps it): it leads its process group.
