@@ -36,6 +36,26 @@ std::string find_config_flag(int argc, char** argv) {
   return "";
 }
 
+bool has_flag(int argc, char** argv, std::string_view flag) {
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a == "--") break;
+    if (a == flag) return true;
+  }
+  return false;
+}
+
+// A configuration that cannot be used: with --check-config a finding in the
+// report (exit 1), else a refusal to start (exit 2).
+int config_failure(bool checking, const std::string& message) {
+  if (checking) {
+    std::printf("error: %s\nconfiguration has 1 error(s)\n", message.c_str());
+    return 1;
+  }
+  std::fprintf(stderr, "trexd: %s\n", message.c_str());
+  return 2;
+}
+
 // A byte count that takes the same forms as the configuration file: 1048576, "64M".
 void add_size_option(CLI::App& app, const std::string& name, std::uint64_t& target,
                      std::uint64_t min, const std::string& help) {
@@ -154,12 +174,10 @@ void run_signal_thread(trex::server::Server& server, const ServerConfig& config,
 int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);  // wolfSSL does not pass MSG_NOSIGNAL
   Cli cli;
+  const bool checking = has_flag(argc, argv, "--check-config");
   if (auto path = find_config_flag(argc, argv); !path.empty()) {
     auto c = trex::config::apply_toml_file(cli.config, path);
-    if (!c) {
-      std::fprintf(stderr, "trexd: %s\n", c.message().c_str());
-      return 2;
-    }
+    if (!c) return config_failure(checking, c.message());
     cli.config = std::move(*c);
   }
   CLI::App app{"trexd: mutual-TLS remote command execution server"};
@@ -182,8 +200,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (auto st = trex::config::validate(cli.config); !st) {
-    std::fprintf(stderr, "trexd: %s\n", st.message().c_str());
-    return 2;
+    return config_failure(cli.check, st.message());
   }
   trex::tls::Library tls_library;
   if (!cli.explain_cn.empty()) return explain(cli);

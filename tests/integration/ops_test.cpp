@@ -10,10 +10,13 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <ctime>
+#include <filesystem>
 #include <functional>
 #include <memory>
+#include <set>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -55,6 +58,31 @@ bool can_connect(const std::string& port) {
   const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
   ::close(fd);
   return ok;
+}
+
+// An open TCP connection to 127.0.0.1:port that sends nothing (-1 on failure).
+int open_tcp(const std::string& port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<uint16_t>(std::stoi(port)));
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// The serial of a PEM certificate, as `openssl x509 -serial` prints it.
+std::string serial_of_pem(const std::string& pem) {
+  RunOptions o;
+  o.stdin_data = pem;
+  const auto r = run({"openssl", "x509", "-noout", "-serial"}, o);
+  EXPECT_EQ(r.status, 0) << r.err << pem;
+  auto s = r.out.substr(r.out.find('=') + 1);
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
+  return s;
 }
 
 std::vector<std::string> lines_of(const std::string& text) {
@@ -227,6 +255,201 @@ TEST_F(Ops, SighupReloadsWithoutDroppingALiveSession) {
   EXPECT_EQ(verify_trail(d.audit_path()), 0);
 }
 
+// The serial of the certificate the server presents to a new handshake
+// (openssl s_client, so that trex's own checks play no part).
+std::string served_serial(const Trexd& d, const Pki& pki) {
+  RunOptions o;
+  o.timeout = 20s;
+  const auto r = run({"openssl", "s_client", "-connect", d.address(), "-tls1_3", "-alpn", "trex/1",
+                      "-CAfile", pki.ca(), "-cert", pki.cert("client"), "-key", pki.key("client")},
+                     o);
+  const auto begin = r.out.find("-----BEGIN CERTIFICATE-----");
+  const std::string end_marker = "-----END CERTIFICATE-----";
+  const auto end = r.out.find(end_marker, begin);
+  if (begin == std::string::npos || end == std::string::npos) {
+    ADD_FAILURE() << "no server certificate in s_client's output: " << r.out << r.err;
+    return "";
+  }
+  return serial_of_pem(r.out.substr(begin, end + end_marker.size() - begin) + "\n");
+}
+
+TEST_F(Ops, SighupReloadsTheServerCertificateAndKeepsItWhenTheNewKeyIsBroken) {
+  Pki pki(tmp_.path(), *pki_);
+  Trexd d(pki, tmp_.path());
+  ASSERT_FALSE(d.address().empty());
+  const std::string old_serial = serial_of_pem(read_file(pki.cert("server")));
+  ASSERT_EQ(served_serial(d, pki), old_serial);
+
+  // Re-issue: a new certificate and key in the files trexd was started with.
+  pki.pki({"server", "renewed"});
+  const std::string new_serial = serial_of_pem(read_file(pki.cert("renewed")));
+  ASSERT_NE(new_serial, old_serial);
+  namespace fs = std::filesystem;
+  fs::copy_file(pki.cert("renewed"), pki.cert("server"), fs::copy_options::overwrite_existing);
+  fs::copy_file(pki.key("renewed"), pki.key("server"), fs::copy_options::overwrite_existing);
+  d.signal(SIGHUP);
+  std::vector<nlohmann::json> reloads;
+  ASSERT_TRUE(eventually([&] {
+    return !(reloads = audit_records(d.audit_path(), "reload")).empty();
+  })) << d.server_log();
+  EXPECT_EQ(reloads[0]["what"], "tls");
+  EXPECT_EQ(reloads[0]["ok"], true) << reloads[0].dump();
+  EXPECT_EQ(served_serial(d, pki), new_serial) << "new handshakes still see the old certificate";
+  auto r = d.trex("client", {"echo", "renewed"}, opts());
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "renewed\n");
+
+  // A broken key at the next reload: the certificate and key in use stay.
+  write_file(pki.key("server"), "-----BEGIN PRIVATE KEY-----\nbroken\n-----END PRIVATE KEY-----\n");
+  d.signal(SIGHUP);
+  ASSERT_TRUE(eventually([&] {
+    return (reloads = audit_records(d.audit_path(), "reload")).size() >= 2;
+  })) << d.server_log();
+  EXPECT_EQ(reloads[1]["what"], "tls");
+  EXPECT_EQ(reloads[1]["ok"], false) << reloads[1].dump();
+  EXPECT_NE(reloads[1].value("reason", "").find(pki.key("server")), std::string::npos)
+      << reloads[1].dump();
+  EXPECT_NE(d.server_log().find("keeping the old TLS settings"), std::string::npos)
+      << d.server_log();
+  EXPECT_TRUE(d.alive());
+  EXPECT_EQ(served_serial(d, pki), new_serial);
+  r = d.trex("client", {"echo", "kept"}, opts());
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "kept\n");
+  EXPECT_EQ(verify_trail(d.audit_path()), 0);
+}
+
+TEST_F(Ops, RevokedClientIsRefusedWhileAnotherLiveSessionGoesOn) {
+  Pki pki(tmp_.path(), *pki_);
+  pki.client("bob");
+  // tools/pki revoke moves bob's files away: keep copies to present.
+  const std::string bob_crt = tmp_.file("bob.crt"), bob_key = tmp_.file("bob.key");
+  write_file(bob_crt, read_file(pki.cert("bob")));
+  write_file(bob_key, read_file(pki.key("bob")));
+  Trexd d(pki, tmp_.path());
+  ASSERT_FALSE(d.address().empty());
+  const auto as_bob = [&] {
+    return run({TREX_BIN, "--ca", pki.ca(), "--cert", bob_crt, "--key", bob_key, d.address(),
+                "echo", "bob"},
+               opts());
+  };
+  auto r = as_bob();
+  ASSERT_EQ(r.status, 0) << r.err;
+  ASSERT_EQ(r.out, "bob\n");
+
+  RunOptions hold;
+  hold.close_stdin = false;
+  Child a(d.trex_argv("client", {}), hold);
+  ASSERT_TRUE(a.write_stdin("echo one\n"));
+  ASSERT_TRUE(a.wait_for_output("one\n")) << a.out();
+
+  pki.pki({"revoke", "bob"});
+  pki.pki({"crl"});
+  d.signal(SIGHUP);
+  std::vector<nlohmann::json> reloads;
+  ASSERT_TRUE(eventually([&] {
+    return !(reloads = audit_records(d.audit_path(), "reload")).empty();
+  })) << d.server_log();
+  EXPECT_EQ(reloads[0]["ok"], true) << reloads[0].dump();
+
+  r = as_bob();
+  EXPECT_EQ(r.status, 255) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("revoked"), std::string::npos) << r.err;
+  EXPECT_TRUE(eventually([&] {
+    for (const auto& f : audit_records(d.audit_path(), "auth_fail")) {
+      if (f.value("cn", "") == "bob" && f.value("reason", "") == "revoked") return true;
+    }
+    return false;
+  })) << read_file(d.audit_path());
+
+  // The session opened before the reload runs on.
+  ASSERT_TRUE(a.write_stdin("echo two\n"));
+  ASSERT_TRUE(a.wait_for_output("two\n")) << a.out();
+  ASSERT_TRUE(a.write_stdin("exit\n"));
+  const auto ar = a.wait(20s);
+  EXPECT_EQ(ar.status, 0) << ar.err;
+  EXPECT_EQ(ar.out, "one\ntwo\n");
+  const auto opens = audit_records(d.audit_path(), "session_open");
+  ASSERT_EQ(opens.size(), 2u);  // bob before the revocation, then client
+  EXPECT_EQ(opens[1]["cn"], "client");
+  std::vector<nlohmann::json> closes;
+  ASSERT_TRUE(eventually(
+      [&] { return (closes = audit_records(d.audit_path(), "session_close")).size() == 2; }));
+  EXPECT_EQ(closes[1]["conn"], opens[1]["conn"]);
+  EXPECT_EQ(closes[1]["commands"], 2);
+  EXPECT_EQ(closes[1]["reason"], "client closed");
+  EXPECT_EQ(verify_trail(d.audit_path()), 0);
+}
+
+// ---- busy ----------------------------------------------------------------
+
+TEST_F(Ops, BusyRefusalsAreAudited) {
+  Trexd d(*pki_, tmp_.path(), {"--max-sessions", "1"});
+  ASSERT_FALSE(d.address().empty());
+  const auto busy_records = [&] {
+    std::vector<nlohmann::json> out;
+    for (auto& f : audit_records(d.audit_path(), "auth_fail")) {
+      if (f.value("reason", "") == "server busy") out.push_back(std::move(f));
+    }
+    return out;
+  };
+  RunOptions hold;
+  hold.close_stdin = false;
+  Child a(d.trex_argv("client", {}), hold);
+  ASSERT_TRUE(a.write_stdin("echo holding\n"));
+  ASSERT_TRUE(a.wait_for_output("holding\n")) << a.out();
+
+  // A client beyond the limit is told so after its handshake.
+  const auto r = d.trex("client", {"echo", "second"}, opts());
+  EXPECT_EQ(r.status, 255) << r.err;
+  EXPECT_EQ(r.err.rfind("trex: server busy", 0), 0u) << r.err;
+  EXPECT_EQ(r.out, "");
+  std::vector<nlohmann::json> busy;
+  ASSERT_TRUE(eventually([&] { return (busy = busy_records()).size() == 1; }))
+      << read_file(d.audit_path());
+  EXPECT_EQ(busy[0].value("peer", "").rfind("127.0.0.1:", 0), 0u) << busy[0].dump();
+  ASSERT_TRUE(busy[0].contains("conn")) << busy[0].dump();
+  const auto opens = audit_records(d.audit_path(), "session_open");
+  ASSERT_EQ(opens.size(), 1u);
+  EXPECT_NE(busy[0]["conn"], opens[0]["conn"]);
+
+  // Connections that never start a handshake: the first holds the refusing
+  // thread (2 s handshake limit), 16 wait in its queue, the rest are
+  // dropped at once. Every one of them is audited.
+  constexpr std::size_t kRaw = 24;
+  std::vector<int> raw;
+  for (std::size_t i = 0; i < kRaw; ++i) {
+    const int fd = open_tcp(d.port());
+    ASSERT_GE(fd, 0);
+    raw.push_back(fd);
+  }
+  const bool dropped =
+      eventually([&] { return d.server_log().find("dropped: server busy") != std::string::npos; });
+  for (int fd : raw) ::close(fd);
+  ASSERT_TRUE(dropped) << d.server_log();
+  EXPECT_TRUE(eventually([&] { return (busy = busy_records()).size() == 1 + kRaw; }, 30s))
+      << busy.size() << " busy records: " << read_file(d.audit_path());
+  std::set<std::uint64_t> conns;
+  for (const auto& b : busy) {
+    EXPECT_EQ(b.value("peer", "").rfind("127.0.0.1:", 0), 0u) << b.dump();
+    EXPECT_FALSE(b.contains("cn")) << b.dump();
+    conns.insert(b.value("conn", std::uint64_t{0}));
+  }
+  EXPECT_EQ(conns.size(), busy.size()) << "conn numbers repeat";
+
+  // The held session is untouched; once it ends the slot serves again.
+  ASSERT_TRUE(a.write_stdin("echo still\n"));
+  ASSERT_TRUE(a.wait_for_output("still\n")) << a.out();
+  ASSERT_TRUE(a.write_stdin("exit\n"));
+  EXPECT_EQ(a.wait(20s).status, 0);
+  EXPECT_TRUE(eventually([&] {
+    const auto again = d.trex("client", {"echo", "next"}, opts());
+    return again.status == 0 && again.out == "next\n";
+  }));
+  EXPECT_EQ(verify_trail(d.audit_path()), 0);
+}
+
 // ---- --check-config and expiry ------------------------------------------
 
 TEST_F(Ops, CheckConfigGoodSetup) {
@@ -271,6 +494,65 @@ TEST_F(Ops, CheckConfigNamesABrokenPolicyFileAndLine) {
   r = check_config({"--policy", policy});
   EXPECT_EQ(r.status, 1) << r.out;
   EXPECT_EQ(count_lines(r.out, "error: ", policy + ":"), 1) << r.out;
+}
+
+TEST_F(Ops, CheckConfigSummarizesThePolicyAndWarnsAboutItsRules) {
+  const std::string policy = tmp_.file("lint.toml");
+  write_file(policy,
+             "[[rule]]\n"               // line 1
+             "name = \"admins\"\n"      // 2
+             "ou = [\"ops\"]\n"         // 3
+             "allow = [\"*\"]\n"        // 4
+             "shell = true\n"           // 5
+             "\n"                       // 6
+             "[[rule]]\n"               // 7
+             "name = \"ops-uptime\"\n"  // 8
+             "ou = [\"ops\"]\n"         // 9
+             "allow = [\"uptime\"]\n"   // 10
+             "\n"                       // 11
+             "[[rule]]\n"               // 12
+             "name = \"alice-echo\"\n"  // 13
+             "cn = [\"alice\"]\n"       // 14
+             "allow = [\"echo\"]\n"     // 15
+             "args = [\"^hi$\"]\n"      // 16
+             "run_as = \"nobody\"\n");  // 17
+  const auto r = check_config({"--policy", policy});
+  // Warnings do not make the configuration wrong.
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_EQ(count_lines(r.out, "error:", ""), 0) << r.out;
+  EXPECT_EQ(count_lines(r.out, "ok: ", "policy " + policy + ": 3 rules"), 1) << r.out;
+  // One summary line per rule, indented under the policy line.
+  EXPECT_EQ(count_lines(r.out, "  rule 'admins' (line 1): ",
+                        "who ou=[ops]; programs [*] with any args; shell yes; run_as (server's "
+                        "user); limits none"),
+            1)
+      << r.out;
+  EXPECT_EQ(count_lines(r.out, "  rule 'ops-uptime' (line 7): ",
+                        "who ou=[ops]; programs [uptime] with any args; shell no"),
+            1)
+      << r.out;
+  EXPECT_EQ(count_lines(r.out, "  rule 'alice-echo' (line 12): ",
+                        "who cn=[alice]; programs [echo] with args matching 1 pattern(s); shell "
+                        "no; run_as nobody"),
+            1)
+      << r.out;
+  // Lint: full access, and a rule that can never decide.
+  EXPECT_EQ(count_lines(r.out, "warning: ",
+                        "rule 'admins' allows any program and shell commands: full access for "
+                        "its identities"),
+            1)
+      << r.out;
+  EXPECT_EQ(count_lines(r.out, "warning: ",
+                        "rule 'ops-uptime' (line 7) can never decide: rule 'admins' (line 1) "
+                        "comes first, covers the same identities and allows everything it allows"),
+            1)
+      << r.out;
+  EXPECT_EQ(count_lines(r.out, "warning: ", "can never decide"), 1) << r.out;
+  EXPECT_EQ(count_lines(r.out, "warning: ", "rule 'alice-echo'"), 0) << r.out;
+  // Running as root, a rule without run_as runs commands as root.
+  EXPECT_EQ(count_lines(r.out, "warning: ", "runs commands as root (no run_as)"),
+            geteuid() == 0 ? 2 : 0)
+      << r.out;
 }
 
 TEST_F(Ops, CheckConfigNamesAMissingCaFile) {
@@ -349,10 +631,12 @@ TEST_F(Ops, ConfigFileValuesAreOverriddenByFlags) {
 TEST_F(Ops, ConfigFileUnknownKeyIsNamedWithFileAndLine) {
   const std::string conf = tmp_.file("bad.toml");
   write_file(conf, "# comment\nlisten = \"127.0.0.1:0\"\nno_such_key = 1\n");
+  // --check-config reports it as a finding (exit 1, one "error:" line).
   const auto r = run({TREXD_BIN, "--config", conf, "--check-config"});
-  EXPECT_EQ(r.status, 2);
-  EXPECT_NE(r.err.find("no_such_key"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find(conf + ":3"), std::string::npos) << r.err;
+  EXPECT_EQ(r.status, 1) << r.out << r.err;
+  EXPECT_NE(r.out.find("error: " + conf + ":3: unknown key 'no_such_key'"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("configuration has 1 error(s)"), std::string::npos) << r.out;
   // The server refuses to start the same way.
   const auto s = run({TREXD_BIN, "--config", conf, "--log-dir", tmp_.file("log")}, opts(10s));
   EXPECT_EQ(s.status, 2) << s.err;
