@@ -102,15 +102,15 @@ SSHD=/usr/sbin/sshd
 
 # ---------------------------------------------------------------- environment
 T=$(mktemp -d "${TMPDIR:-/tmp}/trex-bench.XXXXXX")
-SSHD_PID='' TREXD_PID='' SYS_PID='' WD_PID='' MUX=''
+SSHD_PID='' TREXD_PID='' SYS_PID='' FSYNC_PID='' WD_PID='' MUX=''
 cleanup() {
   local rc=$?
   set +e
   [ -n "$WD_PID" ] && kill "$WD_PID" 2>/dev/null
   [ -n "$MUX" ] && [ -S "$MUX" ] && "${SSH[@]}" -S "$MUX" -O exit 127.0.0.1 2>/dev/null
   local pid
-  for pid in $TREXD_PID $SYS_PID $SSHD_PID; do kill -TERM "$pid" 2>/dev/null; done
-  for pid in $TREXD_PID $SYS_PID $SSHD_PID; do
+  for pid in $TREXD_PID $SYS_PID $FSYNC_PID $SSHD_PID; do kill -TERM "$pid" 2>/dev/null; done
+  for pid in $TREXD_PID $SYS_PID $FSYNC_PID $SSHD_PID; do
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
@@ -121,9 +121,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-read -r SSH_PORT TREX_PORT SYS_PORT < <(python3 -c '
+read -r SSH_PORT TREX_PORT SYS_PORT FSYNC_PORT < <(python3 -c '
 import socket
-s = [socket.socket() for _ in range(3)]
+s = [socket.socket() for _ in range(4)]
 for x in s: x.bind(("127.0.0.1", 0))
 print(*(x.getsockname()[1] for x in s))')
 
@@ -181,6 +181,12 @@ if [ -n "$SYS_BIN" ]; then
     --log-dir "$T/log-sys" --kill-grace 1 2>"$T/log-sys/trexd.stderr" &
   SYS_PID=$!
 fi
+# The same trexd with --audit-fsync, for the audit trail's cost with fsync on.
+mkdir -p "$T/log-fsync"
+"$TREXD" --listen "127.0.0.1:$FSYNC_PORT" --ca "$T/pki/ca.crt" \
+  --cert "$T/pki/issued/server.crt" --key "$T/pki/private/server.key" --crl "$T/pki/crl.pem" \
+  --log-dir "$T/log-fsync" --kill-grace 1 --audit-fsync 2>"$T/log-fsync/trexd.stderr" &
+FSYNC_PID=$!
 export TREX_CA=$T/pki/ca.crt TREX_CERT=$T/pki/issued/bench.crt TREX_KEY=$T/pki/private/bench.key
 TH=127.0.0.1:$TREX_PORT
 
@@ -196,6 +202,7 @@ wait_ready() {  # NAME PID CMD...
 }
 wait_ready sshd "$SSHD_PID" "${SSH[@]}" 127.0.0.1 true
 wait_ready trexd "$TREXD_PID" "$TREX" "$TH" true
+wait_ready "trexd --audit-fsync" "$FSYNC_PID" "$TREX" "127.0.0.1:$FSYNC_PORT" true
 [ -z "$SYS_PID" ] || wait_ready "trexd (Debian libwolfssl)" "$SYS_PID" "$SYS_BIN/trex" "127.0.0.1:$SYS_PORT" true
 say "sshd on 127.0.0.1:$SSH_PORT (pid $SSHD_PID), trexd on $TH (pid $TREXD_PID), temp dir $T"
 
@@ -308,6 +315,7 @@ ssh_f1() { timed "${SSH[@]}" 127.0.0.1 true </dev/null >/dev/null 2>>"$ERR_SSH" 
 # (2) K commands on one open session
 seq "$K" | sed 's/.*/true/' >"$T/lines"
 trex_f2() { timed "$TREX" "$TH" <"$T/lines" >/dev/null 2>>"$ERR_TREX" || { note_err trex $? "trex $TH <$K x true>"; return 1; }; }
+fsync_f2() { timed "$TREX" "127.0.0.1:$FSYNC_PORT" <"$T/lines" >/dev/null 2>>"$ERR_TREX" || { note_err trex $? "trex --audit-fsync server <$K x true>"; return 1; }; }
 mux_k() {
   local i
   for ((i = 0; i < K; i++)); do "${SSH[@]}" -S "$MUX" 127.0.0.1 true </dev/null >/dev/null || return; done
@@ -385,7 +393,7 @@ MUX=$T/ssh/mux.sock
 "${SSH[@]}" -M -S "$MUX" -fN 127.0.0.1 </dev/null 2>>"$ERR_SSH" || die "cannot start the ssh ControlMaster"
 for _ in $(seq 50); do [ -S "$MUX" ] && break; sleep 0.1; done
 wd_start 1800 "(2) open session"
-run_figure f2 "$N2" 1 trex ssh
+run_figure f2 "$N2" 1 trex ssh fsync
 wd_stop
 "${SSH[@]}" -S "$MUX" -O exit 127.0.0.1 2>/dev/null || true
 MUX=''
@@ -410,6 +418,27 @@ say "(6) first byte of output: $N6 repetitions each"
 wd_start 900 "(6) first byte"
 run_figure f6 "$N6" 1 trex ssh
 wd_stop
+
+# (7) the audit trail: writing and verifying 1,000,000 records. The writer's
+# time per record (in-process, the same code trexd runs) against (2)'s time
+# per command gives the audit's share of a command (exec_start + exec_end).
+AUDIT_BENCH=$BIN/tests/audit_bench AUDIT_N=1000000
+AUDIT_WRITE_US='' AUDIT_VERIFY_US=''
+if [ -x "$AUDIT_BENCH" ] && [ -x "$BIN/trex-audit" ]; then
+  say "(7) audit trail: write and verify $AUDIT_N records"
+  mkdir -p "$T/audit1m"
+  if out=$("$AUDIT_BENCH" "$AUDIT_N" "$T/audit1m" 2>&1); then
+    AUDIT_WRITE_US=$(awk '/^write/ { gsub(/[(]/, "", $4); print $4 }' <<<"$out")
+    R_f7=()
+    for _ in 1 2 3; do
+      timed "$BIN/trex-audit" verify "$T/audit1m/audit.jsonl" >/dev/null 2>&1 && R_f7+=("$_us")
+    done
+    AUDIT_VERIFY_US=$(median "${R_f7[@]}")
+  else
+    say "audit_bench failed: $out"
+  fi
+  rm -rf "$T/audit1m"
+fi
 
 # (5) trexd's memory after everything above
 rss_kb() { awk -v k="$2" '$1 == k":" { print $2 }' "/proc/$1/status" 2>/dev/null; }
@@ -444,6 +473,10 @@ if have "$a" "$b"; then
   r=$(calc "$a / $b")
   rows+=("| (2) command on an open session, ms/command ($K per session) | $(f "$(calc "$a / $K / 1000")" 3) | $(f "$(calc "$b / $K / 1000")" 3) | $(frac "$r") | ≤ 1/7: $(ok "$r <= 1/7"); ≤ 1/8: $(ok "$r <= 1/8") |")
 else rows+=("| (2) command on an open session, ms/command | ${a:-failed} | ${b:-failed} | n/a | ≤ 1/7, ≤ 1/8: NOT met (no result) |"); fi
+a=$(med_of f2_trex) b=$(med_of f2_fsync)
+if have "$a" "$b"; then
+  rows+=("| (2b) same, trexd with \`--audit-fsync\`, ms/command | $(f "$(calc "$b / $K / 1000")" 3) | | $(f "$(calc "$b / $a")")x of (2) | (for information: fsync on) |")
+fi
 # (3)
 a=$(med_of f3_trex) b=$(med_of f3_ssh) c=$(med_of f3_sshaes)
 MIB=$((BYTES >> 20))
@@ -479,6 +512,15 @@ a=$(med_of f6_trex) b=$(med_of f6_ssh)
 if have "$a" "$b"; then
   rows+=("| (6) first byte of \`sh -c 'echo x; sleep 1'\`, new connection, ms | $(f "$(calc "$a / 1000")") | $(f "$(calc "$b / 1000")") | $(frac "$(calc "$a / $b")") | < 5 ms: $(ok "$a < 5000") |")
 else rows+=("| (6) first byte, ms | ${a:-failed} | ${b:-failed} | n/a | < 5 ms: NOT met (no result) |"); fi
+# (7)
+if [ -n "$AUDIT_VERIFY_US" ]; then
+  rows+=("| (7) \`trex-audit verify\` of $AUDIT_N records, s | $(f "$(calc "$AUDIT_VERIFY_US / 1000000")") | | — | < 5 s: $(ok "$AUDIT_VERIFY_US < 5000000") |")
+fi
+a=$(med_of f2_trex)
+if [ -n "$AUDIT_WRITE_US" ] && [ -n "$a" ]; then
+  share=$(calc "2 * $AUDIT_WRITE_US / ($a / $K) * 100")
+  rows+=("| (7b) audit records per command (2 × $(f "$AUDIT_WRITE_US" 1) µs, fsync off) as % of (2) | $(f "$share" 1) % | | — | < 10 %: $(ok "$share < 10") |")
+fi
 
 echo
 echo "## trex vs OpenSSH on loopback ($([ $quick = 1 ] && echo quick || echo full) run, $(date -u '+%Y-%m-%d %H:%M UTC'))"
@@ -490,7 +532,7 @@ echo "| --- | ---: | ---: | ---: | --- |"
 printf '%s\n' "${rows[@]}"
 echo
 echo "Repetitions (raw values in µs of wall time per repetition; failures are not in the medians):"
-for key in f0_true f0_version f1_trex f1_ssh f2_trex f2_ssh f3_trex f3_trexsys f3_ssh f3_sshaes f4_trex f4_ssh f6_trex f6_ssh; do
+for key in f0_true f0_version f1_trex f1_ssh f2_trex f2_ssh f2_fsync f3_trex f3_trexsys f3_ssh f3_sshaes f4_trex f4_ssh f6_trex f6_ssh; do
   declare -p "R_$key" &>/dev/null || continue
   printf -- '- %-10s %s, failures %s\n' "$key" "$(spread_of "$key")" "${FAILS[$key]:-0}"
 done
