@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <limits>
+#include <optional>
 #include <regex>
 #include <system_error>
 
@@ -16,6 +17,10 @@ namespace {
 
 constexpr std::size_t kMaxNameBytes = 128;
 constexpr std::size_t kMaxPatternBytes = 512;
+// Larger repeat counts ({n}, {n,m}) overflow libstdc++'s regex compiler (an
+// int64 multiplication, undefined behaviour: found by policy_fuzz) or build
+// a huge automaton.
+constexpr std::uint64_t kMaxRepeat = 1000;
 
 using Check = std::optional<std::string>;  // an error message, or nullopt when fine
 
@@ -71,9 +76,42 @@ Check check_user(const std::string& name) {
   return std::nullopt;
 }
 
+// The first count in a {n}, {n,} or {n,m} that is over kMaxRepeat. Escaped
+// braces do not count; one inside [...] is checked too, erring on the safe side.
+std::optional<std::string> oversized_repeat(const std::string& pattern) {
+  const auto number_at = [&](std::size_t& j) {
+    const std::size_t from = j;
+    while (j < pattern.size() && pattern[j] >= '0' && pattern[j] <= '9') ++j;
+    return pattern.substr(from, j - from);
+  };
+  const auto too_big = [](const std::string& digits) {
+    return digits.size() > 4 || (!digits.empty() && std::stoull(digits) > kMaxRepeat);
+  };
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    if (pattern[i] == '\\') {
+      ++i;
+      continue;
+    }
+    if (pattern[i] != '{') continue;
+    std::size_t j = i + 1;
+    const std::string low = number_at(j);
+    if (too_big(low)) return low;
+    if (j < pattern.size() && pattern[j] == ',') {
+      ++j;
+      const std::string high = number_at(j);
+      if (too_big(high)) return high;
+    }
+  }
+  return std::nullopt;
+}
+
 Result<std::regex> compile_pattern(const std::string& pattern) {
   if (pattern.size() > kMaxPatternBytes) {
     return make_error("is longer than " + std::to_string(kMaxPatternBytes) + " bytes");
+  }
+  if (auto n = oversized_repeat(pattern)) {
+    return make_error("repeats " + *n + " times; at most " + std::to_string(kMaxRepeat) +
+                      " are allowed");
   }
   auto flags = std::regex::ECMAScript;
 #ifdef __GLIBCXX__

@@ -252,6 +252,18 @@ TEST(PolicyParse, BadRegexNamesLineAndPattern) {
   EXPECT_CONTAINS(parse_error(rule_with("args = [\"(\"]")), HasSubstr("'('"));
   EXPECT_CONTAINS(parse_error(rule_with("args = [\"" + std::string(600, 'a') + "\"]")),
                   HasSubstr("longer than 512 bytes"));
+  // Huge repeat counts overflowed libstdc++'s regex compiler (policy_fuzz).
+  for (const char* pattern : {"a{2222222222222222222}", "a{1,99999}", "(x){1001}", "a{3,}{5000}"}) {
+    EXPECT_CONTAINS(parse_error(rule_with(std::string("args = [\"") + pattern + "\"]")),
+                    HasSubstr("at most 1000 are allowed"))
+        << pattern;
+  }
+  // Escaped braces and counts within the limit are fine.
+  for (const char* pattern : {"a{1000}", "x\\\\{99999\\\\}", "[0-9]{1,3}", "--count,20000"}) {
+    const auto p =
+        Policy::parse(rule_with(std::string("args = [\"") + pattern + "\"]"), "policy.toml");
+    EXPECT_TRUE(p.ok()) << pattern << ": " << (p.ok() ? "" : p.message());
+  }
 }
 
 TEST(PolicyParse, UnknownKeysAreErrors) {
