@@ -17,9 +17,8 @@ namespace {
 
 constexpr std::size_t kMaxNameBytes = 128;
 constexpr std::size_t kMaxPatternBytes = 512;
-// Larger repeat counts ({n}, {n,m}) overflow libstdc++'s regex compiler (an
-// int64 multiplication, undefined behaviour: found by policy_fuzz) or build
-// a huge automaton.
+// Larger repeat counts ({n}, {n,m}) and reference numbers (\N) overflow libstdc++'s regex compiler
+// (an int64 multiplication, undefined behaviour: found by policy_fuzz) or build a huge automaton.
 constexpr std::uint64_t kMaxRepeat = 1000;
 
 using Check = std::optional<std::string>;  // an error message, or nullopt when fine
@@ -76,8 +75,9 @@ Check check_user(const std::string& name) {
   return std::nullopt;
 }
 
-// The first count in a {n}, {n,} or {n,m} that is over kMaxRepeat. Escaped
-// braces do not count; one inside [...] is checked too, erring on the safe side.
+// The first count in a {n}, {n,} or {n,m}, or back-reference \N, that is over
+// kMaxRepeat. Escaped braces do not count; one inside [...] is checked too,
+// erring on the safe side.
 std::optional<std::string> oversized_repeat(const std::string& pattern) {
   const auto number_at = [&](std::size_t& j) {
     const std::size_t from = j;
@@ -88,8 +88,11 @@ std::optional<std::string> oversized_repeat(const std::string& pattern) {
     return digits.size() > 4 || (!digits.empty() && std::stoull(digits) > kMaxRepeat);
   };
   for (std::size_t i = 0; i < pattern.size(); ++i) {
-    if (pattern[i] == '\\') {
-      ++i;
+    if (pattern[i] == '\\') {  // \N: a back-reference number, parsed the same way
+      std::size_t j = i + 1;
+      const std::string ref = number_at(j);
+      if (too_big(ref)) return ref;
+      i = ref.empty() ? i + 1 : j - 1;
       continue;
     }
     if (pattern[i] != '{') continue;
@@ -110,8 +113,8 @@ Result<std::regex> compile_pattern(const std::string& pattern) {
     return make_error("is longer than " + std::to_string(kMaxPatternBytes) + " bytes");
   }
   if (auto n = oversized_repeat(pattern)) {
-    return make_error("repeats " + *n + " times; at most " + std::to_string(kMaxRepeat) +
-                      " are allowed");
+    return make_error("has the count " + *n + "; repeat counts and references of at most " +
+                      std::to_string(kMaxRepeat) + " are allowed");
   }
   auto flags = std::regex::ECMAScript;
 #ifdef __GLIBCXX__

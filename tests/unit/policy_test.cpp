@@ -253,9 +253,10 @@ TEST(PolicyParse, BadRegexNamesLineAndPattern) {
   EXPECT_CONTAINS(parse_error(rule_with("args = [\"" + std::string(600, 'a') + "\"]")),
                   HasSubstr("longer than 512 bytes"));
   // Huge repeat counts overflowed libstdc++'s regex compiler (policy_fuzz).
-  for (const char* pattern : {"a{2222222222222222222}", "a{1,99999}", "(x){1001}", "a{3,}{5000}"}) {
+  for (const char* pattern : {"a{2222222222222222222}", "a{1,99999}", "(x){1001}", "a{3,}{5000}",
+                              "(a)\\\\2222222222222222222"}) {
     EXPECT_CONTAINS(parse_error(rule_with(std::string("args = [\"") + pattern + "\"]")),
-                    HasSubstr("at most 1000 are allowed"))
+                    HasSubstr("references of at most 1000 are allowed"))
         << pattern;
   }
   // Escaped braces and counts within the limit are fine.
