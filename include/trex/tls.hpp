@@ -30,6 +30,11 @@ class Library {
   Library& operator=(const Library&) = delete;
 };
 
+// Drops the calling thread's ECC caches (wolfSSL's FP_ECC cache, in builds
+// that have it): each thread that did ECC keeps one until told, and it leaks
+// when the thread ends. Call before a thread that handshook finishes or idles.
+void release_thread_caches();
+
 struct ServerFiles {
   std::string ca, cert, key, crl;
 };

@@ -16,9 +16,6 @@
 
 #include "server/state.hpp"
 
-#include <wolfssl/options.h>
-#include <wolfssl/wolfcrypt/ecc.h>
-
 namespace trex::server {
 namespace {
 
@@ -216,7 +213,7 @@ void Server::reload() {
   auto ctx = tls::Context::server({c.ca, c.cert, c.key, c.crl});
   // The key probe's loopback handshake did ECC in this (the signal) thread:
   // drop the thread's ECC cache, or it leaks when the thread ends (NOTES).
-  wc_ecc_fp_free();
+  tls::release_thread_caches();
   audit::Json rec{{"what", "tls"}, {"ok", ctx.ok()}, {"reason", ctx.ok() ? "" : ctx.message()}};
   if (ctx) {
     st.set_tls(*ctx);

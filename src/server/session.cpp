@@ -10,9 +10,6 @@
 #include "trex/channel.hpp"
 #include "trex/exec.hpp"
 
-#include <wolfssl/options.h>
-#include <wolfssl/wolfcrypt/ecc.h>
-
 namespace trex::server {
 namespace {
 
@@ -326,7 +323,7 @@ void serve_connection(State& st, int fd, const std::string& peer, std::uint64_t 
     serve_session(st, Channel(std::move(tls_conn)), std::move(id), peer, conn);
   }
   // Each thread doing ECC keeps a cache until told to drop it (see NOTES).
-  wc_ecc_fp_free();
+  tls::release_thread_caches();
 }
 
 void refuse_busy(State& st, int fd, const std::string& peer) {
@@ -342,7 +339,7 @@ void refuse_busy(State& st, int fd, const std::string& peer) {
     ch.shutdown();
   }
   st.log->warn("connection from {} refused: server busy", peer);
-  wc_ecc_fp_free();
+  tls::release_thread_caches();
 }
 
 }  // namespace trex::server

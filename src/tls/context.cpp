@@ -70,6 +70,12 @@ Status load_common(WOLFSSL_CTX* ctx, const std::string& ca, const std::string& c
 Library::Library() { wolfSSL_Init(); }
 Library::~Library() { wolfSSL_Cleanup(); }
 
+void release_thread_caches() {
+#ifdef FP_ECC
+  wc_ecc_fp_free();
+#endif
+}
+
 Context::~Context() { wolfSSL_CTX_free(ctx_); }
 
 Result<std::shared_ptr<Context>> Context::server(const ServerFiles& files) {
