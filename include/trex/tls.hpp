@@ -52,11 +52,15 @@ class Context {
   Context& operator=(const Context&) = delete;
   WOLFSSL_CTX* get() const { return ctx_; }
   bool is_server() const { return server_; }
+  // A client's own files, to explain a handshake that failed on its side.
+  const ClientFiles& files() const { return files_; }
 
  private:
-  Context(WOLFSSL_CTX* ctx, bool server) : ctx_(ctx), server_(server) {}
+  Context(WOLFSSL_CTX* ctx, bool server, ClientFiles files = {})
+      : ctx_(ctx), server_(server), files_(std::move(files)) {}
   WOLFSSL_CTX* ctx_;
   bool server_;
+  ClientFiles files_;
 };
 
 // What the peer's certificate says about who it is.

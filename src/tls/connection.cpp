@@ -294,6 +294,14 @@ std::variant<Connection, HandshakeError> Connection::connect(std::shared_ptr<Con
   wolfSSL_check_domain_name(conn.ssl_, host.c_str());
   wolfSSL_UseKeyShare(conn.ssl_, WOLFSSL_ECC_X25519);
   if (auto err = drive_handshake(conn.ssl_, fd, Clock::now() + timeout, wolfSSL_connect)) {
+    // The key is proven against the certificate only now, on the failure
+    // path: a probe on every run would cost each command a handshake.
+    if (err->reason != "timeout") {
+      const auto& f = ctx->files();
+      if (auto st = key_matches_certificate(f.cert, f.key); !st) {
+        return HandshakeError{st.message(), err->detail, {}};
+      }
+    }
     return *std::move(err);
   }
   if (auto st = check_alpn(conn.ssl_); !st) {

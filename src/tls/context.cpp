@@ -121,7 +121,7 @@ Result<std::shared_ptr<Context>> Context::client(const ClientFiles& files) {
     return st.error();
   }
   wolfSSL_CTX_set_verify(ctx.get(), WOLFSSL_VERIFY_PEER, nullptr);
-  return std::shared_ptr<Context>(new Context(ctx.release(), false));
+  return std::shared_ptr<Context>(new Context(ctx.release(), false, files));
 }
 
 }  // namespace trex::tls

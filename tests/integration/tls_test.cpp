@@ -369,6 +369,20 @@ TEST_F(Tls, ClientChecksTheServerName) {
   EXPECT_EQ(r.out, "hi\n");
 }
 
+TEST_F(Tls, ClientWithAnotherCertificatesKeyIsToldSo) {
+  pki_.client("alice");
+  pki_.client("bob");
+  Trexd server(pki_, tmp_.path());
+  auto r = trex_with(server, pki_.ca(), pki_.cert("alice"), pki_.key("bob"));
+  EXPECT_EQ(r.status, 255) << r.out << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_NE(r.err.find("key " + pki_.key("bob") + " does not belong to certificate " +
+                       pki_.cert("alice")),
+            std::string::npos)
+      << r.err;
+  expect_good_client(server);
+}
+
 TEST_F(Tls, ClientFindsItsFilesByFlagThenEnvironmentThenPkiFolder) {
   pki_.client("alice");
   pki_.client("bob");
