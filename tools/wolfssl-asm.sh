@@ -28,10 +28,48 @@ jobs=${JOBS:-$(nproc)}
 flags=(--enable-distro --enable-pkcs11
        --enable-intelasm --enable-aesni --enable-sp --enable-sp-asm --disable-fpecc
        --disable-examples --disable-crypttests)
-stamp=$prefix/trex-configure-flags
-if [ -f "$prefix/lib/libwolfssl.a" ] && [ "$(cat "$stamp" 2>/dev/null)" = "${flags[*]}" ]; then
-  echo "==> wolfSSL (asm) already built in $prefix"
-  exit 0
+# Debian's source packages through a private sources list, lists and cache:
+# the machine's apt configuration is not read or changed.
+codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
+[ -n "$codename" ] || { echo "wolfssl-asm.sh: cannot tell the Debian release (VERSION_CODENAME)" >&2; exit 1; }
+apt=$dest/apt
+mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/sources" "$apt/prefs"
+keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+cat >"$apt/sources/src.sources" <<EOF
+Types: deb-src
+URIs: http://deb.debian.org/debian
+Suites: $codename $codename-updates
+Components: main
+Signed-By: $keyring
+
+Types: deb-src
+URIs: http://deb.debian.org/debian-security
+Suites: $codename-security
+Components: main
+Signed-By: $keyring
+EOF
+aptopts=(-o Dir::Etc::SourceList=/dev/null -o "Dir::Etc::SourceParts=$apt/sources"
+         -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache"
+         -o Dir::Etc::Preferences=/dev/null -o "Dir::Etc::PreferencesParts=$apt/prefs")
+# As root apt would drop to the _apt user, which may not be able to write here.
+[ "$(id -u)" -ne 0 ] || aptopts+=(-o APT::Sandbox::User=root)
+
+# The stamp holds the configure flags and the Debian version built. A build
+# is kept while both match; a newer source version (a security update) is
+# rebuilt. Offline, the existing build is kept.
+stamp=$prefix/trex-build
+if [ -f "$prefix/lib/libwolfssl.a" ] && [ "$(sed -n 1p "$stamp" 2>/dev/null)" = "${flags[*]}" ]; then
+  built=$(sed -n 2p "$stamp")
+  latest=''
+  if apt-get "${aptopts[@]}" update >/dev/null 2>&1; then
+    latest=$(apt-cache "${aptopts[@]}" showsrc wolfssl 2>/dev/null |
+      awk '/^Version:/ { print $2 }' | sort -V | tail -n 1)
+  fi
+  if [ -z "$latest" ] || [ "$latest" = "$built" ]; then
+    echo "==> wolfSSL (asm) ${built:-?} already built in $prefix${latest:+ (the newest Debian source)}"
+    exit 0
+  fi
+  echo "==> Debian's wolfssl source is now $latest (built: ${built:-?}): rebuilding"
 fi
 rm -rf "$prefix"
 
@@ -58,31 +96,9 @@ if ((${#missing[@]})); then
 fi
 
 step="fetching Debian's wolfssl source package"
-codename=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
-[ -n "$codename" ] || { echo "wolfssl-asm.sh: cannot tell the Debian release (VERSION_CODENAME)" >&2; exit 1; }
 echo "==> fetching the wolfssl source package ($codename, private apt lists in $dest/apt)"
-apt=$dest/apt
 rm -rf "$dest/src"
-mkdir -p "$apt/lists/partial" "$apt/cache/archives/partial" "$apt/sources" "$apt/prefs" "$dest/src"
-keyring=/usr/share/keyrings/debian-archive-keyring.gpg
-cat >"$apt/sources/src.sources" <<EOF
-Types: deb-src
-URIs: http://deb.debian.org/debian
-Suites: $codename $codename-updates
-Components: main
-Signed-By: $keyring
-
-Types: deb-src
-URIs: http://deb.debian.org/debian-security
-Suites: $codename-security
-Components: main
-Signed-By: $keyring
-EOF
-aptopts=(-o Dir::Etc::SourceList=/dev/null -o "Dir::Etc::SourceParts=$apt/sources"
-         -o "Dir::State::Lists=$apt/lists" -o "Dir::Cache=$apt/cache"
-         -o Dir::Etc::Preferences=/dev/null -o "Dir::Etc::PreferencesParts=$apt/prefs")
-# As root apt would drop to the _apt user, which may not be able to write here.
-[ "$(id -u)" -ne 0 ] || aptopts+=(-o APT::Sandbox::User=root)
+mkdir -p "$dest/src"
 apt-get "${aptopts[@]}" update >>"$log" 2>&1
 (cd "$dest/src" && apt-get "${aptopts[@]}" source wolfssl >>"$log" 2>&1)
 srcdir=$(find "$dest/src" -mindepth 1 -maxdepth 1 -type d -name 'wolfssl-*' | head -1)
@@ -111,5 +127,5 @@ make -C "$srcdir" install >>"$log" 2>&1
 install -m 644 "$srcdir/wolfssl/options.h" "$prefix/include/wolfssl/options.h"
 install -m 644 "$srcdir/cyassl/options.h" "$prefix/include/cyassl/options.h"
 [ -f "$prefix/lib/libwolfssl.a" ] || { echo "wolfssl-asm.sh: no libwolfssl.a after install" >&2; false; }
-echo "${flags[*]}" >"$stamp"
+printf '%s\n%s\n' "${flags[*]}" "$(dpkg-parsechangelog -l "$srcdir/debian/changelog" -S Version)" >"$stamp"
 echo "==> done in $((SECONDS - start)) s: $prefix"
