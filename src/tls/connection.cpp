@@ -245,6 +245,13 @@ Connection::~Connection() { reset(); }
 
 void Connection::reset() {
   if (ssl_ != nullptr) wolfSSL_free(ssl_);
+  // A server that ended the session itself (an error frame, then
+  // close_notify) may not have read all the client sent: closing now would
+  // send a reset, which can destroy the error on its way to the client
+  // ("connection lost" instead of "server busy"). Drain briefly first.
+  if (fd_ >= 0 && shut_ && ctx_ != nullptr && ctx_->is_server()) {
+    linger_close(fd_, std::chrono::milliseconds(500));
+  }
   if (fd_ >= 0) ::close(fd_);
   ssl_ = nullptr;
   fd_ = -1;
@@ -265,10 +272,10 @@ std::variant<Connection, HandshakeError> Connection::accept(std::shared_ptr<Cont
     if (err->reason != "timeout") linger_close(fd, kLinger);
     return *std::move(err);
   }
-  // Refusals after the handshake: end the session cleanly (close_notify).
+  // Refusals after the handshake: end the session cleanly (close_notify;
+  // the destructor lingers).
   auto refuse = [&](HandshakeError e) {
     conn.shutdown();
-    linger_close(fd, kLinger);
     return e;
   };
   bool client_auth = false;
