@@ -157,8 +157,12 @@ Pki* Ops::pki_ = nullptr;
 TEST_F(Ops, SigtermLetsARunningCommandFinishAndRefusesNewConnections) {
   Trexd d(*pki_, tmp_.path(), {"--kill-grace", "10"});
   ASSERT_FALSE(d.address().empty());
-  Child c(d.trex_argv("client", {"-c", "sleep 2; echo done"}, {"-n"}));
-  ASSERT_TRUE(eventually([&] { return !audit_records(d.audit_path(), "exec_start").empty(); }));
+  Child c(d.trex_argv("client", {"-c", "echo started; sleep 2; echo done"}, {"-n"}));
+  // Wait for the command itself, not its exec_start record (written before
+  // the spawn): a child forked but not yet exec'd still holds a copy of the
+  // listening socket (under TSan, whose fork is slow, for long enough that
+  // the connection below would land in that copy's backlog).
+  ASSERT_TRUE(c.wait_for_output("started\n", scaled(20s)));
   d.signal(SIGTERM);
   ASSERT_TRUE(eventually([&] {
     return d.server_log().find("stopped accepting") != std::string::npos;
@@ -169,7 +173,7 @@ TEST_F(Ops, SigtermLetsARunningCommandFinishAndRefusesNewConnections) {
       << "the command did not get to run on after SIGTERM";
   const auto r = c.wait(20s);
   EXPECT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(r.out, "done\n");
+  EXPECT_EQ(r.out, "started\ndone\n");
   EXPECT_EQ(d.wait(15s), 0) << "trexd did not exit 0 after draining";
   const auto ev = events_of(d.audit_path());
   ASSERT_GE(ev.size(), 3u);
