@@ -489,25 +489,25 @@ TEST_F(Exec, InteractiveSessionRunsManyCommands) {
 class ExecMaxOutput : public Exec {
  protected:
   std::vector<std::string> server_flags() const override {
-    return {"--kill-grace", "1", "--max-output", "1000"};
+    return {"--kill-grace", "1", "--max-output", "1K"};  // 1024, the size form
   }
 };
 
 TEST_F(ExecMaxOutput, OutputBeyondTheLimitIsCut) {
   const auto r = trex({"head", "-c", "5000", "/dev/zero"});
   ASSERT_FALSE(r.timed_out);
-  EXPECT_LE(r.out.size(), 1000u);
+  EXPECT_LE(r.out.size(), 1024u);
   EXPECT_NE(r.err.find("trex: "), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("cut"), std::string::npos) << r.err;
   const auto end = last_exec_end();
   EXPECT_EQ(end["truncated"], true) << end.dump();
-  EXPECT_LE(end["stdout_bytes"].get<std::uint64_t>(), 1000u);
+  EXPECT_LE(end["stdout_bytes"].get<std::uint64_t>(), 1024u);
   EXPECT_EQ(end["stdout_bytes"], r.out.size());
 
   // Output exactly at the limit is not cut.
-  const auto small = trex({"head", "-c", "1000", "/dev/zero"});
+  const auto small = trex({"head", "-c", "1024", "/dev/zero"});
   EXPECT_EQ(small.status, 0) << small.err;
-  EXPECT_EQ(small.out.size(), 1000u);
+  EXPECT_EQ(small.out.size(), 1024u);
   EXPECT_EQ(small.err, "");
   EXPECT_EQ(last_exec_end()["truncated"], false);
 }

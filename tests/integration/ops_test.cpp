@@ -48,18 +48,6 @@ std::string utc_stamp(std::chrono::seconds offset) {
   return buf;
 }
 
-// Does a TCP connect to 127.0.0.1:port succeed?
-bool can_connect(const std::string& port) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<uint16_t>(std::stoi(port)));
-  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0;
-  ::close(fd);
-  return ok;
-}
-
 // An open TCP connection to 127.0.0.1:port that sends nothing (-1 on failure).
 int open_tcp(const std::string& port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -72,6 +60,13 @@ int open_tcp(const std::string& port) {
     return -1;
   }
   return fd;
+}
+
+// Does a TCP connect to 127.0.0.1:port succeed?
+bool can_connect(const std::string& port) {
+  const int fd = open_tcp(port);
+  if (fd >= 0) ::close(fd);
+  return fd >= 0;
 }
 
 // The serial of a PEM certificate, as `openssl x509 -serial` prints it.
@@ -659,6 +654,25 @@ TEST_F(Ops, ExampleConfigParses) {
 }
 
 // ---- --help and --version ------------------------------------------------
+
+TEST_F(Ops, SizeFlagsTakeSuffixesAndRefuseNonsense) {
+  struct Case {
+    std::vector<std::string> flags;
+    std::string says;
+  } cases[] = {
+      {{"--max-output", "12X"}, "--max-output: must be a size of at least 1 bytes"},
+      {{"--max-output", "0"}, "--max-output: must be a size of at least 1 bytes"},
+      {{"--audit-max-bytes", "1K"}, "--audit-max-bytes: must be a size of at least 4096 bytes"},
+      {{"--audit-max-bytes", "-5"}, "not '-5'"},
+  };
+  for (const auto& c : cases) {
+    std::vector<std::string> argv{TREXD_BIN};
+    argv.insert(argv.end(), c.flags.begin(), c.flags.end());
+    const auto r = run(argv, opts(10s));
+    EXPECT_EQ(r.status, 2) << c.flags[1];
+    EXPECT_NE(r.err.find(c.says), std::string::npos) << c.flags[1] << ": " << r.err;
+  }
+}
 
 TEST_F(Ops, HelpListsOptionsAndVersionPrintsOne) {
   auto r = run({TREXD_BIN, "--help"});
