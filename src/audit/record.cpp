@@ -1,11 +1,9 @@
-#include <wolfssl/options.h>
-#include <wolfssl/wolfcrypt/sha256.h>
-
 #include <cstdio>
 #include <ctime>
 
 #include "audit/scan.hpp"
 #include "trex/audit.hpp"
+#include "util/sha256.hpp"
 
 namespace trex::audit {
 namespace {
@@ -40,25 +38,7 @@ std::string rfc3339_utc(std::chrono::system_clock::time_point t) {
   return buf;
 }
 
-std::string sha256_hex(std::string_view data) {
-  wc_Sha256 sha;
-  unsigned char digest[WC_SHA256_DIGEST_SIZE];
-  // With valid arguments these cannot fail; a failure means a broken library.
-  if (wc_InitSha256(&sha) != 0 ||
-      wc_Sha256Update(&sha, reinterpret_cast<const byte*>(data.data()),
-                      static_cast<word32>(data.size())) != 0 ||
-      wc_Sha256Final(&sha, digest) != 0) {
-    std::abort();
-  }
-  wc_Sha256Free(&sha);
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out(2 * sizeof digest, '0');
-  for (std::size_t i = 0; i < sizeof digest; ++i) {
-    out[2 * i] = kHex[digest[i] >> 4];
-    out[2 * i + 1] = kHex[digest[i] & 0xf];
-  }
-  return out;
-}
+std::string sha256_hex(std::string_view data) { return util::sha256_hex(data); }
 
 Result<Chain> Chain::after_line(std::string_view last_line) {
   auto fields = scan_record(last_line);
