@@ -103,7 +103,8 @@ class Connection : public Stream {
   IoResult read(char* buf, std::size_t len) override;
   // After kWouldBlock the caller must retry with the same bytes.
   IoResult write(const char* buf, std::size_t len) override;
-  // Decrypted bytes buffered inside wolfSSL (poll() cannot see them).
+  // Bytes poll() cannot see: decrypted inside wolfSSL, or read from the
+  // socket ahead of wolfSSL's asking.
   bool has_pending() const override;
   // Sends close_notify once (best effort, never blocks long).
   void shutdown() override;
@@ -112,6 +113,7 @@ class Connection : public Stream {
   std::string describe_read_failure(int err) const;
 
  private:
+  struct ReadAhead;
   Connection(std::shared_ptr<Context> ctx, WOLFSSL* ssl, int fd);
   void reset();
   IoResult failure(int err) const;
@@ -121,6 +123,7 @@ class Connection : public Stream {
   int fd_ = -1;
   bool shut_ = false;
   PeerIdentity peer_;
+  std::unique_ptr<ReadAhead> rx_;  // wolfSSL's read context: its address must not move
 };
 
 // A certificate file looked at on its own (for --check-config and the

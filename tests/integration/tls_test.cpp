@@ -2,7 +2,10 @@
 // client one clear "trex: " line and exit 255, the server logs and audits it
 // with the peer address and the reason, and keeps serving good clients.
 // Everything connects to 127.0.0.0/8 only.
+#include <netinet/in.h>
 #include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -448,6 +451,76 @@ TEST_F(Tls, ClientFindsItsFilesByFlagThenEnvironmentThenPkiFolder) {
     EXPECT_EQ(r.status, 0) << f.flag << " did not beat " << f.env << ": " << r.err;
     EXPECT_EQ(r.out, "client\n");
   }
+}
+
+// trex's TLS connection reads the socket ahead of wolfSSL (64 KiB at a time).
+// Records it has read but not yet handed over are invisible to poll(): the
+// sessions' loops rely on has_pending() to report them, or they would sleep
+// on a socket that has nothing more to say while a frame waits in memory.
+TEST_F(Tls, RecordsReadAheadOfWolfsslCountAsPending) {
+  auto server_ctx =
+      tls::Context::server({pki_.ca(), pki_.cert("server"), pki_.key("server"), pki_.crl()});
+  ASSERT_TRUE(server_ctx) << server_ctx.message();
+  pki_.client("reader");
+  auto client_ctx = tls::Context::client({pki_.ca(), pki_.cert("reader"), pki_.key("reader")});
+  ASSERT_TRUE(client_ctx) << client_ctx.message();
+
+  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(listener, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener, 1), 0);
+  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
+
+  const std::string record(100, 'r');
+  std::thread server([&] {
+    const int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    auto hs = tls::Connection::accept(*server_ctx, fd, scaled(10s));
+    auto* conn = std::get_if<tls::Connection>(&hs);
+    if (conn == nullptr) return;
+    for (int i = 0; i < 3; ++i) conn->write(record.data(), record.size());  // 3 records
+    char buf[16];
+    while (conn->read(buf, sizeof buf).status == tls::IoStatus::kWouldBlock) {
+      pollfd p{conn->fd(), POLLIN, 0};
+      ::poll(&p, 1, 1000);
+    }
+  });
+  auto fd = client::tcp_connect("127.0.0.1", ntohs(addr.sin_port), scaled(5s));
+  ASSERT_TRUE(fd) << fd.message();
+  auto hs = tls::Connection::connect(*client_ctx, *fd, "127.0.0.1", scaled(10s));
+  auto* conn = std::get_if<tls::Connection>(&hs);
+  ASSERT_NE(conn, nullptr) << std::get<tls::HandshakeError>(hs).detail;
+
+  // Wait until all three records are in the socket, then take one record.
+  std::string got(record.size(), '\0');
+  tls::IoResult r;
+  const auto deadline = Clock::now() + scaled(10s);
+  do {
+    int queued = 0;
+    ::ioctl(conn->fd(), FIONREAD, &queued);
+    if (queued >= 3 * static_cast<int>(record.size())) break;
+    std::this_thread::sleep_for(10ms);
+  } while (Clock::now() < deadline);
+  r = conn->read(got.data(), got.size());
+  ASSERT_EQ(r.status, tls::IoStatus::kOk) << r.error;
+  ASSERT_EQ(r.bytes, record.size());
+
+  // The other two records left the socket with the first one.
+  pollfd p{conn->fd(), POLLIN, 0};
+  EXPECT_EQ(::poll(&p, 1, 0), 0) << "the socket still had data: read-ahead did not happen";
+  EXPECT_TRUE(conn->has_pending());
+  for (int i = 0; i < 2; ++i) {
+    r = conn->read(got.data(), got.size());
+    ASSERT_EQ(r.status, tls::IoStatus::kOk) << r.error;
+    EXPECT_EQ(got.substr(0, r.bytes), record);
+  }
+  EXPECT_FALSE(conn->has_pending());
+  conn->write("x", 1);
+  server.join();
+  ::close(listener);
 }
 
 class TlsAlgo : public ::testing::TestWithParam<std::string> {};
