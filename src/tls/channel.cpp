@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 
 namespace trex {
@@ -13,27 +14,19 @@ constexpr std::size_t kWriteChunk = 256 * 1024;
 
 ssize_t Channel::send_from_fd(int fd, proto::FrameType type, std::size_t max,
                               std::string_view* data) {
+  // Read into a buffer that is never zero-filled: growing out_ by 64 KiB for
+  // every read would clear 64 KiB each time (and fault in 16 fresh pages in a
+  // short-lived client) for what is often a few bytes.
+  if (!scratch_) scratch_.reset(new char[proto::kMaxPayload]);
   const std::size_t len = std::min(max, proto::kMaxPayload);
-  const std::size_t at = out_.size();
-  out_.resize(at + proto::kHeaderSize + len);
   ssize_t n;
   do {
-    n = ::read(fd, out_.data() + at + proto::kHeaderSize, len);
+    n = ::read(fd, scratch_.get(), len);
   } while (n < 0 && errno == EINTR);
-  if (n <= 0) {
-    out_.resize(at);
-    return n;
-  }
-  const auto u = static_cast<std::uint32_t>(n);
-  char* h = out_.data() + at;
-  h[0] = static_cast<char>(type);
-  h[1] = static_cast<char>(u >> 24);
-  h[2] = static_cast<char>(u >> 16);
-  h[3] = static_cast<char>(u >> 8);
-  h[4] = static_cast<char>(u);
-  out_.resize(at + proto::kHeaderSize + static_cast<std::size_t>(n));
-  if (data != nullptr)
-    *data = std::string_view(h + proto::kHeaderSize, static_cast<std::size_t>(n));
+  if (n <= 0) return n;
+  const std::string_view payload(scratch_.get(), static_cast<std::size_t>(n));
+  proto::append_frame(out_, type, payload);
+  if (data != nullptr) *data = payload;
   return n;
 }
 
