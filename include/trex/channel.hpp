@@ -38,9 +38,11 @@ class Channel {
     out_.clear();
     out_off_ = 0;
     write_len_ = 0;
+    stream_->discard_unsent();
   }
 
-  std::size_t queued() const { return out_.size() - out_off_; }
+  // Bytes not yet handed to the kernel: frames, and records the stream holds.
+  std::size_t queued() const { return out_.size() - out_off_ + stream_->unsent(); }
   // Writes what it can without blocking. kOk: all sent; kWouldBlock: more left.
   IoResult flush();
   // Whether poll() should wait for POLLOUT (else POLLIN) before flushing again.

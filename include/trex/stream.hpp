@@ -26,6 +26,12 @@ class Stream {
   virtual IoResult write(const char* buf, std::size_t len) = 0;
   // Bytes already read from the socket and buffered (poll() cannot see them).
   virtual bool has_pending() const = 0;
+  // Bytes a write accepted but the kernel has not taken yet (TLS records
+  // made by one write are sent together). flush_unsent() sends what it can:
+  // kWouldBlock (wants_write) while some remain.
+  virtual std::size_t unsent() const { return 0; }
+  virtual IoResult flush_unsent() { return {}; }
+  virtual void discard_unsent() {}
   virtual void shutdown() = 0;
 };
 

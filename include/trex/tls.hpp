@@ -106,6 +106,10 @@ class Connection : public Stream {
   // Bytes poll() cannot see: decrypted inside wolfSSL, or read from the
   // socket ahead of wolfSSL's asking.
   bool has_pending() const override;
+  // Records made by write() and not yet taken by the kernel.
+  std::size_t unsent() const override;
+  IoResult flush_unsent() override;
+  void discard_unsent() override;
   // Sends close_notify once (best effort, never blocks long).
   void shutdown() override;
   // A human reason for a failed read on the client side: turns the server's
@@ -114,6 +118,7 @@ class Connection : public Stream {
 
  private:
   struct ReadAhead;
+  struct WriteBehind;
   Connection(std::shared_ptr<Context> ctx, WOLFSSL* ssl, int fd);
   void reset();
   IoResult failure(int err) const;
@@ -123,7 +128,9 @@ class Connection : public Stream {
   int fd_ = -1;
   bool shut_ = false;
   PeerIdentity peer_;
-  std::unique_ptr<ReadAhead> rx_;  // wolfSSL's read context: its address must not move
+  // wolfSSL's I/O contexts: their addresses must not move.
+  std::unique_ptr<ReadAhead> rx_;
+  std::unique_ptr<WriteBehind> tx_;
 };
 
 // A certificate file looked at on its own (for --check-config and the

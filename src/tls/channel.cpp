@@ -31,9 +31,18 @@ ssize_t Channel::send_from_fd(int fd, proto::FrameType type, std::size_t max,
 }
 
 IoResult Channel::flush() {
-  while (queued() > 0) {
+  for (;;) {
+    if (stream_->unsent() > 0) {
+      auto r = stream_->flush_unsent();
+      if (r.status != IoStatus::kOk) {
+        wants_write_ = r.wants_write;
+        return r;
+      }
+    }
+    const std::size_t frames = out_.size() - out_off_;
+    if (frames == 0) break;
     // wolfSSL needs a retried write to carry the same bytes: keep its length.
-    const std::size_t len = write_len_ ? write_len_ : std::min(queued(), kWriteChunk);
+    const std::size_t len = write_len_ ? write_len_ : std::min(frames, kWriteChunk);
     auto r = stream_->write(out_.data() + out_off_, len);
     if (r.status == IoStatus::kWouldBlock) {
       write_len_ = len;
@@ -52,6 +61,7 @@ IoResult Channel::flush() {
   }
   out_.clear();
   out_off_ = 0;
+  wants_write_ = false;
   return {};
 }
 

@@ -222,6 +222,57 @@ struct Connection::ReadAhead {
   }
 };
 
+// wolfSSL sends each 16 KiB record with its own send(2). Inside write() the
+// records are collected and sent together afterwards: one system call per
+// write of up to 256 KiB instead of one per record. Outside write() (the
+// handshake, alerts, close_notify) records go out at once, behind any
+// backlog, as wolfSSL's own callback would send them.
+struct Connection::WriteBehind {
+  int fd;
+  bool collecting = false;
+  std::string buf;
+  std::size_t off = 0;
+
+  explicit WriteBehind(int f) : fd(f) {}
+  std::size_t pending() const { return buf.size() - off; }
+
+  // Sends the backlog: 0 when all of it went, else a WOLFSSL_CBIO_ERR_*.
+  int flush() {
+    while (pending() > 0) {
+      const ssize_t n = ::send(fd, buf.data() + off, pending(), MSG_NOSIGNAL);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        return cbio_error(errno);
+      }
+      off += static_cast<std::size_t>(n);
+    }
+    buf.clear();
+    off = 0;
+    return 0;
+  }
+
+  static int cbio_error(int e) {
+    if (e == EAGAIN || e == EWOULDBLOCK) return WOLFSSL_CBIO_ERR_WANT_WRITE;
+    if (e == ECONNRESET) return WOLFSSL_CBIO_ERR_CONN_RST;
+    if (e == EPIPE || e == ECONNABORTED) return WOLFSSL_CBIO_ERR_CONN_CLOSE;
+    return WOLFSSL_CBIO_ERR_GENERAL;
+  }
+
+  static int send(WOLFSSL*, char* data, int size, void* self) {
+    auto& w = *static_cast<WriteBehind*>(self);
+    if (w.collecting) {
+      w.buf.append(data, static_cast<std::size_t>(size));
+      return size;
+    }
+    if (const int err = w.flush(); err != 0) return err;
+    for (;;) {
+      const ssize_t n = ::send(w.fd, data, static_cast<std::size_t>(size), MSG_NOSIGNAL);
+      if (n >= 0) return static_cast<int>(n);
+      if (errno != EINTR) return cbio_error(errno);
+    }
+  }
+};
+
 std::string reason_for_error(int code) {
   switch (code) {
     case NO_PEER_CERT:
@@ -262,6 +313,9 @@ Connection::Connection(std::shared_ptr<Context> ctx, WOLFSSL* ssl, int fd)
     rx_ = std::make_unique<ReadAhead>(fd_);
     wolfSSL_SSLSetIORecv(ssl_, &ReadAhead::receive);
     wolfSSL_SetIOReadCtx(ssl_, rx_.get());
+    tx_ = std::make_unique<WriteBehind>(fd_);
+    wolfSSL_SSLSetIOSend(ssl_, &WriteBehind::send);
+    wolfSSL_SetIOWriteCtx(ssl_, tx_.get());
   }
 }
 
@@ -271,7 +325,8 @@ Connection::Connection(Connection&& o) noexcept
       fd_(o.fd_),
       shut_(o.shut_),
       peer_(std::move(o.peer_)),
-      rx_(std::move(o.rx_)) {
+      rx_(std::move(o.rx_)),
+      tx_(std::move(o.tx_)) {
   o.ssl_ = nullptr;
   o.fd_ = -1;
 }
@@ -285,6 +340,7 @@ Connection& Connection::operator=(Connection&& o) noexcept {
     shut_ = o.shut_;
     peer_ = std::move(o.peer_);
     rx_ = std::move(o.rx_);
+    tx_ = std::move(o.tx_);
     o.ssl_ = nullptr;
     o.fd_ = -1;
   }
@@ -304,6 +360,7 @@ void Connection::reset() {
   }
   if (fd_ >= 0) ::close(fd_);
   rx_.reset();
+  tx_.reset();
   ssl_ = nullptr;
   fd_ = -1;
 }
@@ -397,8 +454,20 @@ IoResult Connection::failure(int err) const {
 }
 
 IoResult Connection::write(const char* buf, std::size_t len) {
+  if (tx_->pending() > 0) {
+    if (auto r = flush_unsent(); r.status != IoStatus::kOk) return r;
+  }
+  tx_->collecting = true;
   const int ret = wolfSSL_write(ssl_, buf, static_cast<int>(len));
-  if (ret > 0) return {IoStatus::kOk, static_cast<std::size_t>(ret), {}, false};
+  tx_->collecting = false;
+  if (ret > 0) {
+    // The bytes are wolfSSL's now; what the kernel does not take yet stays
+    // in unsent() for the caller's next flush.
+    if (auto r = flush_unsent(); r.status != IoStatus::kOk && r.status != IoStatus::kWouldBlock) {
+      return r;
+    }
+    return {IoStatus::kOk, static_cast<std::size_t>(ret), {}, false};
+  }
   const int err = wolfSSL_get_error(ssl_, ret);
   switch (err) {
     case WOLFSSL_ERROR_WANT_WRITE:
@@ -412,6 +481,29 @@ IoResult Connection::write(const char* buf, std::size_t len) {
 
 bool Connection::has_pending() const {
   return ssl_ != nullptr && (wolfSSL_pending(ssl_) > 0 || (rx_ && rx_->buffered() > 0));
+}
+
+std::size_t Connection::unsent() const { return tx_ ? tx_->pending() : 0; }
+
+IoResult Connection::flush_unsent() {
+  if (!tx_) return {};
+  switch (tx_->flush()) {
+    case 0:
+      return {};
+    case WOLFSSL_CBIO_ERR_WANT_WRITE:
+      return {IoStatus::kWouldBlock, 0, {}, true};
+    case WOLFSSL_CBIO_ERR_CONN_RST:
+    case WOLFSSL_CBIO_ERR_CONN_CLOSE:
+      return {IoStatus::kClosed, 0, "connection lost", false};
+    default:
+      return {IoStatus::kError, 0, std::string("send failed: ") + std::strerror(errno), false};
+  }
+}
+
+void Connection::discard_unsent() {
+  if (!tx_) return;
+  tx_->buf.clear();
+  tx_->off = 0;
 }
 
 void Connection::shutdown() {

@@ -13,9 +13,11 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <thread>
 
 #include "support/harness.hpp"
@@ -453,74 +455,134 @@ TEST_F(Tls, ClientFindsItsFilesByFlagThenEnvironmentThenPkiFolder) {
   }
 }
 
+// Both ends of one of trex's TLS connections, handshaken over loopback in
+// this process. Empty (with a test failure) when that did not work.
+struct TlsPair {
+  std::optional<tls::Connection> server, client;
+};
+TlsPair tls_pair(const Pki& pki, const std::string& client_name) {
+  TlsPair pair;
+  auto server_ctx =
+      tls::Context::server({pki.ca(), pki.cert("server"), pki.key("server"), pki.crl()});
+  pki.client(client_name);
+  auto client_ctx = tls::Context::client({pki.ca(), pki.cert(client_name), pki.key(client_name)});
+  if (!server_ctx || !client_ctx) {
+    ADD_FAILURE() << "contexts: " << server_ctx.message() << client_ctx.message();
+    return pair;
+  }
+  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  if (listener < 0 || ::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(listener, 1) != 0 ||
+      ::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    ADD_FAILURE() << "listen: " << std::strerror(errno);
+    return pair;
+  }
+  std::thread acceptor([&] {
+    const int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
+    auto hs = tls::Connection::accept(*server_ctx, fd, scaled(10s));
+    if (auto* conn = std::get_if<tls::Connection>(&hs)) pair.server.emplace(std::move(*conn));
+  });
+  auto fd = client::tcp_connect("127.0.0.1", ntohs(addr.sin_port), scaled(5s));
+  if (fd) {
+    auto hs = tls::Connection::connect(*client_ctx, *fd, "127.0.0.1", scaled(10s));
+    if (auto* conn = std::get_if<tls::Connection>(&hs)) pair.client.emplace(std::move(*conn));
+  }
+  acceptor.join();
+  ::close(listener);
+  if (!pair.server || !pair.client) ADD_FAILURE() << "the handshake failed";
+  return pair;
+}
+
 // trex's TLS connection reads the socket ahead of wolfSSL (64 KiB at a time).
 // Records it has read but not yet handed over are invisible to poll(): the
 // sessions' loops rely on has_pending() to report them, or they would sleep
 // on a socket that has nothing more to say while a frame waits in memory.
 TEST_F(Tls, RecordsReadAheadOfWolfsslCountAsPending) {
-  auto server_ctx =
-      tls::Context::server({pki_.ca(), pki_.cert("server"), pki_.key("server"), pki_.crl()});
-  ASSERT_TRUE(server_ctx) << server_ctx.message();
-  pki_.client("reader");
-  auto client_ctx = tls::Context::client({pki_.ca(), pki_.cert("reader"), pki_.key("reader")});
-  ASSERT_TRUE(client_ctx) << client_ctx.message();
-
-  const int listener = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ASSERT_GE(listener, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  ASSERT_EQ(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(listener, 1), 0);
-  ASSERT_EQ(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len), 0);
-
+  auto pair = tls_pair(pki_, "reader");
+  ASSERT_TRUE(pair.server && pair.client);
+  auto& conn = *pair.client;
   const std::string record(100, 'r');
-  std::thread server([&] {
-    const int fd = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
-    auto hs = tls::Connection::accept(*server_ctx, fd, scaled(10s));
-    auto* conn = std::get_if<tls::Connection>(&hs);
-    if (conn == nullptr) return;
-    for (int i = 0; i < 3; ++i) conn->write(record.data(), record.size());  // 3 records
-    char buf[16];
-    while (conn->read(buf, sizeof buf).status == tls::IoStatus::kWouldBlock) {
-      pollfd p{conn->fd(), POLLIN, 0};
-      ::poll(&p, 1, 1000);
-    }
-  });
-  auto fd = client::tcp_connect("127.0.0.1", ntohs(addr.sin_port), scaled(5s));
-  ASSERT_TRUE(fd) << fd.message();
-  auto hs = tls::Connection::connect(*client_ctx, *fd, "127.0.0.1", scaled(10s));
-  auto* conn = std::get_if<tls::Connection>(&hs);
-  ASSERT_NE(conn, nullptr) << std::get<tls::HandshakeError>(hs).detail;
+  for (int i = 0; i < 3; ++i) pair.server->write(record.data(), record.size());  // 3 records
 
   // Wait until all three records are in the socket, then take one record.
-  std::string got(record.size(), '\0');
-  tls::IoResult r;
   const auto deadline = Clock::now() + scaled(10s);
   do {
     int queued = 0;
-    ::ioctl(conn->fd(), FIONREAD, &queued);
+    ::ioctl(conn.fd(), FIONREAD, &queued);
     if (queued >= 3 * static_cast<int>(record.size())) break;
     std::this_thread::sleep_for(10ms);
   } while (Clock::now() < deadline);
-  r = conn->read(got.data(), got.size());
+  std::string got(record.size(), '\0');
+  auto r = conn.read(got.data(), got.size());
   ASSERT_EQ(r.status, tls::IoStatus::kOk) << r.error;
   ASSERT_EQ(r.bytes, record.size());
 
   // The other two records left the socket with the first one.
-  pollfd p{conn->fd(), POLLIN, 0};
+  pollfd p{conn.fd(), POLLIN, 0};
   EXPECT_EQ(::poll(&p, 1, 0), 0) << "the socket still had data: read-ahead did not happen";
-  EXPECT_TRUE(conn->has_pending());
+  EXPECT_TRUE(conn.has_pending());
   for (int i = 0; i < 2; ++i) {
-    r = conn->read(got.data(), got.size());
+    r = conn.read(got.data(), got.size());
     ASSERT_EQ(r.status, tls::IoStatus::kOk) << r.error;
     EXPECT_EQ(got.substr(0, r.bytes), record);
   }
-  EXPECT_FALSE(conn->has_pending());
-  conn->write("x", 1);
-  server.join();
-  ::close(listener);
+  EXPECT_FALSE(conn.has_pending());
+}
+
+// One write's records go to the kernel together, after wolfSSL has made
+// them all. What the kernel cannot take yet (a client reading slowly) stays
+// with the connection and counts in the channel's queue, so the sessions'
+// loops keep waiting for POLLOUT and flushing: the last frames (the exit
+// status) must not be stranded once the frame buffer itself is empty.
+TEST_F(Tls, RecordsTheKernelCouldNotTakeStayQueuedUntilSent) {
+  auto pair = tls_pair(pki_, "writer");
+  ASSERT_TRUE(pair.server && pair.client);
+  // Small socket buffers: most of every write's records must wait.
+  const int small = 64 * 1024;
+  ::setsockopt(pair.server->fd(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+  ::setsockopt(pair.client->fd(), SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
+  Channel server(std::move(*pair.server));
+  Channel client(std::move(*pair.client));
+  const std::string payload(60000, 'w');
+  constexpr int kFrames = 100;
+  for (int i = 0; i < kFrames; ++i) server.send(proto::FrameType::kStdout, payload);
+
+  auto r = server.flush();
+  for (int i = 0; i < 100 && r.status == tls::IoStatus::kOk; ++i) r = server.flush();
+  ASSERT_EQ(r.status, tls::IoStatus::kWouldBlock) << "the client's socket never filled";
+  EXPECT_TRUE(r.wants_write);
+  EXPECT_GT(server.stream().unsent(), 0u) << "records were not collected into one send";
+  EXPECT_GE(server.queued(), server.stream().unsent());
+
+  // The client reads; the server flushes whenever its queue says so.
+  int frames = 0;
+  std::size_t bytes = 0;
+  const auto deadline = Clock::now() + scaled(30s);
+  while (frames < kFrames && Clock::now() < deadline) {
+    if (server.queued() > 0) {
+      r = server.flush();
+      ASSERT_TRUE(r.status == tls::IoStatus::kOk || r.status == tls::IoStatus::kWouldBlock)
+          << r.error;
+    }
+    pollfd p[2] = {{client.fd(), POLLIN, 0},
+                   {server.fd(), static_cast<short>(server.queued() > 0 ? POLLOUT : 0), 0}};
+    if (!client.has_pending()) ::poll(p, 2, 100);
+    auto got = client.receive(1 << 20);
+    ASSERT_NE(got.status, tls::IoStatus::kError) << got.error;
+    ASSERT_NE(got.status, tls::IoStatus::kClosed) << got.error;
+    proto::Frame f;
+    while (client.next(f) == proto::Decoder::State::kFrame) {
+      ++frames;
+      bytes += f.payload.size();
+    }
+  }
+  EXPECT_EQ(frames, kFrames);
+  EXPECT_EQ(bytes, kFrames * payload.size());
+  EXPECT_EQ(server.queued(), 0u);
 }
 
 class TlsAlgo : public ::testing::TestWithParam<std::string> {};
