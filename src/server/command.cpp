@@ -35,6 +35,7 @@ class Loop {
   void on_frames();
   void on_socket_readable();
   void pump_pipe(bool is_stdout);
+  std::size_t pump_pipe_once(bool is_stdout);  // bytes read
   void pump_stdin();
   void fail_session(std::string why, bool protocol);
   int poll_timeout_ms() const;
@@ -120,18 +121,27 @@ void Loop::on_socket_readable() {
   on_frames();
 }
 
+// A full pipe (up to 1 MiB) is read in up to 4 frames per wake-up, so that
+// one TLS write carries them all; a short read means the pipe is empty.
 void Loop::pump_pipe(bool is_stdout) {
+  for (int i = 0; i < 4; ++i) {
+    if (pump_pipe_once(is_stdout) < proto::kMaxPayload || ch_.queued() >= kOutHighWater) return;
+  }
+}
+
+std::size_t Loop::pump_pipe_once(bool is_stdout) {
   const int fd = is_stdout ? proc_.stdout_fd() : proc_.stderr_fd();
+  if (fd < 0) return 0;
   const std::uint64_t used = out_.stdout_bytes + out_.stderr_bytes;
   if (used >= lim_.max_output) {
     // At the limit: one more byte means the output is cut. Closing our end
     // gives the command SIGPIPE, as `cmd | head -c N` would.
     char probe;
     const ssize_t n = ::read(fd, &probe, 1);
-    if (n < 0 && errno == EAGAIN) return;
+    if (n < 0 && errno == EAGAIN) return 0;
     if (n > 0) truncated_ = true;
     is_stdout ? proc_.close_stdout() : proc_.close_stderr();
-    return;
+    return 0;
   }
   std::string_view data;
   const auto type = is_stdout ? proto::FrameType::kStdout : proto::FrameType::kStderr;
@@ -139,9 +149,10 @@ void Loop::pump_pipe(bool is_stdout) {
   if (n > 0) {
     (is_stdout ? out_.stdout_bytes : out_.stderr_bytes) += static_cast<std::uint64_t>(n);
     (is_stdout ? sha_out_ : sha_err_).update(data);
-  } else if (n == 0 || errno != EAGAIN) {
-    is_stdout ? proc_.close_stdout() : proc_.close_stderr();
+    return static_cast<std::size_t>(n);
   }
+  if (n == 0 || errno != EAGAIN) is_stdout ? proc_.close_stdout() : proc_.close_stderr();
+  return 0;
 }
 
 void Loop::pump_stdin() {
