@@ -352,6 +352,13 @@ one_trex() { "$TREX" "$TH" true 2>>"$ERR_TREX" || { note_err trex $? "concurrent
 one_ssh() { "${SSH[@]}" 127.0.0.1 true 2>>"$ERR_SSH" || { note_err ssh $? "concurrent ssh true"; return 1; }; }
 trex_f4() { timed concurrent one_trex; local rc=$?; NOTES[f4_trex]+=" $CONC_FAILS"; return $rc; }
 ssh_f4() { timed concurrent one_ssh; local rc=$?; NOTES[f4_ssh]+=" $CONC_FAILS"; return $rc; }
+# (4b) the same harness with no network: one /bin/true per command (the
+# client's process), and two (the client's and the command's on the server):
+# a new-connection command cannot cost less than the second.
+one_true() { /bin/true; }
+two_true() { /bin/true && /bin/true; }
+true1_f4() { timed concurrent one_true; }
+true2_f4() { timed concurrent two_true; }
 
 # (6) first byte: from the command's write (it prints `date +%s%N`, same
 # machine clock) to the line's arrival at the client, new connection
@@ -389,8 +396,9 @@ wd_stop
 # start-up (no network), and the TLS client alone would add little more.
 true_f0() { timed /bin/true; }
 version_f0() { timed "$TREX" --version >/dev/null; }
+two_f0() { timed two_true; }
 say "(1b) process floors: /bin/true and trex --version, $N1 repetitions each"
-run_figure f0 "$N1" "$W1" true version
+run_figure f0 "$N1" "$W1" true version two
 
 say "(2) open session: $N2 repetitions of $K commands each (ssh ControlMaster)"
 MUX=$T/ssh/mux.sock
@@ -415,7 +423,7 @@ wd_stop
 
 say "(4) $CLIENTS clients x $PER_CLIENT commands: $N4 repetitions each"
 wd_start 1800 "(4) concurrent"
-run_figure f4 "$N4" 0 trex ssh
+run_figure f4 "$N4" 0 trex ssh true1 true2
 wd_stop
 
 say "(6) first byte of output: $N6 repetitions each"
@@ -476,9 +484,12 @@ if have "$a" "$b"; then
   r=$(calc "$a / $b")
   rows+=("| (1) new connection per \`true\`, ms/command | $(f "$(calc "$a / 1000")") | $(f "$(calc "$b / 1000")") | $(frac "$r") | ≤ 1/25: $(ok "$r <= 1/25"); ≤ 1/40: $(ok "$r <= 1/40") |")
 else rows+=("| (1) new connection per \`true\`, ms/command | ${a:-failed} | ${b:-failed} | n/a | ≤ 1/25, ≤ 1/40: NOT met (no result) |"); fi
-a=$(med_of f0_true) b=$(med_of f0_version)
+a=$(med_of f0_true) b=$(med_of f0_version) c=$(med_of f0_two) d=$(med_of f1_ssh)
 if have "$a" "$b"; then
-  rows+=("| (1b) floors under (1), ms: \`/bin/true\` run by bash; \`trex --version\` | $(f "$(calc "$a / 1000")") | $(f "$(calc "$b / 1000")") | — | (for information: trex's (1) includes one of each, client and server side) |")
+  rows+=("| (1b) floors under (1), ms: \`/bin/true\` run by bash; \`trex --version\` | $(f "$(calc "$a / 1000")") | $(f "$(calc "$b / 1000")") | — | (for information: trex's (1) starts one client process, and the server one for the command) |")
+fi
+if have "$c" "$d"; then
+  rows+=("| (1c) floor under (1): two \`/bin/true\` in a row (client + command), ms | $(f "$(calc "$c / 1000")") | | $(frac "$(calc "$c / $d")") | (for information: 1/40 of ssh is $(f "$(calc "$d / 40000")") ms) |")
 fi
 # (2)
 a=$(med_of f2_trex) b=$(med_of f2_ssh)
@@ -519,6 +530,11 @@ if have "$a" "$b"; then
   r=$(calc "$ra / $rb")
   rows+=("| (4) $CLIENTS clients × $PER_CLIENT commands, new connections, commands/s | $(f "$ra" 0) | $(f "$rb" 0) | $(f "$r" 1)x | ≥ 20x: $(ok "$r >= 20"); ≥ 25x: $(ok "$r >= 25") |")
 else rows+=("| (4) $CLIENTS × $PER_CLIENT concurrent, commands/s | ${a:-failed} | ${b:-failed} | n/a | ≥ 20x, ≥ 25x: NOT met (no result) |"); fi
+a=$(med_of f4_true1) c=$(med_of f4_true2) b=$(med_of f4_ssh)
+if have "$a" "$c" && [ -n "$b" ]; then
+  ra=$(calc "$NCMD * 1000000 / $a") rc=$(calc "$NCMD * 1000000 / $c") rb=$(calc "$NCMD * 1000000 / $b")
+  rows+=("| (4b) floors under (4), commands/s: one \`/bin/true\` per command; two (client + command) | $(f "$ra" 0) | $(f "$rc" 0) | $(f "$(calc "$rc / $rb")" 1)x (two ÷ ssh) | (for information: 25x ssh needs $(f "$(calc "25 * $rb")" 0)/s) |")
+fi
 # (5)
 if [ -n "$TREXD_RSS" ]; then
   rows+=("| (5) trexd RSS after the benchmark, MiB (peak $(f "$(calc "$TREXD_HWM / 1024")" 1), $TREXD_THREADS threads) | $(f "$(calc "$TREXD_RSS / 1024")" 1) | ${SSHD_RSS:+$(f "$(calc "$SSHD_RSS / 1024")" 1) (sshd listener)} | — | ≤ 32 MiB: $(ok "$TREXD_RSS <= 32768") |")
@@ -552,7 +568,7 @@ echo "| --- | ---: | ---: | ---: | --- |"
 printf '%s\n' "${rows[@]}"
 echo
 echo "Repetitions (raw values in µs of wall time per repetition; failures are not in the medians):"
-for key in f0_true f0_version f1_trex f1_ssh f2_trex f2_ssh f2_fsync f3_trex f3_trexsys f3_ssh f3_sshaes f4_trex f4_ssh f6_trex f6_ssh f6b_trex f6b_ssh; do
+for key in f0_true f0_version f0_two f1_trex f1_ssh f2_trex f2_ssh f2_fsync f3_trex f3_trexsys f3_ssh f3_sshaes f4_trex f4_ssh f4_true1 f4_true2 f6_trex f6_ssh f6b_trex f6b_ssh; do
   declare -p "R_$key" &>/dev/null || continue
   printf -- '- %-10s %s, failures %s\n' "$key" "$(spread_of "$key")" "${FAILS[$key]:-0}"
 done
