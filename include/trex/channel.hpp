@@ -30,7 +30,7 @@ class Channel {
   }
   // Reads up to `max` bytes from `fd` into a frame of `type`. Returns what
   // read(2) returned (0: EOF, -1: errno); `data` points at the bytes until
-  // the next call.
+  // this thread's next call.
   ssize_t send_from_fd(int fd, proto::FrameType type, std::size_t max, std::string_view* data);
 
   // Drops everything queued (the peer is gone). A half-sent write is lost too.
@@ -63,8 +63,7 @@ class Channel {
   proto::Decoder decoder_;
   std::string out_;
   std::size_t out_off_ = 0;
-  std::size_t write_len_ = 0;        // length of a write wolfSSL asked us to retry
-  std::unique_ptr<char[]> scratch_;  // send_from_fd's read buffer
+  std::size_t write_len_ = 0;  // length of a write wolfSSL asked us to retry
   bool wants_write_ = false;
 };
 

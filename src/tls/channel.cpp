@@ -16,15 +16,17 @@ ssize_t Channel::send_from_fd(int fd, proto::FrameType type, std::size_t max,
                               std::string_view* data) {
   // Read into a buffer that is never zero-filled: growing out_ by 64 KiB for
   // every read would clear 64 KiB each time (and fault in 16 fresh pages in a
-  // short-lived client) for what is often a few bytes.
-  if (!scratch_) scratch_.reset(new char[proto::kMaxPayload]);
+  // short-lived client) for what is often a few bytes. One per thread, reused
+  // by every session the thread serves: no 64 KiB allocation per session.
+  thread_local std::unique_ptr<char[]> scratch;
+  if (!scratch) scratch.reset(new char[proto::kMaxPayload]);
   const std::size_t len = std::min(max, proto::kMaxPayload);
   ssize_t n;
   do {
-    n = ::read(fd, scratch_.get(), len);
+    n = ::read(fd, scratch.get(), len);
   } while (n < 0 && errno == EINTR);
   if (n <= 0) return n;
-  const std::string_view payload(scratch_.get(), static_cast<std::size_t>(n));
+  const std::string_view payload(scratch.get(), static_cast<std::size_t>(n));
   proto::append_frame(out_, type, payload);
   if (data != nullptr) *data = payload;
   return n;

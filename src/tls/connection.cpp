@@ -186,24 +186,27 @@ WOLFSSL* new_ssl(const Context& ctx, int fd) {
 
 }  // namespace
 
+constexpr std::size_t kClientReadAhead = 64 << 10;
+constexpr std::size_t kServerReadAhead = 17 << 10;  // a full TLS record and its header
+
 // wolfSSL reads a record as two recv(2) calls, its 5-byte header and then its
-// body. Reading up to 64 KiB at a time instead, and handing wolfSSL its bytes
-// from here, takes a 16 KiB record stream from ~2 system calls per record to
-// ~1 per 4 records: on a VM each call is costly (tools/bench.sh row 3).
+// body. Reading ahead (a client up to 64 KiB at a time) and handing wolfSSL
+// its bytes from here takes a 16 KiB record stream from ~2 system calls per
+// record to ~1 per 4 records: on a VM each call is costly (bench row 3).
 struct Connection::ReadAhead {
-  static constexpr std::size_t kSize = 64 << 10;
   int fd;
-  std::unique_ptr<char[]> buf{new char[kSize]};
+  std::size_t size;
+  std::unique_ptr<char[]> buf{new char[size]};
   std::size_t off = 0, len = 0;
 
-  explicit ReadAhead(int f) : fd(f) {}
+  ReadAhead(int f, std::size_t bytes) : fd(f), size(bytes) {}
   std::size_t buffered() const { return len - off; }
 
   static int receive(WOLFSSL*, char* out, int want, void* self) {
     auto& r = *static_cast<ReadAhead*>(self);
     if (r.buffered() == 0) {
       ssize_t n;
-      do n = ::recv(r.fd, r.buf.get(), kSize, 0);
+      do n = ::recv(r.fd, r.buf.get(), r.size, 0);
       while (n < 0 && errno == EINTR);
       if (n == 0) return WOLFSSL_CBIO_ERR_CONN_CLOSE;
       if (n < 0) {
@@ -310,7 +313,9 @@ std::string reason_for_error(int code) {
 Connection::Connection(std::shared_ptr<Context> ctx, WOLFSSL* ssl, int fd)
     : ctx_(std::move(ctx)), ssl_(ssl), fd_(fd) {
   if (ssl_ != nullptr) {
-    rx_ = std::make_unique<ReadAhead>(fd_);
+    // A client receives the bulk (command output); a server mostly small
+    // frames, and one record's worth keeps 64 sessions' buffers small.
+    rx_ = std::make_unique<ReadAhead>(fd_, ctx_->is_server() ? kServerReadAhead : kClientReadAhead);
     wolfSSL_SSLSetIORecv(ssl_, &ReadAhead::receive);
     wolfSSL_SetIOReadCtx(ssl_, rx_.get());
     tx_ = std::make_unique<WriteBehind>(fd_);

@@ -1,11 +1,14 @@
 // trexd: parses options, loads configuration, certificates, policy and the
 // audit trail, then runs the server. Exit 2 when it cannot start.
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <thread>
 
@@ -173,6 +176,13 @@ void run_signal_thread(trex::server::Server& server, const ServerConfig& config,
 
 int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);  // wolfSSL does not pass MSG_NOSIGNAL
+  // glibc gives each thread that allocates its own arena, up to 8 per CPU;
+  // with 64 session threads each arena kept its own free memory and RSS
+  // crept up ~11% over 10,000 sessions (soak test). One arena per CPU keeps
+  // it flat (+1.4%). MALLOC_ARENA_MAX in the environment still wins.
+  if (std::getenv("MALLOC_ARENA_MAX") == nullptr) {
+    mallopt(M_ARENA_MAX, static_cast<int>(std::max(2u, std::thread::hardware_concurrency())));
+  }
   Cli cli;
   const bool checking = has_flag(argc, argv, "--check-config");
   if (auto path = find_config_flag(argc, argv); !path.empty()) {
