@@ -3,7 +3,8 @@
 trex_install_deps() {
   local want=(cmake ninja-build g++ pkg-config ccache openssl
               libwolfssl-dev libboost-dev libboost-filesystem-dev libspdlog-dev libfmt-dev
-              libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libedit-dev libgtest-dev)
+              libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libgtest-dev
+              libedit-dev libncurses-dev libbsd-dev libmd-dev)  # trex links their archives
   local set
   for set in "$@"; do
     case "$set" in
