@@ -26,7 +26,7 @@ trex_install_deps() {
 }
 
 # Prints the preset the README commands build: release-asm (wolfSSL built
-# from Debian's source with its assembly, about 2x the throughput here) when
+# from Debian's source with its assembly, about 2.5x the throughput here) when
 # tools/wolfssl-asm.sh succeeds, else release with Debian's libwolfssl.
 # TREX_WOLFSSL=system skips the attempt. Progress goes to stderr.
 trex_default_preset() {
