@@ -177,7 +177,7 @@ std::optional<PeerIdentity> peer_leaf(WOLFSSL* ssl, bool* client_auth) {
 WOLFSSL* new_ssl(const Context& ctx, int fd) {
   WOLFSSL* ssl = wolfSSL_new(ctx.get());
   if (ssl == nullptr) return nullptr;
-  wolfSSL_set_fd(ssl, fd);  // writes go straight to the socket; reads: see ReadAhead
+  wolfSSL_set_fd(ssl, fd);  // Connection replaces the I/O: ReadAhead, WriteBehind
   std::string alpn(proto::kAlpn);
   wolfSSL_UseALPN(ssl, alpn.data(), static_cast<unsigned>(alpn.size()),
                   WOLFSSL_ALPN_FAILED_ON_MISMATCH);
@@ -186,8 +186,21 @@ WOLFSSL* new_ssl(const Context& ctx, int fd) {
 
 }  // namespace
 
+namespace {
+
+// What a failed recv/send means to wolfSSL (WANT_READ and WANT_WRITE are
+// the same code).
+int io_error(int e) {
+  if (e == EAGAIN || e == EWOULDBLOCK) return WOLFSSL_CBIO_ERR_WANT_READ;
+  if (e == ECONNRESET) return WOLFSSL_CBIO_ERR_CONN_RST;
+  if (e == EPIPE || e == ECONNABORTED) return WOLFSSL_CBIO_ERR_CONN_CLOSE;
+  return WOLFSSL_CBIO_ERR_GENERAL;
+}
+
 constexpr std::size_t kClientReadAhead = 64 << 10;
 constexpr std::size_t kServerReadAhead = 17 << 10;  // a full TLS record and its header
+
+}  // namespace
 
 // wolfSSL reads a record as two recv(2) calls, its 5-byte header and then its
 // body. Reading ahead (a client up to 64 KiB at a time) and handing wolfSSL
@@ -209,12 +222,7 @@ struct Connection::ReadAhead {
       do n = ::recv(r.fd, r.buf.get(), r.size, 0);
       while (n < 0 && errno == EINTR);
       if (n == 0) return WOLFSSL_CBIO_ERR_CONN_CLOSE;
-      if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK) return WOLFSSL_CBIO_ERR_WANT_READ;
-        if (errno == ECONNRESET) return WOLFSSL_CBIO_ERR_CONN_RST;
-        if (errno == EPIPE || errno == ECONNABORTED) return WOLFSSL_CBIO_ERR_CONN_CLOSE;
-        return WOLFSSL_CBIO_ERR_GENERAL;
-      }
+      if (n < 0) return io_error(errno);
       r.off = 0;
       r.len = static_cast<std::size_t>(n);
     }
@@ -245,20 +253,13 @@ struct Connection::WriteBehind {
       const ssize_t n = ::send(fd, buf.data() + off, pending(), MSG_NOSIGNAL);
       if (n < 0) {
         if (errno == EINTR) continue;
-        return cbio_error(errno);
+        return io_error(errno);
       }
       off += static_cast<std::size_t>(n);
     }
     buf.clear();
     off = 0;
     return 0;
-  }
-
-  static int cbio_error(int e) {
-    if (e == EAGAIN || e == EWOULDBLOCK) return WOLFSSL_CBIO_ERR_WANT_WRITE;
-    if (e == ECONNRESET) return WOLFSSL_CBIO_ERR_CONN_RST;
-    if (e == EPIPE || e == ECONNABORTED) return WOLFSSL_CBIO_ERR_CONN_CLOSE;
-    return WOLFSSL_CBIO_ERR_GENERAL;
   }
 
   static int send(WOLFSSL*, char* data, int size, void* self) {
@@ -271,7 +272,7 @@ struct Connection::WriteBehind {
     for (;;) {
       const ssize_t n = ::send(w.fd, data, static_cast<std::size_t>(size), MSG_NOSIGNAL);
       if (n >= 0) return static_cast<int>(n);
-      if (errno != EINTR) return cbio_error(errno);
+      if (errno != EINTR) return io_error(errno);
     }
   }
 };

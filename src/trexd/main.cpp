@@ -175,7 +175,7 @@ void run_signal_thread(trex::server::Server& server, const ServerConfig& config,
 }  // namespace
 
 int main(int argc, char** argv) {
-  signal(SIGPIPE, SIG_IGN);  // wolfSSL does not pass MSG_NOSIGNAL
+  signal(SIGPIPE, SIG_IGN);  // a command that closed its stdin gives EPIPE, not a signal
   // glibc gives each thread that allocates its own arena, up to 8 per CPU;
   // with 64 session threads each arena kept its own free memory and RSS
   // crept up ~11% over 10,000 sessions (soak test). One arena per CPU keeps
