@@ -224,6 +224,17 @@ TEST_F(Ops, SecondSigtermKillsAtOnce) {
 
 // ---- SIGHUP --------------------------------------------------------------
 
+// A held interactive session still answers: it echoes `word`, then exits 0
+// having printed `all_output` over its life.
+void expect_session_runs_on(Child& c, const std::string& word, const std::string& all_output) {
+  ASSERT_TRUE(c.write_stdin("echo " + word + "\n"));
+  ASSERT_TRUE(c.wait_for_output(word + "\n")) << c.out();
+  ASSERT_TRUE(c.write_stdin("exit\n"));
+  const auto r = c.wait(20s);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, all_output);
+}
+
 TEST_F(Ops, SighupReloadsWithoutDroppingALiveSession) {
   const std::string policy = tmp_.file("policy.toml");
   write_file(policy, "[[rule]]\nname = \"ops\"\nou = [\"ops\"]\nallow = [\"*\"]\nshell = true\n");
@@ -243,12 +254,7 @@ TEST_F(Ops, SighupReloadsWithoutDroppingALiveSession) {
   EXPECT_EQ(reloads[0]["what"], "tls");
   EXPECT_EQ(reloads[1]["what"], "policy");
   // The same session still runs commands.
-  ASSERT_TRUE(c.write_stdin("echo after\n"));
-  ASSERT_TRUE(c.wait_for_output("after\n")) << c.out();
-  ASSERT_TRUE(c.write_stdin("exit\n"));
-  const auto r = c.wait(20s);
-  EXPECT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(r.out, "before\nafter\n");
+  expect_session_runs_on(c, "after", "before\nafter\n");
   EXPECT_EQ(audit_records(d.audit_path(), "session_open").size(), 1u);
   EXPECT_TRUE(d.alive());
   EXPECT_EQ(verify_trail(d.audit_path()), 0);
@@ -363,12 +369,7 @@ TEST_F(Ops, RevokedClientIsRefusedWhileAnotherLiveSessionGoesOn) {
   })) << read_file(d.audit_path());
 
   // The session opened before the reload runs on.
-  ASSERT_TRUE(a.write_stdin("echo two\n"));
-  ASSERT_TRUE(a.wait_for_output("two\n")) << a.out();
-  ASSERT_TRUE(a.write_stdin("exit\n"));
-  const auto ar = a.wait(20s);
-  EXPECT_EQ(ar.status, 0) << ar.err;
-  EXPECT_EQ(ar.out, "one\ntwo\n");
+  expect_session_runs_on(a, "two", "one\ntwo\n");
   const auto opens = audit_records(d.audit_path(), "session_open");
   ASSERT_EQ(opens.size(), 2u);  // bob before the revocation, then client
   EXPECT_EQ(opens[1]["cn"], "client");

@@ -168,53 +168,56 @@ class IdentityByAlgo : public ::testing::TestWithParam<std::string> {
  protected:
   const std::string& dir() { return pkis().get(GetParam()); }
   std::string cert(const std::string& name) { return dir() + "/issued/" + name + ".crt"; }
+
+  // The named certificate as trex reads it, beside openssl's view of it.
+  // `client_auth` starts at the value the test expects trex to change.
+  struct Read {
+    Bytes der;
+    Expected want;
+    bool client_auth;
+    std::optional<PeerIdentity> id;
+  };
+  Read read(const std::string& name, bool client_auth_before) {
+    const std::string pem = cert(name);
+    Read r{der_of(pem), openssl_view(pem), client_auth_before, std::nullopt};
+    r.id = identity_from_der(r.der.data(), r.der.size(), &r.client_auth);
+    return r;
+  }
+  static void expect_openssl_agrees(const Read& r) {
+    EXPECT_EQ(r.id->serial, r.want.serial);
+    EXPECT_EQ(r.id->fingerprint, r.want.fingerprint);
+    EXPECT_EQ(r.id->fingerprint.size(), 64u);
+    EXPECT_EQ(r.id->not_after, r.want.not_after);
+  }
 };
 
 TEST_P(IdentityByAlgo, ClientWithOneOuMatchesOpenssl) {
-  const std::string pem = cert("alice");
-  const Bytes der = der_of(pem);
-  ASSERT_FALSE(der.empty());
-  const Expected want = openssl_view(pem);
-  bool client_auth = false;
-  auto id = identity_from_der(der.data(), der.size(), &client_auth);
-  ASSERT_TRUE(id.has_value());
-  EXPECT_EQ(id->cn, "alice");
-  EXPECT_EQ(id->ou, std::vector<std::string>{"ops"});
-  EXPECT_EQ(id->serial, want.serial);
-  EXPECT_EQ(id->fingerprint, want.fingerprint);
-  EXPECT_EQ(id->fingerprint.size(), 64u);
-  EXPECT_EQ(id->not_after, want.not_after);
-  EXPECT_TRUE(client_auth);
+  const auto r = read("alice", false);
+  ASSERT_FALSE(r.der.empty());
+  ASSERT_TRUE(r.id.has_value());
+  EXPECT_EQ(r.id->cn, "alice");
+  EXPECT_EQ(r.id->ou, std::vector<std::string>{"ops"});
+  expect_openssl_agrees(r);
+  EXPECT_TRUE(r.client_auth);
 }
 
 TEST_P(IdentityByAlgo, ClientWithoutOuHasAnEmptyOuList) {
-  const std::string pem = cert("bob");
-  const Bytes der = der_of(pem);
-  const Expected want = openssl_view(pem);
-  bool client_auth = false;
-  auto id = identity_from_der(der.data(), der.size(), &client_auth);
-  ASSERT_TRUE(id.has_value());
-  EXPECT_EQ(id->cn, "bob");
-  EXPECT_TRUE(id->ou.empty());
-  EXPECT_EQ(id->serial, want.serial);
-  EXPECT_EQ(id->fingerprint, want.fingerprint);
-  EXPECT_TRUE(client_auth);
+  const auto r = read("bob", false);
+  ASSERT_TRUE(r.id.has_value());
+  EXPECT_EQ(r.id->cn, "bob");
+  EXPECT_TRUE(r.id->ou.empty());
+  expect_openssl_agrees(r);
+  EXPECT_TRUE(r.client_auth);
 }
 
 TEST_P(IdentityByAlgo, ServerCertificateIsNotForClientAuth) {
-  const std::string pem = cert("server");
-  const Bytes der = der_of(pem);
-  const Expected want = openssl_view(pem);
-  bool client_auth = true;
-  auto id = identity_from_der(der.data(), der.size(), &client_auth);
-  ASSERT_TRUE(id.has_value());
-  EXPECT_EQ(id->cn, "server");
-  EXPECT_EQ(id->serial, want.serial);
-  EXPECT_EQ(id->fingerprint, want.fingerprint);
-  EXPECT_EQ(id->not_after, want.not_after);
-  EXPECT_FALSE(client_auth);
+  const auto r = read("server", true);
+  ASSERT_TRUE(r.id.has_value());
+  EXPECT_EQ(r.id->cn, "server");
+  expect_openssl_agrees(r);
+  EXPECT_FALSE(r.client_auth);
   // A null out-parameter is allowed.
-  EXPECT_TRUE(identity_from_der(der.data(), der.size(), nullptr).has_value());
+  EXPECT_TRUE(identity_from_der(r.der.data(), r.der.size(), nullptr).has_value());
 }
 
 TEST_P(IdentityByAlgo, InspectCertificateReadsPemFiles) {
