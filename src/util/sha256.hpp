@@ -2,8 +2,7 @@
 // chain. On CPUs with the SHA extensions (x86-64 SHA-NI) the blocks are
 // compressed by those instructions, about 3x faster than wolfCrypt's AVX2
 // code (1.7 vs 0.5 GB/s, tools/bench.sh row 3d); hashing every output byte was
-// trexd's largest cost. Elsewhere
-// wolfCrypt does the work.
+// trexd's largest cost. Elsewhere wolfCrypt does the work.
 #pragma once
 
 #include <array>
