@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "trex/result.hpp"
+#include "util/unique_fd.hpp"
 
 namespace trex::audit {
 
@@ -99,6 +100,11 @@ class Writer {
   // Appends one record. On failure nothing was recorded (the chain did not
   // advance) and the caller must not act on the event: fail closed.
   Status write(std::string_view event, const Json& fields);
+  // Appends one of the events of trex/audit_events.hpp.
+  template <class Event>
+  Status record(const Event& e) {
+    return write(Event::kName, e.to_json());
+  }
 
   // What open() repaired, as fields for server_start; null when nothing.
   const Json& recovery() const { return recovery_; }
@@ -120,7 +126,7 @@ class Writer {
 
   Options options_;
   std::mutex mu_;
-  int fd_ = -1;
+  util::UniqueFd fd_;
   std::uint64_t size_ = 0;
   Chain chain_;
   Json recovery_;

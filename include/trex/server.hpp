@@ -12,6 +12,7 @@
 #include "trex/policy.hpp"
 #include "trex/result.hpp"
 #include "trex/tls.hpp"
+#include "util/unique_fd.hpp"
 
 namespace spdlog {
 class logger;
@@ -45,8 +46,9 @@ class Server {
 
  private:
   std::unique_ptr<State> state_;
-  int listen_fd_ = -1;
+  util::UniqueFd listen_fd_;
   std::string address_;
+  std::string setup_error_;  // what the constructor could not do, for listen()
 };
 
 }  // namespace trex::server

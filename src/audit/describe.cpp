@@ -1,6 +1,7 @@
 #include <cstdio>
 
 #include "audit/fields.hpp"
+#include "trex/audit_events.hpp"
 #include "trex/audit_review.hpp"
 
 namespace trex::audit {
@@ -106,12 +107,12 @@ std::string exec_status(const Json& r) {
 }
 
 std::string status_of(const std::string& event, const Json& r) {
-  if (event == "exec_end") return exec_status(r);
-  if (event == "exec_denied") return "denied: " + text_of(r, "reason");
-  if (event == "exec_start") return "started";
-  if (event == "auth_fail" || event == "session_close") return text_of(r, "reason");
-  if (event == "session_open") return ou_text(r);
-  if (event == "server_start" || event == "server_stop") {
+  if (event == event::kExecEnd) return exec_status(r);
+  if (event == event::kExecDenied) return "denied: " + text_of(r, "reason");
+  if (event == event::kExecStart) return "started";
+  if (event == event::kAuthFail || event == event::kSessionClose) return text_of(r, "reason");
+  if (event == event::kSessionOpen) return ou_text(r);
+  if (event == event::kServerStart || event == event::kServerStop) {
     std::string s = "version " + text_of(r, "version") + ", pid " + text_of(r, "pid");
     const auto rec = r.find("recovered");
     if (rec != r.end() && rec->is_object()) {
@@ -120,7 +121,7 @@ std::string status_of(const std::string& event, const Json& r) {
     }
     return s;
   }
-  if (event == "reload") {
+  if (event == event::kReload) {
     return text_of(r, "what") + (true_of(r, "ok") ? ": ok" : ": failed: " + text_of(r, "reason"));
   }
   return "";
@@ -196,10 +197,10 @@ Row Describer::describe(const Json& r) {
   row.peer = text_of(r, "peer");
   if (row.peer.empty() && !conn.empty()) row.peer = peers_.take(conn, false).value_or("");
   row.command = command_of(r);
-  if (row.event == "session_open" && !conn.empty()) peers_.put(conn, row.peer);
-  if (row.event == "session_close") peers_.take(conn, true);
-  if (row.event == "exec_start") commands_.put(exec_key, row.command);
-  if (row.event == "exec_end") row.command = commands_.take(exec_key, true).value_or("");
+  if (row.event == event::kSessionOpen && !conn.empty()) peers_.put(conn, row.peer);
+  if (row.event == event::kSessionClose) peers_.take(conn, true);
+  if (row.event == event::kExecStart) commands_.put(exec_key, row.command);
+  if (row.event == event::kExecEnd) row.command = commands_.take(exec_key, true).value_or("");
   row.status = status_of(row.event, r);
   if (const auto ms = int_of(r, "duration_ms"); ms && *ms >= 0) {
     row.duration = human_duration(static_cast<std::uint64_t>(*ms));

@@ -2,6 +2,7 @@
 #include <array>
 
 #include "audit/fields.hpp"
+#include "trex/audit_events.hpp"
 #include "trex/audit_review.hpp"
 
 namespace trex::audit {
@@ -23,20 +24,20 @@ Cells cells_of(const std::string& name, const ClientStats& s) {
 
 void Stats::add(const Json& record) {
   const std::string event = text_of(record, "event");
-  const bool counted = event == "session_open" || event == "exec_end" || event == "exec_denied" ||
-                       event == "auth_fail";
+  const bool counted = event == event::kSessionOpen || event == event::kExecEnd ||
+                       event == event::kExecDenied || event == event::kAuthFail;
   if (!counted) return;
   std::string cn = text_of(record, "cn");
-  if (cn.empty()) cn = event == "auth_fail" ? std::string(kNoCertificate) : "(unknown)";
+  if (cn.empty()) cn = event == event::kAuthFail ? std::string(kNoCertificate) : "(unknown)";
   ClientStats& s = clients_[cn];
-  if (event == "session_open") {
+  if (event == event::kSessionOpen) {
     ++s.sessions;
-  } else if (event == "exec_end") {
+  } else if (event == event::kExecEnd) {
     ++s.commands;
     if (is_failure(record)) ++s.failures;
     const auto ms = int_of(record, "duration_ms").value_or(0);
     if (ms > 0) s.run_ms += static_cast<std::uint64_t>(ms);
-  } else if (event == "exec_denied") {
+  } else if (event == event::kExecDenied) {
     ++s.denials;
   } else {
     ++s.refused;

@@ -10,6 +10,7 @@
 #include "audit/scan.hpp"
 #include "trex/audit.hpp"
 #include "trex/audit_review.hpp"
+#include "util/unique_fd.hpp"
 
 namespace trex::audit {
 namespace {
@@ -23,20 +24,6 @@ std::string brief(std::string_view s) {
   if (s.size() > 12) out += "\xe2\x80\xa6";  // …
   return out;
 }
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 }  // namespace
 
@@ -59,7 +46,7 @@ std::optional<std::string> Verifier::check(std::string_view line) {
 }
 
 Status for_each_line(const std::string& file, const LineFn& fn) {
-  Fd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  const util::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
   if (fd.get() < 0) return make_error(errno == ENOENT ? "missing file" : std::strerror(errno));
   std::string buf;
   std::size_t start = 0;  // first byte of the current (unfinished) line in buf

@@ -30,11 +30,10 @@ Status sync_dir(const std::string& path) {
   const std::string dir = slash == std::string::npos ? "."
                           : slash == 0               ? "/"
                                                      : path.substr(0, slash);
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (fd < 0) return make_error("cannot open directory " + dir + ": " + errno_text(errno));
-  const int rc = ::fsync(fd);
+  const util::UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!fd) return make_error("cannot open directory " + dir + ": " + errno_text(errno));
+  const int rc = ::fsync(fd.get());
   const int err = errno;
-  ::close(fd);
   if (rc != 0) return make_error("cannot fsync directory " + dir + ": " + errno_text(err));
   return {};
 }
@@ -44,17 +43,12 @@ Result<Chain> chain_from_rotated(const std::string& path) {
   const auto numbers = rotated_numbers(path);
   for (auto it = numbers.rbegin(); it != numbers.rend(); ++it) {
     const std::string file = path + "." + std::to_string(*it);
-    const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-      return make_error("cannot open rotated audit file " + file + ": " + errno_text(errno));
+    const util::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+    if (!fd) return make_error("cannot open rotated audit file " + file + ": " + errno_text(errno));
     struct stat st {};
     Result<TailLine> line = make_error("cannot stat: " + errno_text(errno));
-    if (::fstat(fd, &st) == 0 && st.st_size == 0) {
-      ::close(fd);
-      continue;
-    }
-    if (st.st_size > 0) line = line_ending_at(fd, static_cast<std::uint64_t>(st.st_size));
-    ::close(fd);
+    if (::fstat(fd.get(), &st) == 0 && st.st_size == 0) continue;
+    if (st.st_size > 0) line = line_ending_at(fd.get(), static_cast<std::uint64_t>(st.st_size));
     if (!line) return make_error("rotated audit file " + file + ": " + line.message());
     auto chain = Chain::after_line(line->text);
     if (!chain)
@@ -68,9 +62,7 @@ Result<Chain> chain_from_rotated(const std::string& path) {
 
 Writer::Writer(Options options) : options_(std::move(options)) {}
 
-Writer::~Writer() {
-  if (fd_ >= 0) ::close(fd_);
-}
+Writer::~Writer() = default;
 
 Result<std::unique_ptr<Writer>> Writer::open(const Options& options) {
   std::unique_ptr<Writer> writer(new Writer(options));
@@ -80,15 +72,12 @@ Result<std::unique_ptr<Writer>> Writer::open(const Options& options) {
 }
 
 Status Writer::open_current() {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = ::open(options_.path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-  if (fd_ < 0)
-    return make_error("cannot open audit file " + options_.path + ": " + errno_text(errno));
+  fd_.reset(::open(options_.path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
+  if (!fd_) return make_error("cannot open audit file " + options_.path + ": " + errno_text(errno));
   struct stat st {};
-  if (::fstat(fd_, &st) != 0) {
+  if (::fstat(fd_.get(), &st) != 0) {
     const int err = errno;
-    ::close(fd_);
-    fd_ = -1;
+    fd_.reset();
     return make_error("cannot stat audit file " + options_.path + ": " + errno_text(err));
   }
   size_ = S_ISREG(st.st_mode) ? static_cast<std::uint64_t>(st.st_size) : 0;
@@ -102,7 +91,7 @@ Status Writer::resume() {
   std::uint64_t end = size_;
   bool skipped_junk_line = false;
   while (end > 0) {
-    auto nl = rfind_newline(fd_, end, kMaxTailBytes);
+    auto nl = rfind_newline(fd_.get(), end, kMaxTailBytes);
     if (!nl) return make_error("cannot read the end of audit file " + path + ": " + nl.message());
     if (!*nl) {
       end = 0;
@@ -112,7 +101,7 @@ Status Writer::resume() {
       end = **nl + 1;  // bytes after the last newline: a torn write
       continue;
     }
-    auto line = line_ending_at(fd_, end);
+    auto line = line_ending_at(fd_.get(), end);
     if (!line)
       return make_error("cannot read the end of audit file " + path + ": " + line.message());
     auto chain = Chain::after_line(line->text);
@@ -142,17 +131,17 @@ Status Writer::set_aside(std::uint64_t good_end) {
     return make_error("audit file " + options_.path + " ends with " + std::to_string(torn) +
                       " bytes that are not records; check it with trex-audit verify");
   }
-  auto bytes = pread_exact(fd_, good_end, torn);
+  auto bytes = pread_exact(fd_.get(), good_end, torn);
   if (!bytes) return make_error("cannot read audit file " + options_.path + ": " + bytes.message());
   if (bytes->back() != '\n') bytes->push_back('\n');
-  const int out = ::open(torn_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-  if (out < 0) return make_error("cannot open " + torn_path + ": " + errno_text(errno));
-  Status saved = write_all(out, *bytes);
-  if (saved && ::fdatasync(out) != 0) saved = make_error(errno_text(errno));
-  ::close(out);
+  util::UniqueFd out(::open(torn_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640));
+  if (!out) return make_error("cannot open " + torn_path + ": " + errno_text(errno));
+  Status saved = write_all(out.get(), *bytes);
+  if (saved && ::fdatasync(out.get()) != 0) saved = make_error(errno_text(errno));
+  out.reset();
   if (!saved)
     return make_error("cannot save torn audit bytes to " + torn_path + ": " + saved.message());
-  if (::ftruncate(fd_, static_cast<off_t>(good_end)) != 0) {
+  if (::ftruncate(fd_.get(), static_cast<off_t>(good_end)) != 0) {
     return make_error("cannot truncate audit file " + options_.path + ": " + errno_text(errno));
   }
   size_ = good_end;
@@ -178,10 +167,10 @@ Status Writer::write(std::string_view event, const Json& fields) {
 // Fail closed when the path no longer names our file (deleted, or replaced by
 // rotation we did not do): the record would go nowhere anyone looks.
 Status Writer::ensure_current() {
-  if (fd_ < 0) return open_current();
+  if (!fd_) return open_current();
   struct stat by_fd {
   }, by_path{};
-  const bool fd_ok = ::fstat(fd_, &by_fd) == 0;
+  const bool fd_ok = ::fstat(fd_.get(), &by_fd) == 0;
   if (fd_ok && by_fd.st_nlink > 0 && ::stat(options_.path.c_str(), &by_path) == 0 &&
       by_path.st_ino == by_fd.st_ino && by_path.st_dev == by_fd.st_dev) {
     return {};
@@ -197,14 +186,14 @@ Status Writer::append(std::string_view record) {
   // before a single byte lands, so no reader ever sees a torn record (a
   // short write is truncated below, but a reader could catch it in between).
   // File systems without fallocate go on to the write.
-  if (::fallocate(fd_, FALLOC_FL_KEEP_SIZE, static_cast<off_t>(size_),
+  if (::fallocate(fd_.get(), FALLOC_FL_KEEP_SIZE, static_cast<off_t>(size_),
                   static_cast<off_t>(record.size())) != 0 &&
       (errno == ENOSPC || errno == EDQUOT || errno == EFBIG)) {
     return make_error("cannot write audit record to " + options_.path + ": " + errno_text(errno));
   }
   ssize_t n;
   do {
-    n = ::write(fd_, record.data(), record.size());
+    n = ::write(fd_.get(), record.data(), record.size());
   } while (n < 0 && errno == EINTR);
   const int err = errno;
   std::string failure;
@@ -213,7 +202,7 @@ Status Writer::append(std::string_view record) {
   } else if (static_cast<std::size_t>(n) != record.size()) {
     failure =
         "short write (" + std::to_string(n) + " of " + std::to_string(record.size()) + " bytes)";
-  } else if (options_.fsync && ::fdatasync(fd_) != 0) {
+  } else if (options_.fsync && ::fdatasync(fd_.get()) != 0) {
     failure = "fdatasync: " + errno_text(errno);
   }
   if (failure.empty()) {
@@ -221,7 +210,7 @@ Status Writer::append(std::string_view record) {
     return {};
   }
   // Take back any part of the record so the next one keeps seq contiguous.
-  if (n > 0) (void)::ftruncate(fd_, static_cast<off_t>(size_));
+  if (n > 0) (void)::ftruncate(fd_.get(), static_cast<off_t>(size_));
   return make_error("cannot write audit record to " + options_.path + ": " + failure);
 }
 

@@ -11,12 +11,12 @@
 
 #include "exec/child_setup.hpp"
 #include "exec/launcher.hpp"
-#include "exec/unique_fd.hpp"
 #include "trex/exec.hpp"
+#include "util/unique_fd.hpp"
 
 namespace trex::exec {
 
-using detail::UniqueFd;
+using util::UniqueFd;
 
 struct Process::Impl {
   pid_t pid = -1;

@@ -14,6 +14,7 @@
 
 #include "policy/rule_parser.hpp"
 #include "trex/policy.hpp"
+#include "util/unique_fd.hpp"
 
 namespace trex::policy {
 namespace {
@@ -27,22 +28,17 @@ std::string errno_text(int err) { return std::generic_category().message(err); }
 class FileReader {
  public:
   explicit FileReader(const std::string& path) : fd_(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {}
-  FileReader(const FileReader&) = delete;
-  FileReader& operator=(const FileReader&) = delete;
-  ~FileReader() {
-    if (fd_ >= 0) ::close(fd_);
-  }
 
   // Reads at most `limit` + 1 bytes so that an oversized file is noticed
   // without reading all of it. Returns errno on failure.
   int read_all(std::string& out, std::size_t limit) {
-    if (fd_ < 0) return errno;
+    if (!fd_) return errno;
     struct stat st {};
-    if (::fstat(fd_, &st) != 0) return errno;
+    if (::fstat(fd_.get(), &st) != 0) return errno;
     if (S_ISDIR(st.st_mode)) return EISDIR;
     char buf[8192];
     while (out.size() <= limit) {
-      const ssize_t n = ::read(fd_, buf, sizeof buf);
+      const ssize_t n = ::read(fd_.get(), buf, sizeof buf);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) return errno;
       if (n == 0) break;
@@ -52,7 +48,7 @@ class FileReader {
   }
 
  private:
-  int fd_;
+  util::UniqueFd fd_;
 };
 
 Error at(std::string_view source, const toml::source_region& where, const std::string& what) {

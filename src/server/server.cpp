@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "server/state.hpp"
+#include "trex/audit_events.hpp"
 
 namespace trex::server {
 namespace {
@@ -50,8 +51,8 @@ struct Job {
 // connection never got to its handshake, and refuse_busy does not report
 // the certificate of the one it refuses.
 void audit_busy(State& st, const Job& job) {
-  const audit::Json f{{"conn", job.conn}, {"peer", job.peer}, {"reason", "server busy"}};
-  if (auto s = st.audit.write("auth_fail", f); !s) {
+  const audit::AuthFail fail{job.conn, job.peer, "server busy", std::nullopt, std::nullopt};
+  if (auto s = st.audit.record(fail); !s) {
     st.log->error("audit: cannot record auth_fail: {}", s.message());
   }
 }
@@ -95,17 +96,16 @@ Server::Server(config::ServerConfig config, std::shared_ptr<tls::Context> tls,
     : state_(std::make_unique<State>(std::move(config), audit, std::move(log))) {
   state_->set_tls(std::move(tls));
   state_->set_policy(std::move(policy));
-  state_->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-  state_->hard_stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  state_->stop_fd.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  if (state_->stop_fd) state_->hard_stop_fd.reset(eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  // Without them stop() could not reach the sessions: listen() reports it.
+  if (!state_->hard_stop_fd) setup_error_ = std::string("eventfd: ") + std::strerror(errno);
 }
 
-Server::~Server() {
-  if (listen_fd_ >= 0) ::close(listen_fd_);
-  ::close(state_->stop_fd);
-  ::close(state_->hard_stop_fd);
-}
+Server::~Server() = default;
 
 Status Server::listen() {
+  if (!setup_error_.empty()) return make_error("cannot set up the stop signal: " + setup_error_);
   auto ep = config::parse_endpoint(state_->config.listen, 7443);
   if (!ep) return make_error("--listen: " + ep.message());
   addrinfo hints{};
@@ -118,19 +118,17 @@ Status Server::listen() {
     return make_error("cannot resolve listen address " + ep->host + ": " + gai_strerror(rc));
   }
   std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> guard(res, freeaddrinfo);
-  const int fd = ::socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return make_error(std::string("socket: ") + std::strerror(errno));
+  util::UniqueFd fd(::socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return make_error(std::string("socket: ") + std::strerror(errno));
   const int one = 1;
-  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-  if (::bind(fd, res->ai_addr, res->ai_addrlen) != 0 || ::listen(fd, 512) != 0) {
-    const std::string err = std::strerror(errno);
-    ::close(fd);
-    return make_error("cannot listen on " + state_->config.listen + ": " + err);
+  setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (::bind(fd.get(), res->ai_addr, res->ai_addrlen) != 0 || ::listen(fd.get(), 512) != 0) {
+    return make_error("cannot listen on " + state_->config.listen + ": " + std::strerror(errno));
   }
   sockaddr_storage ss{};
   socklen_t len = sizeof(ss);
-  getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len);
-  listen_fd_ = fd;
+  getsockname(fd.get(), reinterpret_cast<sockaddr*>(&ss), &len);
+  listen_fd_ = std::move(fd);
   address_ = peer_name(ss);
   return {};
 }
@@ -160,13 +158,14 @@ void Server::run() {
   });
 
   for (;;) {
-    pollfd fds[2] = {{listen_fd_, POLLIN, 0}, {st.stop_fd, POLLIN, 0}};
+    pollfd fds[2] = {{listen_fd_.get(), POLLIN, 0}, {st.stop_fd.get(), POLLIN, 0}};
     if (::poll(fds, 2, -1) < 0 && errno != EINTR) break;
     if (fds[1].revents != 0) break;
     if (fds[0].revents == 0) continue;
     sockaddr_storage ss{};
     socklen_t len = sizeof(ss);
-    const int fd = ::accept4(listen_fd_, reinterpret_cast<sockaddr*>(&ss), &len, SOCK_CLOEXEC);
+    const int fd =
+        ::accept4(listen_fd_.get(), reinterpret_cast<sockaddr*>(&ss), &len, SOCK_CLOEXEC);
     if (fd < 0) {
       if (errno == EMFILE || errno == ENFILE) {
         st.log->error("accept: {}; pausing 100 ms", std::strerror(errno));
@@ -189,8 +188,7 @@ void Server::run() {
       audit_busy(st, job);
     }
   }
-  ::close(listen_fd_);
-  listen_fd_ = -1;
+  listen_fd_.reset();
   st.log->info("stopped accepting; waiting for sessions to end");
   sessions.close();
   busy.close();
@@ -200,10 +198,10 @@ void Server::run() {
 void Server::stop() {
   if (!state_->stopping.exchange(true)) {
     state_->log->info("stop requested: draining (kill grace {} s)", state_->config.kill_grace);
-    signal_eventfd(state_->stop_fd);
+    signal_eventfd(state_->stop_fd.get());
   } else {
     state_->log->warn("second stop request: killing running commands now");
-    signal_eventfd(state_->hard_stop_fd);
+    signal_eventfd(state_->hard_stop_fd.get());
   }
 }
 
@@ -214,24 +212,24 @@ void Server::reload() {
   // The key probe's loopback handshake did ECC in this (the signal) thread:
   // drop the thread's ECC cache, or it leaks when the thread ends (NOTES).
   tls::release_thread_caches();
-  audit::Json rec{{"what", "tls"}, {"ok", ctx.ok()}, {"reason", ctx.ok() ? "" : ctx.message()}};
+  const audit::Reload rec{"tls", ctx.ok(), ctx.ok() ? "" : ctx.message()};
   if (ctx) {
     st.set_tls(*ctx);
     st.log->info("reload: CA, certificate, key and CRL reloaded");
   } else {
     st.log->error("reload: keeping the old TLS settings: {}", ctx.message());
   }
-  if (auto s = st.audit.write("reload", rec); !s) st.log->error("audit: {}", s.message());
+  if (auto s = st.audit.record(rec); !s) st.log->error("audit: {}", s.message());
   if (c.policy.empty()) return;
   auto pol = policy::Policy::load_file(c.policy);
-  audit::Json prec{{"what", "policy"}, {"ok", pol.ok()}, {"reason", pol.ok() ? "" : pol.message()}};
+  const audit::Reload prec{"policy", pol.ok(), pol.ok() ? "" : pol.message()};
   if (pol) {
     st.set_policy(std::make_shared<const policy::Policy>(std::move(*pol)));
     st.log->info("reload: policy {} reloaded", c.policy);
   } else {
     st.log->error("reload: keeping the old policy: {}", pol.message());
   }
-  if (auto s = st.audit.write("reload", prec); !s) st.log->error("audit: {}", s.message());
+  if (auto s = st.audit.record(prec); !s) st.log->error("audit: {}", s.message());
 }
 
 }  // namespace trex::server

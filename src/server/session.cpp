@@ -6,7 +6,9 @@
 #include <csignal>
 
 #include "server/command.hpp"
+#include "server/plan.hpp"
 #include "server/state.hpp"
+#include "trex/audit_events.hpp"
 #include "trex/channel.hpp"
 #include "trex/exec.hpp"
 
@@ -14,10 +16,6 @@ namespace trex::server {
 namespace {
 
 constexpr const char* kAuditFailure = "the server cannot write its audit trail";
-
-struct Account {
-  std::string name, home;
-};
 
 Account account_for(const std::optional<std::string>& run_as) {
   passwd pw{};
@@ -36,14 +34,35 @@ Account account_for(const std::optional<std::string>& run_as) {
   return {found->pw_name, home_ok ? found->pw_dir : "/"};
 }
 
-audit::Json command_fields(const proto::ExecRequest& req) {
-  audit::Json j;
-  if (req.shell) {
-    j["shell"] = req.command;
-  } else {
-    j["argv"] = req.argv;
+// Resolves a bare program name on PATH, then starts the process.
+Result<exec::Process> start_process(exec::Spec spec, bool shell) {
+  if (!shell && spec.program.find('/') == std::string::npos) {
+    auto path = exec::find_program(spec.program);
+    if (!path) return make_error("command not found: " + spec.program);
+    spec.program = *path;
   }
-  return j;
+  return exec::Process::spawn(spec);
+}
+
+audit::ExecEnd end_record(std::uint64_t conn, std::string id, std::string cn,
+                          const CommandOutcome& out) {
+  const auto& e = out.exit;
+  audit::ExecEnd end;
+  end.conn = conn;
+  end.id = std::move(id);
+  end.cn = std::move(cn);
+  if (e.kind == proto::ExitKind::kExited) end.exit_code = e.code;
+  if (e.signal != 0) end.signal = e.signal;
+  end.timed_out = out.timed_out;
+  end.duration_ms = out.duration.count();
+  end.stdout_bytes = out.stdout_bytes;
+  end.stderr_bytes = out.stderr_bytes;
+  end.stdin_bytes = out.stdin_bytes;
+  end.stdout_sha256 = out.stdout_sha256;
+  end.stderr_sha256 = out.stderr_sha256;
+  end.truncated = e.truncated;
+  if (!out.session_end.empty()) end.ended_by = out.session_end;
+  return end;
 }
 
 class Session {
@@ -58,7 +77,20 @@ class Session {
   void run();
 
  private:
-  bool audit(std::string_view event, audit::Json fields);
+  template <class Event>
+  bool record(const Event& e) {
+    auto status = st_.audit.record(e);
+    if (!status) st_.log->error("audit: cannot record {}: {}", Event::kName, status.message());
+    return status.ok();
+  }
+  // Fail closed: an event that cannot be recorded must not be acted on, and
+  // the client is told why instead. Returns whether `e` was recorded.
+  template <class Event>
+  bool record_or_refuse(const Event& e) {
+    if (record(e)) return true;
+    send_exit({proto::ExitKind::kFailed, 0, 0, false, kAuditFailure});
+    return false;
+  }
   void send_exit(const proto::ExitInfo& info) {
     ch_.send(proto::FrameType::kExit, proto::encode(info));
   }
@@ -68,6 +100,7 @@ class Session {
   // Returns the reason the session must end, or "" to go on.
   std::string handle_exec(const std::string& payload);
   std::string run_approved(const proto::ExecRequest& req, const policy::Decision& d);
+  void announce_started(const std::string& id);
   std::string wait_for_frames();
 
   State& st_;
@@ -80,123 +113,43 @@ class Session {
   bool seen_exec_ = false;  // stdin/signal frames before the first exec break the protocol
 };
 
-bool Session::audit(std::string_view event, audit::Json fields) {
-  auto status = st_.audit.write(event, fields);
-  if (!status) st_.log->error("audit: cannot record {}: {}", event, status.message());
-  return status.ok();
-}
-
+// Decide (done by the caller), plan, record, act, record.
 std::string Session::run_approved(const proto::ExecRequest& req, const policy::Decision& d) {
-  const auto& cfg = st_.config;
   const std::string id = std::to_string(conn_) + "." + std::to_string(++commands_);
   const Account acct = account_for(d.run_as);
-  exec::Spec spec;
-  if (req.shell) {
-    spec.program = "/bin/sh";
-    spec.argv = {"sh", "-c", req.command};
-  } else {
-    spec.argv = req.argv;
-    spec.program = req.argv[0];
-  }
-  spec.cwd = d.cwd.value_or(d.run_as ? acct.home : "/");
-  spec.env = {"PATH=" + std::string(exec::kCommandPath),
-              "HOME=" + acct.home,
-              "USER=" + acct.name,
-              "LANG=C.UTF-8",
-              "TREX_CLIENT=" + who_.cn,
-              "TREX_SESSION=" + std::to_string(conn_)};
-  spec.run_as = d.run_as;
-  spec.umask = d.umask;
-  spec.limits = d.limits;
-  spec.stdin_open = req.stdin_open;
-
-  auto fields = command_fields(req);
-  audit::Json start{{"conn", conn_}, {"id", id}, {"cn", who_.cn}};
-  start.update(fields);
-  start["cwd"] = spec.cwd;
-  start["run_as"] = acct.name;
-  if (!audit("exec_start", start)) {
-    send_exit({proto::ExitKind::kFailed, 0, 0, false, kAuditFailure});
+  auto plan = plan_command(req, d, acct, {who_.cn, conn_}, st_.config);
+  plan.limits.stop_fd = st_.stop_fd.get();
+  plan.limits.hard_stop_fd = st_.hard_stop_fd.get();
+  if (!record_or_refuse(
+          audit::ExecStart{conn_, id, who_.cn, command_text(req), plan.spec.cwd, acct.name})) {
     return "";
   }
-
-  std::string spawn_error;
-  std::optional<exec::Process> proc;
-  if (!req.shell && spec.program.find('/') == std::string::npos) {
-    if (auto path = exec::find_program(spec.program)) {
-      spec.program = *path;
-    } else {
-      spawn_error = "command not found: " + spec.program;
-    }
-  }
-  if (spawn_error.empty()) {
-    auto p = exec::Process::spawn(spec);
-    if (p) {
-      proc.emplace(std::move(*p));
-    } else {
-      spawn_error = p.message();
-    }
-  }
+  auto proc = start_process(plan.spec, req.shell);
   if (!proc) {
-    audit::Json end{{"conn", conn_},
-                    {"id", id},
-                    {"cn", who_.cn},
-                    {"exit_code", 127},
-                    {"signal", nullptr},
-                    {"timed_out", false},
-                    {"duration_ms", 0},
-                    {"stdout_bytes", 0},
-                    {"stderr_bytes", 0},
-                    {"stdin_bytes", 0},
-                    {"stdout_sha256", audit::sha256_hex("")},
-                    {"stderr_sha256", audit::sha256_hex("")},
-                    {"truncated", false},
-                    {"error", spawn_error}};
-    if (!audit("exec_end", end)) {
-      send_exit({proto::ExitKind::kFailed, 0, 0, false, kAuditFailure});
-    } else {
-      send_exit({proto::ExitKind::kNotFound, 127, 0, false, spawn_error});
+    if (record_or_refuse(audit::ExecEnd::not_started(conn_, id, who_.cn, proc.message()))) {
+      send_exit({proto::ExitKind::kNotFound, 127, 0, false, proc.message()});
     }
     return "";
   }
+  announce_started(id);
+  const auto out = run_command(ch_, *proc, plan.limits);
+  const auto end = end_record(conn_, id, who_.cn, out);
+  // After a protocol error the error frame was the session's last word.
+  if (out.protocol_error) {
+    record(end);
+  } else if (record_or_refuse(end)) {
+    send_exit(out.exit);
+  }
+  return out.session_end;
+}
+
+void Session::announce_started(const std::string& id) {
   ch_.send(proto::FrameType::kStarted, id);
   // Send it now: the command loop flushes only once something else wakes it,
   // so a quiet command (sleep) would keep the client from knowing it runs.
   if (auto r = ch_.flush(); r.status == tls::IoStatus::kError) {
     st_.log->warn("conn {}: cannot send started: {}", conn_, r.error);
   }
-  CommandLimits lim;
-  std::uint32_t timeout = cfg.command_timeout;
-  if (d.timeout_s) timeout = std::min(timeout, *d.timeout_s);
-  if (req.timeout_s > 0) timeout = std::min(timeout, req.timeout_s);
-  lim.timeout = std::chrono::seconds(timeout);
-  lim.max_output = std::min(cfg.max_output, d.max_output.value_or(cfg.max_output));
-  lim.kill_grace = std::chrono::seconds(cfg.kill_grace);
-  lim.stop_fd = st_.stop_fd;
-  lim.hard_stop_fd = st_.hard_stop_fd;
-  const auto out = run_command(ch_, *proc, lim);
-  const auto& e = out.exit;
-  audit::Json end{{"conn", conn_}, {"id", id}, {"cn", who_.cn}};
-  end["exit_code"] = e.kind == proto::ExitKind::kExited ? audit::Json(e.code) : audit::Json();
-  end["signal"] = e.signal != 0 ? audit::Json(e.signal) : audit::Json();
-  end["timed_out"] = out.timed_out;
-  end["duration_ms"] = out.duration.count();
-  end["stdout_bytes"] = out.stdout_bytes;
-  end["stderr_bytes"] = out.stderr_bytes;
-  end["stdin_bytes"] = out.stdin_bytes;
-  end["stdout_sha256"] = out.stdout_sha256;
-  end["stderr_sha256"] = out.stderr_sha256;
-  end["truncated"] = e.truncated;
-  if (!out.session_end.empty()) end["ended_by"] = out.session_end;
-  const bool recorded = audit("exec_end", end);
-  // After a protocol error the error frame was the session's last word.
-  if (out.protocol_error) return out.session_end;
-  if (!recorded) {
-    send_exit({proto::ExitKind::kFailed, 0, 0, false, kAuditFailure});
-  } else {
-    send_exit(e);
-  }
-  return out.session_end;
 }
 
 std::string Session::handle_exec(const std::string& payload) {
@@ -208,13 +161,8 @@ std::string Session::handle_exec(const std::string& payload) {
   const auto policy = st_.policy();
   const auto decision = policy->decide(who_, policy::Request{req->shell, req->argv, req->command});
   if (!decision.allowed) {
-    audit::Json denied{{"conn", conn_}, {"cn", who_.cn}};
-    denied.update(command_fields(*req));
-    denied["rule"] = decision.rule;
-    denied["reason"] = decision.reason;
-    if (!audit("exec_denied", denied)) {
-      send_exit({proto::ExitKind::kFailed, 0, 0, false, kAuditFailure});
-    } else {
+    if (record_or_refuse(audit::ExecDenied{conn_, who_.cn, command_text(*req), decision.rule,
+                                           decision.reason})) {
       send_exit({proto::ExitKind::kDenied, 0, 0, false, decision.reason});
     }
     return "";
@@ -255,7 +203,7 @@ std::string Session::wait_for_frames() {
       return "protocol error: " + what;
     }
     if (!ch_.has_pending()) {
-      pollfd fds[2] = {{ch_.fd(), POLLIN, 0}, {st_.stop_fd, POLLIN, 0}};
+      pollfd fds[2] = {{ch_.fd(), POLLIN, 0}, {st_.stop_fd.get(), POLLIN, 0}};
       const int r = ::poll(fds, 2, idle_ms);
       if (r == 0) {
         send_error(proto::ErrorCode::kIdle,
@@ -276,13 +224,8 @@ std::string Session::wait_for_frames() {
 void Session::run() {
   const auto& id = id_;
   st_.log->info("conn {} from {}: cn={} serial={}", conn_, peer_, id.cn, id.serial);
-  if (!audit("session_open", {{"conn", conn_},
-                              {"peer", peer_},
-                              {"cn", id.cn},
-                              {"ou", id.ou},
-                              {"serial", id.serial},
-                              {"fingerprint", id.fingerprint},
-                              {"not_after", id.not_after}})) {
+  if (!record(audit::SessionOpen{conn_, peer_, id.cn, id.ou, id.serial, id.fingerprint,
+                                 id.not_after})) {
     send_error(proto::ErrorCode::kAudit, kAuditFailure);
     ch_.flush_all(std::chrono::seconds(2));
     ch_.shutdown();
@@ -291,8 +234,7 @@ void Session::run() {
   const std::string reason = wait_for_frames();
   ch_.flush_all(std::chrono::seconds(2));
   ch_.shutdown();
-  audit("session_close",
-        {{"conn", conn_}, {"cn", id.cn}, {"reason", reason}, {"commands", commands_}});
+  record(audit::SessionClose{conn_, id.cn, reason, commands_});
   st_.log->info("conn {} closed: {} ({} commands)", conn_, reason, commands_);
 }
 
@@ -309,12 +251,12 @@ void serve_connection(State& st, int fd, const std::string& peer, std::uint64_t 
   if (auto* err = std::get_if<tls::HandshakeError>(&hs)) {
     st.log->warn("conn {} from {}: handshake failed: {} [{}]", conn, peer, err->reason,
                  err->detail);
-    audit::Json f{{"conn", conn}, {"peer", peer}, {"reason", err->reason}};
+    audit::AuthFail fail{conn, peer, err->reason, std::nullopt, std::nullopt};
     if (err->peer) {
-      f["cn"] = err->peer->cn;
-      f["serial"] = err->peer->serial;
+      fail.cn = err->peer->cn;
+      fail.serial = err->peer->serial;
     }
-    if (auto s = st.audit.write("auth_fail", f); !s) {
+    if (auto s = st.audit.record(fail); !s) {
       st.log->error("audit: cannot record auth_fail: {}", s.message());
     }
   } else {

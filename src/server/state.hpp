@@ -14,6 +14,7 @@
 #include "trex/config.hpp"
 #include "trex/policy.hpp"
 #include "trex/tls.hpp"
+#include "util/unique_fd.hpp"
 
 namespace trex::server {
 
@@ -21,8 +22,8 @@ struct State {
   config::ServerConfig config;
   audit::Writer& audit;
   std::shared_ptr<spdlog::logger> log;
-  int stop_fd = -1;       // eventfd: readable once stopping (drain)
-  int hard_stop_fd = -1;  // eventfd: readable on the second stop (kill now)
+  util::UniqueFd stop_fd;       // eventfd: readable once stopping (drain)
+  util::UniqueFd hard_stop_fd;  // eventfd: readable on the second stop (kill now)
   std::atomic<bool> stopping{false};
   std::atomic<std::uint64_t> next_conn{1};
 

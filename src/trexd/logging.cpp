@@ -11,6 +11,8 @@
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/sinks/syslog_sink.h>
 
+#include "trex/audit_events.hpp"
+
 namespace trexd {
 
 using trex::make_error;
@@ -60,11 +62,9 @@ trex::Result<Running> start(const trex::config::ServerConfig& c,
   r.audit = std::move(*writer);
   r.server = std::make_unique<trex::server::Server>(c, *ctx, policy, *r.audit, log);
   if (auto st = r.server->listen(); !st) return st.error();
-  trex::audit::Json rec{{"version", TREX_VERSION},
-                        {"listen", r.server->address()},
-                        {"pid", static_cast<long>(getpid())}};
-  if (!r.audit->recovery().is_null()) rec.update(r.audit->recovery());
-  if (auto st = r.audit->write("server_start", rec); !st) {
+  const trex::audit::ServerLife rec{TREX_VERSION, r.server->address(), static_cast<long>(getpid()),
+                                    r.audit->recovery()};
+  if (auto st = r.audit->write(trex::audit::event::kServerStart, rec.to_json()); !st) {
     return make_error("cannot write the audit trail: " + st.message());
   }
   log->info("trexd {} listening on {} (pid {})", TREX_VERSION, r.server->address(), getpid());
@@ -72,10 +72,9 @@ trex::Result<Running> start(const trex::config::ServerConfig& c,
 }
 
 int finish(Running& r, const std::shared_ptr<spdlog::logger>& log) {
-  trex::audit::Json rec{{"version", TREX_VERSION},
-                        {"listen", r.server->address()},
-                        {"pid", static_cast<long>(getpid())}};
-  if (auto st = r.audit->write("server_stop", rec); !st) {
+  const trex::audit::ServerLife rec{
+      TREX_VERSION, r.server->address(), static_cast<long>(getpid()), {}};
+  if (auto st = r.audit->write(trex::audit::event::kServerStop, rec.to_json()); !st) {
     log->error("audit: cannot record server_stop: {}", st.message());
   }
   log->info("trexd stopped");

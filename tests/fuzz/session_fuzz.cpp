@@ -47,8 +47,8 @@ struct World {
     auto policy = trex::policy::Policy::parse(kPolicy, "fuzz.toml");
     if (!policy) std::abort();
     state->set_policy(std::make_shared<const trex::policy::Policy>(std::move(*policy)));
-    state->stop_fd = eventfd(0, EFD_CLOEXEC);
-    state->hard_stop_fd = eventfd(0, EFD_CLOEXEC);
+    state->stop_fd.reset(eventfd(0, EFD_CLOEXEC));
+    state->hard_stop_fd.reset(eventfd(0, EFD_CLOEXEC));
   }
 };
 

@@ -1,12 +1,12 @@
-// UniqueFd: the one owner of a file descriptor inside the exec module.
-// Move-only; closes on destruction. Not thread-safe.
+// UniqueFd: the one owner of a file descriptor in trex (exec, audit, policy,
+// server, tls, client). Move-only; closes on destruction. Not thread-safe.
 #pragma once
 
 #include <unistd.h>
 
 #include <utility>
 
-namespace trex::exec::detail {
+namespace trex::util {
 
 class UniqueFd {
  public:
@@ -23,6 +23,7 @@ class UniqueFd {
 
   int get() const { return fd_; }
   bool valid() const { return fd_ >= 0; }
+  explicit operator bool() const { return valid(); }
   int release() { return std::exchange(fd_, -1); }
   // close(2) is not retried on EINTR: on Linux the fd is gone either way.
   void reset(int fd = -1) {
@@ -34,4 +35,4 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-}  // namespace trex::exec::detail
+}  // namespace trex::util

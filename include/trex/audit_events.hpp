@@ -1,0 +1,116 @@
+// The audit trail's events: one type per event with the fields it records, in
+// the order README's "Audit trail" gives them, and one to_json each. The
+// server builds these; describe, stats and review name events through the
+// constants below. Pure value types.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "trex/audit.hpp"
+
+namespace trex::audit {
+
+namespace event {
+inline constexpr std::string_view kServerStart = "server_start";
+inline constexpr std::string_view kServerStop = "server_stop";
+inline constexpr std::string_view kReload = "reload";
+inline constexpr std::string_view kAuthFail = "auth_fail";
+inline constexpr std::string_view kSessionOpen = "session_open";
+inline constexpr std::string_view kSessionClose = "session_close";
+inline constexpr std::string_view kExecStart = "exec_start";
+inline constexpr std::string_view kExecDenied = "exec_denied";
+inline constexpr std::string_view kExecEnd = "exec_end";
+}  // namespace event
+
+// What a client asked to run: `shell` for a shell command, else `argv`.
+struct CommandText {
+  bool shell = false;
+  std::vector<std::string> argv;
+  std::string command;
+};
+
+// server_start and server_stop.
+struct ServerLife {
+  std::string version;
+  std::string listen;
+  long pid = 0;
+  Json recovery;  // what Writer::open repaired (server_start only), or null
+  Json to_json() const;
+};
+
+struct Reload {
+  std::string what;  // "tls" or "policy"
+  bool ok = false;
+  std::string reason;  // why it failed; "" when ok
+  static constexpr std::string_view kName = event::kReload;
+  Json to_json() const;
+};
+
+struct AuthFail {
+  std::uint64_t conn = 0;
+  std::string peer;
+  std::string reason;
+  std::optional<std::string> cn, serial;  // when a certificate was seen
+  static constexpr std::string_view kName = event::kAuthFail;
+  Json to_json() const;
+};
+
+struct SessionOpen {
+  std::uint64_t conn = 0;
+  std::string peer, cn;
+  std::vector<std::string> ou;
+  std::string serial, fingerprint, not_after;
+  static constexpr std::string_view kName = event::kSessionOpen;
+  Json to_json() const;
+};
+
+struct SessionClose {
+  std::uint64_t conn = 0;
+  std::string cn, reason;
+  std::uint64_t commands = 0;
+  static constexpr std::string_view kName = event::kSessionClose;
+  Json to_json() const;
+};
+
+struct ExecStart {
+  std::uint64_t conn = 0;
+  std::string id, cn;
+  CommandText command;
+  std::string cwd, run_as;
+  static constexpr std::string_view kName = event::kExecStart;
+  Json to_json() const;
+};
+
+struct ExecDenied {
+  std::uint64_t conn = 0;
+  std::string cn;
+  CommandText command;
+  std::string rule, reason;
+  static constexpr std::string_view kName = event::kExecDenied;
+  Json to_json() const;
+};
+
+struct ExecEnd {
+  std::uint64_t conn = 0;
+  std::string id, cn;
+  std::optional<int> exit_code;  // null unless the command exited
+  std::optional<int> signal;     // null unless a signal ended it
+  bool timed_out = false;
+  std::int64_t duration_ms = 0;
+  std::uint64_t stdout_bytes = 0, stderr_bytes = 0, stdin_bytes = 0;
+  std::string stdout_sha256, stderr_sha256;
+  bool truncated = false;
+  std::optional<std::string> ended_by;  // why the session could not go on
+  std::optional<std::string> error;     // why the command could not start
+  static constexpr std::string_view kName = event::kExecEnd;
+  Json to_json() const;
+
+  // The record of a command that never started: exit 127, nothing moved.
+  static ExecEnd not_started(std::uint64_t conn, std::string id, std::string cn, std::string error);
+};
+
+}  // namespace trex::audit

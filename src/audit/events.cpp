@@ -1,0 +1,95 @@
+#include "trex/audit_events.hpp"
+
+namespace trex::audit {
+namespace {
+
+template <class T>
+Json or_null(const std::optional<T>& v) {
+  return v ? Json(*v) : Json();
+}
+
+void add_command(Json& j, const CommandText& c) {
+  if (c.shell) {
+    j["shell"] = c.command;
+  } else {
+    j["argv"] = c.argv;
+  }
+}
+
+}  // namespace
+
+Json ServerLife::to_json() const {
+  Json j{{"version", version}, {"listen", listen}, {"pid", pid}};
+  if (recovery.is_object()) j.update(recovery);
+  return j;
+}
+
+Json Reload::to_json() const { return {{"what", what}, {"ok", ok}, {"reason", reason}}; }
+
+Json AuthFail::to_json() const {
+  Json j{{"conn", conn}, {"peer", peer}, {"reason", reason}};
+  if (cn) j["cn"] = *cn;
+  if (serial) j["serial"] = *serial;
+  return j;
+}
+
+Json SessionOpen::to_json() const {
+  return {{"conn", conn},
+          {"peer", peer},
+          {"cn", cn},
+          {"ou", ou},
+          {"serial", serial},
+          {"fingerprint", fingerprint},
+          {"not_after", not_after}};
+}
+
+Json SessionClose::to_json() const {
+  return {{"conn", conn}, {"cn", cn}, {"reason", reason}, {"commands", commands}};
+}
+
+Json ExecStart::to_json() const {
+  Json j{{"conn", conn}, {"id", id}, {"cn", cn}};
+  add_command(j, command);
+  j["cwd"] = cwd;
+  j["run_as"] = run_as;
+  return j;
+}
+
+Json ExecDenied::to_json() const {
+  Json j{{"conn", conn}, {"cn", cn}};
+  add_command(j, command);
+  j["rule"] = rule;
+  j["reason"] = reason;
+  return j;
+}
+
+Json ExecEnd::to_json() const {
+  Json j{{"conn", conn}, {"id", id}, {"cn", cn}};
+  j["exit_code"] = or_null(exit_code);
+  j["signal"] = or_null(signal);
+  j["timed_out"] = timed_out;
+  j["duration_ms"] = duration_ms;
+  j["stdout_bytes"] = stdout_bytes;
+  j["stderr_bytes"] = stderr_bytes;
+  j["stdin_bytes"] = stdin_bytes;
+  j["stdout_sha256"] = stdout_sha256;
+  j["stderr_sha256"] = stderr_sha256;
+  j["truncated"] = truncated;
+  if (ended_by) j["ended_by"] = *ended_by;
+  if (error) j["error"] = *error;
+  return j;
+}
+
+ExecEnd ExecEnd::not_started(std::uint64_t conn, std::string id, std::string cn,
+                             std::string error) {
+  ExecEnd e;
+  e.conn = conn;
+  e.id = std::move(id);
+  e.cn = std::move(cn);
+  e.exit_code = 127;
+  e.stdout_sha256 = e.stderr_sha256 = sha256_hex("");
+  e.error = std::move(error);
+  return e;
+}
+
+}  // namespace trex::audit

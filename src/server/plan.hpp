@@ -1,0 +1,41 @@
+// Private: what an approved request becomes. Pure: the request, the policy's
+// decision, the account it runs as and the server's settings in; the process
+// spec, the limits of the command loop and the audit's view of the command
+// out. No I/O (the program is resolved on PATH later, by the session).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "server/command.hpp"
+#include "trex/audit_events.hpp"
+#include "trex/config.hpp"
+#include "trex/exec.hpp"
+#include "trex/policy.hpp"
+#include "trex/proto.hpp"
+
+namespace trex::server {
+
+// The user a command runs as: its name and a home that exists ("/" if not).
+struct Account {
+  std::string name, home;
+};
+
+// Who asks, for the command's environment.
+struct Requester {
+  std::string cn;
+  std::uint64_t conn = 0;
+};
+
+struct CommandPlan {
+  exec::Spec spec;
+  CommandLimits limits;  // stop fds unset: the session adds its own
+};
+
+CommandPlan plan_command(const proto::ExecRequest& request, const policy::Decision& decision,
+                         const Account& account, const Requester& who,
+                         const config::ServerConfig& config);
+
+audit::CommandText command_text(const proto::ExecRequest& request);
+
+}  // namespace trex::server
