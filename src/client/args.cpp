@@ -11,6 +11,7 @@ const char* const kUsage =
     "       trex [options] HOST[:PORT]                       interactive: one shell line per "
     "prompt\n"
     "       trex [options] -H HOST[,HOST...] [-H ...] COMMAND [ARG...] | -c '...'   fan-out\n"
+    "HOST: a name, an IPv4 address or an IPv6 address; with a port, [IPv6]:PORT\n"
     "options:\n"
     "  --ca FILE               CA certificate (env TREX_CA, default pki/ca.crt)\n"
     "  --cert FILE             client certificate (env TREX_CERT, default pki/issued/client.crt)\n"

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "trex/client.hpp"
+#include "trex/host.hpp"
 
 namespace trex::client {
 namespace {
@@ -68,6 +69,8 @@ Result<int> tcp_connect(const std::string& host, std::uint16_t port,
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_NUMERICSERV;
+  // An IP literal is used as it is (its zone included), never looked up.
+  if (host::parse_ip(host)) hints.ai_flags |= AI_NUMERICHOST;
   addrinfo* res = nullptr;
   const std::string service = std::to_string(port);
   if (int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &res); rc != 0) {
@@ -81,7 +84,7 @@ Result<int> tcp_connect(const std::string& host, std::uint16_t port,
     if (fd) return *fd;
     last = fd.message();
   }
-  return make_error("cannot connect to " + host + " port " + service + ": " + last);
+  return make_error("cannot connect to " + host::join_host_port(host, port) + ": " + last);
 }
 
 Result<Session> Session::open(std::shared_ptr<tls::Context> ctx, const Target& target,
@@ -90,9 +93,10 @@ Result<Session> Session::open(std::shared_ptr<tls::Context> ctx, const Target& t
   if (!fd) return fd.error();
   auto hs = tls::Connection::connect(std::move(ctx), *fd, target.host, connect_timeout);
   if (auto* err = std::get_if<tls::HandshakeError>(&hs)) {
-    const std::string where = target.host + ":" + std::to_string(target.port);
+    const std::string where = host::join_host_port(target.host, target.port);
     if (err->reason == "name mismatch" || err->reason == "IP address mismatch") {
-      return make_error("server certificate does not match " + target.host);
+      return make_error("server certificate does not match " + target.host + " (" + err->detail +
+                        ")");
     }
     if (err->reason == "timeout") return make_error("TLS handshake with " + where + " timed out");
     return make_error("TLS handshake with " + where + " failed: " + err->reason);

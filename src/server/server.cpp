@@ -1,6 +1,7 @@
 #include "trex/server.hpp"
 
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -9,6 +10,7 @@
 #include <unistd.h>
 
 #include <condition_variable>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <thread>
@@ -16,23 +18,31 @@
 
 #include "server/state.hpp"
 #include "trex/audit_events.hpp"
+#include "trex/host.hpp"
 
 namespace trex::server {
 namespace {
 
+// "a.b.c.d:port" or "[v6]:port". A dual-stack listener sees IPv4 clients
+// as ::ffff:a.b.c.d: they are written as the IPv4 address they are.
 std::string peer_name(const sockaddr_storage& ss) {
-  char host[INET6_ADDRSTRLEN] = "?";
+  std::optional<host::IpAddress> ip;
   unsigned port = 0;
   if (ss.ss_family == AF_INET) {
     const auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
-    inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+    ip = host::IpAddress::from_bytes(reinterpret_cast<const unsigned char*>(&a->sin_addr), 4);
     port = ntohs(a->sin_port);
-    return std::string(host) + ":" + std::to_string(port);
+  } else if (ss.ss_family == AF_INET6) {
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
+    char zone[IF_NAMESIZE] = {};
+    if (a->sin6_scope_id != 0 && if_indextoname(a->sin6_scope_id, zone) == nullptr) {
+      std::snprintf(zone, sizeof(zone), "%u", a->sin6_scope_id);
+    }
+    ip = host::IpAddress::from_bytes(a->sin6_addr.s6_addr, 16, zone);
+    port = ntohs(a->sin6_port);
   }
-  const auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
-  inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-  port = ntohs(a->sin6_port);
-  return "[" + std::string(host) + "]:" + std::to_string(port);
+  if (!ip) return "?";
+  return host::join_host_port(ip->unmapped().to_string(), static_cast<std::uint16_t>(port));
 }
 
 void signal_eventfd(int fd) {
@@ -120,8 +130,12 @@ Status Server::listen() {
   std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> guard(res, freeaddrinfo);
   util::UniqueFd fd(::socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (!fd) return make_error(std::string("socket: ") + std::strerror(errno));
-  const int one = 1;
+  const int one = 1, zero = 0;
   setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  // "[::]:PORT" serves IPv4 clients too, whatever net.ipv6.bindv6only says.
+  if (res->ai_family == AF_INET6) {
+    setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
+  }
   if (::bind(fd.get(), res->ai_addr, res->ai_addrlen) != 0 || ::listen(fd.get(), 512) != 0) {
     return make_error("cannot listen on " + state_->config.listen + ": " + std::strerror(errno));
   }

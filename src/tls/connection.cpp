@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "tls/identity.hpp"
+#include "trex/host.hpp"
 #include "trex/proto.hpp"
 
 namespace trex::tls {
@@ -172,6 +173,25 @@ std::optional<PeerIdentity> peer_leaf(WOLFSSL* ssl, bool* client_auth) {
   return identity_from_der(wolfSSL_get_chain_cert(chain, 0),
                            static_cast<std::size_t>(wolfSSL_get_chain_length(chain, 0)),
                            client_auth);
+}
+
+// The subject alternative names of the leaf the handshake saw.
+std::optional<std::vector<std::string>> peer_sans(WOLFSSL* ssl) {
+  WOLFSSL_X509_CHAIN* chain = wolfSSL_get_peer_chain(ssl);
+  if (chain == nullptr || wolfSSL_get_chain_count(chain) < 1) return std::nullopt;
+  auto info = info_from_der(wolfSSL_get_chain_cert(chain, 0),
+                            static_cast<std::size_t>(wolfSSL_get_chain_length(chain, 0)));
+  if (!info) return std::nullopt;
+  return std::move(info->sans);
+}
+
+// For the user: which names the server's certificate has instead.
+std::string describe_sans(const std::optional<std::vector<std::string>>& sans) {
+  if (!sans) return "its certificate cannot be read";
+  if (sans->empty()) return "its certificate has no subject alternative names";
+  std::string out = "its certificate names ";
+  for (std::size_t i = 0; i < sans->size(); ++i) out += (i ? ", " : "") + (*sans)[i];
+  return out;
 }
 
 WOLFSSL* new_ssl(const Context& ctx, int fd) {
@@ -412,11 +432,16 @@ std::variant<Connection, HandshakeError> Connection::connect(std::shared_ptr<Con
   prepare_socket(fd);
   Connection conn(ctx, new_ssl(*ctx, fd), fd);
   if (conn.ssl_ == nullptr) return HandshakeError{kNoSession, "wolfSSL_new failed", {}};
-  wolfSSL_check_domain_name(conn.ssl_, host.c_str());
+  // wolfSSL compares an IP literal with an IP SAN as text (and with DNS
+  // SANs and the CN too): it is checked by value after the handshake
+  // instead. A host name keeps wolfSSL's check, which fails early.
+  const bool ip_literal = host::parse_ip(host).has_value();
+  if (!ip_literal) wolfSSL_check_domain_name(conn.ssl_, host.c_str());
   wolfSSL_UseKeyShare(conn.ssl_, WOLFSSL_ECC_X25519);
   if (auto err = drive_handshake(conn.ssl_, fd, Clock::now() + timeout, wolfSSL_connect)) {
     // The key is proven against the certificate only now, on the failure
     // path: a probe on every run would cost each command a handshake.
+    if (err->reason == "name mismatch") err->detail = describe_sans(peer_sans(conn.ssl_));
     if (err->reason != "timeout") {
       const auto& f = ctx->files();
       if (auto st = key_matches_certificate(f.cert, f.key); !st) {
@@ -429,6 +454,12 @@ std::variant<Connection, HandshakeError> Connection::connect(std::shared_ptr<Con
     return HandshakeError{"the server did not agree on protocol trex/1", "", {}};
   }
   if (auto id = peer_leaf(conn.ssl_, nullptr)) conn.peer_ = std::move(*id);
+  // The strict check of trex/host.hpp, on the leaf the handshake verified.
+  if (auto sans = peer_sans(conn.ssl_); !sans || !host::certificate_names_host(host, *sans)) {
+    conn.shutdown();
+    return HandshakeError{ip_literal ? "IP address mismatch" : "name mismatch", describe_sans(sans),
+                          conn.peer_};
+  }
   return conn;
 }
 

@@ -183,6 +183,13 @@ std::optional<PeerIdentity> identity_from_der(const unsigned char* der, std::siz
   return id;
 }
 
+std::optional<CertificateInfo> info_from_der(const unsigned char* der, std::size_t len) {
+  if (der == nullptr || len == 0) return std::nullopt;
+  Decoded d(der, len);
+  if (!d.ok()) return std::nullopt;
+  return info_of(d.get());
+}
+
 Result<CertificateInfo> inspect_certificate(const std::string& path) {
   auto pem = read_file(path, "certificate");
   if (!pem) return pem.error();

@@ -79,7 +79,10 @@ void add_size_option(CLI::App& app, const std::string& name, std::uint64_t& targ
 void add_options(CLI::App& app, Cli& cli) {
   auto& c = cli.config;
   app.add_option("--config", "TOML file whose keys are the long flag names with '_' for '-'");
-  app.add_option("--listen", c.listen, "address and port to listen on")->capture_default_str();
+  app.add_option(
+         "--listen", c.listen,
+         "ADDR:PORT to listen on; [v6]:PORT for IPv6, [::]:PORT for IPv6 and IPv4 (dual stack)")
+      ->capture_default_str();
   app.add_option("--ca", c.ca, "CA certificate that signs client certificates")
       ->capture_default_str();
   app.add_option("--cert", c.cert, "server certificate")->capture_default_str();

@@ -1,0 +1,222 @@
+// IPv6 wherever a host goes: trexd on [::1] and on [::] (dual stack), trex
+// with [v6]:PORT and with a bare address and --port, fan-out to 127.0.0.1
+// and ::1 together (-H and --hosts-file), the server's IP SANs compared by
+// value, and the v6 peer in the audit trail, the log and trex-audit show.
+// Where this machine has no IPv6 loopback every case is skipped and says why
+// (ctest reports the binary as skipped, not passed).
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "support/harness.hpp"
+
+namespace trex::testing {
+namespace {
+
+// Empty when ::1 takes a listener and a connection; otherwise why not.
+std::string ipv6_loopback_problem() {
+  const int l = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (l < 0) return std::string("no IPv6 sockets: ") + std::strerror(errno);
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  a.sin6_addr = in6addr_loopback;
+  socklen_t len = sizeof(a);
+  std::string problem;
+  if (::bind(l, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0 || ::listen(l, 1) != 0 ||
+      ::getsockname(l, reinterpret_cast<sockaddr*>(&a), &len) != 0) {
+    problem = std::string("cannot listen on [::1]: ") + std::strerror(errno);
+  } else {
+    const int c = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (c < 0 || ::connect(c, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+      problem = std::string("cannot connect to [::1]: ") + std::strerror(errno);
+    }
+    if (c >= 0) ::close(c);
+  }
+  ::close(l);
+  return problem;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+bool contains(const std::string& hay, const std::string& needle) {
+  return hay.find(needle) != std::string::npos;
+}
+
+class Ipv6 : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    problem_ = new std::string(ipv6_loopback_problem());
+    if (!problem_->empty()) return;
+    pki_tmp_ = new TempDir();
+    pki_ = new Pki(pki_tmp_->path());
+    // SANs given explicitly: tools/pki's defaults are not this test's business.
+    pki_->pki({"server", "both", "--san", "DNS:both,IP:::1,IP:127.0.0.1"});
+    pki_->pki({"server", "v4only", "--san", "DNS:v4only,IP:127.0.0.1"});
+    pki_->pki({"server", "dnsnumeric", "--san", "DNS:127.0.0.1,DNS:localhost"});
+  }
+  static void TearDownTestSuite() {
+    delete pki_;
+    delete pki_tmp_;
+    delete problem_;
+  }
+  void SetUp() override {
+    if (!problem_->empty())
+      GTEST_SKIP() << "IPv6 loopback unavailable on this machine: " << *problem_;
+  }
+
+  // trexd listening on `listen` with server certificate `cert`.
+  std::unique_ptr<Trexd> start(const std::string& listen, const std::string& cert = "both") {
+    return std::make_unique<Trexd>(
+        *pki_, tmp_.path(),
+        std::vector<std::string>{"--listen", listen, "--cert", pki_->cert(cert), "--key",
+                                 pki_->key(cert)});
+  }
+  static RunResult trex(const std::vector<std::string>& args) {
+    std::vector<std::string> argv{
+        TREX_BIN, "--ca", pki_->ca(), "--cert", pki_->cert("client"), "--key", pki_->key("client")};
+    argv.insert(argv.end(), args.begin(), args.end());
+    RunOptions o;
+    o.timeout = 30s;
+    return run(argv, o);
+  }
+
+  static std::string* problem_;
+  static TempDir* pki_tmp_;
+  static Pki* pki_;
+  TempDir tmp_;
+};
+
+std::string* Ipv6::problem_ = nullptr;
+TempDir* Ipv6::pki_tmp_ = nullptr;
+Pki* Ipv6::pki_ = nullptr;
+
+TEST_F(Ipv6, SingleCommandOverLoopbackInEverySpelling) {
+  auto server = start("[::1]:0");
+  ASSERT_EQ(server->address().rfind("[::1]:", 0), 0u) << server->address();
+  const std::string port = server->port();
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"[::1]:" + port, "echo", "hi"},
+           {"--port", port, "::1", "echo", "hi"},
+           {"[0:0:0:0:0:0:0:1]:" + port, "echo", "hi"},
+           {"--port", port, "0000:0000:0000:0000:0000:0000:0000:0001", "echo", "hi"},
+           {"[::0.0.0.1]:" + port, "echo", "hi"}}) {
+    auto r = trex(args);
+    EXPECT_EQ(r.status, 0) << args[0] << " " << args[1] << ": " << r.err;
+    EXPECT_EQ(r.out, "hi\n") << args[0];
+  }
+  const auto opens = audit_records(server->audit_path(), "session_open");
+  ASSERT_EQ(opens.size(), 5u);
+  for (const auto& o : opens) {
+    EXPECT_EQ(o["peer"].get<std::string>().rfind("[::1]:", 0), 0u) << o.dump();
+  }
+  EXPECT_TRUE(contains(server->server_log(), "[::1]:")) << server->server_log();
+}
+
+TEST_F(Ipv6, CertificateWithoutTheAddressIsRefused) {
+  auto server = start("[::1]:0", "v4only");
+  auto r = trex({"[::1]:" + server->port(), "echo", "hi"});
+  EXPECT_EQ(r.status, 255) << r.err;
+  const auto lines = lines_of(r.err);
+  ASSERT_EQ(lines.size(), 1u) << r.err;
+  EXPECT_EQ(lines[0],
+            "trex: server certificate does not match ::1 (its certificate names DNS:v4only, "
+            "IP:127.0.0.1)");
+  EXPECT_EQ(r.out, "");
+  EXPECT_TRUE(server->alive());
+  EXPECT_TRUE(audit_records(server->audit_path(), "exec_start").empty());
+}
+
+TEST_F(Ipv6, DnsNameSpellingAnAddressDoesNotStandForIt) {
+  auto server = start("127.0.0.1:0", "dnsnumeric");
+  auto r = trex({"127.0.0.1:" + server->port(), "echo", "hi"});
+  EXPECT_EQ(r.status, 255) << r.err;
+  EXPECT_TRUE(contains(r.err, "server certificate does not match 127.0.0.1")) << r.err;
+  EXPECT_TRUE(audit_records(server->audit_path(), "exec_start").empty());
+  // The same certificate serves its DNS name.
+  r = trex({"localhost:" + server->port(), "echo", "hi"});
+  EXPECT_EQ(r.status, 0) << r.err;
+}
+
+TEST_F(Ipv6, FanOutToIpv4AndIpv6TogetherOnADualStackListener) {
+  auto server = start("[::]:0");
+  ASSERT_EQ(server->address().rfind("[::]:", 0), 0u) << server->address();
+  const std::string port = server->port();
+  const std::string v4 = "127.0.0.1:" + port, v6 = "[::1]:" + port;
+  auto r = trex({"-H", v4 + "," + v6, "echo", "hi"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  auto lines = lines_of(r.out);
+  std::sort(lines.begin(), lines.end());
+  EXPECT_EQ(lines, (std::vector<std::string>{v4 + ": hi", v6 + ": hi"})) << r.out;
+
+  // A hosts file, and bare addresses taking --port.
+  const std::string hosts = tmp_.file("hosts");
+  write_file(hosts, "# lab\n" + v6 + "\n::1   # bare\n127.0.0.1\n");
+  r = trex({"--port", port, "--hosts-file", hosts, "--json", "echo", "hi"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  std::vector<std::string> seen;
+  for (const auto& l : lines_of(r.out)) {
+    const auto j = nlohmann::json::parse(l);
+    EXPECT_EQ(j["stdout"], "hi\n") << l;
+    seen.push_back(j["host"]);
+  }
+  std::sort(seen.begin(), seen.end());
+  EXPECT_EQ(seen, (std::vector<std::string>{"127.0.0.1", "::1", v6}));
+
+  // IPv4 clients of the dual-stack listener are audited as IPv4, not ::ffff:.
+  std::vector<std::string> peers;
+  for (const auto& o : audit_records(server->audit_path(), "session_open")) {
+    const std::string p = o["peer"];
+    peers.push_back(p.substr(0, p.rfind(':')));
+  }
+  std::sort(peers.begin(), peers.end());
+  EXPECT_EQ(peers, (std::vector<std::string>{"127.0.0.1", "127.0.0.1", "[::1]", "[::1]", "[::1]"}));
+}
+
+TEST_F(Ipv6, AuditShowNamesTheIpv6Peer) {
+  auto server = start("[::1]:0");
+  ASSERT_EQ(trex({"[::1]:" + server->port(), "true"}).status, 0);
+  const auto opens = audit_records(server->audit_path(), "session_open");
+  ASSERT_EQ(opens.size(), 1u);
+  const std::string peer = opens[0]["peer"];
+  ASSERT_EQ(peer.rfind("[::1]:", 0), 0u) << peer;
+  RunOptions o;
+  o.timeout = 30s;
+  auto r = run({TREX_AUDIT_BIN, "show", server->audit_path(), "--client", "client"}, o);
+  EXPECT_EQ(r.status, 0) << r.err;
+  const auto rows = lines_of(r.out);
+  ASSERT_GE(rows.size(), 2u) << r.out;
+  int with_peer = 0;
+  for (std::size_t i = 1; i < rows.size(); ++i) with_peer += contains(rows[i], peer) ? 1 : 0;
+  // session_open, exec_start, exec_end and session_close all name it.
+  EXPECT_EQ(with_peer, static_cast<int>(rows.size()) - 1) << r.out;
+}
+
+TEST_F(Ipv6, ListenAddressesThatAreNoAddressAreRefused) {
+  for (const std::string listen : {"[lab1]:0", "::1:99999", "[::1::]:0"}) {
+    RunOptions o;
+    o.timeout = 30s;
+    auto r = run({TREXD_BIN, "--listen", listen, "--ca", pki_->ca(), "--cert", pki_->cert("both"),
+                  "--key", pki_->key("both"), "--crl", pki_->crl(), "--log-dir", tmp_.file("log")},
+                 o);
+    EXPECT_EQ(r.status, 2) << listen << ": " << r.err;
+    EXPECT_TRUE(contains(r.err, "listen")) << listen << ": " << r.err;
+  }
+}
+
+}  // namespace
+}  // namespace trex::testing
