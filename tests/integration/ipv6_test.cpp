@@ -4,6 +4,9 @@
 // value, and the v6 peer in the audit trail, the log and trex-audit show.
 // Where this machine has no IPv6 loopback every case is skipped and says why
 // (ctest reports the binary as skipped, not passed).
+#include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -44,6 +47,27 @@ std::string ipv6_loopback_problem() {
   }
   ::close(l);
   return problem;
+}
+
+// A link-local address of an interface that is up, as "fe80::...%NAME",
+// and the address alone; empty when there is none.
+std::pair<std::string, std::string> link_local_address() {
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return {};
+  std::pair<std::string, std::string> found;
+  for (const ifaddrs* i = list; i != nullptr && found.first.empty(); i = i->ifa_next) {
+    if (i->ifa_addr == nullptr || i->ifa_addr->sa_family != AF_INET6 ||
+        (i->ifa_flags & IFF_UP) == 0 || (i->ifa_flags & IFF_LOOPBACK) != 0) {
+      continue;
+    }
+    const auto* a = reinterpret_cast<const sockaddr_in6*>(i->ifa_addr);
+    if (!IN6_IS_ADDR_LINKLOCAL(&a->sin6_addr)) continue;
+    char text[INET6_ADDRSTRLEN] = {};
+    inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof(text));
+    found = {std::string(text) + "%" + i->ifa_name, text};
+  }
+  freeifaddrs(list);
+  return found;
 }
 
 std::vector<std::string> lines_of(const std::string& text) {
@@ -204,6 +228,23 @@ TEST_F(Ipv6, AuditShowNamesTheIpv6Peer) {
   for (std::size_t i = 1; i < rows.size(); ++i) with_peer += contains(rows[i], peer) ? 1 : 0;
   // session_open, exec_start, exec_end and session_close all name it.
   EXPECT_EQ(with_peer, static_cast<int>(rows.size()) - 1) << r.out;
+}
+
+// A zone says where to connect (and to listen): it reaches the socket, plays
+// no part in the certificate check, and the peer is written with it.
+TEST_F(Ipv6, ScopedLinkLocalAddress) {
+  const auto [scoped, bare] = link_local_address();
+  if (scoped.empty()) GTEST_SKIP() << "no link-local IPv6 address on an interface that is up";
+  pki_->pki({"server", "linklocal", "--san", "IP:" + bare});
+  auto server = start("[" + scoped + "]:0", "linklocal");
+  ASSERT_EQ(server->address().rfind("[" + scoped + "]:", 0), 0u) << server->address();
+  auto r = trex({"[" + scoped + "]:" + server->port(), "echo", "hi"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "hi\n");
+  const auto opens = audit_records(server->audit_path(), "session_open");
+  ASSERT_EQ(opens.size(), 1u);
+  EXPECT_EQ(opens[0]["peer"].get<std::string>().rfind("[" + scoped + "]:", 0), 0u)
+      << opens[0].dump();
 }
 
 TEST_F(Ipv6, ListenAddressesThatAreNoAddressAreRefused) {
