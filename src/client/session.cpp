@@ -1,10 +1,13 @@
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <netdb.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <csignal>
 #include <cstring>
 
@@ -57,6 +60,49 @@ Result<int> connect_one(const addrinfo* ai, Clock::time_point deadline) {
   return fd;
 }
 
+// A zone names an interface ("eth0") or gives its index ("2"); 0: none such.
+unsigned interface_index(const std::string& zone) {
+  if (const unsigned i = if_nametoindex(zone.c_str()); i != 0) return i;
+  unsigned i = 0;
+  const auto [end, ec] = std::from_chars(zone.data(), zone.data() + zone.size(), i);
+  char name[IF_NAMESIZE];
+  if (ec != std::errc() || end != zone.data() + zone.size() || if_indextoname(i, name) == nullptr) {
+    return 0;
+  }
+  return i;
+}
+
+// An IP literal is connected to as it is, with no lookup: glibc's resolver
+// refuses a zone on all but link-local addresses and answers an unknown
+// interface with "Name or service not known".
+Result<int> connect_literal(const host::IpAddress& ip, std::uint16_t port,
+                            Clock::time_point deadline) {
+  sockaddr_storage ss{};
+  addrinfo ai{};
+  if (ip.is_v4()) {
+    auto* a = reinterpret_cast<sockaddr_in*>(&ss);
+    a->sin_family = AF_INET;
+    a->sin_port = htons(port);
+    std::memcpy(&a->sin_addr, ip.bytes(), 4);
+    ai.ai_addrlen = sizeof(sockaddr_in);
+  } else {
+    auto* a = reinterpret_cast<sockaddr_in6*>(&ss);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(port);
+    std::memcpy(&a->sin6_addr, ip.bytes(), 16);
+    if (!ip.zone().empty()) {
+      a->sin6_scope_id = interface_index(ip.zone());
+      if (a->sin6_scope_id == 0) {
+        return make_error("no network interface '" + ip.zone() + "' (the zone after '%')");
+      }
+    }
+    ai.ai_addrlen = sizeof(sockaddr_in6);
+  }
+  ai.ai_family = ss.ss_family;
+  ai.ai_addr = reinterpret_cast<sockaddr*>(&ss);
+  return connect_one(&ai, deadline);
+}
+
 }  // namespace
 
 void StdOutput::write(bool is_stderr, std::string_view data) {
@@ -65,19 +111,23 @@ void StdOutput::write(bool is_stderr, std::string_view data) {
 
 Result<int> tcp_connect(const std::string& host, std::uint16_t port,
                         std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  if (const auto ip = host::parse_ip(host)) {
+    auto fd = connect_literal(*ip, port, deadline);
+    if (fd) return fd;
+    return make_error("cannot connect to " + host::join_host_port(host, port) + ": " +
+                      fd.message());
+  }
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_NUMERICSERV;
-  // An IP literal is used as it is (its zone included), never looked up.
-  if (host::parse_ip(host)) hints.ai_flags |= AI_NUMERICHOST;
   addrinfo* res = nullptr;
   const std::string service = std::to_string(port);
   if (int rc = getaddrinfo(host.c_str(), service.c_str(), &hints, &res); rc != 0) {
     return make_error("cannot resolve " + host + ": " + gai_strerror(rc));
   }
   std::unique_ptr<addrinfo, decltype(&freeaddrinfo)> guard(res, freeaddrinfo);
-  const auto deadline = Clock::now() + timeout;
   std::string last = "no address";
   for (const addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
     auto fd = connect_one(ai, deadline);

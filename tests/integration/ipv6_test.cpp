@@ -138,17 +138,27 @@ TEST_F(Ipv6, SingleCommandOverLoopbackInEverySpelling) {
            {"--port", port, "::1", "echo", "hi"},
            {"[0:0:0:0:0:0:0:1]:" + port, "echo", "hi"},
            {"--port", port, "0000:0000:0000:0000:0000:0000:0000:0001", "echo", "hi"},
-           {"[::0.0.0.1]:" + port, "echo", "hi"}}) {
+           {"[::0.0.0.1]:" + port, "echo", "hi"},
+           {"[::1%lo]:" + port, "echo", "hi"},
+           {"--port", port, "::1%1", "echo", "hi"}}) {
     auto r = trex(args);
     EXPECT_EQ(r.status, 0) << args[0] << " " << args[1] << ": " << r.err;
     EXPECT_EQ(r.out, "hi\n") << args[0];
   }
   const auto opens = audit_records(server->audit_path(), "session_open");
-  ASSERT_EQ(opens.size(), 5u);
+  ASSERT_EQ(opens.size(), 7u);
   for (const auto& o : opens) {
     EXPECT_EQ(o["peer"].get<std::string>().rfind("[::1]:", 0), 0u) << o.dump();
   }
   EXPECT_TRUE(contains(server->server_log(), "[::1]:")) << server->server_log();
+}
+
+TEST_F(Ipv6, UnknownZoneIsNamed) {
+  auto server = start("[::1]:0");
+  auto r = trex({"[fe80::1%nosuchif0]:" + server->port(), "echo", "hi"});
+  EXPECT_EQ(r.status, 255) << r.err;
+  EXPECT_EQ(r.err, "trex: cannot connect to [fe80::1%nosuchif0]:" + server->port() +
+                       ": no network interface 'nosuchif0' (the zone after '%')\n");
 }
 
 TEST_F(Ipv6, CertificateWithoutTheAddressIsRefused) {
