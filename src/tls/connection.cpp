@@ -175,6 +175,34 @@ std::optional<PeerIdentity> peer_leaf(WOLFSSL* ssl, bool* client_auth) {
                            client_auth);
 }
 
+// The client's check of the server's name, handed to the verify callback.
+struct NameCheck {
+  const std::string* host;
+  bool refused = false;
+  std::optional<std::vector<std::string>> sans;  // of the refused leaf
+};
+
+// This wolfSSL build (WOLFSSL_ALWAYS_VERIFY_CB) calls the verify callback
+// for the server's leaf on success too: a leaf that does not name the host
+// (trex/host.hpp) is refused there, before the client's certificate goes
+// out. Whatever the chain check decided otherwise stands.
+int check_server_name(int preverify, WOLFSSL_X509_STORE_CTX* store) {
+  if (!preverify || store->error_depth != 0) return preverify;
+  auto* ssl = static_cast<WOLFSSL*>(
+      wolfSSL_X509_STORE_CTX_get_ex_data(store, wolfSSL_get_ex_data_X509_STORE_CTX_idx()));
+  auto* check = ssl ? static_cast<NameCheck*>(wolfSSL_get_ex_data(ssl, 0)) : nullptr;
+  if (check == nullptr) return preverify;  // Connection::connect checks again
+  std::optional<std::vector<std::string>> sans;
+  if (store->totalCerts > 0 && store->certs != nullptr) {
+    auto info = info_from_der(store->certs[0].buffer, store->certs[0].length);
+    if (info) sans = std::move(info->sans);
+  }
+  if (sans && host::certificate_names_host(*check->host, *sans)) return 1;
+  check->refused = true;
+  check->sans = std::move(sans);
+  return 0;
+}
+
 // The subject alternative names of the leaf the handshake saw.
 std::optional<std::vector<std::string>> peer_sans(WOLFSSL* ssl) {
   WOLFSSL_X509_CHAIN* chain = wolfSSL_get_peer_chain(ssl);
@@ -432,16 +460,19 @@ std::variant<Connection, HandshakeError> Connection::connect(std::shared_ptr<Con
   prepare_socket(fd);
   Connection conn(ctx, new_ssl(*ctx, fd), fd);
   if (conn.ssl_ == nullptr) return HandshakeError{kNoSession, "wolfSSL_new failed", {}};
-  // wolfSSL compares an IP literal with an IP SAN as text (and with DNS
-  // SANs and the CN too): it is checked by value after the handshake
-  // instead. A host name keeps wolfSSL's check, which fails early.
-  const bool ip_literal = host::parse_ip(host).has_value();
-  if (!ip_literal) wolfSSL_check_domain_name(conn.ssl_, host.c_str());
+  // Not wolfSSL_check_domain_name: it compares an IP literal with IP SANs
+  // as text, and lets DNS SANs and the CN stand for addresses and names.
+  const char* mismatch = host::parse_ip(host) ? "IP address mismatch" : "name mismatch";
+  NameCheck check{&host, false, std::nullopt};
+  wolfSSL_set_ex_data(conn.ssl_, 0, &check);
+  wolfSSL_set_verify(conn.ssl_, WOLFSSL_VERIFY_PEER, check_server_name);
   wolfSSL_UseKeyShare(conn.ssl_, WOLFSSL_ECC_X25519);
-  if (auto err = drive_handshake(conn.ssl_, fd, Clock::now() + timeout, wolfSSL_connect)) {
+  auto err = drive_handshake(conn.ssl_, fd, Clock::now() + timeout, wolfSSL_connect);
+  wolfSSL_set_ex_data(conn.ssl_, 0, nullptr);
+  if (err && check.refused) return HandshakeError{mismatch, describe_sans(check.sans), {}};
+  if (err) {
     // The key is proven against the certificate only now, on the failure
     // path: a probe on every run would cost each command a handshake.
-    if (err->reason == "name mismatch") err->detail = describe_sans(peer_sans(conn.ssl_));
     if (err->reason != "timeout") {
       const auto& f = ctx->files();
       if (auto st = key_matches_certificate(f.cert, f.key); !st) {
@@ -454,11 +485,11 @@ std::variant<Connection, HandshakeError> Connection::connect(std::shared_ptr<Con
     return HandshakeError{"the server did not agree on protocol trex/1", "", {}};
   }
   if (auto id = peer_leaf(conn.ssl_, nullptr)) conn.peer_ = std::move(*id);
-  // The strict check of trex/host.hpp, on the leaf the handshake verified.
+  // Again on the leaf the handshake verified, in case a wolfSSL build
+  // skipped the callback on success.
   if (auto sans = peer_sans(conn.ssl_); !sans || !host::certificate_names_host(host, *sans)) {
     conn.shutdown();
-    return HandshakeError{ip_literal ? "IP address mismatch" : "name mismatch", describe_sans(sans),
-                          conn.peer_};
+    return HandshakeError{mismatch, describe_sans(sans), conn.peer_};
   }
   return conn;
 }

@@ -105,8 +105,9 @@ class Ipv6 : public ::testing::Test {
 
   // trexd listening on `listen` with server certificate `cert`.
   std::unique_ptr<Trexd> start(const std::string& listen, const std::string& cert = "both") {
+    dirs_.push_back(std::make_unique<TempDir>());  // each server its own log
     return std::make_unique<Trexd>(
-        *pki_, tmp_.path(),
+        *pki_, dirs_.back()->path(),
         std::vector<std::string>{"--listen", listen, "--cert", pki_->cert(cert), "--key",
                                  pki_->key(cert)});
   }
@@ -123,6 +124,7 @@ class Ipv6 : public ::testing::Test {
   static TempDir* pki_tmp_;
   static Pki* pki_;
   TempDir tmp_;
+  std::vector<std::unique_ptr<TempDir>> dirs_;
 };
 
 std::string* Ipv6::problem_ = nullptr;
@@ -172,18 +174,31 @@ TEST_F(Ipv6, CertificateWithoutTheAddressIsRefused) {
             "IP:127.0.0.1)");
   EXPECT_EQ(r.out, "");
   EXPECT_TRUE(server->alive());
-  EXPECT_TRUE(audit_records(server->audit_path(), "exec_start").empty());
+  // Refused during the handshake: the server never saw a client
+  // certificate, so it opened no session and audits a failed handshake.
+  EXPECT_TRUE(audit_records(server->audit_path(), "session_open").empty());
+  const auto fails = audit_records(server->audit_path(), "auth_fail");
+  ASSERT_EQ(fails.size(), 1u);
+  EXPECT_FALSE(fails[0].contains("cn")) << fails[0].dump();
+  EXPECT_EQ(fails[0]["reason"], "peer sent alert: bad certificate") << fails[0].dump();
 }
 
-TEST_F(Ipv6, DnsNameSpellingAnAddressDoesNotStandForIt) {
+TEST_F(Ipv6, DnsSansNameHostsOnly) {
   auto server = start("127.0.0.1:0", "dnsnumeric");
   auto r = trex({"127.0.0.1:" + server->port(), "echo", "hi"});
   EXPECT_EQ(r.status, 255) << r.err;
   EXPECT_TRUE(contains(r.err, "server certificate does not match 127.0.0.1")) << r.err;
   EXPECT_TRUE(audit_records(server->audit_path(), "exec_start").empty());
-  // The same certificate serves its DNS name.
-  r = trex({"localhost:" + server->port(), "echo", "hi"});
+  // The same certificate serves its DNS name, in any case.
+  r = trex({"LocalHost:" + server->port(), "echo", "hi"});
   EXPECT_EQ(r.status, 0) << r.err;
+  // A name the certificate lacks is refused, its IP SAN notwithstanding.
+  auto other = start("127.0.0.1:0", "v4only");
+  r = trex({"localhost:" + other->port(), "echo", "hi"});
+  EXPECT_EQ(r.status, 255) << r.err;
+  EXPECT_EQ(r.err,
+            "trex: server certificate does not match localhost (its certificate names "
+            "DNS:v4only, IP:127.0.0.1)\n");
 }
 
 TEST_F(Ipv6, FanOutToIpv4AndIpv6TogetherOnADualStackListener) {
