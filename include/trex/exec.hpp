@@ -101,6 +101,11 @@ class Process {
   // against pid reuse: the group id stays pinned by the unreaped leader (see
   // try_wait); once the leader is reaped this is a no-op.
   void signal_group(int signo);
+  // Whether the leader is off the CPU (sleeping, stopped or exited) rather
+  // than running or in an uninterruptible wait, from /proc (true when that
+  // cannot be read). A shell that is still starting is busy; one that waits
+  // for the command it forked is not.
+  bool leader_waits() const;
   // SIGKILL to the group even after the leader was reaped, for grandchildren
   // that outlive it. Caveat: once every member of the group is gone its id
   // may be reused by an unrelated process group; prefer signal_group while

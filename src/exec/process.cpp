@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <string>
+#include <string_view>
 #include <utility>
 
 #include "exec/child_setup.hpp"
@@ -252,6 +254,22 @@ void Process::close_stdin() { impl_->stdin_w.reset(); }
 
 void Process::signal_group(int signo) {
   if (impl_->pid > 0 && !impl_->reaped) ::kill(-impl_->pid, signo);
+}
+
+bool Process::leader_waits() const {
+  if (impl_->pid <= 0 || impl_->status) return true;
+  const std::string path = "/proc/" + std::to_string(impl_->pid) + "/stat";
+  const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return true;
+  char buf[512];
+  const ssize_t n = ::read(fd.get(), buf, sizeof(buf) - 1);
+  if (n <= 0) return true;
+  // "pid (comm) S ...": comm may itself hold ')', so take the last one.
+  const std::string_view stat(buf, static_cast<std::size_t>(n));
+  const auto close = stat.rfind(')');
+  if (close == std::string_view::npos || close + 2 >= stat.size()) return true;
+  const char state = stat[close + 2];
+  return state != 'R' && state != 'D' && state != 'W';
 }
 
 void Process::kill_group_now() {

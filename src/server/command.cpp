@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <csignal>
 #include <optional>
+#include <vector>
 
 #include "util/sha256.hpp"
 
@@ -22,6 +23,14 @@ constexpr std::size_t kInHighWater = 1024 * 1024;
 // After the command itself exits, how long its leftover children may keep
 // the pipes open before the group is killed.
 constexpr auto kLinger = std::chrono::seconds(1);
+// A signal from the client waits while the command's leader is busy, for at
+// most this long: a shell that catches SIGINT (dash -c does) and gets it
+// before it has forked its command defers it until that command ends by
+// itself, so Ctrl-C pressed as a command starts would be lost for its whole
+// run. Once the leader waits (for its child, input, a timer) the group, the
+// child included, gets the signal.
+constexpr auto kSignalHold = std::chrono::milliseconds(500);
+constexpr auto kSignalRecheck = std::chrono::milliseconds(2);
 
 class Loop {
  public:
@@ -38,6 +47,7 @@ class Loop {
   std::size_t pump_pipe_once(bool is_stdout);  // bytes read
   void pump_stdin();
   void fail_session(std::string why, bool protocol);
+  void deliver_signals();
   int poll_timeout_ms() const;
   void check_deadlines();
 
@@ -49,6 +59,8 @@ class Loop {
   std::optional<Clock::time_point> kill_at_;  // SIGKILL after TERM
   std::optional<Clock::time_point> stop_at_;  // server stopping: TERM then
   std::optional<Clock::time_point> linger_until_;
+  std::vector<int> held_signals_;  // from the client, not yet delivered
+  Clock::time_point held_since_;
   std::optional<exec::ExitStatus> status_;
   bool session_ok_ = true;
   bool hard_stopped_ = false;
@@ -101,7 +113,8 @@ void Loop::on_frames() {
                  proto::encode(proto::ErrorInfo{proto::ErrorCode::kProtocol, sig.message()}));
         return fail_session("protocol error: " + sig.message(), true);
       }
-      if (!status_) proc_.signal_group(*sig);
+      if (held_signals_.empty()) held_since_ = Clock::now();
+      held_signals_.push_back(*sig);
       continue;
     }
     const std::string what = f.type == proto::FrameType::kExec
@@ -174,8 +187,18 @@ void Loop::pump_stdin() {
   stdin_off_ = 0;
 }
 
+void Loop::deliver_signals() {
+  if (held_signals_.empty()) return;
+  if (!status_ && !proc_.leader_waits() && Clock::now() - held_since_ < kSignalHold) return;
+  if (!status_) {
+    for (const int sig : held_signals_) proc_.signal_group(sig);
+  }
+  held_signals_.clear();
+}
+
 int Loop::poll_timeout_ms() const {
   auto next = deadline_;
+  if (!held_signals_.empty()) next = std::min(next, Clock::now() + kSignalRecheck);
   for (const auto& t : {kill_at_, stop_at_, linger_until_}) {
     if (t) next = std::min(next, *t);
   }
@@ -238,6 +261,7 @@ CommandOutcome Loop::run() {
     auto ready = [&](int i) { return i >= 0 && fds[i].revents != 0; };
 
     if (session_ok_ && (ready(i_sock) || ch_.has_pending())) on_socket_readable();
+    deliver_signals();
     if (ready(i_out)) pump_pipe(true);
     if (ready(i_err)) pump_pipe(false);
     if (ready(i_in)) pump_stdin();

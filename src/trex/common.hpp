@@ -30,10 +30,15 @@ int interactive(const trex::client::Args& args, std::shared_ptr<trex::tls::Conte
 // Fan-out over several hosts. Returns the largest status.
 int fan_out(const trex::client::Args& args, std::shared_ptr<trex::tls::Context> ctx);
 
-// Self-pipe written by the SIGINT handler; -1 before install.
+// Self-pipe written by the SIGINT handler (one byte per interrupt); -1
+// before install.
 int interrupt_fd();
 void install_interrupt_handler();
 void drain_interrupts();
+// While set, an interrupt is also remembered as typed at the prompt;
+// take_prompt_interrupt() says whether one was, and forgets it.
+void set_at_prompt(bool on);
+bool take_prompt_interrupt();
 
 // Warns on stderr, at most once a day, when `cert_path` expires within 7 days.
 void warn_if_expiring(const std::string& cert_path,

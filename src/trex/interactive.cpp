@@ -1,8 +1,8 @@
 // Interactive mode: one shell line per prompt over one TLS session.
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
-#include <iostream>
 #include <string>
 
 #include "common.hpp"
@@ -33,11 +33,13 @@ int interactive(const trex::client::Args& args, std::shared_ptr<trex::tls::Conte
   int last = 0;
   for (;;) {
     auto next = reader.next();
-    if (!next) break;
+    if (!next) {
+      // Without a terminal, Ctrl-C while waiting for a line ends trex.
+      if (reader.interrupted()) last = 128 + SIGINT;
+      break;
+    }
     const std::string& line = *next;
     if (is_blank(line)) continue;
-    // A Ctrl-C typed at the prompt must not interrupt the next command.
-    drain_interrupts();
     const std::string cmd = trimmed(line);
     if (cmd == "exit" || cmd == "quit") break;
     trex::proto::ExecRequest req;

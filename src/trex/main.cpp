@@ -4,7 +4,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
@@ -16,10 +18,19 @@ namespace trexcli {
 namespace {
 
 int interrupt_pipe[2] = {-1, -1};
+volatile std::sig_atomic_t at_prompt = 0;
+volatile std::sig_atomic_t prompt_hit = 0;
 
+// Every interrupt is a byte in the pipe, whatever the program is doing, so
+// none is lost between two looks; at the prompt it is also marked, so that
+// the line reader can tell one typed while editing from one typed after the
+// line was accepted (which belongs to the command).
 void on_sigint(int) {
+  const int saved = errno;
+  if (at_prompt != 0) prompt_hit = 1;
   const char b = 1;
   [[maybe_unused]] auto n = ::write(interrupt_pipe[1], &b, 1);
+  errno = saved;
 }
 
 std::string pick(const std::string& flag, const char* env, const char* fallback) {
@@ -85,6 +96,14 @@ void drain_interrupts() {
   char buf[64];
   while (interrupt_pipe[0] >= 0 && ::read(interrupt_pipe[0], buf, sizeof(buf)) > 0) {
   }
+}
+
+void set_at_prompt(bool on) { at_prompt = on ? 1 : 0; }
+
+bool take_prompt_interrupt() {
+  const bool hit = prompt_hit != 0;
+  prompt_hit = 0;
+  return hit;
 }
 
 void install_interrupt_handler() {

@@ -5,7 +5,6 @@
 // soon.
 #include <netinet/in.h>
 #include <poll.h>
-#include <pty.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -25,6 +24,7 @@
 #include <vector>
 
 #include "support/harness.hpp"
+#include "support/pty.hpp"
 
 namespace trex::testing {
 namespace {
@@ -270,72 +270,6 @@ TEST_F(Fanout, ConnectTimeoutBoundsAHostThatDoesNotAnswer) {
 }
 
 // ---- interactive mode through a pseudo-terminal ---------------------------
-
-class Pty {
- public:
-  explicit Pty(const std::vector<std::string>& argv) {
-    pid_ = forkpty(&master_, nullptr, nullptr, nullptr);
-    if (pid_ == 0) {
-      setenv("TERM", "dumb", 1);
-      std::vector<char*> args;
-      for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-      args.push_back(nullptr);
-      execv(args[0], args.data());
-      _exit(127);
-    }
-  }
-  ~Pty() {
-    if (pid_ > 0 && !reaped_) {
-      ::kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    if (master_ >= 0) ::close(master_);
-  }
-  bool ok() const { return pid_ > 0 && master_ >= 0; }
-  void send(const std::string& s) {
-    [[maybe_unused]] auto n = ::write(master_, s.data(), s.size());
-  }
-  // Reads until `needle` appears after `from` in the output seen so far.
-  bool expect(const std::string& needle, std::size_t from,
-              std::chrono::milliseconds timeout = 15s) {
-    const auto deadline = Clock::now() + scaled(timeout);
-    while (out_.find(needle, from) == std::string::npos) {
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-      if (left.count() <= 0) return false;
-      pollfd p{master_, POLLIN, 0};
-      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
-      char buf[4096];
-      const ssize_t n = ::read(master_, buf, sizeof(buf));
-      if (n <= 0) return out_.find(needle, from) != std::string::npos;
-      out_.append(buf, static_cast<std::size_t>(n));
-    }
-    return true;
-  }
-  // The exit status, or -1 when it does not end in time.
-  int wait(std::chrono::milliseconds timeout = 10s) {
-    const auto deadline = Clock::now() + scaled(timeout);
-    while (Clock::now() < deadline) {
-      char buf[4096];
-      while (::read(master_, buf, sizeof(buf)) > 0) {
-      }
-      int st = 0;
-      if (waitpid(pid_, &st, WNOHANG) == pid_) {
-        reaped_ = true;
-        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-    return -1;
-  }
-  const std::string& out() const { return out_; }
-
- private:
-  pid_t pid_ = -1;
-  int master_ = -1;
-  bool reaped_ = false;
-  std::string out_;
-};
 
 TEST_F(Fanout, InteractiveThroughATerminal) {
   Pty t(s1_->trex_argv("client", {}));
