@@ -10,11 +10,18 @@ namespace trex {
 
 enum class IoStatus { kOk, kWouldBlock, kClosed, kError };
 
+// What a kError means to a caller that branches on it.
+enum class IoCause {
+  kOther,
+  kPeerAlert,  // the peer ended the connection with a TLS alert (e.g. refused our certificate)
+};
+
 struct IoResult {
   IoStatus status = IoStatus::kOk;
   std::size_t bytes = 0;
   std::string error;         // for kClosed/kError: what happened
   bool wants_write = false;  // kWouldBlock: wait for POLLOUT rather than POLLIN
+  IoCause cause = IoCause::kOther;
 };
 
 class Stream {

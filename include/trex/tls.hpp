@@ -72,12 +72,42 @@ struct PeerIdentity {
   std::string not_after;    // RFC 3339 UTC
 };
 
-struct HandshakeError {
-  std::string reason;                // short, e.g. "revoked", "no certificate", "timeout"
-  std::string detail;                // wolfSSL's words and code, for the log
-  std::optional<PeerIdentity> peer;  // when a certificate was seen
+// Why a handshake failed: callers branch on the kind; reason() is the short
+// text for people and the auth_fail record ("revoked", "timeout", ...).
+enum class HandshakeFailure {
+  kTimeout,
+  kNoResources,  // wolfSSL_new failed: memory or file descriptors
+  kNoCertificate,
+  kUnknownCa,
+  kExpired,
+  kNotYetValid,
+  kBadSignature,
+  kRevoked,
+  kNoValidCrl,
+  kWrongKeyUsage,
+  kNameMismatch,  // the server's certificate does not name the host
+  kIpMismatch,    // ... nor the IP address
+  kProtocolVersion,
+  kNoAlpn,        // the client offered no trex/1
+  kServerNoAlpn,  // the server did not agree on trex/1
+  kClosed,        // the connection closed during the handshake
+  kPeerAlert,     // the peer sent an alert: `context` names it
+  kKeyMismatch,   // our key does not match our certificate: `context` says so
+  kOther,         // `context` holds wolfSSL's error text
 };
 
+struct HandshakeError {
+  HandshakeFailure kind = HandshakeFailure::kOther;
+  std::string detail;                // wolfSSL's words and code, for the log
+  std::optional<PeerIdentity> peer;  // when a certificate was seen
+  std::string context;               // see the kinds above
+  std::string reason() const;
+  bool is_name_mismatch() const {
+    return kind == HandshakeFailure::kNameMismatch || kind == HandshakeFailure::kIpMismatch;
+  }
+};
+
+using trex::IoCause;
 using trex::IoResult;
 using trex::IoStatus;
 
@@ -112,9 +142,9 @@ class Connection : public Stream {
   void discard_unsent() override;
   // Sends close_notify once (best effort, never blocks long).
   void shutdown() override;
-  // A human reason for a failed read on the client side: turns the server's
-  // alert into "the server refused this certificate (revoked)".
-  std::string describe_read_failure(int err) const;
+  // The server's alert, when it sent one, for people: "the server refused
+  // this certificate (revoked)".
+  std::optional<std::string> describe_alert() const;
 
  private:
   struct ReadAhead;

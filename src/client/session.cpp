@@ -144,12 +144,14 @@ Result<Session> Session::open(std::shared_ptr<tls::Context> ctx, const Target& t
   auto hs = tls::Connection::connect(std::move(ctx), *fd, target.host, connect_timeout);
   if (auto* err = std::get_if<tls::HandshakeError>(&hs)) {
     const std::string where = host::join_host_port(target.host, target.port);
-    if (err->reason == "name mismatch" || err->reason == "IP address mismatch") {
+    if (err->is_name_mismatch()) {
       return make_error("server certificate does not match " + target.host + " (" + err->detail +
                         ")");
     }
-    if (err->reason == "timeout") return make_error("TLS handshake with " + where + " timed out");
-    return make_error("TLS handshake with " + where + " failed: " + err->reason);
+    if (err->kind == tls::HandshakeFailure::kTimeout) {
+      return make_error("TLS handshake with " + where + " timed out");
+    }
+    return make_error("TLS handshake with " + where + " failed: " + err->reason());
   }
   return Session(Channel(std::move(std::get<tls::Connection>(hs))), target);
 }
@@ -190,7 +192,7 @@ Result<proto::ExitInfo> Session::run(const proto::ExecRequest& request, Output& 
       auto r = ch_.flush();
       if (r.status == tls::IoStatus::kError || r.status == tls::IoStatus::kClosed) {
         // A refused certificate can surface on a write: say so as it is.
-        if (r.error.rfind("the server", 0) == 0) return make_error(r.error);
+        if (r.cause == tls::IoCause::kPeerAlert) return make_error(r.error);
         return make_error("connection to " + target_.host + " lost: " + r.error);
       }
     }

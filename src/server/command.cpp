@@ -46,7 +46,7 @@ class Loop {
   void pump_pipe(bool is_stdout);
   std::size_t pump_pipe_once(bool is_stdout);  // bytes read
   void pump_stdin();
-  void fail_session(std::string why, bool protocol);
+  void fail_session(SessionEnd why);
   void deliver_signals();
   int poll_timeout_ms() const;
   void check_deadlines();
@@ -78,13 +78,12 @@ void Loop::escalate(const char* why) {
   kill_at_ = Clock::now() + lim_.kill_grace;
 }
 
-void Loop::fail_session(std::string why, bool protocol) {
+void Loop::fail_session(SessionEnd why) {
   if (!session_ok_) return;
   // Deliver the error frame if the client still listens; never wait long.
-  if (protocol) ch_.flush_all(std::chrono::seconds(1));
+  if (why.kind == EndKind::kProtocolError) ch_.flush_all(std::chrono::seconds(1));
   session_ok_ = false;
   out_.session_end = std::move(why);
-  out_.protocol_error = protocol;
   escalate("session ended");
 }
 
@@ -96,7 +95,7 @@ void Loop::on_frames() {
     if (st == proto::Decoder::State::kError) {
       ch_.send(proto::FrameType::kError,
                proto::encode(proto::ErrorInfo{proto::ErrorCode::kProtocol, ch_.decode_error()}));
-      return fail_session("protocol error: " + ch_.decode_error(), true);
+      return fail_session({EndKind::kProtocolError, ch_.decode_error()});
     }
     if (f.type == proto::FrameType::kStdin) {
       if (f.payload.empty()) {
@@ -111,7 +110,7 @@ void Loop::on_frames() {
       if (!sig) {
         ch_.send(proto::FrameType::kError,
                  proto::encode(proto::ErrorInfo{proto::ErrorCode::kProtocol, sig.message()}));
-        return fail_session("protocol error: " + sig.message(), true);
+        return fail_session({EndKind::kProtocolError, sig.message()});
       }
       if (held_signals_.empty()) held_since_ = Clock::now();
       held_signals_.push_back(*sig);
@@ -122,14 +121,14 @@ void Loop::on_frames() {
                                  : "unexpected " + std::string(proto::type_name(f.type)) + " frame";
     ch_.send(proto::FrameType::kError,
              proto::encode(proto::ErrorInfo{proto::ErrorCode::kProtocol, what}));
-    return fail_session("protocol error: " + what, true);
+    return fail_session({EndKind::kProtocolError, what});
   }
 }
 
 void Loop::on_socket_readable() {
   auto r = ch_.receive(256 * 1024);
   if (r.status == tls::IoStatus::kClosed || r.status == tls::IoStatus::kError) {
-    return fail_session("client disconnected" + (r.error.empty() ? "" : ": " + r.error), false);
+    return fail_session({EndKind::kClientDisconnected, r.error});
   }
   on_frames();
 }
@@ -254,7 +253,7 @@ CommandOutcome Loop::run() {
     const int i_err = add(proc_.stderr_fd(), out_room || !session_ok_ ? POLLIN : 0);
     const int i_in = add(proc_.stdin_fd(), stdin_off_ < stdin_buf_.size() ? POLLOUT : 0);
     const int i_pid = add(proc_.pid_fd(), status_ ? 0 : POLLIN);
-    const int i_stop = add(lim_.stop_fd, stop_at_ || out_.session_end.size() ? 0 : POLLIN);
+    const int i_stop = add(lim_.stop_fd, stop_at_ || out_.session_end ? 0 : POLLIN);
     const int i_hard = add(lim_.hard_stop_fd, hard_stopped_ ? 0 : POLLIN);
     const int timeout = session_ok_ && ch_.has_pending() ? 0 : poll_timeout_ms();
     if (::poll(fds, static_cast<nfds_t>(n), timeout) < 0 && errno != EINTR) break;
@@ -279,7 +278,7 @@ CommandOutcome Loop::run() {
     if (session_ok_ && ch_.queued() > 0) {
       auto r = ch_.flush();
       if (r.status == tls::IoStatus::kClosed || r.status == tls::IoStatus::kError) {
-        fail_session("client disconnected", false);
+        fail_session({EndKind::kClientDisconnected, {}});
       }
     }
     // Nobody to send to: drop output so the command is never blocked on us.
@@ -307,6 +306,26 @@ CommandOutcome Loop::run() {
 }
 
 }  // namespace
+
+std::string SessionEnd::text() const {
+  switch (kind) {
+    case EndKind::kClientClosed:
+      return "client closed";
+    case EndKind::kClientGone:
+      return "client gone";
+    case EndKind::kClientDisconnected:
+      return detail.empty() ? "client disconnected" : "client disconnected: " + detail;
+    case EndKind::kConnectionError:
+      return "connection error: " + detail;
+    case EndKind::kProtocolError:
+      return "protocol error: " + detail;
+    case EndKind::kIdleTimeout:
+      return "idle timeout";
+    case EndKind::kServerStopping:
+      return "server stopping";
+  }
+  return "unknown";
+}
 
 CommandOutcome run_command(Channel& channel, exec::Process& process, const CommandLimits& limits) {
   return Loop(channel, process, limits).run();

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "trex/channel.hpp"
@@ -13,6 +14,24 @@
 #include "trex/proto.hpp"
 
 namespace trex::server {
+
+// Why a session ends; the text (the audit's `reason` and `ended_by`, the
+// log) is derived from the kind, so callers branch on the kind only.
+enum class EndKind {
+  kClientClosed,        // the client closed the connection between commands
+  kClientGone,          // the client stopped reading (a flush did not finish)
+  kClientDisconnected,  // the connection broke while a command ran
+  kConnectionError,     // the connection failed between commands
+  kProtocolError,       // the client broke the protocol (it got an error frame)
+  kIdleTimeout,
+  kServerStopping,
+};
+
+struct SessionEnd {
+  EndKind kind;
+  std::string detail;  // what happened, for the three kinds that say more
+  std::string text() const;
+};
 
 struct CommandLimits {
   std::chrono::seconds timeout{3600};
@@ -28,9 +47,11 @@ struct CommandOutcome {
   std::uint64_t stdout_bytes = 0, stderr_bytes = 0, stdin_bytes = 0;
   std::string stdout_sha256, stderr_sha256;
   std::chrono::milliseconds duration{0};
-  // Why the session cannot go on ("" when it can): lost, protocol error, stop.
-  std::string session_end;
-  bool protocol_error = false;
+  // Why the session cannot go on; nothing when it can.
+  std::optional<SessionEnd> session_end;
+  bool protocol_error() const {
+    return session_end && session_end->kind == EndKind::kProtocolError;
+  }
 };
 
 CommandOutcome run_command(Channel& channel, exec::Process& process, const CommandLimits& limits);

@@ -61,7 +61,7 @@ audit::ExecEnd end_record(std::uint64_t conn, std::string id, std::string cn,
   end.stdout_sha256 = out.stdout_sha256;
   end.stderr_sha256 = out.stderr_sha256;
   end.truncated = e.truncated;
-  if (!out.session_end.empty()) end.ended_by = out.session_end;
+  if (out.session_end) end.ended_by = out.session_end->text();
   return end;
 }
 
@@ -97,11 +97,15 @@ class Session {
   void send_error(proto::ErrorCode code, const std::string& msg) {
     ch_.send(proto::FrameType::kError, proto::encode(proto::ErrorInfo{code, msg}));
   }
-  // Returns the reason the session must end, or "" to go on.
-  std::string handle_exec(const std::string& payload);
-  std::string run_approved(const proto::ExecRequest& req, const policy::Decision& d);
+  // Each returns why the session must end, or nothing to go on.
+  std::optional<SessionEnd> handle_exec(const std::string& payload);
+  std::optional<SessionEnd> run_approved(const proto::ExecRequest& req, const policy::Decision& d);
   void announce_started(const std::string& id);
-  std::string wait_for_frames();
+  SessionEnd wait_for_frames();
+  SessionEnd end_with_error(proto::ErrorCode code, SessionEnd why, const std::string& msg) {
+    send_error(code, msg);
+    return why;
+  }
 
   State& st_;
   Channel ch_;
@@ -114,7 +118,8 @@ class Session {
 };
 
 // Decide (done by the caller), plan, record, act, record.
-std::string Session::run_approved(const proto::ExecRequest& req, const policy::Decision& d) {
+std::optional<SessionEnd> Session::run_approved(const proto::ExecRequest& req,
+                                                const policy::Decision& d) {
   const std::string id = std::to_string(conn_) + "." + std::to_string(++commands_);
   const Account acct = account_for(d.run_as);
   auto plan = plan_command(req, d, acct, {who_.cn, conn_}, st_.config);
@@ -122,20 +127,20 @@ std::string Session::run_approved(const proto::ExecRequest& req, const policy::D
   plan.limits.hard_stop_fd = st_.hard_stop_fd.get();
   if (!record_or_refuse(
           audit::ExecStart{conn_, id, who_.cn, command_text(req), plan.spec.cwd, acct.name})) {
-    return "";
+    return std::nullopt;
   }
   auto proc = start_process(plan.spec, req.shell);
   if (!proc) {
     if (record_or_refuse(audit::ExecEnd::not_started(conn_, id, who_.cn, proc.message()))) {
       send_exit({proto::ExitKind::kNotFound, 127, 0, false, proc.message()});
     }
-    return "";
+    return std::nullopt;
   }
   announce_started(id);
   const auto out = run_command(ch_, *proc, plan.limits);
   const auto end = end_record(conn_, id, who_.cn, out);
   // After a protocol error the error frame was the session's last word.
-  if (out.protocol_error) {
+  if (out.protocol_error()) {
     record(end);
   } else if (record_or_refuse(end)) {
     send_exit(out.exit);
@@ -152,11 +157,11 @@ void Session::announce_started(const std::string& id) {
   }
 }
 
-std::string Session::handle_exec(const std::string& payload) {
+std::optional<SessionEnd> Session::handle_exec(const std::string& payload) {
   auto req = proto::decode_exec(payload);
   if (!req) {
-    send_error(proto::ErrorCode::kProtocol, req.message());
-    return "protocol error: " + req.message();
+    return end_with_error(proto::ErrorCode::kProtocol, {EndKind::kProtocolError, req.message()},
+                          req.message());
   }
   const auto policy = st_.policy();
   const auto decision = policy->decide(who_, policy::Request{req->shell, req->argv, req->command});
@@ -165,30 +170,31 @@ std::string Session::handle_exec(const std::string& payload) {
                                            decision.reason})) {
       send_exit({proto::ExitKind::kDenied, 0, 0, false, decision.reason});
     }
-    return "";
+    return std::nullopt;
   }
   return run_approved(*req, decision);
 }
 
-// Waits for the next frames between commands; returns the end reason or "".
-std::string Session::wait_for_frames() {
+// Serves frames between and through commands until the session ends.
+SessionEnd Session::wait_for_frames() {
   const int idle_ms = static_cast<int>(st_.config.idle_timeout) * 1000;
   for (;;) {
     proto::Frame f;
     const auto state = ch_.next(f);
     if (state == proto::Decoder::State::kError) {
-      send_error(proto::ErrorCode::kProtocol, ch_.decode_error());
-      return "protocol error: " + ch_.decode_error();
+      return end_with_error(proto::ErrorCode::kProtocol,
+                            {EndKind::kProtocolError, ch_.decode_error()}, ch_.decode_error());
     }
     if (state == proto::Decoder::State::kFrame) {
       if (f.type == proto::FrameType::kExec) {
         seen_exec_ = true;
-        auto end = handle_exec(f.payload);
-        if (!end.empty()) return end;
-        if (!ch_.flush_all(std::chrono::seconds(st_.config.idle_timeout))) return "client gone";
+        if (auto end = handle_exec(f.payload)) return *end;
+        if (!ch_.flush_all(std::chrono::seconds(st_.config.idle_timeout))) {
+          return {EndKind::kClientGone, {}};
+        }
         if (st_.stopping) {
-          send_error(proto::ErrorCode::kShutdown, "the server is stopping");
-          return "server stopping";
+          return end_with_error(proto::ErrorCode::kShutdown, {EndKind::kServerStopping, {}},
+                                "the server is stopping");
         }
         continue;
       }
@@ -199,25 +205,23 @@ std::string Session::wait_for_frames() {
       if (late_input && seen_exec_) continue;
       const std::string what = "unexpected " + std::string(proto::type_name(f.type)) + " frame" +
                                (late_input ? " before any command" : "");
-      send_error(proto::ErrorCode::kProtocol, what);
-      return "protocol error: " + what;
+      return end_with_error(proto::ErrorCode::kProtocol, {EndKind::kProtocolError, what}, what);
     }
     if (!ch_.has_pending()) {
       pollfd fds[2] = {{ch_.fd(), POLLIN, 0}, {st_.stop_fd.get(), POLLIN, 0}};
       const int r = ::poll(fds, 2, idle_ms);
       if (r == 0) {
-        send_error(proto::ErrorCode::kIdle,
-                   "idle for " + std::to_string(st_.config.idle_timeout) + " s");
-        return "idle timeout";
+        return end_with_error(proto::ErrorCode::kIdle, {EndKind::kIdleTimeout, {}},
+                              "idle for " + std::to_string(st_.config.idle_timeout) + " s");
       }
       if (fds[1].revents != 0) {
-        send_error(proto::ErrorCode::kShutdown, "the server is stopping");
-        return "server stopping";
+        return end_with_error(proto::ErrorCode::kShutdown, {EndKind::kServerStopping, {}},
+                              "the server is stopping");
       }
     }
     auto r = ch_.receive(256 * 1024);
-    if (r.status == tls::IoStatus::kClosed) return "client closed";
-    if (r.status == tls::IoStatus::kError) return "connection error: " + r.error;
+    if (r.status == tls::IoStatus::kClosed) return {EndKind::kClientClosed, {}};
+    if (r.status == tls::IoStatus::kError) return {EndKind::kConnectionError, r.error};
   }
 }
 
@@ -231,7 +235,7 @@ void Session::run() {
     ch_.shutdown();
     return;
   }
-  const std::string reason = wait_for_frames();
+  const std::string reason = wait_for_frames().text();
   ch_.flush_all(std::chrono::seconds(2));
   ch_.shutdown();
   record(audit::SessionClose{conn_, id.cn, reason, commands_});
@@ -249,9 +253,9 @@ void serve_connection(State& st, int fd, const std::string& peer, std::uint64_t 
   auto hs =
       tls::Connection::accept(st.tls(), fd, std::chrono::seconds(st.config.handshake_timeout));
   if (auto* err = std::get_if<tls::HandshakeError>(&hs)) {
-    st.log->warn("conn {} from {}: handshake failed: {} [{}]", conn, peer, err->reason,
+    st.log->warn("conn {} from {}: handshake failed: {} [{}]", conn, peer, err->reason(),
                  err->detail);
-    audit::AuthFail fail{conn, peer, err->reason, std::nullopt, std::nullopt};
+    audit::AuthFail fail{conn, peer, err->reason(), std::nullopt, std::nullopt};
     if (err->peer) {
       fail.cn = err->peer->cn;
       fail.serial = err->peer->serial;

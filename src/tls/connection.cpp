@@ -36,10 +36,6 @@ int remember_rejected_peer(int preverify, WOLFSSL_X509_STORE_CTX* store) {
 
 namespace {
 
-// wolfSSL_new fails when memory or descriptors (its RNG opens /dev/urandom)
-// run out.
-constexpr const char* kNoSession = "no resources for a TLS session (memory or file descriptors)";
-
 using Clock = std::chrono::steady_clock;
 
 void prepare_socket(int fd) {
@@ -66,6 +62,40 @@ std::string error_text(int code) {
   char buf[WOLFSSL_MAX_ERROR_SZ] = {};
   wolfSSL_ERR_error_string(static_cast<unsigned long>(code), buf);
   return std::string(buf) + " (" + std::to_string(code) + ")";
+}
+
+HandshakeFailure failure_for_error(int code) {
+  switch (code) {
+    case NO_PEER_CERT:
+      return HandshakeFailure::kNoCertificate;
+    case ASN_NO_SIGNER_E:
+      return HandshakeFailure::kUnknownCa;
+    case ASN_AFTER_DATE_E:
+      return HandshakeFailure::kExpired;
+    case ASN_BEFORE_DATE_E:
+      return HandshakeFailure::kNotYetValid;
+    case ASN_SIG_CONFIRM_E:
+      return HandshakeFailure::kBadSignature;
+    case CRL_CERT_REVOKED:
+      return HandshakeFailure::kRevoked;
+    case CRL_MISSING:
+      return HandshakeFailure::kNoValidCrl;
+    case EXTKEYUSE_AUTH_E:
+      return HandshakeFailure::kWrongKeyUsage;
+    case DOMAIN_NAME_MISMATCH:
+      return HandshakeFailure::kNameMismatch;
+    case IPADDR_MISMATCH:
+      return HandshakeFailure::kIpMismatch;
+    case VERSION_ERROR:
+      return HandshakeFailure::kProtocolVersion;
+    case UNKNOWN_ALPN_PROTOCOL_NAME_E:
+      return HandshakeFailure::kNoAlpn;
+    case SOCKET_PEER_CLOSED_E:
+    case SOCKET_ERROR_E:
+      return HandshakeFailure::kClosed;
+    default:
+      return HandshakeFailure::kOther;
+  }
 }
 
 std::string alert_reason(int code) {
@@ -140,15 +170,18 @@ std::optional<HandshakeError> drive_handshake(WOLFSSL* ssl, int fd, Clock::time_
     const int err = wolfSSL_get_error(ssl, ret);
     if (err == WOLFSSL_ERROR_WANT_READ || err == WOLFSSL_ERROR_WANT_WRITE) {
       if (!wait_fd(fd, err == WOLFSSL_ERROR_WANT_WRITE, deadline)) {
-        return HandshakeError{"timeout", "handshake did not finish in time", std::nullopt};
+        return HandshakeError{
+            HandshakeFailure::kTimeout, "handshake did not finish in time", {}, {}};
       }
       continue;
     }
-    HandshakeError e{reason_for_error(err), error_text(err), std::nullopt};
+    HandshakeError e{failure_for_error(err), error_text(err), {}, {}};
+    if (e.kind == HandshakeFailure::kOther) e.context = error_text(err);
     if (err == FATAL_ERROR) {
       WOLFSSL_ALERT_HISTORY h{};
       if (wolfSSL_get_alert_history(ssl, &h) == WOLFSSL_SUCCESS && h.last_rx.code > 0) {
-        e.reason = "peer sent alert: " + alert_reason(h.last_rx.code);
+        e.kind = HandshakeFailure::kPeerAlert;
+        e.context = alert_reason(h.last_rx.code);
       }
     }
     return e;
@@ -326,37 +359,9 @@ struct Connection::WriteBehind {
 };
 
 std::string reason_for_error(int code) {
-  switch (code) {
-    case NO_PEER_CERT:
-      return "no certificate";
-    case ASN_NO_SIGNER_E:
-      return "unknown CA";
-    case ASN_AFTER_DATE_E:
-      return "expired";
-    case ASN_BEFORE_DATE_E:
-      return "not yet valid";
-    case ASN_SIG_CONFIRM_E:
-      return "bad signature";
-    case CRL_CERT_REVOKED:
-      return "revoked";
-    case CRL_MISSING:
-      return "no valid CRL (missing or expired)";
-    case EXTKEYUSE_AUTH_E:
-      return "wrong key usage";
-    case DOMAIN_NAME_MISMATCH:
-      return "name mismatch";
-    case IPADDR_MISMATCH:
-      return "IP address mismatch";
-    case VERSION_ERROR:
-      return "protocol version";
-    case UNKNOWN_ALPN_PROTOCOL_NAME_E:
-      return "no ALPN " + std::string(proto::kAlpn);
-    case SOCKET_PEER_CLOSED_E:
-    case SOCKET_ERROR_E:
-      return "connection closed during handshake";
-    default:
-      return error_text(code);
-  }
+  const auto kind = failure_for_error(code);
+  return HandshakeError{kind, {}, {}, kind == HandshakeFailure::kOther ? error_text(code) : ""}
+      .reason();
 }
 
 Connection::Connection(std::shared_ptr<Context> ctx, WOLFSSL* ssl, int fd)
@@ -423,7 +428,9 @@ std::variant<Connection, HandshakeError> Connection::accept(std::shared_ptr<Cont
                                                             std::chrono::milliseconds timeout) {
   prepare_socket(fd);
   Connection conn(ctx, new_ssl(*ctx, fd), fd);
-  if (conn.ssl_ == nullptr) return HandshakeError{kNoSession, "wolfSSL_new failed", {}};
+  if (conn.ssl_ == nullptr) {
+    return HandshakeError{HandshakeFailure::kNoResources, "wolfSSL_new failed", {}, {}};
+  }
   std::optional<PeerIdentity> seen;
   wolfSSL_set_ex_data(conn.ssl_, 0, &seen);
   auto err = drive_handshake(conn.ssl_, fd, Clock::now() + timeout, wolfSSL_accept);
@@ -431,7 +438,7 @@ std::variant<Connection, HandshakeError> Connection::accept(std::shared_ptr<Cont
   constexpr std::chrono::milliseconds kLinger{500};
   if (err) {
     err->peer = std::move(seen);
-    if (err->reason != "timeout") linger_close(fd, kLinger);
+    if (err->kind != HandshakeFailure::kTimeout) linger_close(fd, kLinger);
     return *std::move(err);
   }
   // Refusals after the handshake: end the session cleanly (close_notify;
@@ -442,14 +449,18 @@ std::variant<Connection, HandshakeError> Connection::accept(std::shared_ptr<Cont
   };
   bool client_auth = false;
   auto id = peer_leaf(conn.ssl_, &client_auth);
-  if (!id) return refuse({"no certificate", "no peer certificate after handshake", {}});
+  if (!id) {
+    return refuse(
+        {HandshakeFailure::kNoCertificate, "no peer certificate after handshake", {}, {}});
+  }
   conn.peer_ = std::move(*id);
   if (auto st = check_alpn(conn.ssl_); !st) {
-    return refuse({st.message(), "client did not offer ALPN", conn.peer_});
+    return refuse({HandshakeFailure::kNoAlpn, "client did not offer ALPN", conn.peer_, {}});
   }
   // wolfSSL refuses a wrong EKU but accepts a certificate without any.
   if (!client_auth) {
-    return refuse({"wrong key usage", "certificate lacks EKU clientAuth", conn.peer_});
+    return refuse(
+        {HandshakeFailure::kWrongKeyUsage, "certificate lacks EKU clientAuth", conn.peer_, {}});
   }
   return conn;
 }
@@ -459,39 +470,85 @@ std::variant<Connection, HandshakeError> Connection::connect(std::shared_ptr<Con
                                                              std::chrono::milliseconds timeout) {
   prepare_socket(fd);
   Connection conn(ctx, new_ssl(*ctx, fd), fd);
-  if (conn.ssl_ == nullptr) return HandshakeError{kNoSession, "wolfSSL_new failed", {}};
+  if (conn.ssl_ == nullptr) {
+    return HandshakeError{HandshakeFailure::kNoResources, "wolfSSL_new failed", {}, {}};
+  }
   // Not wolfSSL_check_domain_name: it compares an IP literal with IP SANs
   // as text, and lets DNS SANs and the CN stand for addresses and names.
-  const char* mismatch = host::parse_ip(host) ? "IP address mismatch" : "name mismatch";
+  const HandshakeFailure mismatch =
+      host::parse_ip(host) ? HandshakeFailure::kIpMismatch : HandshakeFailure::kNameMismatch;
   NameCheck check{&host, false, std::nullopt};
   wolfSSL_set_ex_data(conn.ssl_, 0, &check);
   wolfSSL_set_verify(conn.ssl_, WOLFSSL_VERIFY_PEER, check_server_name);
   wolfSSL_UseKeyShare(conn.ssl_, WOLFSSL_ECC_X25519);
   auto err = drive_handshake(conn.ssl_, fd, Clock::now() + timeout, wolfSSL_connect);
   wolfSSL_set_ex_data(conn.ssl_, 0, nullptr);
-  if (err && check.refused) return HandshakeError{mismatch, describe_sans(check.sans), {}};
+  if (err && check.refused) return HandshakeError{mismatch, describe_sans(check.sans), {}, {}};
   if (err) {
     // The key is proven against the certificate only now, on the failure
     // path: a probe on every run would cost each command a handshake.
-    if (err->reason != "timeout") {
+    if (err->kind != HandshakeFailure::kTimeout) {
       const auto& f = ctx->files();
       if (auto st = key_matches_certificate(f.cert, f.key); !st) {
-        return HandshakeError{st.message(), err->detail, {}};
+        return HandshakeError{HandshakeFailure::kKeyMismatch, err->detail, {}, st.message()};
       }
     }
     return *std::move(err);
   }
   if (auto st = check_alpn(conn.ssl_); !st) {
-    return HandshakeError{"the server did not agree on protocol trex/1", "", {}};
+    return HandshakeError{HandshakeFailure::kServerNoAlpn, "", {}, {}};
   }
   if (auto id = peer_leaf(conn.ssl_, nullptr)) conn.peer_ = std::move(*id);
   // Again on the leaf the handshake verified, in case a wolfSSL build
   // skipped the callback on success.
   if (auto sans = peer_sans(conn.ssl_); !sans || !host::certificate_names_host(host, *sans)) {
     conn.shutdown();
-    return HandshakeError{mismatch, describe_sans(sans), conn.peer_};
+    return HandshakeError{mismatch, describe_sans(sans), conn.peer_, {}};
   }
   return conn;
+}
+
+std::string HandshakeError::reason() const {
+  switch (kind) {
+    case HandshakeFailure::kTimeout:
+      return "timeout";
+    case HandshakeFailure::kNoResources:
+      return "no resources for a TLS session (memory or file descriptors)";
+    case HandshakeFailure::kNoCertificate:
+      return "no certificate";
+    case HandshakeFailure::kUnknownCa:
+      return "unknown CA";
+    case HandshakeFailure::kExpired:
+      return "expired";
+    case HandshakeFailure::kNotYetValid:
+      return "not yet valid";
+    case HandshakeFailure::kBadSignature:
+      return "bad signature";
+    case HandshakeFailure::kRevoked:
+      return "revoked";
+    case HandshakeFailure::kNoValidCrl:
+      return "no valid CRL (missing or expired)";
+    case HandshakeFailure::kWrongKeyUsage:
+      return "wrong key usage";
+    case HandshakeFailure::kNameMismatch:
+      return "name mismatch";
+    case HandshakeFailure::kIpMismatch:
+      return "IP address mismatch";
+    case HandshakeFailure::kProtocolVersion:
+      return "protocol version";
+    case HandshakeFailure::kNoAlpn:
+      return "no ALPN " + std::string(proto::kAlpn);
+    case HandshakeFailure::kServerNoAlpn:
+      return "the server did not agree on protocol " + std::string(proto::kAlpn);
+    case HandshakeFailure::kClosed:
+      return "connection closed during handshake";
+    case HandshakeFailure::kPeerAlert:
+      return "peer sent alert: " + context;
+    case HandshakeFailure::kKeyMismatch:
+    case HandshakeFailure::kOther:
+      return context;
+  }
+  return context;
 }
 
 IoResult Connection::read(char* buf, std::size_t len) {
@@ -513,12 +570,12 @@ IoResult Connection::read(char* buf, std::size_t len) {
 // A refused client certificate reaches a TLS 1.3 client only as an alert
 // (or a reset) on its first read or write after the handshake.
 IoResult Connection::failure(int err) const {
-  std::string why = describe_read_failure(err);
-  const bool alert = why.rfind("the server", 0) == 0;
+  auto alert = describe_alert();
   if (!alert && (err == SOCKET_PEER_CLOSED_E || err == SOCKET_ERROR_E)) {
     return {IoStatus::kClosed, 0, "connection lost", false};
   }
-  return {IoStatus::kError, 0, std::move(why), false};
+  if (alert) return {IoStatus::kError, 0, std::move(*alert), false, IoCause::kPeerAlert};
+  return {IoStatus::kError, 0, error_text(err), false};
 }
 
 IoResult Connection::write(const char* buf, std::size_t len) {
@@ -580,19 +637,18 @@ void Connection::shutdown() {
   wolfSSL_shutdown(ssl_);  // non-blocking: sends close_notify if the socket takes it
 }
 
-std::string Connection::describe_read_failure(int err) const {
-  if (ssl_ != nullptr) {
-    WOLFSSL_ALERT_HISTORY h{};
-    if (wolfSSL_get_alert_history(ssl_, &h) == WOLFSSL_SUCCESS && h.last_rx.code > 0) {
-      const int code = h.last_rx.code;
-      if (code == 42 || code == 43 || code == 44 || code == 45 || code == 46 || code == 48 ||
-          code == 116) {
-        return "the server refused this certificate (" + refusal_reason(code) + ")";
-      }
-      return "the server ended the connection: " + alert_reason(code);
-    }
+std::optional<std::string> Connection::describe_alert() const {
+  WOLFSSL_ALERT_HISTORY h{};
+  if (ssl_ == nullptr || wolfSSL_get_alert_history(ssl_, &h) != WOLFSSL_SUCCESS ||
+      h.last_rx.code <= 0) {
+    return std::nullopt;
   }
-  return error_text(err);
+  const int code = h.last_rx.code;
+  if (code == 42 || code == 43 || code == 44 || code == 45 || code == 46 || code == 48 ||
+      code == 116) {
+    return "the server refused this certificate (" + refusal_reason(code) + ")";
+  }
+  return "the server ended the connection: " + alert_reason(code);
 }
 
 }  // namespace trex::tls

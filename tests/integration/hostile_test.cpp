@@ -118,7 +118,7 @@ class RawClient {
     }
     auto hs = tls::Connection::connect(*ctx, *fd, "127.0.0.1", scaled(5s));
     if (auto* e = std::get_if<tls::HandshakeError>(&hs)) {
-      error_ = e->reason;
+      error_ = e->reason();
       return;
     }
     ch_.emplace(std::move(std::get<tls::Connection>(hs)));

@@ -170,7 +170,7 @@ std::string raw_attempt(const Trexd& server, const tls::ClientFiles& files) {
   auto fd = client::tcp_connect("127.0.0.1", port, scaled(5s));
   if (!fd) return "connect: " + fd.message();
   auto hs = tls::Connection::connect(*ctx, *fd, "127.0.0.1", scaled(5s));
-  if (auto* e = std::get_if<tls::HandshakeError>(&hs)) return "handshake: " + e->reason;
+  if (auto* e = std::get_if<tls::HandshakeError>(&hs)) return "handshake: " + e->reason();
   Channel ch(std::move(std::get<tls::Connection>(hs)));
   proto::ExecRequest req;
   req.argv = {"true"};

@@ -88,5 +88,23 @@ TEST_F(PlanTest, TheTightestLimitWins) {
   EXPECT_EQ(plan().limits.stop_fd, -1);
 }
 
+// The audit's session_close reason and exec_end ended_by come from the kind.
+TEST(SessionEnd, TextFollowsTheKind) {
+  EXPECT_EQ((SessionEnd{EndKind::kClientClosed, {}}).text(), "client closed");
+  EXPECT_EQ((SessionEnd{EndKind::kClientGone, {}}).text(), "client gone");
+  EXPECT_EQ((SessionEnd{EndKind::kClientDisconnected, {}}).text(), "client disconnected");
+  EXPECT_EQ((SessionEnd{EndKind::kClientDisconnected, "connection lost"}).text(),
+            "client disconnected: connection lost");
+  EXPECT_EQ((SessionEnd{EndKind::kConnectionError, "reset"}).text(), "connection error: reset");
+  EXPECT_EQ((SessionEnd{EndKind::kProtocolError, "unexpected exit frame"}).text(),
+            "protocol error: unexpected exit frame");
+  EXPECT_EQ((SessionEnd{EndKind::kIdleTimeout, {}}).text(), "idle timeout");
+  EXPECT_EQ((SessionEnd{EndKind::kServerStopping, {}}).text(), "server stopping");
+  CommandOutcome out;
+  EXPECT_FALSE(out.protocol_error());
+  out.session_end = SessionEnd{EndKind::kProtocolError, "x"};
+  EXPECT_TRUE(out.protocol_error());
+}
+
 }  // namespace
 }  // namespace trex::server
