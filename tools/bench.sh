@@ -188,6 +188,20 @@ mkdir -p "$T/log-fsync"
   --log-dir "$T/log-fsync" --kill-grace 1 --audit-fsync 2>"$T/log-fsync/trexd.stderr" &
 FSYNC_PID=$!
 export TREX_CA=$T/pki/ca.crt TREX_CERT=$T/pki/issued/bench.crt TREX_KEY=$T/pki/private/bench.key
+# trex reads no config of the person running the benchmark; (1d) gives one.
+export TREX_CONFIG=$T/empty.toml
+: >"$TREX_CONFIG"
+# A config of 200 hosts (every one with address, port, server name and its
+# own certificate) and 20 groups, for (1d).
+{
+  echo "ca = \"$T/pki/ca.crt\""
+  for i in $(seq -w 1 200); do
+    printf '[hosts.lab%s]\naddress = "10.1.%d.%d"\nport = 7443\nserver_name = "lab%s.bench.example"\ncert = "certs/lab%s.crt"\nkey = "certs/lab%s.key"\n\n' \
+      "$i" $((10#$i / 100)) $((10#$i % 100)) "$i" "$i" "$i"
+  done
+  echo "[groups]"
+  for g in $(seq 1 20); do echo "g$g = [\"lab[001-200]\", \"10.0.$g.[1-50]\"]"; done
+} >"$T/config200.toml"
 TH=127.0.0.1:$TREX_PORT
 
 wait_ready() {  # NAME PID CMD...
@@ -400,6 +414,17 @@ two_f0() { timed two_true; }
 say "(1b) process floors: /bin/true and trex --version, $N1 repetitions each"
 run_figure f0 "$N1" "$W1" true version two
 
+# (1d) the per-user config's start-up cost: (1) with an empty config file
+# and with the 200-host one, alternated; and the parse alone, in-process.
+noconf_f1d() { TREX_CONFIG=$T/empty.toml timed "$TREX" "$TH" true </dev/null >/dev/null 2>>"$ERR_TREX"; }
+conf200_f1d() { TREX_CONFIG=$T/config200.toml timed "$TREX" "$TH" true </dev/null >/dev/null 2>>"$ERR_TREX"; }
+say "(1d) trex HOST true with an empty and a 200-host config, $N1 repetitions each"
+run_figure f1d "$N1" "$W1" noconf conf200
+CONFIG_PARSE_US=''
+if [ -x "$BIN/tests/config_bench" ] && out=$("$BIN/tests/config_bench" "$T/config200.toml" 2000 2>&1); then
+  CONFIG_PARSE_US=$(awk '$1 == "parse_us" { print $2 }' <<<"$out")
+fi
+
 say "(2) open session: $N2 repetitions of $K commands each (ssh ControlMaster)"
 MUX=$T/ssh/mux.sock
 "${SSH[@]}" -M -S "$MUX" -fN 127.0.0.1 </dev/null 2>>"$ERR_SSH" || die "cannot start the ssh ControlMaster"
@@ -490,6 +515,10 @@ if have "$a" "$b"; then
 fi
 if have "$c" "$d"; then
   rows+=("| (1c) floor under (1): two \`/bin/true\` in a row (client + command), ms | $(f "$(calc "$c / 1000")") | | $(frac "$(calc "$c / $d")") | (for information: 1/40 of ssh is $(f "$(calc "$d / 40000")") ms) |")
+fi
+a=$(med_of f1d_noconf) b=$(med_of f1d_conf200)
+if have "$a" "$b"; then
+  rows+=("| (1d) \`trex HOST true\` with a config of 200 hosts and 20 groups; with an empty one, ms | $(f "$(calc "$b / 1000")") | $(f "$(calc "$a / 1000")") | — | 200-host config adds $(f "$(calc "($b - $a) / 1000")") ms (median difference, noisy); reading and parsing it alone: ${CONFIG_PARSE_US:-?} µs; ≤ 0.3 ms: $(ok "${CONFIG_PARSE_US:-1000} <= 300") |")
 fi
 # (2)
 a=$(med_of f2_trex) b=$(med_of f2_ssh)

@@ -120,6 +120,24 @@ if [[ -f $PKI/issued/client.crt ]]; then
 else
   tools/pki client client --ou ops
 fi
+# trex trusts no pki/ folder by itself (a CA file planted in a shared folder
+# would decide whom it trusts): this client config opts in to the demo's.
+CLIENT_CONFIG=$PKI/trex.toml
+if [[ -f $CLIENT_CONFIG ]]; then
+  note "reusing the client config $CLIENT_CONFIG"
+else
+  cat >"$CLIENT_CONFIG" <<EOF
+# trex's config for the quickstart demo (TREX_CONFIG=$PWD/$CLIENT_CONFIG).
+# Relative paths are relative to this file's folder.
+pki_dir = "."                # ca.crt, issued/client.crt, private/client.key
+
+[hosts.demo]
+address = "$HOST"
+port = $PORT
+EOF
+  note "wrote the client config $CLIENT_CONFIG (pki_dir = \".\", host alias demo)"
+fi
+export TREX_CONFIG=$PWD/$CLIENT_CONFIG
 
 # ---------------------------------------------------------------- policy --
 step "demo policy $POLICY"
@@ -202,8 +220,9 @@ demo() {
 }
 
 step "running commands through trex (certificate $PKI/issued/client.crt, CN client, OU ops)"
+note "TREX_CONFIG=$TREX_CONFIG: the demo's certificates and the host alias demo"
 note "-n: no stdin for the command (like ssh -n)"
-demo 0 -n "$HOST" uptime
+demo 0 -n demo uptime
 demo 0 -n "$HOST" echo hello from trex
 step "a shell string that writes to stderr and exits 3: trex exits with the command's status"
 demo 3 -n "$HOST" -c 'echo to stdout; echo to stderr >&2; exit 3'
@@ -228,7 +247,11 @@ fi
 pid=$(running_pid || echo '?')
 step "trexd keeps running (pid $pid). To go on:"
 cat <<EOF
-    run a command         $BIN/trex $HOST ls -l /
+    use the demo client   export TREX_CONFIG=$TREX_CONFIG
+                          (or copy $PKI/ca.crt, $PKI/issued/client.crt and
+                          $PKI/private/client.key to ~/.config/trex/ as ca.crt,
+                          client.crt and client.key, mode 600 for the key)
+    run a command         $BIN/trex demo ls -l /
     run a shell string    $BIN/trex $HOST -c 'uptime; id'
     interactive session   $BIN/trex $HOST          (one shell line per prompt; exit to leave)
     why allowed/denied    $BIN/trexd --policy $POLICY --explain client --ou ops -- rm -rf /tmp/x

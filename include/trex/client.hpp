@@ -34,6 +34,8 @@ class StdOutput : public Output {
 struct Target {
   std::string host;
   std::uint16_t port = 7443;
+  std::string server_name;  // the server certificate's name; empty: host
+  const std::string& expected_name() const { return server_name.empty() ? host : server_name; }
 };
 
 class Session {

@@ -15,19 +15,23 @@
 namespace trex::client {
 
 struct Args {
-  std::string ca, cert, key;          // empty: environment, then pki/ defaults
+  std::string ca, cert, key;          // empty: environment, config, ~/.config/trex/
+  std::string config;                 // --config FILE
   std::optional<std::uint16_t> port;  // --port
   std::uint32_t timeout = 0;          // --timeout: ask for a shorter limit
   std::uint32_t connect_timeout = 10;
-  bool no_stdin = false;  // -n
+  bool connect_timeout_given = false;  // else the config file's may apply
+  bool no_stdin = false;               // -n
   bool json = false;
   bool verbose = false;
+  bool quiet = false;  // -q: none of trex's own notes and warnings
   bool help = false, version = false;
   std::uint32_t parallel = 32;
   std::vector<std::string> hosts;  // HOST[:PORT] (one, or the fan-out list)
   std::string hosts_file;
-  bool fan_out = false;  // -H or --hosts-file given
-  bool shell = false;    // -c
+  std::vector<std::string> groups;  // -g NAME: groups from the config file
+  bool fan_out = false;             // -H, -g or --hosts-file given
+  bool shell = false;               // -c
   std::string shell_command;
   std::vector<std::string> argv;  // empty and !shell: interactive
 };

@@ -3,6 +3,8 @@
 #include <charconv>
 #include <fstream>
 
+#include "trex/client_config.hpp"
+
 namespace trex::client {
 
 const char* const kUsage =
@@ -11,20 +13,30 @@ const char* const kUsage =
     "       trex [options] HOST[:PORT]                       interactive: one shell line per "
     "prompt\n"
     "       trex [options] -H HOST[,HOST...] [-H ...] COMMAND [ARG...] | -c '...'   fan-out\n"
-    "HOST: a name, an IPv4 address or an IPv6 address; with a port, [IPv6]:PORT\n"
+    "       trex [options] -g GROUP COMMAND [ARG...] | -c '...'   fan-out to a config group\n"
+    "HOST: an alias from the config file, a name, an IPv4 address or an IPv6 address; with\n"
+    "  a port, [IPv6]:PORT; a range such as lab[01-12] or 10.0.0.[11-20] names several\n"
+    "  hosts (a fan-out)\n"
     "options:\n"
-    "  --ca FILE               CA certificate (env TREX_CA, default pki/ca.crt)\n"
-    "  --cert FILE             client certificate (env TREX_CERT, default pki/issued/client.crt)\n"
-    "  --key FILE              client key (env TREX_KEY, default pki/private/client.key)\n"
+    "  --config FILE           config file (env TREX_CONFIG, default\n"
+    "                          $XDG_CONFIG_HOME/trex/config.toml or ~/.config/trex/config.toml)\n"
+    "  --ca FILE               CA certificate (env TREX_CA, default ~/.config/trex/ca.crt)\n"
+    "  --cert FILE             client certificate (env TREX_CERT, default "
+    "~/.config/trex/client.crt)\n"
+    "  --key FILE              client key (env TREX_KEY, default ~/.config/trex/client.key)\n"
+    "                          order: flag, environment, the host's config entry, the\n"
+    "                          config's ca/cert/key, its pki_dir, then ~/.config/trex/\n"
     "  --port N                server port when HOST has none (default 7443)\n"
     "  --timeout SECONDS       ask the server for a shorter time limit (default: the server's)\n"
     "  --connect-timeout SECONDS  connection and handshake limit (default 10)\n"
     "  -n                      no stdin: the command reads /dev/null\n"
-    "  -H HOST[,HOST...]       fan-out to these hosts (repeatable)\n"
+    "  -H HOST[,HOST...]       fan-out to these hosts (repeatable; ranges allowed)\n"
+    "  -g GROUP[,GROUP...]     fan-out to the groups of the config file (repeatable)\n"
     "  --hosts-file FILE       fan-out to the hosts listed in FILE, one per line\n"
     "  --parallel N            fan-out: hosts at once (default 32)\n"
     "  --json                  fan-out: one JSON object per host\n"
-    "  -v                      say what trex does\n"
+    "  -v                      say what trex does (config and certificate files)\n"
+    "  -q                      no notes or warnings of trex's own (errors still show)\n"
     "  --help, --version\n"
     "exit status: the command's own; 128+N killed by signal N; 124 timed out;\n"
     "  126 refused by policy; 127 not found; 255 trex's own failure\n";
@@ -40,18 +52,6 @@ Result<std::uint32_t> number(const std::string& flag, const std::string& v, std:
                       std::to_string(max) + ", not '" + v + "'");
   }
   return n;
-}
-
-void split_hosts(const std::string& list, std::vector<std::string>& out) {
-  std::size_t start = 0;
-  while (start <= list.size()) {
-    const auto comma = list.find(',', start);
-    const auto item =
-        list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
-    if (!item.empty()) out.push_back(item);
-    if (comma == std::string::npos) break;
-    start = comma + 1;
-  }
 }
 
 }  // namespace
@@ -81,6 +81,8 @@ Result<Args> parse_args(const std::vector<std::string>& in) {
       a.no_stdin = true;
     else if (arg == "-v" || arg == "--verbose")
       a.verbose = true;
+    else if (arg == "-q" || arg == "--quiet")
+      a.quiet = true;
     else if (arg == "--json")
       a.json = true;
     else if (arg == "-h" || arg == "--help")
@@ -100,11 +102,16 @@ Result<Args> parse_args(const std::vector<std::string>& in) {
         a.cert = *v;
       else if (arg == "--key")
         a.key = *v;
+      else if (arg == "--config")
+        a.config = *v;
       else if (arg == "--hosts-file") {
         a.hosts_file = *v;
         a.fan_out = true;
       } else if (arg == "-H") {
-        split_hosts(*v, a.hosts);
+        for (auto& h : config::split_host_list(*v)) a.hosts.push_back(std::move(h));
+        a.fan_out = true;
+      } else if (arg == "-g") {
+        for (auto& g : config::split_host_list(*v)) a.groups.push_back(std::move(g));
         a.fan_out = true;
       } else if (arg == "--port") {
         auto n = number(arg, *v, 1, 65535);
@@ -116,6 +123,7 @@ Result<Args> parse_args(const std::vector<std::string>& in) {
         (arg == "--timeout"    ? a.timeout
          : arg == "--parallel" ? a.parallel
                                : a.connect_timeout) = *n;
+        a.connect_timeout_given = a.connect_timeout_given || arg == "--connect-timeout";
       } else {
         return make_error("unknown option '" + arg + "' (try trex --help)");
       }
@@ -141,7 +149,9 @@ Result<Args> parse_args(const std::vector<std::string>& in) {
   if (a.fan_out && !a.shell && a.argv.empty()) {
     return make_error("fan-out needs a command (interactive mode is for one host)");
   }
-  if (a.fan_out && a.hosts.empty() && a.hosts_file.empty()) return make_error("-H needs a host");
+  if (a.fan_out && a.hosts.empty() && a.hosts_file.empty() && a.groups.empty()) {
+    return make_error("-H needs a host");
+  }
   return a;
 }
 

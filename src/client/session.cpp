@@ -141,12 +141,12 @@ Result<Session> Session::open(std::shared_ptr<tls::Context> ctx, const Target& t
                               std::chrono::milliseconds connect_timeout) {
   auto fd = tcp_connect(target.host, target.port, connect_timeout);
   if (!fd) return fd.error();
-  auto hs = tls::Connection::connect(std::move(ctx), *fd, target.host, connect_timeout);
+  auto hs = tls::Connection::connect(std::move(ctx), *fd, target.expected_name(), connect_timeout);
   if (auto* err = std::get_if<tls::HandshakeError>(&hs)) {
     const std::string where = host::join_host_port(target.host, target.port);
     if (err->is_name_mismatch()) {
-      return make_error("server certificate does not match " + target.host + " (" + err->detail +
-                        ")");
+      return make_error("server certificate does not match " + target.expected_name() + " (" +
+                        err->detail + ")");
     }
     if (err->kind == tls::HandshakeFailure::kTimeout) {
       return make_error("TLS handshake with " + where + " timed out");

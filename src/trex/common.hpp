@@ -4,9 +4,11 @@
 #include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "trex/client.hpp"
 #include "trex/client_args.hpp"
+#include "trex/client_config.hpp"
 #include "trex/config.hpp"
 
 namespace trexcli {
@@ -16,11 +18,24 @@ inline constexpr int kOwnFailure = 255;
 // Prints "trex: MESSAGE" on stderr and returns 255.
 int fail(const std::string& message);
 
-// The client context from flags, then TREX_CA/TREX_CERT/TREX_KEY, then pki/.
-// Checks the files first so errors name the file (and an expired cert's date).
-trex::Result<std::shared_ptr<trex::tls::Context>> make_context(const trex::client::Args& args);
+// Reads the per-user config (--config, TREX_CONFIG, XDG, ~/.config/trex/);
+// its connect_timeout applies unless the flag was given.
+trex::Status load_config(trex::client::Args& args);
+const trex::config::ClientConfig& client_config();
 
-trex::Result<trex::client::Target> target_of(const std::string& host_port,
+// The client context for a host word: flags, then TREX_CA/TREX_CERT/TREX_KEY,
+// then the host's config entry, the config's keys, its pki_dir, then
+// ~/.config/trex/. Checks the files first so errors name the file (and an
+// expired cert's date). Cached per set of files; thread-safe.
+trex::Result<std::shared_ptr<trex::tls::Context>> context_for(const std::string& word,
+                                                              const trex::client::Args& args);
+
+// The hosts to run on: HOST or -H words, -g groups and --hosts-file, with
+// ranges expanded and duplicates (the same address and port) removed.
+trex::Result<std::vector<std::string>> host_list(const trex::client::Args& args);
+
+// A host word: a config alias, else HOST[:PORT].
+trex::Result<trex::client::Target> target_of(const std::string& word,
                                              const trex::client::Args& args);
 
 trex::proto::ExecRequest request_of(const trex::client::Args& args);
@@ -28,7 +43,7 @@ trex::proto::ExecRequest request_of(const trex::client::Args& args);
 // Interactive mode on one session. Returns trex's exit status.
 int interactive(const trex::client::Args& args, std::shared_ptr<trex::tls::Context> ctx);
 // Fan-out over several hosts. Returns the largest status.
-int fan_out(const trex::client::Args& args, std::shared_ptr<trex::tls::Context> ctx);
+int fan_out(const trex::client::Args& args, const std::vector<std::string>& hosts);
 
 // Self-pipe written by the SIGINT handler (one byte per interrupt); -1
 // before install.

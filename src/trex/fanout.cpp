@@ -69,14 +69,16 @@ struct HostResult {
   long long duration_ms = 0;
 };
 
-void run_host(const trex::client::Args& args, const std::shared_ptr<trex::tls::Context>& ctx,
-              HostResult& r) {
+void run_host(const trex::client::Args& args, HostResult& r) {
   const auto start = std::chrono::steady_clock::now();
   PrefixOutput out(r.host, args.json);
   auto target = target_of(r.host, args);
+  auto ctx = context_for(r.host, args);
   if (!target) {
     r.error = target.message();
-  } else if (auto s = trex::client::Session::open(ctx, *target,
+  } else if (!ctx) {
+    r.error = ctx.message();
+  } else if (auto s = trex::client::Session::open(*ctx, *target,
                                                   std::chrono::seconds(args.connect_timeout));
              !s) {
     r.error = s.message();
@@ -108,13 +110,7 @@ void run_host(const trex::client::Args& args, const std::shared_ptr<trex::tls::C
 
 }  // namespace
 
-int fan_out(const trex::client::Args& args, std::shared_ptr<trex::tls::Context> ctx) {
-  std::vector<std::string> hosts = args.hosts;
-  if (!args.hosts_file.empty()) {
-    auto more = trex::client::read_hosts_file(args.hosts_file);
-    if (!more) return fail(more.message());
-    hosts.insert(hosts.end(), more->begin(), more->end());
-  }
+int fan_out(const trex::client::Args& args, const std::vector<std::string>& hosts) {
   std::vector<HostResult> results(hosts.size());
   for (std::size_t i = 0; i < hosts.size(); ++i) results[i].host = hosts[i];
   std::atomic<std::size_t> next{0};
@@ -122,8 +118,7 @@ int fan_out(const trex::client::Args& args, std::shared_ptr<trex::tls::Context> 
   const std::size_t n = std::min<std::size_t>(args.parallel, hosts.size());
   for (std::size_t w = 0; w < n; ++w) {
     workers.emplace_back([&] {
-      for (std::size_t i; (i = next.fetch_add(1)) < results.size();)
-        run_host(args, ctx, results[i]);
+      for (std::size_t i; (i = next.fetch_add(1)) < results.size();) run_host(args, results[i]);
     });
   }
   for (auto& t : workers) t.join();

@@ -9,7 +9,6 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <ctime>
 
 #include "common.hpp"
 #include "trex/tls.hpp"
@@ -31,21 +30,6 @@ void on_sigint(int) {
   const char b = 1;
   [[maybe_unused]] auto n = ::write(interrupt_pipe[1], &b, 1);
   errno = saved;
-}
-
-std::string pick(const std::string& flag, const char* env, const char* fallback) {
-  if (!flag.empty()) return flag;
-  if (const char* v = std::getenv(env); v != nullptr && *v != '\0') return v;
-  return fallback;
-}
-
-std::string date_of(std::chrono::system_clock::time_point t) {
-  const std::time_t tt = std::chrono::system_clock::to_time_t(t);
-  std::tm tm{};
-  gmtime_r(&tt, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M UTC", &tm);
-  return buf;
 }
 
 int run_single(const trex::client::Args& args, std::shared_ptr<trex::tls::Context> ctx) {
@@ -116,38 +100,6 @@ void install_interrupt_handler() {
   sigaction(SIGINT, &sa, nullptr);
 }
 
-trex::Result<std::shared_ptr<trex::tls::Context>> make_context(const trex::client::Args& args) {
-  const trex::tls::ClientFiles files{pick(args.ca, "TREX_CA", "pki/ca.crt"),
-                                     pick(args.cert, "TREX_CERT", "pki/issued/client.crt"),
-                                     pick(args.key, "TREX_KEY", "pki/private/client.key")};
-  auto info = trex::tls::inspect_certificate(files.cert);
-  if (info) {
-    const auto now = std::chrono::system_clock::now();
-    if (info->not_after < now) {
-      return trex::make_error("your certificate " + files.cert + " expired on " +
-                              date_of(info->not_after) + "; ask your CA for a new one");
-    }
-    warn_if_expiring(files.cert, info->not_after);
-    if (info->not_before > now) {
-      return trex::make_error("your certificate " + files.cert + " is not valid before " +
-                              date_of(info->not_before) + "; check this machine's clock");
-    }
-  }
-  auto ctx = trex::tls::Context::client(files);
-  if (!ctx) {
-    return trex::make_error(ctx.message() +
-                            " (set --cert/--key/--ca or TREX_CERT/TREX_KEY/TREX_CA)");
-  }
-  return ctx;
-}
-
-trex::Result<trex::client::Target> target_of(const std::string& host_port,
-                                             const trex::client::Args& args) {
-  auto ep = trex::config::parse_endpoint(host_port, args.port.value_or(7443));
-  if (!ep) return trex::make_error("bad host '" + host_port + "': " + ep.message());
-  return trex::client::Target{ep->host, ep->port};
-}
-
 trex::proto::ExecRequest request_of(const trex::client::Args& args) {
   trex::proto::ExecRequest req;
   req.shell = args.shell;
@@ -179,10 +131,18 @@ int main(int argc, char** argv) {
       return trexcli::fail(enc.message());
     }
   }
+  if (auto st = trexcli::load_config(*args); !st) return trexcli::fail(st.message());
+  auto hosts = trexcli::host_list(*args);
+  if (!hosts) return trexcli::fail(hosts.message());
+  const bool many = args->fan_out || hosts->size() > 1;
+  if (many && !args->shell && args->argv.empty()) {
+    return trexcli::fail("fan-out needs a command (interactive mode is for one host)");
+  }
+  args->hosts = std::move(*hosts);
   trex::tls::Library tls_library;
-  auto ctx = trexcli::make_context(*args);
+  if (many) return trexcli::fan_out(*args, args->hosts);
+  auto ctx = trexcli::context_for(args->hosts.front(), *args);
   if (!ctx) return trexcli::fail(ctx.message());
-  if (args->fan_out) return trexcli::fan_out(*args, *ctx);
   if (!args->shell && args->argv.empty()) return trexcli::interactive(*args, *ctx);
   return trexcli::run_single(*args, *ctx);
 }

@@ -388,72 +388,8 @@ TEST_F(Tls, ClientWithAnotherCertificatesKeyIsToldSo) {
   expect_good_client(server);
 }
 
-TEST_F(Tls, ClientFindsItsFilesByFlagThenEnvironmentThenPkiFolder) {
-  pki_.client("alice");
-  pki_.client("bob");
-  Trexd server(pki_, tmp_.path());
-  ASSERT_FALSE(server.address().empty());
-  // tmp_ holds pki/ca.crt, pki/issued/client.crt and pki/private/client.key:
-  // the defaults, relative to the working directory.
-  const std::string good = tmp_.path();
-  const std::string garbage = tmp_.file("garbage.pem");
-  write_file(garbage, "-----BEGIN CERTIFICATE-----\nnot PEM data\n-----END CERTIFICATE-----\n");
-  struct File {
-    std::string flag, env, rel;
-  };
-  const std::vector<File> files{{"--ca", "TREX_CA", "pki/ca.crt"},
-                                {"--cert", "TREX_CERT", "pki/issued/client.crt"},
-                                {"--key", "TREX_KEY", "pki/private/client.key"}};
-  // trex in `cwd` with `flags` and only the TREX_* variables in `env`.
-  const auto trex = [&](const std::string& cwd, std::vector<std::string> flags,
-                        const std::vector<std::string>& env) {
-    std::vector<std::string> argv{TREX_BIN};
-    argv.insert(argv.end(), flags.begin(), flags.end());
-    argv.insert(argv.end(), {server.address(), "-c", "echo $TREX_CLIENT"});
-    RunOptions o = with_timeout(30s);
-    o.cwd = cwd;
-    o.env = {"TREX_CA=", "TREX_CERT=", "TREX_KEY="};  // empty counts as unset
-    o.env.insert(o.env.end(), env.begin(), env.end());
-    return run(argv, o);
-  };
-  // The client certificate each level gives: the identity the server sees.
-  auto r = trex(good, {}, {});
-  EXPECT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(r.out, "client\n");
-  const std::vector<std::string> alice_env{"TREX_CERT=" + pki_.cert("alice"),
-                                           "TREX_KEY=" + pki_.key("alice")};
-  r = trex(good, {}, alice_env);
-  EXPECT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(r.out, "alice\n") << "the environment did not beat pki/";
-  r = trex(good, {"--cert", pki_.cert("bob"), "--key", pki_.key("bob")}, alice_env);
-  EXPECT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(r.out, "bob\n") << "the flags did not beat the environment";
-  // Without a pki/ folder in the working directory there is nothing to use.
-  r = trex(tmp_.file("log"), {}, {});
-  expect_one_failure_line(r, "pki/");
-
-  // Each file on its own: a garbage file at a level is used when nothing
-  // higher is set, and ignored when something is.
-  for (const auto& f : files) {
-    SCOPED_TRACE(f.flag);
-    const std::string bad = tmp_.file("bad" + f.flag);
-    for (const auto& g : files) {
-      std::filesystem::create_directories(std::filesystem::path(bad + "/" + g.rel).parent_path());
-      write_file(bad + "/" + g.rel, read_file(g.rel == f.rel ? garbage : good + "/" + g.rel));
-    }
-    const std::string right = good + "/" + f.rel;
-    r = trex(bad, {}, {});
-    EXPECT_EQ(r.status, 255) << "garbage " << f.rel << " was not used: " << r.err;
-    r = trex(bad, {}, {f.env + "=" + right});
-    EXPECT_EQ(r.status, 0) << f.env << " did not beat " << f.rel << ": " << r.err;
-    EXPECT_EQ(r.out, "client\n");
-    r = trex(good, {}, {f.env + "=" + garbage});
-    EXPECT_EQ(r.status, 255) << "garbage " << f.env << " was not used: " << r.err;
-    r = trex(good, {f.flag, right}, {f.env + "=" + garbage});
-    EXPECT_EQ(r.status, 0) << f.flag << " did not beat " << f.env << ": " << r.err;
-    EXPECT_EQ(r.out, "client\n");
-  }
-}
+// Where trex finds its files (flags, environment, config, ~/.config/trex/):
+// client_config_test.cpp.
 
 // Both ends of one of trex's TLS connections, handshaken over loopback in
 // this process. Empty (with a test failure) when that did not work.

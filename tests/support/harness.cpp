@@ -41,6 +41,11 @@ pid_t spawn(const std::vector<std::string>& argv, const RunOptions& o, int* in_f
     setpgid(0, 0);
     signal(SIGPIPE, SIG_DFL);
     if (!o.cwd.empty() && chdir(o.cwd.c_str()) != 0) _exit(126);
+    // The tester's own ~/.config/trex must not decide what a test sees; a
+    // test that wants a config or a HOME sets them in o.env.
+    unsetenv("TREX_CONFIG");
+    unsetenv("XDG_CONFIG_HOME");
+    setenv("HOME", "/nonexistent/trex-test-home", 1);
     for (const auto& kv : o.env) putenv(const_cast<char*>(kv.c_str()));
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
@@ -461,8 +466,17 @@ std::string read_file(const std::string& path) {
 }
 
 void write_file(const std::string& path, const std::string& data) {
-  std::ofstream out(path, std::ios::binary | std::ios::trunc);
-  out << data;
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  ASSERT_GE(fd, 0) << "cannot write " << path << ": " << std::strerror(errno);
+  std::string_view rest = data;
+  while (!rest.empty()) {
+    const ssize_t n = ::write(fd, rest.data(), rest.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    rest.remove_prefix(static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  EXPECT_TRUE(rest.empty()) << "short write to " << path;
 }
 
 bool process_exists(pid_t pid) { return ::kill(pid, 0) == 0 || errno == EPERM; }

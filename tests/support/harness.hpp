@@ -38,8 +38,10 @@ struct RunResult {
 
 struct RunOptions {
   std::string stdin_data;
-  bool close_stdin = true;       // EOF after stdin_data (else /dev/null when empty)
-  std::vector<std::string> env;  // extra "K=V" (the test's environment is kept)
+  bool close_stdin = true;  // EOF after stdin_data (else /dev/null when empty)
+  // Extra "K=V". The test's environment is kept, except that TREX_CONFIG and
+  // XDG_CONFIG_HOME are unset and HOME is a folder that does not exist.
+  std::vector<std::string> env;
   std::chrono::milliseconds timeout = 60s;
   std::string cwd;
 };
@@ -156,6 +158,8 @@ std::vector<nlohmann::json> audit_records(const std::string& path);
 // The records whose "event" is `event`.
 std::vector<nlohmann::json> audit_records(const std::string& path, const std::string& event);
 std::string read_file(const std::string& path);
+// A new file is made mode 0600: tests copy keys with it, and trex warns
+// about a key that others can read.
 void write_file(const std::string& path, const std::string& data);
 // Does /proc show a process with this pid (zombies count as present)?
 bool process_exists(pid_t pid);

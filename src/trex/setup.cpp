@@ -1,0 +1,235 @@
+// The per-user configuration as the program uses it: which file to read,
+// what a host word means (alias, range, group), and which certificate files
+// make the TLS context for a host.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <map>
+#include <mutex>
+#include <set>
+#include <tuple>
+
+#include "common.hpp"
+
+namespace trexcli {
+namespace {
+
+trex::config::ClientConfig g_config;
+std::string g_config_note;  // for -v: which config file, or why none
+std::mutex g_ctx_mu;
+std::map<std::tuple<std::string, std::string, std::string>, std::shared_ptr<trex::tls::Context>>
+    g_contexts;
+
+const char* env(const char* name) { return std::getenv(name); }
+
+// The config is read on every run: one read(2) of at most 1 MiB, no stdio.
+trex::Result<std::string> read_small_file(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return trex::make_error(std::strerror(errno));
+  std::string text;
+  constexpr std::size_t kMax = 1U << 20;
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && st.st_size > 0 && static_cast<std::size_t>(st.st_size) <= kMax) {
+    text.reserve(static_cast<std::size_t>(st.st_size) + 1);
+  }
+  char buf[16384];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      const int e = errno;
+      ::close(fd);
+      return trex::make_error(std::strerror(e));
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+    if (text.size() > kMax) {
+      ::close(fd);
+      return trex::make_error("larger than 1 MiB");
+    }
+  }
+  ::close(fd);
+  return text;
+}
+
+std::string date_of(std::chrono::system_clock::time_point t) {
+  const std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof(buf), "%Y-%m-%d %H:%M UTC", &tm);
+  return buf;
+}
+
+// A key others can read is a key others may hold: say so once per run.
+void warn_if_key_exposed(const std::string& key, const trex::client::Args& args) {
+  static std::set<std::string> warned;
+  struct stat st {};
+  if (args.quiet || ::stat(key.c_str(), &st) != 0 || (st.st_mode & 077) == 0) return;
+  if (!warned.insert(key).second) return;
+  std::fprintf(stderr, "trex: warning: your key %s can be read by %s; run: chmod 600 %s\n",
+               key.c_str(), (st.st_mode & 07) != 0 ? "everyone on this machine" : "its group",
+               key.c_str());
+}
+
+trex::Status check_dates(const std::string& cert) {
+  auto info = trex::tls::inspect_certificate(cert);
+  if (!info) return {};  // Context::client names the file and the reason
+  const auto now = std::chrono::system_clock::now();
+  if (info->not_after < now) {
+    return trex::make_error("your certificate " + cert + " expired on " + date_of(info->not_after) +
+                            "; ask your CA for a new one");
+  }
+  warn_if_expiring(cert, info->not_after);
+  if (info->not_before > now) {
+    return trex::make_error("your certificate " + cert + " is not valid before " +
+                            date_of(info->not_before) + "; check this machine's clock");
+  }
+  return {};
+}
+
+const trex::config::HostEntry* entry_of(const std::string& word) {
+  const auto it = g_config.hosts.find(word);
+  return it == g_config.hosts.end() ? nullptr : &it->second;
+}
+
+}  // namespace
+
+trex::Status load_config(trex::client::Args& args) {
+  const auto where = trex::config::config_path(args.config, env);
+  if (where.path.empty()) {
+    g_config_note = "no config file (HOME is not set)";
+    return {};
+  }
+  auto text = read_small_file(where.path);
+  if (!text) {
+    if (!where.required && text.message() == std::strerror(ENOENT)) {
+      g_config_note = "no config file (" + where.path + " does not exist)";
+      return {};
+    }
+    return trex::make_error("cannot read config file " + where.path + ": " + text.message());
+  }
+  const char* home = env("HOME");
+  // One host (or a -H list) needs only its own entries; groups and hosts
+  // files may name any alias.
+  std::set<std::string> named;
+  bool all = !args.groups.empty() || !args.hosts_file.empty();
+  for (const auto& w : args.hosts) {
+    auto names = trex::config::expand_host_ranges(w);
+    if (!names) all = true;  // host_list reports the error
+    if (names) named.insert(names->begin(), names->end());
+  }
+  trex::config::HostFilter keep;
+  if (!all) keep = [&named](const std::string& alias) { return named.count(alias) > 0; };
+  auto config = trex::config::parse_client_config(*text, where.path, home ? home : "", keep);
+  if (!config) return config.error();
+  g_config = std::move(*config);
+  g_config_note = "config file " + where.path;
+  if (!args.connect_timeout_given && g_config.connect_timeout) {
+    args.connect_timeout = *g_config.connect_timeout;
+  }
+  return {};
+}
+
+const trex::config::ClientConfig& client_config() { return g_config; }
+
+trex::Result<trex::client::Target> target_of(const std::string& word,
+                                             const trex::client::Args& args) {
+  const auto* entry = entry_of(word);
+  const std::uint16_t fallback =
+      args.port.value_or(entry && entry->port ? *entry->port : g_config.port.value_or(7443));
+  if (entry != nullptr) {
+    trex::client::Target t{entry->address.empty() ? word : entry->address, fallback,
+                           entry->server_name};
+    return t;
+  }
+  auto ep = trex::config::parse_endpoint(word, fallback);
+  if (!ep) return trex::make_error("bad host '" + word + "': " + ep.message());
+  return trex::client::Target{ep->host, ep->port, ""};
+}
+
+trex::Result<std::shared_ptr<trex::tls::Context>> context_for(const std::string& word,
+                                                              const trex::client::Args& args) {
+  const auto files = trex::config::choose_cert_files({args.ca, args.cert, args.key}, env, g_config,
+                                                     entry_of(word), trex::config::config_dir(env));
+  std::lock_guard lock(g_ctx_mu);
+  const auto key = std::make_tuple(files.ca.path, files.cert.path, files.key.path);
+  if (auto it = g_contexts.find(key); it != g_contexts.end()) return it->second;
+  if (args.verbose) {
+    std::fprintf(stderr, "trex: %s\n", g_config_note.c_str());
+    for (const auto* f : {&files.ca, &files.cert, &files.key}) {
+      std::fprintf(stderr, "trex: %s %s (from %s)\n",
+                   f == &files.ca     ? "CA certificate"
+                   : f == &files.cert ? "certificate"
+                                      : "key",
+                   f->path.c_str(), f->from.c_str());
+    }
+  }
+  for (const auto* f : {&files.ca, &files.cert, &files.key}) {
+    if (f->path.empty()) {
+      return trex::make_error("no certificate files: set HOME, or give --ca, --cert and --key");
+    }
+  }
+  if (auto st = check_dates(files.cert.path); !st) return st.error();
+  warn_if_key_exposed(files.key.path, args);
+  auto ctx = trex::tls::Context::client({files.ca.path, files.cert.path, files.key.path});
+  if (!ctx) {
+    std::string from;
+    for (const auto* f : {&files.ca, &files.cert, &files.key}) {
+      if (ctx.message().find(f->path) != std::string::npos) from = f->from;
+    }
+    return trex::make_error(ctx.message() + (from.empty() ? "" : " (from " + from + ")") +
+                            "; trex --help says where trex looks");
+  }
+  g_contexts.emplace(key, *ctx);
+  return ctx;
+}
+
+trex::Result<std::vector<std::string>> host_list(const trex::client::Args& args) {
+  std::vector<std::string> words = args.hosts;
+  for (const auto& g : args.groups) {
+    const auto it = g_config.groups.find(g);
+    if (it == g_config.groups.end()) {
+      std::string known;
+      for (const auto& [name, members] : g_config.groups)
+        known += (known.empty() ? "" : ", ") + name;
+      return trex::make_error("no group '" + g + "' in " +
+                              (g_config.source.empty() ? g_config_note : g_config.source) +
+                              (known.empty() ? "" : " (groups: " + known + ")"));
+    }
+    words.insert(words.end(), it->second.begin(), it->second.end());
+  }
+  if (!args.hosts_file.empty()) {
+    auto more = trex::client::read_hosts_file(args.hosts_file);
+    if (!more) return more.error();
+    words.insert(words.end(), more->begin(), more->end());
+  }
+  constexpr std::size_t kMaxHosts = 10000;
+  std::vector<std::string> hosts;
+  std::set<std::string> seen;  // one run per server, however it was named
+  for (const auto& w : words) {
+    auto expanded = trex::config::expand_host_ranges(w, kMaxHosts);
+    if (!expanded) return expanded.error();
+    for (auto& h : *expanded) {
+      if (h.empty()) continue;
+      const auto t = target_of(h, args);
+      const std::string key = t ? t->host + "\n" + std::to_string(t->port) : h;
+      if (!seen.insert(key).second) continue;
+      if (hosts.size() == kMaxHosts) {
+        return trex::make_error("more than " + std::to_string(kMaxHosts) + " hosts");
+      }
+      hosts.push_back(std::move(h));
+    }
+  }
+  if (hosts.empty()) return trex::make_error("no host given (try trex --help)");
+  return hosts;
+}
+
+}  // namespace trexcli
