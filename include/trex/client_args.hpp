@@ -1,4 +1,6 @@
-// The trex command line, parsed without side effects (unit-tested):
+// The trex command line, parsed without side effects (unit-tested). Options
+// may come before and after HOST, up to the first word that is not an option
+// (the command) or "--", as ssh takes them:
 //   trex [options] HOST[:PORT] COMMAND [ARG...]
 //   trex [options] HOST[:PORT] -c 'SHELL STRING'
 //   trex [options] HOST[:PORT]                      (interactive)
@@ -22,6 +24,7 @@ struct Args {
   std::uint32_t connect_timeout = 10;
   bool connect_timeout_given = false;  // else the config file's may apply
   bool no_stdin = false;               // -n
+  bool stdin_all = false;              // --stdin-all: a fan-out sends stdin to every host
   bool json = false;
   bool verbose = false;
   bool quiet = false;  // -q: none of trex's own notes and warnings

@@ -17,6 +17,7 @@ const char* const kUsage =
     "HOST: an alias from the config file, a name, an IPv4 address or an IPv6 address; with\n"
     "  a port, [IPv6]:PORT; a range such as lab[01-12] or 10.0.0.[11-20] names several\n"
     "  hosts (a fan-out)\n"
+    "options may also follow HOST, up to the first word that is not one; -- ends them\n"
     "options:\n"
     "  --config FILE           config file (env TREX_CONFIG, default\n"
     "                          $XDG_CONFIG_HOME/trex/config.toml or ~/.config/trex/config.toml)\n"
@@ -30,6 +31,8 @@ const char* const kUsage =
     "  --timeout SECONDS       ask the server for a shorter time limit (default: the server's)\n"
     "  --connect-timeout SECONDS  connection and handshake limit (default 10)\n"
     "  -n                      no stdin: the command reads /dev/null\n"
+    "  --stdin-all             fan-out: send stdin to every host (else a fan-out refuses\n"
+    "                          stdin that is not a terminal or /dev/null; give -n)\n"
     "  -H HOST[,HOST...]       fan-out to these hosts (repeatable; ranges allowed)\n"
     "  -g GROUP[,GROUP...]     fan-out to the groups of the config file (repeatable)\n"
     "  --hosts-file FILE       fan-out to the hosts listed in FILE, one per line\n"
@@ -54,92 +57,103 @@ Result<std::uint32_t> number(const std::string& flag, const std::string& v, std:
   return n;
 }
 
-}  // namespace
+// An option that takes a value.
+Status option_with_value(const std::string& arg, const std::string& v, Args& a) {
+  if (arg == "--ca") {
+    a.ca = v;
+  } else if (arg == "--cert") {
+    a.cert = v;
+  } else if (arg == "--key") {
+    a.key = v;
+  } else if (arg == "--config") {
+    a.config = v;
+  } else if (arg == "--hosts-file") {
+    a.hosts_file = v;
+    a.fan_out = true;
+  } else if (arg == "-H" || arg == "-g") {
+    for (auto& h : config::split_host_list(v)) (arg == "-H" ? a.hosts : a.groups).push_back(h);
+    a.fan_out = true;
+  } else if (arg == "--port") {
+    auto n = number(arg, v, 1, 65535);
+    if (!n) return n.error();
+    a.port = static_cast<std::uint16_t>(*n);
+  } else if (arg == "--timeout" || arg == "--connect-timeout" || arg == "--parallel") {
+    auto n = number(arg, v, 1, arg == "--parallel" ? 1024 : 30 * 86400);
+    if (!n) return n.error();
+    (arg == "--timeout" ? a.timeout : arg == "--parallel" ? a.parallel : a.connect_timeout) = *n;
+    a.connect_timeout_given = a.connect_timeout_given || arg == "--connect-timeout";
+  } else {
+    return make_error("unknown option '" + arg + "' (try trex --help)");
+  }
+  return {};
+}
 
-Result<Args> parse_args(const std::vector<std::string>& in) {
-  Args a;
-  std::size_t i = 0;
-  auto value = [&](const std::string& flag, std::string& inline_value) -> Result<std::string> {
-    if (!inline_value.empty()) return inline_value;
-    if (i + 1 >= in.size()) return make_error(flag + " needs a value");
-    return in[++i];
-  };
-  for (; i < in.size(); ++i) {
-    std::string arg = in[i];
+// One option at in[i] (i moves past its value).
+Status parse_option(const std::vector<std::string>& in, std::size_t& i, Args& a) {
+  std::string arg = in[i];
+  std::string inline_value;
+  if (arg.rfind("--", 0) == 0 && arg.find('=') != std::string::npos) {
+    inline_value = arg.substr(arg.find('=') + 1);
+    arg = arg.substr(0, arg.find('='));
+    if (inline_value.empty()) return make_error(arg + " needs a value");
+  }
+  if (arg == "-n") {
+    a.no_stdin = true;
+  } else if (arg == "-v" || arg == "--verbose") {
+    a.verbose = true;
+  } else if (arg == "-q" || arg == "--quiet") {
+    a.quiet = true;
+  } else if (arg == "--json") {
+    a.json = true;
+  } else if (arg == "--stdin-all") {
+    a.stdin_all = true;
+  } else if (arg == "-h" || arg == "--help") {
+    a.help = true;
+  } else if (arg == "--version") {
+    a.version = true;
+  } else if (arg == "-c") {
+    if (i + 1 >= in.size()) return make_error("-c needs a shell command");
+    if (a.shell) return make_error("-c given twice; quote the whole command as one string");
+    a.shell = true;
+    a.shell_command = in[++i];
+  } else {
+    if (inline_value.empty() && i + 1 >= in.size()) return make_error(arg + " needs a value");
+    return option_with_value(arg, inline_value.empty() ? in[++i] : inline_value, a);
+  }
+  return {};
+}
+
+// Options from in[i] up to the first word that is not one; "--" ends them
+// for good (`ended`).
+Status parse_options(const std::vector<std::string>& in, std::size_t& i, Args& a, bool& ended) {
+  for (; !ended && i < in.size(); ++i) {
+    const std::string& arg = in[i];
     if (arg.empty() || arg[0] != '-' || arg == "-") break;
     if (arg == "--") {
+      ended = true;
       ++i;
       break;
     }
-    std::string inline_value;
-    if (arg.rfind("--", 0) == 0 && arg.find('=') != std::string::npos) {
-      inline_value = arg.substr(arg.find('=') + 1);
-      arg = arg.substr(0, arg.find('='));
-      if (inline_value.empty()) return make_error(arg + " needs a value");
-    }
-    if (arg == "-n")
-      a.no_stdin = true;
-    else if (arg == "-v" || arg == "--verbose")
-      a.verbose = true;
-    else if (arg == "-q" || arg == "--quiet")
-      a.quiet = true;
-    else if (arg == "--json")
-      a.json = true;
-    else if (arg == "-h" || arg == "--help")
-      a.help = true;
-    else if (arg == "--version")
-      a.version = true;
-    else if (arg == "-c") {
-      if (i + 1 >= in.size()) return make_error("-c needs a shell command");
-      a.shell = true;
-      a.shell_command = in[++i];
-    } else {
-      auto v = value(arg, inline_value);
-      if (!v) return v.error();
-      if (arg == "--ca")
-        a.ca = *v;
-      else if (arg == "--cert")
-        a.cert = *v;
-      else if (arg == "--key")
-        a.key = *v;
-      else if (arg == "--config")
-        a.config = *v;
-      else if (arg == "--hosts-file") {
-        a.hosts_file = *v;
-        a.fan_out = true;
-      } else if (arg == "-H") {
-        for (auto& h : config::split_host_list(*v)) a.hosts.push_back(std::move(h));
-        a.fan_out = true;
-      } else if (arg == "-g") {
-        for (auto& g : config::split_host_list(*v)) a.groups.push_back(std::move(g));
-        a.fan_out = true;
-      } else if (arg == "--port") {
-        auto n = number(arg, *v, 1, 65535);
-        if (!n) return n.error();
-        a.port = static_cast<std::uint16_t>(*n);
-      } else if (arg == "--timeout" || arg == "--connect-timeout" || arg == "--parallel") {
-        auto n = number(arg, *v, 1, arg == "--parallel" ? 1024 : 30 * 86400);
-        if (!n) return n.error();
-        (arg == "--timeout"    ? a.timeout
-         : arg == "--parallel" ? a.parallel
-                               : a.connect_timeout) = *n;
-        a.connect_timeout_given = a.connect_timeout_given || arg == "--connect-timeout";
-      } else {
-        return make_error("unknown option '" + arg + "' (try trex --help)");
-      }
-    }
+    if (auto st = parse_option(in, i, a); !st) return st;
   }
-  if (a.help || a.version) return a;
-  if (!a.fan_out) {
+  return {};
+}
+
+}  // namespace
+
+// Options may come before and after HOST, as ssh takes them, up to the
+// first word that is not an option (the command) or "--".
+Result<Args> parse_args(const std::vector<std::string>& in) {
+  Args a;
+  std::size_t i = 0;
+  bool ended = false;
+  if (auto st = parse_options(in, i, a, ended); !st) return st.error();
+  if (!a.fan_out && !a.help && !a.version) {
     if (i >= in.size()) return make_error("no host given (try trex --help)");
     a.hosts.push_back(in[i++]);
+    if (auto st = parse_options(in, i, a, ended); !st) return st.error();
   }
-  if (!a.shell && i < in.size() && in[i] == "-c") {
-    if (i + 1 >= in.size()) return make_error("-c needs a shell command");
-    a.shell = true;
-    a.shell_command = in[i + 1];
-    i += 2;
-  }
+  if (a.help || a.version) return a;
   if (a.shell) {
     if (i < in.size()) return make_error("-c takes one shell string; quote the whole command");
     if (a.shell_command.empty()) return make_error("-c needs a non-empty shell command");

@@ -34,6 +34,13 @@ trex::Result<std::shared_ptr<trex::tls::Context>> context_for(const std::string&
 // ranges expanded and duplicates (the same address and port) removed.
 trex::Result<std::vector<std::string>> host_list(const trex::client::Args& args);
 
+// A fan-out reads no stdin unless --stdin-all: stdin that holds data (a
+// pipe or file, not a terminal, not -n) is refused, so nothing is silently
+// dropped. With --stdin-all it is read once into memory, and each host gets
+// its own descriptor on that copy from open_fanout_stdin() (-1: none).
+trex::Status prepare_fanout_stdin(const trex::client::Args& args);
+int open_fanout_stdin();
+
 // A host word: a config alias, else HOST[:PORT].
 trex::Result<trex::client::Target> target_of(const std::string& word,
                                              const trex::client::Args& args);

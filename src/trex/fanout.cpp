@@ -84,8 +84,11 @@ void run_host(const trex::client::Args& args, HostResult& r) {
     r.error = s.message();
   } else {
     auto req = request_of(args);
-    req.stdin_open = false;  // one stdin cannot feed many hosts
-    auto res = s->run(req, out, -1, -1);
+    // One stdin cannot feed many hosts, except a copy with --stdin-all.
+    const int in = open_fanout_stdin();
+    req.stdin_open = in >= 0;
+    auto res = s->run(req, out, in, -1);
+    if (in >= 0) ::close(in);
     if (!res) {
       r.error = res.message();
     } else {

@@ -140,7 +140,10 @@ int main(int argc, char** argv) {
   }
   args->hosts = std::move(*hosts);
   trex::tls::Library tls_library;
-  if (many) return trexcli::fan_out(*args, args->hosts);
+  if (many) {
+    if (auto st = trexcli::prepare_fanout_stdin(*args); !st) return trexcli::fail(st.message());
+    return trexcli::fan_out(*args, args->hosts);
+  }
   auto ctx = trexcli::context_for(args->hosts.front(), *args);
   if (!ctx) return trexcli::fail(ctx.message());
   if (!args->shell && args->argv.empty()) return trexcli::interactive(*args, *ctx);

@@ -2,6 +2,7 @@
 // what a host word means (alias, range, group), and which certificate files
 // make the TLS context for a host.
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -230,6 +231,54 @@ trex::Result<std::vector<std::string>> host_list(const trex::client::Args& args)
   }
   if (hosts.empty()) return trex::make_error("no host given (try trex --help)");
   return hosts;
+}
+
+namespace {
+int g_stdin_copy = -1;  // memfd holding stdin for --stdin-all
+}  // namespace
+
+trex::Status prepare_fanout_stdin(const trex::client::Args& args) {
+  struct stat st {};
+  if (args.no_stdin || ::fstat(STDIN_FILENO, &st) != 0 || S_ISCHR(st.st_mode)) return {};
+  // A pipe or a file: wait for its first byte, or its end (an empty or
+  // closed stdin is no input to drop).
+  char first = 0;
+  ssize_t n;
+  while ((n = ::read(STDIN_FILENO, &first, 1)) < 0 && errno == EINTR) {
+  }
+  if (n <= 0) return {};
+  if (!args.stdin_all) {
+    return trex::make_error(
+        "a fan-out does not read stdin: give -n, or --stdin-all to send it to every host");
+  }
+  g_stdin_copy = ::memfd_create("trex-stdin", MFD_CLOEXEC);
+  if (g_stdin_copy < 0)
+    return trex::make_error(std::string("memfd_create: ") + std::strerror(errno));
+  constexpr std::size_t kMax = 1ULL << 30;
+  std::size_t total = 1;
+  char buf[65536];
+  buf[0] = first;
+  std::size_t have = 1;
+  for (;;) {
+    if (have > 0 && ::write(g_stdin_copy, buf, have) != static_cast<ssize_t>(have)) {
+      return trex::make_error(std::string("keeping stdin for --stdin-all: ") +
+                              std::strerror(errno));
+    }
+    n = ::read(STDIN_FILENO, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return trex::make_error(std::string("reading stdin: ") + std::strerror(errno));
+    if (n == 0) return {};
+    have = static_cast<std::size_t>(n);
+    total += have;
+    if (total > kMax) return trex::make_error("--stdin-all keeps at most 1 GiB of stdin");
+  }
+}
+
+int open_fanout_stdin() {
+  if (g_stdin_copy < 0) return -1;
+  // Each open of /proc/self/fd/N is a description of its own, at offset 0.
+  const std::string path = "/proc/self/fd/" + std::to_string(g_stdin_copy);
+  return ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
 }
 
 }  // namespace trexcli

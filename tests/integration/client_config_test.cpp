@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <sstream>
 #include <string>
@@ -234,6 +235,53 @@ TEST_F(ClientConfig, KeyReadableByOthersWarnsOnceUnlessQuiet) {
   r = whoami();
   EXPECT_EQ(r.err, "");
   EXPECT_EQ(r.out, "alice\n");
+}
+
+}  // namespace
+}  // namespace trex::testing
+
+namespace trex::testing {
+namespace {
+
+TEST_F(ClientConfig, OptionsAfterTheHostAndDoubleDash) {
+  // As in ssh: options after HOST up to the command; the command's own stay its.
+  std::vector<std::string> args{server_->address()};
+  const auto flags = flags_for("bob");
+  args.insert(args.end(), flags.begin(), flags.end());
+  args.insert(args.end(), {"-n", "--timeout", "5", "sh", "-c", "echo $TREX_CLIENT"});
+  auto r = trex(args);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "bob\n");
+  r = trex({server_->address(), "--cert", pki_->cert("bob"), "--key", pki_->key("bob"), "--ca",
+            pki_->ca(), "--", "-c", "x"});
+  EXPECT_EQ(r.status, 127) << "after --, -c is the program's name: " << r.err;
+}
+
+TEST_F(ClientConfig, FanOutRefusesStdinUnlessStdinAll) {
+  install_default("alice");
+  const std::string hosts = server_->address() + ",localhost:" + server_->port();
+  RunOptions o;
+  o.timeout = 30s;
+  o.env = {"HOME=" + home_};
+  o.stdin_data = "one line\n";
+  auto r = run({TREX_BIN, "-H", hosts, "cat"}, o);
+  EXPECT_EQ(r.status, 255);
+  EXPECT_NE(r.err.find("a fan-out does not read stdin: give -n, or --stdin-all"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(r.out, "");
+  r = run({TREX_BIN, "-H", hosts, "-n", "echo", "ok"}, o);
+  EXPECT_EQ(r.status, 0) << r.err;
+  r = run({TREX_BIN, "-H", hosts, "--stdin-all", "cat"}, o);
+  EXPECT_EQ(r.status, 0) << r.err;
+  auto lines = lines_of(r.out);
+  std::sort(lines.begin(), lines.end());
+  EXPECT_EQ(lines, (std::vector<std::string>{"127.0.0.1:" + server_->port() + ": one line",
+                                             "localhost:" + server_->port() + ": one line"}))
+      << r.out;
+  // An empty stdin is no input to drop.
+  o.stdin_data.clear();
+  r = run({TREX_BIN, "-H", hosts, "echo", "ok"}, o);
+  EXPECT_EQ(r.status, 0) << r.err;
 }
 
 }  // namespace

@@ -95,3 +95,46 @@ TEST(HostsFile, SkipsCommentsAndBlankLines) {
 
 }  // namespace
 }  // namespace trex::client
+
+namespace trex::client {
+namespace {
+
+TEST(ClientArgs, OptionsMayFollowTheHostAsInSsh) {
+  auto a = parse_args({"lab1", "-n", "--timeout", "5", "-v", "uptime", "-n"});
+  ASSERT_TRUE(a.ok()) << a.message();
+  EXPECT_EQ(a->hosts, std::vector<std::string>{"lab1"});
+  EXPECT_TRUE(a->no_stdin && a->verbose);
+  EXPECT_EQ(a->timeout, 5U);
+  // The first word that is not an option is the command: its own options stay its.
+  EXPECT_EQ(a->argv, (std::vector<std::string>{"uptime", "-n"}));
+  a = parse_args({"lab1", "--port=7444", "-c", "echo hi"});
+  ASSERT_TRUE(a.ok()) << a.message();
+  EXPECT_TRUE(a->shell);
+  EXPECT_EQ(a->shell_command, "echo hi");
+  EXPECT_EQ(a->port, 7444);
+  // "--" ends the options: what follows is the command, even "-c".
+  a = parse_args({"lab1", "-q", "--", "-c", "x"});
+  ASSERT_TRUE(a.ok()) << a.message();
+  EXPECT_TRUE(a->quiet);
+  EXPECT_FALSE(a->shell);
+  EXPECT_EQ(a->argv, (std::vector<std::string>{"-c", "x"}));
+  // "--" before HOST ends them for good.
+  a = parse_args({"--", "lab1", "-n", "x"});
+  ASSERT_TRUE(a.ok()) << a.message();
+  EXPECT_FALSE(a->no_stdin);
+  EXPECT_EQ(a->argv, (std::vector<std::string>{"-n", "x"}));
+  auto bad = parse_args({"lab1", "-l", "ls"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.message().find("unknown option '-l'"), std::string::npos) << bad.message();
+  bad = parse_args({"lab1", "--timeout"});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.message().find("--timeout needs a value"), std::string::npos) << bad.message();
+  bad = parse_args({"lab1", "-c", "a", "-c", "b"});
+  EXPECT_FALSE(bad.ok());
+  a = parse_args({"-H", "a,b", "--stdin-all", "cat"});
+  ASSERT_TRUE(a.ok()) << a.message();
+  EXPECT_TRUE(a->stdin_all);
+}
+
+}  // namespace
+}  // namespace trex::client
