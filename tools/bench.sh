@@ -172,20 +172,20 @@ bash tools/pki client bench --dir "$T/pki" >/dev/null
 mkdir -p "$T/log"
 "$TREXD" --listen "127.0.0.1:$TREX_PORT" --ca "$T/pki/ca.crt" \
   --cert "$T/pki/issued/server.crt" --key "$T/pki/private/server.key" --crl "$T/pki/crl.pem" \
-  --log-dir "$T/log" --kill-grace 1 2>"$T/log/trexd.stderr" &
+  --log-dir "$T/log" --kill-grace 1 --allow-all 2>"$T/log/trexd.stderr" &
 TREXD_PID=$!
 if [ -n "$SYS_BIN" ]; then
   mkdir -p "$T/log-sys"
   "$SYS_BIN/trexd" --listen "127.0.0.1:$SYS_PORT" --ca "$T/pki/ca.crt" \
     --cert "$T/pki/issued/server.crt" --key "$T/pki/private/server.key" --crl "$T/pki/crl.pem" \
-    --log-dir "$T/log-sys" --kill-grace 1 2>"$T/log-sys/trexd.stderr" &
+    --log-dir "$T/log-sys" --kill-grace 1 --allow-all 2>"$T/log-sys/trexd.stderr" &
   SYS_PID=$!
 fi
 # The same trexd with --audit-fsync, for the audit trail's cost with fsync on.
 mkdir -p "$T/log-fsync"
 "$TREXD" --listen "127.0.0.1:$FSYNC_PORT" --ca "$T/pki/ca.crt" \
   --cert "$T/pki/issued/server.crt" --key "$T/pki/private/server.key" --crl "$T/pki/crl.pem" \
-  --log-dir "$T/log-fsync" --kill-grace 1 --audit-fsync 2>"$T/log-fsync/trexd.stderr" &
+  --log-dir "$T/log-fsync" --kill-grace 1 --audit-fsync --allow-all 2>"$T/log-fsync/trexd.stderr" &
 FSYNC_PID=$!
 export TREX_CA=$T/pki/ca.crt TREX_CERT=$T/pki/issued/bench.crt TREX_KEY=$T/pki/private/bench.key
 # trex reads no config of the person running the benchmark; (1d) gives one.

@@ -18,7 +18,8 @@ struct ServerConfig {
   std::string cert = "pki/issued/server.crt";
   std::string key = "pki/private/server.key";
   std::string crl = "pki/crl.pem";
-  std::string policy;  // empty: no policy, every certificate may run anything
+  std::string policy;      // required unless allow_all
+  bool allow_all = false;  // no policy: every certificate may run anything
   std::string log_dir = "log";
   std::string audit_log;  // empty: <log_dir>/audit.jsonl
   std::uint32_t max_sessions = 64;
@@ -43,6 +44,11 @@ Result<ServerConfig> apply_toml_file(ServerConfig base, const std::string& path)
 
 // Checks values that no single key can check alone.
 Status validate(const ServerConfig& config);
+
+// Empty when the configuration names a policy or asks for --allow-all;
+// otherwise why trexd must not start (it would let every certificate of the
+// CA run anything as trexd's user).
+std::string missing_policy(const ServerConfig& config);
 
 struct Endpoint {
   std::string host;  // without brackets

@@ -81,6 +81,9 @@ Status Writer::open_current() {
     return make_error("cannot stat audit file " + options_.path + ": " + errno_text(err));
   }
   size_ = S_ISREG(st.st_mode) ? static_cast<std::uint64_t>(st.st_size) : 0;
+  // Names, addresses and serials: never for others, even in a file an older
+  // trexd made 0644.
+  if (S_ISREG(st.st_mode) && (st.st_mode & 0137) != 0) ::fchmod(fd_.get(), st.st_mode & 0640);
   return options_.fsync && S_ISREG(st.st_mode) ? sync_dir(options_.path) : Status();
 }
 

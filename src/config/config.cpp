@@ -78,6 +78,7 @@ Status apply_key(ServerConfig& c, std::string_view key, const toml::node& n, std
   if (key == "audit_fsync") return read_bool(n, src, key, c.audit_fsync);
   if (key == "audit_max_bytes") return read_size(n, src, key, c.audit_max_bytes);
   if (key == "syslog") return read_bool(n, src, key, c.syslog);
+  if (key == "allow_all") return read_bool(n, src, key, c.allow_all);
   return make_error(std::string(src) + ":" + std::to_string(n.source().begin.line) +
                     ": unknown key '" + std::string(key) + "'");
 }
@@ -143,7 +144,18 @@ Status validate(const ServerConfig& c) {
   if (c.idle_timeout == 0) return make_error("idle-timeout must be at least 1 second");
   if (c.max_output == 0) return make_error("max-output must be at least 1 byte");
   if (c.audit_max_bytes < 4096) return make_error("audit-max-bytes must be at least 4096");
+  if (c.allow_all && !c.policy.empty()) {
+    return make_error("--allow-all and --policy exclude each other: give one of them");
+  }
   return {};
+}
+
+std::string missing_policy(const ServerConfig& c) {
+  if (!c.policy.empty() || c.allow_all) return "";
+  return "no policy: without one every certificate the CA signed could run any program as "
+         "trexd's user. Give --policy FILE (rules of who may run what; see "
+         "policy.example.toml and README section 'The policy'), or --allow-all to allow "
+         "exactly that on purpose";
 }
 
 }  // namespace trex::config

@@ -80,8 +80,11 @@ void check_certs(const trex::config::ServerConfig& c, Report& r) {
 }
 
 void check_policy(const trex::config::ServerConfig& c, Report& r) {
-  if (c.policy.empty()) {
-    r.warn("no policy file: every certificate signed by the CA may run anything");
+  if (const auto missing = trex::config::missing_policy(c); !missing.empty()) {
+    return r.error(missing);
+  }
+  if (c.allow_all) {
+    r.warn("--allow-all: every certificate signed by the CA may run anything");
     return;
   }
   auto p = trex::policy::Policy::load_file(c.policy);

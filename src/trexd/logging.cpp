@@ -1,5 +1,6 @@
 #include "trexd/logging.hpp"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,14 +18,49 @@ namespace trexd {
 
 using trex::make_error;
 
-trex::Result<std::shared_ptr<spdlog::logger>> make_logger(const trex::config::ServerConfig& c) {
+namespace {
+
+// The log files hold names, addresses and serials: folders trexd creates
+// are 0750 and files 0640, whatever the umask (mkdir and open only ever
+// take bits away from these modes). An existing folder is left as the
+// operator made it.
+trex::Status make_log_dir(const std::filesystem::path& dir) {
+  if (dir.empty()) return {};
   std::error_code ec;
-  std::filesystem::create_directories(c.log_dir, ec);
-  if (ec) return make_error("cannot create log directory " + c.log_dir + ": " + ec.message());
+  if (std::filesystem::is_directory(dir, ec)) return {};
+  if (auto st = make_log_dir(dir.parent_path()); !st) return st;
+  if (::mkdir(dir.c_str(), 0750) != 0 && errno != EEXIST) {
+    return make_error("cannot create log directory " + dir.string() + ": " + std::strerror(errno));
+  }
+  return {};
+}
+
+// server.log and each file spdlog's rotation starts: created 0640 before
+// spdlog opens it (fopen would use 0666 & ~umask), and tightened if an older
+// trexd left it readable by others.
+spdlog::file_event_handlers private_log_files() {
+  spdlog::file_event_handlers h;
+  h.before_open = [](const spdlog::filename_t& name) {
+    const int fd = ::open(name.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
+    if (fd >= 0) ::close(fd);
+  };
+  h.after_open = [](const spdlog::filename_t&, std::FILE* f) {
+    struct stat st {};
+    if (::fstat(fileno(f), &st) == 0 && (st.st_mode & 0137) != 0) {
+      ::fchmod(fileno(f), st.st_mode & 0640);
+    }
+  };
+  return h;
+}
+
+}  // namespace
+
+trex::Result<std::shared_ptr<spdlog::logger>> make_logger(const trex::config::ServerConfig& c) {
+  if (auto st = make_log_dir(c.log_dir); !st) return st.error();
   std::vector<spdlog::sink_ptr> sinks;
   try {
     sinks.push_back(std::make_shared<spdlog::sinks::rotating_file_sink_mt>(
-        c.log_dir + "/server.log", 10 * 1024 * 1024, 5));
+        c.log_dir + "/server.log", 10 * 1024 * 1024, 5, false, private_log_files()));
   } catch (const spdlog::spdlog_ex& e) {
     return make_error("cannot open " + c.log_dir + "/server.log: " + e.what());
   }
@@ -51,11 +87,12 @@ trex::Result<Running> start(const trex::config::ServerConfig& c,
     *policy = std::move(*p);
     log->info("policy {}: {} rules", c.policy, policy->rules().size());
   } else {
-    log->warn("no policy file: every certificate signed by the CA may run anything");
+    log->warn("--allow-all: no policy, every certificate signed by the CA may run anything");
   }
   const std::string audit_path = c.audit_path();
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(audit_path).parent_path(), ec);
+  if (auto st = make_log_dir(std::filesystem::path(audit_path).parent_path()); !st) {
+    return st.error();
+  }
   auto writer = trex::audit::Writer::open({audit_path, c.audit_fsync, c.audit_max_bytes});
   if (!writer) return writer.error();
   Running r;

@@ -88,7 +88,10 @@ void add_options(CLI::App& app, Cli& cli) {
   app.add_option("--cert", c.cert, "server certificate")->capture_default_str();
   app.add_option("--key", c.key, "server private key")->capture_default_str();
   app.add_option("--crl", c.crl, "certificate revocation list (required)")->capture_default_str();
-  app.add_option("--policy", c.policy, "authorization policy (default: none, allow all)");
+  app.add_option("--policy", c.policy,
+                 "authorization policy: who may run what (required unless --allow-all)");
+  app.add_flag("--allow-all", c.allow_all,
+               "no policy: every certificate the CA signed may run anything as trexd's user");
   app.add_option("--log-dir", c.log_dir, "directory for server.log and audit.jsonl")
       ->capture_default_str();
   app.add_option("--audit-log", c.audit_log, "audit trail file (default: LOG_DIR/audit.jsonl)");
@@ -126,6 +129,10 @@ void add_options(CLI::App& app, Cli& cli) {
 
 int explain(const Cli& cli) {
   trex::policy::Policy policy = trex::policy::Policy::allow_all();
+  if (const auto missing = trex::config::missing_policy(cli.config); !missing.empty()) {
+    std::fprintf(stderr, "trexd: %s\n", missing.c_str());
+    return 2;
+  }
   if (!cli.config.policy.empty()) {
     auto p = trex::policy::Policy::load_file(cli.config.policy);
     if (!p) {
@@ -218,6 +225,10 @@ int main(int argc, char** argv) {
   trex::tls::Library tls_library;
   if (!cli.explain_cn.empty()) return explain(cli);
   if (cli.check) return trexd::check_config(cli.config, std::cout);
+  if (const auto missing = trex::config::missing_policy(cli.config); !missing.empty()) {
+    std::fprintf(stderr, "trexd: %s\n", missing.c_str());
+    return 2;
+  }
 
   sigset_t set;
   sigemptyset(&set);

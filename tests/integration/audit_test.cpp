@@ -181,7 +181,8 @@ class Audit : public ::testing::Test {
   std::vector<std::string> trexd_argv(std::vector<std::string> extra) const {
     std::vector<std::string> argv{TREXD_BIN,           "--listen", "127.0.0.1:0",        "--ca",
                                   pki().ca(),          "--cert",   pki().cert("server"), "--key",
-                                  pki().key("server"), "--crl",    pki().crl()};
+                                  pki().key("server"), "--crl",    pki().crl(),
+                                  "--allow-all"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return argv;
   }

@@ -129,6 +129,9 @@ class Ops : public ::testing::Test {
       argv.push_back(flag);
       argv.push_back(value);
     }
+    if (std::find(flags.begin(), flags.end(), "--policy") == flags.end()) {
+      argv.push_back("--allow-all");
+    }
     argv.insert(argv.end(), flags.begin(), flags.end());
     return run(argv);
   }
@@ -584,7 +587,8 @@ TEST_F(Ops, ConfigFileTakesEffect) {
   write_file(conf, "listen = \"127.0.0.1:0\"\nca = \"" + pki_->ca() + "\"\ncert = \"" +
                        pki_->cert("server") + "\"\nkey = \"" + pki_->key("server") +
                        "\"\ncrl = \"" + pki_->crl() + "\"\nlog_dir = \"" + tmp_.file("log") +
-                       "\"\nmax_sessions = 3\nidle_timeout = 1\nkill_grace = 2\n");
+                       "\"\nmax_sessions = 3\nidle_timeout = 1\nkill_grace = 2\n"
+                       "allow_all = true\n");
   // The file alone: the check reports its values.
   auto r = run({TREXD_BIN, "--config", conf, "--check-config"});
   EXPECT_EQ(r.status, 0) << r.out << r.err;
@@ -615,7 +619,7 @@ TEST_F(Ops, ConfigFileValuesAreOverriddenByFlags) {
   const std::string conf = tmp_.file("trexd.toml");
   write_file(conf,
              "ca = \"/nonexistent/ca.crt\"\ncert = \"/nonexistent/s.crt\"\n"
-             "log_dir = \"/nonexistent/log\"\n");
+             "log_dir = \"/nonexistent/log\"\nallow_all = true\n");
   // Without the flags the file's paths stop trexd (exit 2, naming the file).
   const auto bad = run({TREXD_BIN, "--config", conf, "--log-dir", tmp_.file("badlog")}, opts(10s));
   EXPECT_EQ(bad.status, 2) << bad.err;
@@ -645,8 +649,11 @@ TEST_F(Ops, ConfigFileUnknownKeyIsNamedWithFileAndLine) {
 
 TEST_F(Ops, ExampleConfigParses) {
   // The example's relative pki/ paths match the harness PKI's layout.
+  // Its policy = "policy.toml" is the example policy, copied where it says.
   RunOptions o = opts();
   o.cwd = pki_tmp_->path();
+  write_file(pki_tmp_->file("policy.toml"),
+             read_file(std::string(TREX_SOURCE_DIR) + "/tools/policy.example.toml"));
   const auto r = run({TREXD_BIN, "--config",
                       std::string(TREX_SOURCE_DIR) + "/tools/trexd.example.toml", "--check-config"},
                      o);

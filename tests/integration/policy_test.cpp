@@ -597,7 +597,8 @@ TEST_F(Policy, WithoutPolicyEveryCertificateMayRunAnything) {
   server_ = std::make_unique<Trexd>(pki(), tmp_.path());
   ASSERT_FALSE(server_->address().empty());
   EXPECT_TRUE(contains(server_->server_log(),
-                       "no policy file: every certificate signed by the CA may run anything"))
+                       "--allow-all: no policy, every certificate signed by the CA may run "
+                       "anything"))
       << server_->server_log();
   const auto r = as("eve", {"-c", "echo anything"});
   EXPECT_EQ(r.status, 0) << r.err;

@@ -77,7 +77,7 @@ std::vector<std::string> trexd_argv(const Pki& pki, const std::string& dir,
   const std::vector<std::pair<std::string, std::string>> defaults{
       {"--listen", "127.0.0.1:0"},  {"--ca", pki.ca()},   {"--cert", pki.cert("server")},
       {"--key", pki.key("server")}, {"--crl", pki.crl()}, {"--log-dir", dir + "/log"}};
-  std::vector<std::string> argv{TREXD_BIN};
+  std::vector<std::string> argv{TREXD_BIN, "--allow-all"};
   for (const auto& [flag, value] : defaults) {
     if (std::find(extra.begin(), extra.end(), flag) != extra.end()) continue;
     argv.push_back(flag);

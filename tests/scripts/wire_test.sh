@@ -31,7 +31,7 @@ bash "$pki_script" --dir "$tmp/pki" client client >/dev/null
 P=$tmp/pki
 log=$tmp/log/server.log
 "$trexd" --listen 127.0.0.1:0 --ca "$P/ca.crt" --cert "$P/issued/server.crt" \
-  --key "$P/private/server.key" --crl "$P/crl.pem" --log-dir "$tmp/log" 2>"$tmp/trexd.err" &
+  --key "$P/private/server.key" --crl "$P/crl.pem" --log-dir "$tmp/log" --allow-all 2>"$tmp/trexd.err" &
 pids+=($!)
 for _ in $(seq 200); do
   addr=$(grep -o 'listening on [0-9.:]*' "$log" 2>/dev/null | awk '{print $3}' || true)

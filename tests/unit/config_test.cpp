@@ -154,7 +154,11 @@ TEST(ConfigToml, ExampleFileParsesAndShowsTheDefaults) {
   EXPECT_EQ(c->key, d.key);
   EXPECT_EQ(c->crl, d.crl);
   EXPECT_EQ(c->log_dir, d.log_dir);
-  EXPECT_EQ(c->policy, d.policy);
+  // The one value marked "example": a policy is required (no default).
+  EXPECT_EQ(c->policy, "policy.toml");
+  EXPECT_FALSE(c->allow_all);
+  EXPECT_EQ(missing_policy(*c), "");
+  EXPECT_NE(missing_policy(d), "");
   EXPECT_EQ(c->audit_fsync, d.audit_fsync);
   EXPECT_EQ(c->audit_max_bytes, d.audit_max_bytes);
   EXPECT_EQ(c->syslog, d.syslog);
