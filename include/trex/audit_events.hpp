@@ -54,7 +54,13 @@ struct AuthFail {
   std::uint64_t conn = 0;
   std::string peer;
   std::string reason;
-  std::optional<std::string> cn, serial;  // when a certificate was seen
+  // Only for a certificate that verified (then refused for ALPN or key usage).
+  std::optional<std::string> cn, serial;
+  // What a certificate that did not verify says about itself: nobody's identity.
+  struct Claim {
+    std::string cn, issuer, fingerprint;  // fingerprint: SHA-256 of the DER, hex
+  };
+  std::optional<Claim> claimed;
   static constexpr std::string_view kName = event::kAuthFail;
   Json to_json() const;
 };

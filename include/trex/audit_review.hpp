@@ -108,6 +108,9 @@ struct ClientStats {
 };
 
 inline constexpr std::string_view kNoCertificate = "(no certificate)";
+// Refusals of certificates that did not verify: what they claim (claimed_cn)
+// is nobody's identity, so they are counted here and never under a client.
+inline constexpr std::string_view kUnverified = "(unverified certificate)";
 
 class Stats {
  public:

@@ -63,13 +63,18 @@ class Context {
   ClientFiles files_;
 };
 
-// What the peer's certificate says about who it is.
+// What the peer's certificate says about who it is. Proven only when the
+// certificate verified (see `verified`).
 struct PeerIdentity {
   std::string cn;
   std::vector<std::string> ou;
   std::string serial;       // hex, as openssl prints it
   std::string fingerprint;  // SHA-256 of the DER, hex
   std::string not_after;    // RFC 3339 UTC
+  std::string issuer;       // the issuer's name, "/C=../O=../CN=.."
+  // The certificate verified against the CA and CRL: only then is `cn` who
+  // the peer is; otherwise (a refused handshake) it is only what it claims.
+  bool verified = false;
 };
 
 // Why a handshake failed: callers branch on the kind; reason() is the short

@@ -110,6 +110,11 @@ std::string status_of(const std::string& event, const Json& r) {
   if (event == event::kExecEnd) return exec_status(r);
   if (event == event::kExecDenied) return "denied: " + text_of(r, "reason");
   if (event == event::kExecStart) return "started";
+  if (event == event::kAuthFail && r.contains("claimed_cn")) {
+    // Never in the CLIENT column: nobody proved to be this name.
+    return text_of(r, "reason") + "; unverified certificate claims cn=" + text_of(r, "claimed_cn") +
+           ", issuer " + text_of(r, "issuer") + ", sha256 " + text_of(r, "fingerprint");
+  }
   if (event == event::kAuthFail || event == event::kSessionClose) return text_of(r, "reason");
   if (event == event::kSessionOpen) return ou_text(r);
   if (event == event::kServerStart || event == event::kServerStop) {

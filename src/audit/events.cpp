@@ -30,6 +30,11 @@ Json AuthFail::to_json() const {
   Json j{{"conn", conn}, {"peer", peer}, {"reason", reason}};
   if (cn) j["cn"] = *cn;
   if (serial) j["serial"] = *serial;
+  if (claimed) {
+    j["claimed_cn"] = claimed->cn;
+    j["issuer"] = claimed->issuer;
+    j["fingerprint"] = claimed->fingerprint;
+  }
   return j;
 }
 

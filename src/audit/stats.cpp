@@ -28,7 +28,11 @@ void Stats::add(const Json& record) {
                        event == event::kExecDenied || event == event::kAuthFail;
   if (!counted) return;
   std::string cn = text_of(record, "cn");
-  if (cn.empty()) cn = event == event::kAuthFail ? std::string(kNoCertificate) : "(unknown)";
+  if (event == event::kAuthFail && record.contains("claimed_cn")) {
+    cn = kUnverified;
+  } else if (cn.empty()) {
+    cn = event == event::kAuthFail ? std::string(kNoCertificate) : "(unknown)";
+  }
   ClientStats& s = clients_[cn];
   if (event == event::kSessionOpen) {
     ++s.sessions;

@@ -61,7 +61,8 @@ struct Job {
 // connection never got to its handshake, and refuse_busy does not report
 // the certificate of the one it refuses.
 void audit_busy(State& st, const Job& job) {
-  const audit::AuthFail fail{job.conn, job.peer, "server busy", std::nullopt, std::nullopt};
+  const audit::AuthFail fail{job.conn,     job.peer,     "server busy",
+                             std::nullopt, std::nullopt, std::nullopt};
   if (auto s = st.audit.record(fail); !s) {
     st.log->error("audit: cannot record auth_fail: {}", s.message());
   }

@@ -255,10 +255,15 @@ void serve_connection(State& st, int fd, const std::string& peer, std::uint64_t 
   if (auto* err = std::get_if<tls::HandshakeError>(&hs)) {
     st.log->warn("conn {} from {}: handshake failed: {} [{}]", conn, peer, err->reason(),
                  err->detail);
-    audit::AuthFail fail{conn, peer, err->reason(), std::nullopt, std::nullopt};
-    if (err->peer) {
+    audit::AuthFail fail{conn, peer, err->reason(), std::nullopt, std::nullopt, std::nullopt};
+    if (err->peer && err->peer->verified) {
       fail.cn = err->peer->cn;
       fail.serial = err->peer->serial;
+    } else if (err->peer) {
+      // Anyone can put any CN in a certificate no CA of ours signed: record
+      // it as a claim, with what identifies that certificate.
+      fail.claimed =
+          audit::AuthFail::Claim{err->peer->cn, err->peer->issuer, err->peer->fingerprint};
     }
     if (auto s = st.audit.record(fail); !s) {
       st.log->error("audit: cannot record auth_fail: {}", s.message());

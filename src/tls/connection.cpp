@@ -454,6 +454,7 @@ std::variant<Connection, HandshakeError> Connection::accept(std::shared_ptr<Cont
         {HandshakeFailure::kNoCertificate, "no peer certificate after handshake", {}, {}});
   }
   conn.peer_ = std::move(*id);
+  conn.peer_.verified = true;  // the handshake verified it
   if (auto st = check_alpn(conn.ssl_); !st) {
     return refuse({HandshakeFailure::kNoAlpn, "client did not offer ALPN", conn.peer_, {}});
   }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstring>
 #include <ctime>
 #include <fstream>
 #include <optional>
@@ -179,6 +180,7 @@ std::optional<PeerIdentity> identity_from_der(const unsigned char* der, std::siz
     id.fingerprint = hex(digest, sizeof(digest), false);
   }
   id.not_after = audit::rfc3339_utc(info.not_after);
+  id.issuer.assign(d.get().issuer, strnlen(d.get().issuer, sizeof(d.get().issuer)));
   if (client_auth != nullptr) *client_auth = info.client_auth;
   return id;
 }

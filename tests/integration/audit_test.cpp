@@ -179,10 +179,10 @@ class Audit : public ::testing::Test {
   }
 
   std::vector<std::string> trexd_argv(std::vector<std::string> extra) const {
-    std::vector<std::string> argv{TREXD_BIN,           "--listen", "127.0.0.1:0",        "--ca",
-                                  pki().ca(),          "--cert",   pki().cert("server"), "--key",
-                                  pki().key("server"), "--crl",    pki().crl(),
-                                  "--allow-all"};
+    std::vector<std::string> argv{
+        TREXD_BIN,           "--listen", "127.0.0.1:0",        "--ca",
+        pki().ca(),          "--cert",   pki().cert("server"), "--key",
+        pki().key("server"), "--crl",    pki().crl(),          "--allow-all"};
     argv.insert(argv.end(), extra.begin(), extra.end());
     return argv;
   }
@@ -329,10 +329,11 @@ TEST_F(Audit, EveryEventHasTheSpecFields) {
   for (const auto& f : fails) {
     expect_fields(f, {"conn", "peer", "reason"});
     EXPECT_FALSE(f["reason"].get<std::string>().empty());
-    if (f.contains("cn")) {
+    EXPECT_FALSE(f.contains("cn")) << "a refused certificate proves nobody: " << f.dump();
+    if (f.contains("claimed_cn")) {
       ++with_cert;
-      EXPECT_EQ(f["cn"], "mallory");
-      EXPECT_TRUE(f.contains("serial"));
+      EXPECT_EQ(f["claimed_cn"], "mallory");
+      EXPECT_EQ(f.value("fingerprint", "").size(), 64u) << f.dump();
       EXPECT_TRUE(contains(f["reason"].get<std::string>(), "revoked")) << f.dump();
     }
   }
@@ -781,7 +782,13 @@ TEST_F(Audit, ShowAndStatsOnARealTrail) {
   };
   EXPECT_EQ(counts("client"), (Row{"2", "2", "1", "0", "0"})) << r.out;
   EXPECT_EQ(counts("alice"), (Row{"2", "1", "0", "1", "0"})) << r.out;
-  EXPECT_EQ(counts("mallory"), (Row{"0", "0", "0", "0", "1"})) << r.out;
+  // mallory's certificate was revoked: its CN is a claim, never a client.
+  EXPECT_EQ(table.count("mallory"), 0u) << r.out;
+  const auto& unverified = table["(unverified"];
+  ASSERT_GE(unverified.size(), 7u) << r.out;
+  EXPECT_EQ(unverified[1], "certificate)") << r.out;
+  EXPECT_EQ(Row(unverified.begin() + 2, unverified.begin() + 7), (Row{"0", "0", "0", "0", "1"}))
+      << r.out;
   EXPECT_EQ(counts("total"), (Row{"4", "3", "1", "1", "1"})) << r.out;
 }
 

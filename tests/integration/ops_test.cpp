@@ -366,7 +366,7 @@ TEST_F(Ops, RevokedClientIsRefusedWhileAnotherLiveSessionGoesOn) {
   EXPECT_NE(r.err.find("revoked"), std::string::npos) << r.err;
   EXPECT_TRUE(eventually([&] {
     for (const auto& f : audit_records(d.audit_path(), "auth_fail")) {
-      if (f.value("cn", "") == "bob" && f.value("reason", "") == "revoked") return true;
+      if (f.value("claimed_cn", "") == "bob" && f.value("reason", "") == "revoked") return true;
     }
     return false;
   })) << read_file(d.audit_path());

@@ -58,10 +58,15 @@ TEST(AuditEvents, SessionAndServerRecords) {
             R"({"conn":4,"cn":"ops","reason":"client closed","commands":2})");
   EXPECT_EQ(dump(ExecDenied{4, "ops", {false, {"rm"}, ""}, "r1", "no"}.to_json()),
             R"({"conn":4,"cn":"ops","argv":["rm"],"rule":"r1","reason":"no"})");
-  EXPECT_EQ(dump(AuthFail{5, "p", "revoked", std::nullopt, std::nullopt}.to_json()),
-            R"({"conn":5,"peer":"p","reason":"revoked"})");
-  EXPECT_EQ(dump(AuthFail{5, "p", "revoked", "eve", "0B"}.to_json()),
-            R"({"conn":5,"peer":"p","reason":"revoked","cn":"eve","serial":"0B"})");
+  EXPECT_EQ(dump(AuthFail{5, "p", "timeout", std::nullopt, std::nullopt, std::nullopt}.to_json()),
+            R"({"conn":5,"peer":"p","reason":"timeout"})");
+  EXPECT_EQ(dump(AuthFail{5, "p", "wrong key usage", "eve", "0B", std::nullopt}.to_json()),
+            R"({"conn":5,"peer":"p","reason":"wrong key usage","cn":"eve","serial":"0B"})");
+  // A certificate that did not verify: a claim, never cn or serial.
+  const AuthFail::Claim claim{"alice", "/CN=Rogue CA", "ab12"};
+  EXPECT_EQ(dump(AuthFail{5, "p", "unknown CA", std::nullopt, std::nullopt, claim}.to_json()),
+            R"({"conn":5,"peer":"p","reason":"unknown CA","claimed_cn":"alice",)"
+            R"("issuer":"/CN=Rogue CA","fingerprint":"ab12"})");
   EXPECT_EQ(dump(Reload{"tls", false, "bad"}.to_json()),
             R"({"what":"tls","ok":false,"reason":"bad"})");
   Json recovered = Json::object();
