@@ -34,6 +34,10 @@ struct Rule {
   std::vector<std::string> allow;          // bare names, absolute paths, or "*"
   std::vector<std::string> args_patterns;  // source text, for reports
   std::vector<std::regex> args;            // compiled, matched against the whole joined args
+  // arg_lists: each entry admits exactly the argument lists of its length
+  // whose i-th argument matches its i-th pattern ([] admits no arguments).
+  std::vector<std::vector<std::string>> arg_list_patterns;  // source text
+  std::vector<std::vector<std::regex>> arg_lists;
   bool shell = false;
   std::optional<std::string> run_as;
   std::optional<std::uint32_t> timeout_s;

@@ -40,15 +40,26 @@ bool has_line_break(const Request& what) {
   });
 }
 
+// arg_lists entries first (exact), then the joined args patterns, which
+// refuse a list they cannot tell from another.
 ArgsOutcome match_args(const Rule& rule, const Request& what, const std::string& joined,
-                       std::size_t& pattern) {
-  if (rule.args.empty()) return ArgsOutcome::kNoPatterns;
+                       RuleEval& ev) {
+  if (rule.args.empty() && rule.arg_lists.empty()) return ArgsOutcome::kNoPatterns;
   if (joined.size() > kMaxMatchedArgsBytes) return ArgsOutcome::kTooLong;
   if (has_line_break(what)) return ArgsOutcome::kLineBreak;
   try {
+    for (std::size_t i = 0; i < rule.arg_lists.size(); ++i) {
+      if (list_admits(rule.arg_lists[i], what)) {
+        ev.pattern = i;
+        ev.by_list = true;
+        return ArgsOutcome::kMatched;
+      }
+    }
+    if (rule.args.empty()) return ArgsOutcome::kNoMatch;
+    if (ambiguous_arg(what) != 0) return ArgsOutcome::kAmbiguous;
     for (std::size_t i = 0; i < rule.args.size(); ++i) {
       if (std::regex_match(joined, rule.args[i])) {
-        pattern = i;
+        ev.pattern = i;
         return ArgsOutcome::kMatched;
       }
     }
@@ -58,7 +69,8 @@ ArgsOutcome match_args(const Rule& rule, const Request& what, const std::string&
   return ArgsOutcome::kNoMatch;
 }
 
-std::string args_denial(const Rule& rule, ArgsOutcome outcome, const std::string& joined) {
+std::string args_denial(const Rule& rule, ArgsOutcome outcome, const Request& what,
+                        const std::string& joined) {
   const std::string prefix = "rule '" + rule.name + "': ";
   switch (outcome) {
     case ArgsOutcome::kTooLong:
@@ -69,6 +81,10 @@ std::string args_denial(const Rule& rule, ArgsOutcome outcome, const std::string
       return prefix + "arguments contain a line break, which args patterns never allow";
     case ArgsOutcome::kMatchError:
       return prefix + "arguments could not be checked against its args patterns";
+    case ArgsOutcome::kAmbiguous:
+      return prefix + "argument " + std::to_string(ambiguous_arg(what)) +
+             " is empty or holds a space, which its args patterns cannot tell apart from "
+             "other arguments (arg_lists can admit it)";
     default:
       return prefix + "arguments " + quote(joined) + " match none of its args patterns";
   }
@@ -99,6 +115,21 @@ std::string join_args(const Request& what) {
   return out;
 }
 
+std::size_t ambiguous_arg(const Request& what) {
+  for (std::size_t i = 1; i < what.argv.size(); ++i) {
+    if (what.argv[i].empty() || what.argv[i].find(' ') != std::string::npos) return i;
+  }
+  return 0;
+}
+
+bool list_admits(const std::vector<std::regex>& list, const Request& what) {
+  if (list.size() + 1 != what.argv.size()) return false;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    if (!std::regex_match(what.argv[i + 1], list[i])) return false;
+  }
+  return true;
+}
+
 std::string describe(const Identity& who) { return "cn=" + escape(who.cn) + " ou=" + list(who.ou); }
 
 RuleEval evaluate(const Rule& rule, const Identity& who, const Request& what,
@@ -121,11 +152,11 @@ RuleEval evaluate(const Rule& rule, const Identity& who, const Request& what,
     return ev;
   }
   ev.progress = Progress::kProgram;
-  ev.args = match_args(rule, what, joined_args, ev.pattern);
+  ev.args = match_args(rule, what, joined_args, ev);
   if (ev.args == ArgsOutcome::kMatched || ev.args == ArgsOutcome::kNoPatterns) {
     ev.progress = Progress::kAllowed;
   } else {
-    ev.denial = args_denial(rule, ev.args, joined_args);
+    ev.denial = args_denial(rule, ev.args, what, joined_args);
   }
   return ev;
 }

@@ -19,6 +19,7 @@ enum class ArgsOutcome {
   kNoPatterns,  // the rule has no args: any arguments
   kMatched,
   kNoMatch,
+  kAmbiguous,  // only args patterns, and an argument is empty or holds a space
   kTooLong,
   kLineBreak,
   kMatchError,  // std::regex gave up (complexity or stack)
@@ -32,7 +33,8 @@ struct RuleEval {
   Progress progress = Progress::kNoIdentity;
   std::string identity_via;  // "cn=alice", "ou=ops", "cn=*"
   ArgsOutcome args = ArgsOutcome::kNotChecked;
-  std::size_t pattern = 0;  // index of the matching pattern when kMatched
+  std::size_t pattern = 0;  // index of the matching pattern (or list) when kMatched
+  bool by_list = false;     // kMatched by an arg_lists entry, not an args pattern
   std::string denial;       // why this rule refused, when the identity matched
 };
 
@@ -41,6 +43,11 @@ struct RuleEval {
 std::optional<std::string> malformed(const Request& what);
 // argv[1..] joined with single spaces; "" without arguments.
 std::string join_args(const Request& what);
+// The first argument (1-based) that is empty or holds a space, or 0. Joined
+// with spaces, such a list reads as a different one: args patterns refuse it.
+std::size_t ambiguous_arg(const Request& what);
+// Does this arg_lists entry admit argv[1..]? (Same count, each matches.)
+bool list_admits(const std::vector<std::regex>& list, const Request& what);
 // "cn=alice ou=[ops,dev]"
 std::string describe(const Identity& who);
 

@@ -1,5 +1,6 @@
 // Deciding and explaining. Parsing lives in parse.cpp, lint and summary in
 // report.cpp; the per-rule judgement they share is in eval.cpp.
+#include <regex>
 #include <utility>
 
 #include "policy/eval.hpp"
@@ -43,17 +44,31 @@ std::string describe_request(const Request& what) {
   return out + "]";
 }
 
-std::string explain_args(const Rule& rule, const detail::RuleEval& ev, const std::string& joined) {
+// ['a b', ''] : each item quoted, so that no two lists read the same.
+std::string quoted_list(const std::vector<std::string>& items) {
+  std::string out = "[";
+  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + detail::quote(items[i]);
+  return out + "]";
+}
+
+std::string explain_args(const Rule& rule, const detail::RuleEval& ev, const Request& what,
+                         const std::string& joined) {
   using detail::ArgsOutcome;
   switch (ev.args) {
     case ArgsOutcome::kNoPatterns:
       return "no args patterns";
     case ArgsOutcome::kMatched:
+      if (ev.by_list) {
+        return "arguments match arg_lists entry " + quoted_list(rule.arg_list_patterns[ev.pattern]);
+      }
       return "arguments " + detail::quote(joined) + " match pattern " +
              detail::quote(rule.args_patterns[ev.pattern]);
+    case ArgsOutcome::kAmbiguous:
+      return "argument " + std::to_string(detail::ambiguous_arg(what)) +
+             " is empty or holds a space: args patterns cannot tell it apart";
     case ArgsOutcome::kNoMatch:
       return "arguments " + detail::quote(joined) + " match none of " +
-             std::to_string(rule.args.size()) + " args pattern(s)";
+             std::to_string(rule.args.size() + rule.arg_lists.size()) + " pattern(s)";
     case ArgsOutcome::kTooLong:
       return "arguments too long for this rule's patterns";
     case ArgsOutcome::kLineBreak:
@@ -77,8 +92,40 @@ std::string explain_rule(const Rule& rule, const detail::RuleEval& ev, const Req
   }
   out += "program " + detail::quote(what.argv.front());
   if (ev.progress == Progress::kIdentity) return out + " not allowed -> no";
-  out += " allowed; " + explain_args(rule, ev, joined);
+  out += " allowed; " + explain_args(rule, ev, what, joined);
   return out + (ev.progress == Progress::kAllowed ? " -> ALLOW" : " -> no");
+}
+
+// What each pattern was matched against, for --explain: the arguments one by
+// one for arg_lists, the joined string for args.
+std::vector<std::string> args_trace(const Rule& rule, const detail::RuleEval& ev,
+                                    const Request& what, const std::string& joined) {
+  using detail::ArgsOutcome;
+  std::vector<std::string> out;
+  if (ev.args != ArgsOutcome::kMatched && ev.args != ArgsOutcome::kNoMatch &&
+      ev.args != ArgsOutcome::kAmbiguous) {
+    return out;
+  }
+  const std::vector<std::string> args(what.argv.begin() + 1, what.argv.end());
+  const std::size_t lists = ev.by_list ? ev.pattern + 1 : rule.arg_lists.size();
+  for (std::size_t i = 0; i < lists; ++i) {
+    out.push_back("  arg_lists entry " + quoted_list(rule.arg_list_patterns[i]) +
+                  " against arguments " + quoted_list(args) + ": " +
+                  (detail::list_admits(rule.arg_lists[i], what) ? "match" : "no match"));
+  }
+  if (ev.by_list || rule.args.empty()) return out;
+  if (ev.args == ArgsOutcome::kAmbiguous) {
+    out.push_back("  args patterns not tried: joined with spaces, arguments " + quoted_list(args) +
+                  " could be another list");
+    return out;
+  }
+  const std::size_t tried = ev.args == ArgsOutcome::kMatched ? ev.pattern + 1 : rule.args.size();
+  for (std::size_t i = 0; i < tried; ++i) {
+    out.push_back("  args pattern " + detail::quote(rule.args_patterns[i]) + " against " +
+                  detail::quote(joined) + " (arguments joined with spaces): " +
+                  (std::regex_match(joined, rule.args[i]) ? "match" : "no match"));
+  }
+  return out;
 }
 
 }  // namespace
@@ -130,6 +177,7 @@ std::vector<std::string> Policy::explain(const Identity& who, const Request& wha
       }
       const detail::RuleEval ev = detail::evaluate(rule, who, what, joined);
       lines.push_back(line + explain_rule(rule, ev, what, joined));
+      for (auto& l : args_trace(rule, ev, what, joined)) lines.push_back(std::move(l));
       decided = ev.progress == detail::Progress::kAllowed;
     }
   }

@@ -1,5 +1,6 @@
 // lint() and summary(): what an operator reads from `trexd --check-config`.
 #include <algorithm>
+#include <regex>
 
 #include "policy/text.hpp"
 #include "trex/policy.hpp"
@@ -23,9 +24,10 @@ bool shadows(const Rule& first, const Rule& later) {
   const bool identity =
       has(first.cn, "*") || (subset(later.cn, first.cn) && subset(later.ou, first.ou));
   const bool programs =
-      later.allow.empty() ||
-      ((has(first.allow, "*") || subset(later.allow, first.allow)) &&
-       (first.args_patterns.empty() || first.args_patterns == later.args_patterns));
+      later.allow.empty() || ((has(first.allow, "*") || subset(later.allow, first.allow)) &&
+                              ((first.args_patterns.empty() && first.arg_lists.empty()) ||
+                               (first.args_patterns == later.args_patterns &&
+                                first.arg_list_patterns == later.arg_list_patterns)));
   return identity && programs && (!later.shell || first.shell);
 }
 
@@ -33,7 +35,50 @@ std::string at_line(const Rule& rule) {
   return "rule '" + rule.name + "' (line " + std::to_string(rule.line) + ")";
 }
 
+// Could this args pattern match a space inside one argument? A scan for the
+// constructs that can (".", "\s", "\W", "\D", a negated class, a space in a
+// class); errs towards warning.
+bool may_match_inner_space(const std::string& pattern) {
+  bool in_class = false;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    const char c = pattern[i];
+    if (c == '\\' && i + 1 < pattern.size()) {
+      const char e = pattern[++i];
+      if (e == 's' || e == 'W' || e == 'D') return true;
+    } else if (in_class) {
+      if (c == ' ') return true;
+      if (c == ']') in_class = false;
+    } else if (c == '[') {
+      in_class = true;
+      if (i + 1 < pattern.size() && pattern[i + 1] == '^') return true;
+    } else if (c == '.') {
+      return true;
+    }
+  }
+  return false;
+}
+
+// Since args patterns refuse lists with an empty argument or one holding a
+// space (joined, they read as another list), say where that changes what a
+// rule admits.
+void lint_args(const Rule& rule, std::vector<std::string>& out) {
+  const std::string name = at_line(rule);
+  for (std::size_t i = 0; i < rule.args.size(); ++i) {
+    const std::string& p = rule.args_patterns[i];
+    if (std::regex_match(std::string(), rule.args[i])) {
+      out.push_back(name + ": args pattern " + detail::quote(p) +
+                    " now admits only no arguments, not one empty argument (meaning changed)");
+    } else if (may_match_inner_space(p)) {
+      out.push_back(name + ": args pattern " + detail::quote(p) +
+                    " may match a space inside one argument; arguments that are empty or hold "
+                    "a space are now refused by args patterns (meaning changed): write arg_lists "
+                    "to admit such arguments exactly");
+    }
+  }
+}
+
 void lint_rule(const Rule& rule, bool running_as_root, std::vector<std::string>& out) {
+  lint_args(rule, out);
   const std::string name = "rule '" + rule.name + "'";
   if (has(rule.cn, "*")) out.push_back(name + " matches every certificate of the CA (cn = \"*\")");
   if (rule.shell && has(rule.allow, "*")) {
@@ -72,8 +117,12 @@ std::string summarize(const Rule& r) {
   if (!r.ou.empty()) out += " ou=" + detail::list(r.ou);
   out += "; programs " + (r.allow.empty() ? std::string("none") : detail::list(r.allow));
   if (!r.allow.empty()) {
-    out += r.args.empty() ? " with any args"
-                          : " with args matching " + std::to_string(r.args.size()) + " pattern(s)";
+    if (r.args.empty() && r.arg_lists.empty()) {
+      out += " with any args";
+    } else {
+      out += " with args matching " + std::to_string(r.args.size()) + " pattern(s)";
+      if (!r.arg_lists.empty()) out += " or " + std::to_string(r.arg_lists.size()) + " arg list(s)";
+    }
   }
   out += std::string("; shell ") + (r.shell ? "yes" : "no");
   out += "; run_as " + (r.run_as ? *r.run_as : std::string("(server's user)"));

@@ -204,14 +204,16 @@ class RuleParser {
     }
     if (k == "allow") return parse_allow(value);
     if (k == "args") return parse_args(value);
+    if (k == "arg_lists") return parse_arg_lists(value);
     if (k == "umask") return parse_umask(value);
     if (k == "limits") return parse_limits(value);
     if (k == "shell" || k == "run_as" || k == "timeout" || k == "max_output" || k == "cwd") {
       return parse_scalar(k, value);
     }
-    return fail(key.source(), "unknown key '" + escape(k) +
-                                  "' (known: name, cn, ou, allow, args, shell, run_as, timeout, "
-                                  "max_output, cwd, umask, limits)");
+    return fail(key.source(),
+                "unknown key '" + escape(k) +
+                    "' (known: name, cn, ou, allow, args, arg_lists, shell, run_as, timeout, "
+                    "max_output, cwd, umask, limits)");
   }
 
   Status string_list(std::string_view key, const toml::node& value, bool allow_empty,
@@ -251,6 +253,27 @@ class RuleParser {
                         "pattern " + quote(rule_.args_patterns[i]) + " " + re.message());
       }
       rule_.args.push_back(std::move(*re));
+    }
+    return {};
+  }
+
+  // [[], ["status"], ["status", "[a-z0-9@.-]+"]]: one pattern per argument.
+  Status parse_arg_lists(const toml::node& value) {
+    constexpr const char* kType = "must be an array of arrays of patterns, one per argument";
+    const auto* lists = value.as_array();
+    if (lists == nullptr) return key_fail(value, "arg_lists", kType);
+    for (const toml::node& item : *lists) {
+      if (!item.is_array()) return key_fail(item, "arg_lists", kType);
+      std::vector<std::string> sources;
+      if (Status s = string_list("arg_lists", item, true, sources); !s) return s;
+      std::vector<std::regex> compiled;
+      for (const auto& src : sources) {
+        Result<std::regex> re = compile_pattern(src);
+        if (!re) return key_fail(item, "arg_lists", "pattern " + quote(src) + " " + re.message());
+        compiled.push_back(std::move(*re));
+      }
+      rule_.arg_list_patterns.push_back(std::move(sources));
+      rule_.arg_lists.push_back(std::move(compiled));
     }
     return {};
   }
@@ -347,9 +370,11 @@ Status RuleParser::finish() {
   if (rule_.allow.empty() && !rule_.shell) {
     return fail(table_.source(), "allows nothing: give 'allow' or 'shell = true'");
   }
-  if (!rule_.args.empty() && rule_.allow.empty()) {
-    return key_fail(*table_.get("args"), "args",
-                    "needs 'allow' (patterns apply to the arguments of allowed programs)");
+  for (const char* key : {"args", "arg_lists"}) {
+    if (table_.get(key) != nullptr && rule_.allow.empty()) {
+      return key_fail(*table_.get(key), key,
+                      "needs 'allow' (patterns apply to the arguments of allowed programs)");
+    }
   }
   return {};
 }

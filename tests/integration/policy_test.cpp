@@ -249,8 +249,10 @@ TEST_F(Policy, ArgsPatternsConstrainTheArguments) {
   auto r = as("bob", {"echo", "status", "nginx"});
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, "status nginx\n");
-  r = as("bob", {"echo", "status nginx@1.service"});
+  r = as("bob", {"echo", "status", "nginx@1.service"});
   EXPECT_EQ(r.status, 0) << r.err;
+  // One argument with a space reads like two once joined: refused.
+  expect_denied("bob", {"echo", "status nginx@1.service"}, "bob-args");
   r = as("bob", {"echo"});  // the "" pattern
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, "\n");

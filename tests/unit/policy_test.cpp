@@ -547,8 +547,8 @@ args = ["status", "^a", "x|y", ""]
   EXPECT_TRUE(ok({"s", "x"}));
   EXPECT_TRUE(ok({"s", "y"}));
   EXPECT_FALSE(ok({"s", "xy"}));
-  EXPECT_TRUE(ok({"none"}));      // "" is the joined form of no arguments
-  EXPECT_TRUE(ok({"none", ""}));  // one empty argument joins to "" as well
+  EXPECT_TRUE(ok({"none"}));       // "" is the joined form of no arguments
+  EXPECT_FALSE(ok({"none", ""}));  // one empty argument is not "no arguments"
 }
 
 TEST(PolicyDecide, ArgsJoinWithSingleSpaces) {
@@ -558,13 +558,14 @@ TEST(PolicyDecide, ArgsJoinWithSingleSpaces) {
   };
   EXPECT_TRUE(ok({"uptime", "status"}));
   EXPECT_TRUE(ok({"uptime", "status", "nginx.service"}));
-  EXPECT_TRUE(ok({"uptime", "status nginx"}));  // one argument with a space joins the same way
+  // One argument with a space would join the same way: refused, as ambiguous.
+  EXPECT_FALSE(ok({"uptime", "status nginx"}));
   EXPECT_FALSE(ok({"uptime", "status", "a", "b"}));
   EXPECT_FALSE(ok({"uptime", "status", "A"}));
   EXPECT_FALSE(ok({"uptime", "status;", "rm"}));
   EXPECT_FALSE(ok({"uptime"}));
-  EXPECT_TRUE(ok({"uptime", "a", "", "b"}));  // an empty argument leaves two spaces
-  EXPECT_TRUE(ok({"uptime", "a ", "b"}));
+  EXPECT_FALSE(ok({"uptime", "a", "", "b"}));  // an empty argument would leave two spaces
+  EXPECT_FALSE(ok({"uptime", "a ", "b"}));
 }
 
 TEST(PolicyDecide, WithoutArgsPatternsAnyArgumentsPass) {
@@ -575,7 +576,7 @@ TEST(PolicyDecide, WithoutArgsPatternsAnyArgumentsPass) {
 
 TEST(PolicyDecide, LineBreaksAreRefusedByRulesWithPatterns) {
   Policy p = must_parse(rule_with("args = [\"[^;]*\"]"));
-  EXPECT_TRUE(p.decide(who("alice"), run({"uptime", "a b"})).allowed);
+  EXPECT_TRUE(p.decide(who("alice"), run({"uptime", "a", "b"})).allowed);
   for (const char* arg : {"a\nb", "a\rb", "\n"}) {
     Decision d = p.decide(who("alice"), run({"uptime", arg}));
     EXPECT_FALSE(d.allowed) << arg;
@@ -598,7 +599,7 @@ TEST(PolicyDecide, NulBytesAreAlwaysRefused) {
 
 TEST(PolicyDecide, UnicodeArgumentsAndReasons) {
   Policy p = must_parse(rule_with("args = [\"^echo [a-z]+$\", \"^say .+$\"]"));
-  EXPECT_TRUE(p.decide(who("alice"), run({"uptime", "say", "héllo wörld ✓"})).allowed);
+  EXPECT_TRUE(p.decide(who("alice"), run({"uptime", "say", "héllo", "wörld", "✓"})).allowed);
   EXPECT_FALSE(p.decide(who("alice"), run({"uptime", "echo", "héllo"})).allowed);
   Decision d = p.decide(who("alice"), run({"uptime", "echo", "h\xe9llo", "ü"}));
   EXPECT_EQ(d.reason, "rule 'ops': arguments 'echo h\\xe9llo ü' match none of its args patterns");
@@ -677,20 +678,34 @@ name = "later"
 cn = ["alice"]
 allow = ["uptime"]
 )");
-  std::vector<std::string> lines = p.explain(who("alice", {"ops"}), run({"uptime"}));
+  // Indented lines say what each pattern was matched against; the rest is
+  // one line per rule.
+  const auto explain = [&](const Identity& id, const Request& r, std::vector<std::string>& trace) {
+    std::vector<std::string> out;
+    trace.clear();
+    for (auto& l : p.explain(id, r)) (l.rfind("  ", 0) == 0 ? trace : out).push_back(l);
+    return out;
+  };
+  std::vector<std::string> trace;
+  std::vector<std::string> lines = explain(who("alice", {"ops"}), run({"uptime"}), trace);
   ASSERT_EQ(lines.size(), 4u);
+  ASSERT_EQ(trace.size(), 2u);
+  EXPECT_EQ(trace[0],
+            "  args pattern '^status( [a-z0-9@.-]+)?$' against '' (arguments joined with spaces): "
+            "no match");
+  EXPECT_EQ(trace[1], "  args pattern '' against '' (arguments joined with spaces): match");
   EXPECT_EQ(lines[0], "request from cn=alice ou=[ops]: argv ['uptime']");
   EXPECT_EQ(lines[1],
             "rule 'ops-readonly' (policy.toml:1): identity matches (cn=alice); program 'uptime' "
             "allowed; arguments '' match pattern '' -> ALLOW");
   EXPECT_EQ(lines[2], "rule 'later' (policy.toml:15): not reached");
   EXPECT_EQ(lines[3], "decision: allow by rule 'ops-readonly'");
-  lines = p.explain(who("alice"), run({"/usr/bin/systemctl", "stop", "x"}));
+  lines = explain(who("alice"), run({"/usr/bin/systemctl", "stop", "x"}), trace);
   ASSERT_EQ(lines.size(), 4u);
-  EXPECT_EQ(
-      lines[1],
-      "rule 'ops-readonly' (policy.toml:1): identity matches (cn=alice); program "
-      "'/usr/bin/systemctl' allowed; arguments 'stop x' match none of 2 args pattern(s) -> no");
+  EXPECT_EQ(trace.size(), 2u);
+  EXPECT_EQ(lines[1],
+            "rule 'ops-readonly' (policy.toml:1): identity matches (cn=alice); program "
+            "'/usr/bin/systemctl' allowed; arguments 'stop x' match none of 2 pattern(s) -> no");
   EXPECT_EQ(lines[2],
             "rule 'later' (policy.toml:15): identity matches (cn=alice); program "
             "'/usr/bin/systemctl' not allowed -> no");
@@ -860,12 +875,56 @@ TEST(PolicyText, EscapeKeepsReasonsOnOneLineAndValidUtf8) {
   EXPECT_EQ(detail::escape("aaé", 3), "aaé");  // never cuts inside a character
 }
 
+// ---- telling arguments apart (issue 14, point 5) ----------------------------
+
+TEST(PolicyArgs, JoinedPatternsRefuseArgumentsTheyCannotTellApart) {
+  const Policy p = must_parse(
+      "[[rule]]\nname = \"r\"\ncn = [\"a\"]\nallow = [\"echo\"]\nargs = [\"\", \"^x y$\"]\n");
+  EXPECT_TRUE(p.decide(who("a"), run({"echo"})).allowed);
+  EXPECT_FALSE(p.decide(who("a"), run({"echo", ""})).allowed);
+  EXPECT_TRUE(p.decide(who("a"), run({"echo", "x", "y"})).allowed);
+  const Decision d = p.decide(who("a"), run({"echo", "x y"}));
+  EXPECT_FALSE(d.allowed);
+  EXPECT_EQ(d.reason,
+            "rule 'r': argument 1 is empty or holds a space, which its args patterns cannot tell "
+            "apart from other arguments (arg_lists can admit it)");
+}
+
+TEST(PolicyArgs, ArgListsAdmitExactlyTheListsTheySpell) {
+  const Policy p = must_parse(
+      "[[rule]]\nname = \"r\"\ncn = [\"a\"]\nallow = [\"git\"]\n"
+      "arg_lists = [[], [\"commit\", \"-m\", \".+\"]]\n");
+  EXPECT_TRUE(p.decide(who("a"), run({"git"})).allowed);
+  EXPECT_TRUE(p.decide(who("a"), run({"git", "commit", "-m", "a b; c"})).allowed);
+  EXPECT_FALSE(p.decide(who("a"), run({"git", "commit", "-m"})).allowed);
+  EXPECT_FALSE(p.decide(who("a"), run({"git", "commit", "-m", "x", "--amend"})).allowed);
+  EXPECT_FALSE(p.decide(who("a"), run({"git", "commit", "-m", ""})).allowed);
+  EXPECT_FALSE(p.decide(who("a"), run({"git", "commit -m x"})).allowed);
+  EXPECT_FALSE(p.decide(who("a"), run({"git", "commit", "-m", "a\nb"})).allowed);
+}
+
+TEST(PolicyArgs, ArgListsMustBeListsOfPatterns) {
+  const std::string head = "[[rule]]\nname = \"r\"\ncn = [\"a\"]\nallow = [\"ls\"]\n";
+  EXPECT_NE(parse_error(head + "arg_lists = [\"-l\"]\n")
+                .find("key 'arg_lists' must be an array "
+                      "of arrays of patterns"),
+            std::string::npos);
+  EXPECT_NE(parse_error(head + "arg_lists = [[\"(\"]]\n").find("is not a valid regular expression"),
+            std::string::npos);
+  EXPECT_NE(parse_error("[[rule]]\nname = \"r\"\ncn = [\"a\"]\nshell = true\narg_lists = [[]]\n")
+                .find("key 'arg_lists' needs 'allow'"),
+            std::string::npos);
+}
+
 TEST(PolicyExample, ToolsExampleLoadsAndBehavesAsCommented) {
   Result<Policy> p = Policy::load_file(TREX_SOURCE_DIR "/tools/policy.example.toml");
   ASSERT_TRUE(p.ok()) << p.message();
   EXPECT_EQ(p->rules().size(), 3u);
   EXPECT_TRUE(p->decide(who("alice"), run({"/usr/bin/systemctl", "status", "nginx"})).allowed);
   EXPECT_FALSE(p->decide(who("alice"), run({"systemctl", "status"})).allowed);
+  EXPECT_TRUE(p->decide(who("alice"), run({"/usr/bin/systemctl"})).allowed);
+  EXPECT_FALSE(p->decide(who("alice"), run({"/usr/bin/systemctl", "status nginx"})).allowed);
+  EXPECT_FALSE(p->decide(who("alice"), run({"/usr/bin/systemctl", "stop", "nginx"})).allowed);
   EXPECT_EQ(p->decide(who("dan", {"dev"}), run({"journalctl", "-u", "x"})).rule, "dev-logs");
   EXPECT_TRUE(p->decide(who("carol"), sh("id")).allowed);
   EXPECT_FALSE(p->decide(who("alice"), sh("id")).allowed);
