@@ -28,6 +28,15 @@ inline constexpr std::string_view kGenesis =
 
 // "2026-11-23T17:49:07.123456Z"
 std::string rfc3339_utc(std::chrono::system_clock::time_point t);
+
+// Command bytes (an argument, a shell string) as recorded, losslessly: a JSON
+// string when they are valid UTF-8, else {"hex": "<every byte, lower-case
+// hex>"}, which no string can be confused with (README "Audit trail").
+Json bytes_field(std::string_view bytes);
+Json argv_field(const std::vector<std::string>& argv);
+// The bytes a bytes_field() value stands for; nullopt for any other value.
+std::optional<std::string> field_bytes(const Json& value);
+bool is_utf8(std::string_view bytes);
 std::string sha256_hex(std::string_view data);
 
 // The chain's state: the next seq and the hash of the last line.

@@ -27,55 +27,97 @@ Row header_row() {
   return {"TIME (UTC)", "EVENT", "CLIENT", "PEER", "STATUS", "DURATION", "COMMAND"};
 }
 
-bool is_safe_arg_char(unsigned char c) {
+// One character of `s` at `i`: a code point of valid UTF-8, or one byte
+// that is not (`valid` false).
+struct Char {
+  char32_t cp = 0;
+  std::size_t len = 1;
+  bool valid = true;
+};
+
+Char char_at(std::string_view s, std::size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  if (c < 0x80) return {c, 1, true};
+  const std::size_t len = (c & 0xE0u) == 0xC0u ? 2 : (c & 0xF0u) == 0xE0u ? 3 : 4;
+  if ((c & 0xF8u) == 0xF8u || i + len > s.size() || !is_utf8(s.substr(i, len))) {
+    return {c, 1, false};
+  }
+  char32_t cp = c & (len == 2 ? 0x1Fu : len == 3 ? 0x0Fu : 0x07u);
+  for (std::size_t k = 1; k < len; ++k)
+    cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3Fu);
+  return {cp, len, true};
+}
+
+// Characters that act on a terminal instead of showing: C0 and C1 controls,
+// DEL, line/paragraph separators and the bidirectional overrides, marks and
+// isolates, which can make a record read as something else.
+bool acts_on_terminal(char32_t cp) {
+  return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c || cp == 0x200e || cp == 0x200f ||
+         cp == 0x2028 || cp == 0x2029 || (cp >= 0x202a && cp <= 0x202e) ||
+         (cp >= 0x2066 && cp <= 0x2069);
+}
+
+// \n, \t, \xHH (a C0 control or a byte that is not UTF-8), \uHHHH (others):
+// bash's $'...' reads them all back.
+void append_escape(std::string& out, const Char& ch) {
+  char buf[16];
+  if (ch.valid && ch.cp == '\n')
+    out += "\\n";
+  else if (ch.valid && ch.cp == '\t')
+    out += "\\t";
+  else if (!ch.valid || ch.cp < 0x80)
+    out += (std::snprintf(buf, sizeof buf, "\\x%02x", static_cast<unsigned>(ch.cp)), buf);
+  else
+    out += (std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(ch.cp)), buf);
+}
+
+bool is_safe_arg_char(const Char& ch) {
+  const char32_t c = ch.cp;
+  if (!ch.valid) return false;
+  if (c >= 0x80) return !acts_on_terminal(c);
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-         std::string_view("_@%+=:,./-").find(static_cast<char>(c)) != std::string_view::npos ||
-         c >= 0x80;
+         std::string_view("_@%+=:,./-").find(static_cast<char>(c)) != std::string_view::npos;
 }
 
 std::string quote_arg(const std::string& arg) {
   if (arg.empty()) return "''";
-  bool safe = true, control = false;
-  for (unsigned char c : arg) {
-    safe = safe && is_safe_arg_char(c);
-    control = control || c < 0x20 || c == 0x7f;
+  bool safe = true, escape = false;
+  for (std::size_t i = 0; i < arg.size();) {
+    const Char ch = char_at(arg, i);
+    safe = safe && is_safe_arg_char(ch);
+    escape = escape || !ch.valid || acts_on_terminal(ch.cp);
+    i += ch.len;
   }
   if (safe) return arg;
-  if (!control) {
+  if (!escape) {
     std::string out = "'";
     for (char c : arg) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
     return out + "'";
   }
-  std::string out = "$'";  // bash/zsh ANSI-C quoting keeps control bytes visible
-  for (unsigned char c : arg) {
-    char buf[8];
-    if (c == '\n')
-      out += "\\n";
-    else if (c == '\t')
-      out += "\\t";
-    else if (c == '\\' || c == '\'')
-      out += std::string("\\") + static_cast<char>(c);
-    else if (c < 0x20 || c == 0x7f)
-      out += (std::snprintf(buf, sizeof buf, "\\x%02x", c), buf);
+  std::string out = "$'";  // bash/zsh ANSI-C quoting keeps every byte visible
+  for (std::size_t i = 0; i < arg.size();) {
+    const Char ch = char_at(arg, i);
+    if (ch.valid && (ch.cp == '\\' || ch.cp == '\''))
+      out += std::string("\\") + static_cast<char>(ch.cp);
+    else if (!ch.valid || acts_on_terminal(ch.cp))
+      append_escape(out, ch);
     else
-      out += static_cast<char>(c);
+      out.append(arg, i, ch.len);
+    i += ch.len;
   }
   return out + "'";
 }
 
-// A table cell must stay on one line and must not carry terminal escapes.
+// A table cell must stay on one line and must not carry terminal controls.
 std::string printable(std::string_view s) {
   std::string out;
-  for (unsigned char c : s) {
-    char buf[8];
-    if (c == '\n')
-      out += "\\n";
-    else if (c == '\t')
-      out += "\\t";
-    else if (c < 0x20 || c == 0x7f)
-      out += (std::snprintf(buf, sizeof buf, "\\x%02x", c), buf);
+  for (std::size_t i = 0; i < s.size();) {
+    const Char ch = char_at(s, i);
+    if (!ch.valid || acts_on_terminal(ch.cp))
+      append_escape(out, ch);
     else
-      out += static_cast<char>(c);
+      out.append(s.substr(i, ch.len));
+    i += ch.len;
   }
   return out;
 }
@@ -89,6 +131,10 @@ std::size_t display_width(std::string_view s) {
 std::string command_of(const Json& record) {
   const auto argv = record.find("argv");
   if (argv != record.end() && argv->is_array()) return shell_join(*argv);
+  const auto shell = record.find("shell");
+  if (shell == record.end()) return "";
+  // Bytes that are not UTF-8 ({"hex": ...}) are shown as $'...' escapes.
+  if (auto bytes = field_bytes(*shell)) return shell->is_string() ? *bytes : quote_arg(*bytes);
   return text_of(record, "shell");
 }
 
@@ -145,9 +191,8 @@ std::string shell_join(const Json& argv) {
   if (!argv.is_array()) return out;
   for (const auto& arg : argv) {
     if (!out.empty()) out += ' ';
-    out += quote_arg(arg.is_string()       ? arg.get_ref<const std::string&>()
-                     : arg.is_structured() ? std::string("?")
-                                           : arg.dump());
+    const auto bytes = field_bytes(arg);
+    out += quote_arg(bytes ? *bytes : arg.is_structured() ? std::string("?") : arg.dump());
   }
   return out;
 }

@@ -10,9 +10,9 @@ Json or_null(const std::optional<T>& v) {
 
 void add_command(Json& j, const CommandText& c) {
   if (c.shell) {
-    j["shell"] = c.command;
+    j["shell"] = bytes_field(c.command);
   } else {
-    j["argv"] = c.argv;
+    j["argv"] = argv_field(c.argv);
   }
 }
 
