@@ -278,9 +278,10 @@ TEST_F(Ipv6, ListenAddressesThatAreNoAddressAreRefused) {
   for (const std::string listen : {"[lab1]:0", "::1:99999", "[::1::]:0"}) {
     RunOptions o;
     o.timeout = 30s;
-    auto r = run({TREXD_BIN, "--listen", listen, "--ca", pki_->ca(), "--cert", pki_->cert("both"),
-                  "--key", pki_->key("both"), "--crl", pki_->crl(), "--log-dir", tmp_.file("log")},
-                 o);
+    auto r = run(
+        {TREXD_BIN, "--listen", listen, "--ca", pki_->ca(), "--cert", pki_->cert("both"), "--key",
+         pki_->key("both"), "--crl", pki_->crl(), "--log-dir", tmp_.file("log"), "--allow-all"},
+        o);
     EXPECT_EQ(r.status, 2) << listen << ": " << r.err;
     EXPECT_TRUE(contains(r.err, "listen")) << listen << ": " << r.err;
   }
