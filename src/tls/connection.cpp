@@ -12,7 +12,7 @@
 #include <string_view>
 
 #include "tls/identity.hpp"
-#include "trex/host.hpp"
+#include "tls/server_name.hpp"
 #include "trex/proto.hpp"
 
 namespace trex::tls {
@@ -206,53 +206,6 @@ std::optional<PeerIdentity> peer_leaf(WOLFSSL* ssl, bool* client_auth) {
   return identity_from_der(wolfSSL_get_chain_cert(chain, 0),
                            static_cast<std::size_t>(wolfSSL_get_chain_length(chain, 0)),
                            client_auth);
-}
-
-// The client's check of the server's name, handed to the verify callback.
-struct NameCheck {
-  const std::string* host;
-  bool refused = false;
-  std::optional<std::vector<std::string>> sans;  // of the refused leaf
-};
-
-// This wolfSSL build (WOLFSSL_ALWAYS_VERIFY_CB) calls the verify callback
-// for the server's leaf on success too: a leaf that does not name the host
-// (trex/host.hpp) is refused there, before the client's certificate goes
-// out. Whatever the chain check decided otherwise stands.
-int check_server_name(int preverify, WOLFSSL_X509_STORE_CTX* store) {
-  if (!preverify || store->error_depth != 0) return preverify;
-  auto* ssl = static_cast<WOLFSSL*>(
-      wolfSSL_X509_STORE_CTX_get_ex_data(store, wolfSSL_get_ex_data_X509_STORE_CTX_idx()));
-  auto* check = ssl ? static_cast<NameCheck*>(wolfSSL_get_ex_data(ssl, 0)) : nullptr;
-  if (check == nullptr) return preverify;  // Connection::connect checks again
-  std::optional<std::vector<std::string>> sans;
-  if (store->totalCerts > 0 && store->certs != nullptr) {
-    auto info = info_from_der(store->certs[0].buffer, store->certs[0].length);
-    if (info) sans = std::move(info->sans);
-  }
-  if (sans && host::certificate_names_host(*check->host, *sans)) return 1;
-  check->refused = true;
-  check->sans = std::move(sans);
-  return 0;
-}
-
-// The subject alternative names of the leaf the handshake saw.
-std::optional<std::vector<std::string>> peer_sans(WOLFSSL* ssl) {
-  WOLFSSL_X509_CHAIN* chain = wolfSSL_get_peer_chain(ssl);
-  if (chain == nullptr || wolfSSL_get_chain_count(chain) < 1) return std::nullopt;
-  auto info = info_from_der(wolfSSL_get_chain_cert(chain, 0),
-                            static_cast<std::size_t>(wolfSSL_get_chain_length(chain, 0)));
-  if (!info) return std::nullopt;
-  return std::move(info->sans);
-}
-
-// For the user: which names the server's certificate has instead.
-std::string describe_sans(const std::optional<std::vector<std::string>>& sans) {
-  if (!sans) return "its certificate cannot be read";
-  if (sans->empty()) return "its certificate has no subject alternative names";
-  std::string out = "its certificate names ";
-  for (std::size_t i = 0; i < sans->size(); ++i) out += (i ? ", " : "") + (*sans)[i];
-  return out;
 }
 
 WOLFSSL* new_ssl(const Context& ctx, int fd) {
@@ -474,18 +427,11 @@ std::variant<Connection, HandshakeError> Connection::connect(std::shared_ptr<Con
   if (conn.ssl_ == nullptr) {
     return HandshakeError{HandshakeFailure::kNoResources, "wolfSSL_new failed", {}, {}};
   }
-  // Not wolfSSL_check_domain_name: it compares an IP literal with IP SANs
-  // as text, and lets DNS SANs and the CN stand for addresses and names.
-  const HandshakeFailure mismatch =
-      host::parse_ip(host) ? HandshakeFailure::kIpMismatch : HandshakeFailure::kNameMismatch;
-  NameCheck check{&host, false, std::nullopt};
-  wolfSSL_set_ex_data(conn.ssl_, 0, &check);
-  wolfSSL_set_verify(conn.ssl_, WOLFSSL_VERIFY_PEER, check_server_name);
+  ServerNameCheck names(conn.ssl_, host);
   wolfSSL_UseKeyShare(conn.ssl_, WOLFSSL_ECC_X25519);
   auto err = drive_handshake(conn.ssl_, fd, Clock::now() + timeout, wolfSSL_connect);
-  wolfSSL_set_ex_data(conn.ssl_, 0, nullptr);
-  if (err && check.refused) return HandshakeError{mismatch, describe_sans(check.sans), {}, {}};
   if (err) {
+    if (auto refused = names.refusal()) return *std::move(refused);
     // The key is proven against the certificate only now, on the failure
     // path: a probe on every run would cost each command a handshake.
     if (err->kind != HandshakeFailure::kTimeout) {
@@ -500,11 +446,9 @@ std::variant<Connection, HandshakeError> Connection::connect(std::shared_ptr<Con
     return HandshakeError{HandshakeFailure::kServerNoAlpn, "", {}, {}};
   }
   if (auto id = peer_leaf(conn.ssl_, nullptr)) conn.peer_ = std::move(*id);
-  // Again on the leaf the handshake verified, in case a wolfSSL build
-  // skipped the callback on success.
-  if (auto sans = peer_sans(conn.ssl_); !sans || !host::certificate_names_host(host, *sans)) {
+  if (auto wrong = names.recheck(conn.peer_)) {
     conn.shutdown();
-    return HandshakeError{mismatch, describe_sans(sans), conn.peer_, {}};
+    return *std::move(wrong);
   }
   return conn;
 }
