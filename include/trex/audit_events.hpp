@@ -110,6 +110,7 @@ struct ExecEnd {
   std::uint64_t stdout_bytes = 0, stderr_bytes = 0, stdin_bytes = 0;
   std::string stdout_sha256, stderr_sha256;
   bool truncated = false;
+  int lingered = 0;                     // processes left running by a rule's linger
   std::optional<std::string> ended_by;  // why the session could not go on
   std::optional<std::string> error;     // why the command could not start
   static constexpr std::string_view kName = event::kExecEnd;

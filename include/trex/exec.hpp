@@ -1,13 +1,17 @@
-// Process runner: starts an approved command in its own process group with
-// pipes for stdin/stdout/stderr, and owns the child until it is reaped. The
-// only module that touches Boost.Process. The session loop polls the fds this
-// exposes (stdout, stderr, stdin, and a pidfd that becomes readable when the
-// child exits); nothing here blocks except spawn() itself.
+// Process runner: starts an approved command in a new session (no
+// controlling terminal) with pipes for stdin/stdout/stderr, under a reaper of
+// its own: a small process that owns every process the command starts,
+// however it forks or detaches (see src/exec/reaper/reaper.cpp). The only
+// module that touches Boost.Process. The session loop polls the fds this
+// exposes (stdout, stderr, stdin, and an event fd that becomes readable when
+// the command exits and when its tree has settled); nothing here blocks
+// except spawn() itself.
 //
 // Process is move-only and owned by one thread. Its fds are non-blocking and
 // close-on-exec, and no descriptor of the server reaches the child (fds >= 3
-// are marked close-on-exec in the child). Destroying a Process whose leader is
-// not yet reaped kills the whole group (SIGKILL) and reaps it: no zombies.
+// are marked close-on-exec in the child). Destroying a Process whose tree has
+// not settled kills every process of the tree and reaps the reaper: no
+// zombies, no leftovers.
 #pragma once
 
 #include <sys/types.h>
@@ -81,11 +85,13 @@ class Process {
   Process& operator=(const Process&) = delete;
   ~Process();
 
+  // The reaper's pid, which is also the session and process group id.
   pid_t pid() const;
   int stdout_fd() const;  // -1 once closed
   int stderr_fd() const;
   int stdin_fd() const;
-  int pid_fd() const;  // readable when the child has exited; -1 once try_wait has a value
+  // Readable when try_wait() or settled() may have news; -1 once settled.
+  int pid_fd() const;
 
   // Non-blocking pipe I/O; return bytes moved, 0 on EOF (read), -1 with errno.
   ssize_t read_stdout(char* buf, std::size_t len);
@@ -97,25 +103,29 @@ class Process {
   void close_stderr();
   void close_stdin();
 
-  // Sends `signo` to the whole process group (grandchildren included). Safe
-  // against pid reuse: the group id stays pinned by the unreaped leader (see
-  // try_wait); once the leader is reaped this is a no-op.
+  // Sends `signo` to the command's process group (the command and the
+  // children that stayed in its group), through the reaper, which is not in
+  // it. A no-op once the command has exited, so never a reused group id.
   void signal_group(int signo);
-  // Whether the leader is off the CPU (sleeping, stopped or exited) rather
-  // than running or in an uninterruptible wait, from /proc (true when that
-  // cannot be read). A shell that is still starting is busy; one that waits
-  // for the command it forked is not.
+  // Whether the command's leader is off the CPU (sleeping, stopped or
+  // exited) rather than running or in an uninterruptible wait, from /proc
+  // (true when that cannot be read). A shell that is still starting is busy;
+  // one that waits for the command it forked is not.
   bool leader_waits() const;
-  // SIGKILL to the group even after the leader was reaped, for grandchildren
-  // that outlive it. Caveat: once every member of the group is gone its id
-  // may be reused by an unrelated process group; prefer signal_group while
-  // stdout/stderr are still open.
+  // SIGKILL to every process of the command's tree, wherever it moved to
+  // (new groups and sessions included), by its reaper.
   void kill_group_now();
-  // Collects the exit status if the child has exited (never blocks) and
-  // closes pid_fd(). Once it returns a value, later calls return the same
-  // value. The zombie itself is reaped only once stdout and stderr are both
-  // closed (or by the destructor), so that signal_group can still reach
-  // grandchildren that hold the pipes without risking a reused group id.
+  // Once the command has exited (try_wait has a value): kills what it left
+  // running, or with `linger` leaves it running. Then settled() gets a value.
+  // Once only; a no-op before the command has exited.
+  void end_tree(bool linger);
+  // Once the tree has settled: the number of processes left running (only
+  // after end_tree(true)), else 0. Empty before.
+  std::optional<int> settled() const;
+  // Collects the command's exit status if it has exited (never blocks).
+  // Once it returns a value, later calls return the same value. The reaper is
+  // reaped only once the tree has settled and stdout and stderr are both
+  // closed (or by the destructor), so that signal_group stays safe.
   std::optional<ExitStatus> try_wait();
 
  private:

@@ -39,6 +39,7 @@ struct Rule {
   std::vector<std::vector<std::string>> arg_list_patterns;  // source text
   std::vector<std::vector<std::regex>> arg_lists;
   bool shell = false;
+  bool linger = false;  // processes a command leaves behind keep running
   std::optional<std::string> run_as;
   std::optional<std::uint32_t> timeout_s;
   std::optional<std::uint64_t> max_output;
@@ -53,6 +54,7 @@ struct Decision {
   std::string rule;    // the deciding rule's name; empty when none matched
   std::string reason;  // one line for people: why allowed or denied
   // Settings of the deciding rule (empty when denied or without a policy).
+  bool linger = false;
   std::optional<std::string> run_as;
   std::optional<std::uint32_t> timeout_s;
   std::optional<std::uint64_t> max_output;

@@ -80,6 +80,7 @@ Json ExecEnd::to_json() const {
   j["stdout_sha256"] = stdout_sha256;
   j["stderr_sha256"] = stderr_sha256;
   j["truncated"] = truncated;
+  j["lingered"] = lingered;
   if (ended_by) j["ended_by"] = *ended_by;
   if (error) j["error"] = *error;
   return j;

@@ -144,13 +144,31 @@ void add_limits(const Limits& limits, ChildPlan& plan) {
   }
 }
 
+namespace {
+
+// Signals stay blocked: the reaper keeps them so, and unblocks them in the
+// command's process.
+[[noreturn]] void exec_reaper(const ChildPlan& plan) {
+  for (const int fd : plan.keep) {
+    if (::fcntl(fd, F_SETFD, 0) != 0) fail(plan, SetupStep::kReaper, errno);
+  }
+  ::syscall(SYS_execveat, plan.reaper_fd, "", plan.reaper_argv, plan.envp, AT_EMPTY_PATH);
+  fail(plan, SetupStep::kReaper, errno);
+}
+
+}  // namespace
+
 void run_child_setup(const ChildPlan& plan) noexcept {
   reset_signal_dispositions();
-  // Own group, so that signal_group reaches grandchildren and a terminal's
-  // Ctrl-C aimed at the server does not reach the command.
-  if (::setpgid(0, 0) != 0) fail(plan, SetupStep::kProcessGroup, errno);
+  // A new session, hence its own process group (signal_group reaches its
+  // grandchildren) and no controlling terminal: when trexd was started from
+  // a terminal, a command can neither open /dev/tty nor push keystrokes into
+  // the operator's shell with TIOCSTI, and the terminal's Ctrl-C does not
+  // reach it.
+  if (::setsid() < 0) fail(plan, SetupStep::kProcessGroup, errno);
   redirect_stdio(plan);
   close_fds_on_exec(plan);
+  if (plan.reaper_fd >= 0) exec_reaper(plan);
   // Limits before the user switch: only root may raise a hard limit.
   apply_limits(plan);
   if (plan.umask) ::umask(*plan.umask);
@@ -172,7 +190,7 @@ std::string describe_failure(const SetupFailure& failure, const ChildPlan& plan,
   const std::string user = spec.run_as.value_or("?");
   switch (static_cast<SetupStep>(failure.step)) {
     case SetupStep::kProcessGroup:
-      return "cannot create a process group: " + why;
+      return "cannot create a session: " + why;
     case SetupStep::kStdio:
       return "cannot redirect stdio: " + why;
     case SetupStep::kCloseOnExec:
@@ -190,6 +208,8 @@ std::string describe_failure(const SetupFailure& failure, const ChildPlan& plan,
       return "cannot change directory to " + spec.cwd + ": " + why;
     case SetupStep::kExec:
       return "cannot execute " + spec.program + ": " + why;
+    case SetupStep::kReaper:
+      return "cannot start the command's reaper: " + why;
   }
   return "cannot start " + spec.program + ": child setup failed (" + why + ")";
 }

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "exec/reaper_abi.hpp"
 #include "trex/exec.hpp"
 #include "trex/result.hpp"
 
@@ -46,24 +47,15 @@ struct ChildPlan {
 
   // Upper bound for the close-on-exec fallback loop (no close_range).
   rlim_t fd_limit = 1024;
-};
 
-// The step that failed in the child; travels to the parent with errno.
-enum class SetupStep : int {
-  kProcessGroup = 1,
-  kStdio,
-  kCloseOnExec,
-  kLimit,
-  kUser,
-  kUserVerify,
-  kChdir,
-  kExec,  // execve itself failed
-};
-
-struct SetupFailure {
-  int step = 0;
-  int error = 0;
-  int detail = 0;  // index into ChildPlan::limits for kLimit
+  // The reaper (see exec/reaper.hpp): the child execs it from reaper_fd with
+  // reaper_argv and envp, keeping the `keep` fds open; the limits, umask, user
+  // switch and directory are then applied by the reaper in the command's
+  // process. Unset (-1): the child applies them and returns for the execve.
+  int reaper_fd = -1;
+  std::array<int, 3> keep{-1, -1, -1};
+  char* const* reaper_argv = nullptr;
+  char* const* envp = nullptr;
 };
 
 // Parent side: resolves `user` (passwd entry and supplementary groups) into
@@ -73,9 +65,11 @@ Status resolve_user(const std::string& user, ChildPlan& plan);
 // Parent side: copies the set limits into the plan (soft = hard = value).
 void add_limits(const Limits& limits, ChildPlan& plan);
 
-// Child side. Returns when the child is ready for execve; on any failure it
-// reports through plan.report_fd and calls _exit(126), so a half-configured
-// child (e.g. still root) never runs the command.
+// Child side. Puts the child in a new session (no controlling terminal) with
+// its stdio, then execs the reaper, or (no reaper) returns when the child is
+// ready for execve. On any failure it reports through plan.report_fd and
+// calls _exit(126), so a half-configured child (e.g. still root) never runs
+// the command.
 void run_child_setup(const ChildPlan& plan) noexcept;
 
 // Child side: writes a failure record to plan.report_fd (one atomic write).

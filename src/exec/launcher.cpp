@@ -26,15 +26,6 @@ namespace {
 
 namespace bp = boost::process;
 
-// NUL-terminated pointer array over `strings`, which must outlive it.
-std::vector<char*> pointers(std::vector<std::string>& strings) {
-  std::vector<char*> out;
-  out.reserve(strings.size() + 1);
-  for (auto& s : strings) out.push_back(s.data());
-  out.push_back(nullptr);
-  return out;
-}
-
 // Boost.Process extension: sets the exact program, argv (argv[0] included)
 // and environment, runs the child setup, and learns the pid on both outcomes
 // (Boost's returned child is empty on error, yet the failed child must be
@@ -107,6 +98,14 @@ void start(const ChildHooks& hooks, std::error_code& ec, const Extra&... extra) 
 }
 
 }  // namespace
+
+std::vector<char*> pointers(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  out.reserve(strings.size() + 1);
+  for (auto& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
 
 Result<pid_t> launch(const Spec& spec, const ChildPlan& plan, ForkMode mode) {
   std::string exe = spec.program;

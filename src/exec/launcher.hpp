@@ -4,6 +4,9 @@
 
 #include <sys/types.h>
 
+#include <string>
+#include <vector>
+
 #include "exec/child_setup.hpp"
 #include "trex/exec.hpp"
 #include "trex/result.hpp"
@@ -15,18 +18,20 @@ namespace trex::exec::detail {
 // across the fork, no allocation in the child).
 enum class ForkMode { kFork, kVfork };
 
+// NUL-terminated pointer array over `strings`, which must outlive it.
+std::vector<char*> pointers(std::vector<std::string>& strings);
+
 // Used by Process::spawn. Spawn + wait of /bin/true on the 2-core dev VM
 // under load (exec_test's DISABLED_SpawnCost): fork 19 ms, vfork 6.4 ms; with
 // 1 GiB of touched heap fork 64 ms, vfork 4.4 ms: fork copies the page tables
 // of the server's whole address space, vfork copies nothing.
 inline constexpr ForkMode kDefaultForkMode = ForkMode::kVfork;
 
-// Starts spec.program with spec.argv and exactly spec.env, running
-// run_child_setup(plan) in the child first. Returns the pid once the child has
-// exec'd or died (Boost waits for that); the caller owns the pid, must reap it
-// and must read plan.report_fd's pipe for a failure in the setup or in execve.
-// An execve failure that Boost reports itself is reaped here and returned as
-// "cannot execute PROGRAM: <errno text>".
+// Starts a child that runs run_child_setup(plan), which execs the reaper when
+// the plan names one, else spec.program with spec.argv and exactly spec.env. Returns the pid once
+// the child has exec'd or died (Boost waits for that); the caller owns the pid, must reap it and
+// must read plan.report_fd's pipe for a failure in the setup or in execve. An execve failure that
+// Boost reports itself is reaped here and returned as "cannot execute PROGRAM: <errno text>".
 Result<pid_t> launch(const Spec& spec, const ChildPlan& plan, ForkMode mode);
 
 }  // namespace trex::exec::detail

@@ -13,6 +13,7 @@
 
 #include "exec/child_setup.hpp"
 #include "exec/launcher.hpp"
+#include "exec/reaper.hpp"
 #include "trex/exec.hpp"
 #include "util/unique_fd.hpp"
 
@@ -21,12 +22,15 @@ namespace trex::exec {
 using util::UniqueFd;
 
 struct Process::Impl {
-  pid_t pid = -1;
+  pid_t pid = -1;     // the reaper's
+  pid_t leader = -1;  // the command's own (reported by the reaper)
   UniqueFd stdin_w;
   UniqueFd stdout_r;
   UniqueFd stderr_r;
-  UniqueFd pidfd;
+  UniqueFd events;  // the reaper's ReaperRecords; closed once settled
+  UniqueFd ctl;     // to the reaper: kill or release; its end of file kills
   std::optional<ExitStatus> status;
+  std::optional<int> lingered;  // set once settled
   bool reaped = false;
 
   Impl() = default;
@@ -34,8 +38,9 @@ struct Process::Impl {
   Impl& operator=(const Impl&) = delete;
   ~Impl() {
     if (pid <= 0 || reaped) return;
-    // The unreaped leader (running or zombie) pins the group id: safe.
-    ::kill(-pid, SIGKILL);
+    // The reaper kills the whole tree when its control pipe closes; never
+    // SIGKILL the reaper itself, which would set the tree loose.
+    ctl.reset();
     reap();
   }
 
@@ -47,9 +52,71 @@ struct Process::Impl {
   }
   // Reaping waits for the end of the output so that signal_group stays safe.
   void reap_when_done() {
-    if (status && !reaped && !stdout_r.valid() && !stderr_r.valid()) reap();
+    if (lingered && !reaped && !stdout_r.valid() && !stderr_r.valid()) reap();
   }
+  // One word to the reaper (atomic: below PIPE_BUF). It may be gone: EPIPE.
+  void send(const char* word, std::size_t len) {
+    if (!ctl.valid()) return;
+    while (::write(ctl.get(), word, len) < 0 && errno == EINTR) {
+    }
+  }
+  void read_events();
+  void reaper_gone();
 };
+
+namespace {
+
+ExitStatus decode_status(int raw) {
+  ExitStatus status;
+  if (WIFSIGNALED(raw)) {
+    status.signaled = true;
+    status.signal = WTERMSIG(raw);
+  } else {
+    status.code = WEXITSTATUS(raw);
+  }
+  return status;
+}
+
+}  // namespace
+
+void Process::Impl::read_events() {
+  detail::ReaperRecord rec;
+  for (;;) {
+    const ssize_t n = ::read(events.get(), &rec, sizeof rec);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && errno == EAGAIN) return;
+    if (n != static_cast<ssize_t>(sizeof rec)) return reaper_gone();
+    if (rec.event == static_cast<int>(detail::ReaperEvent::kStarted)) {
+      leader = rec.value;
+    } else if (rec.event == static_cast<int>(detail::ReaperEvent::kExited)) {
+      status = decode_status(rec.value);
+    } else if (rec.event == static_cast<int>(detail::ReaperEvent::kSettled)) {
+      lingered = rec.value;
+      events.reset();
+      ctl.reset();
+      return reap_when_done();
+    }
+  }
+}
+
+// The reaper ended without settling (killed from outside): take its own
+// status as the command's if none came, and count nothing as lingering.
+void Process::Impl::reaper_gone() {
+  events.reset();
+  ctl.reset();
+  if (!status) {
+    siginfo_t info{};
+    if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT) == 0) {
+      status = info.si_code == CLD_EXITED ? ExitStatus{false, info.si_status, 0}
+                                          : ExitStatus{true, 0, info.si_status};
+    } else {
+      status = ExitStatus{false, -1, 0};  // reaped behind our back
+      reaped = true;
+    }
+  }
+  lingered = 0;
+  reap_when_done();
+}
 
 namespace {
 
@@ -95,6 +162,8 @@ struct Plumbing {
   UniqueFd stdout_child, stdout_parent;
   UniqueFd stderr_child, stderr_parent;
   UniqueFd report_read, report_write;
+  UniqueFd ctl_child, ctl_parent;        // trexd -> reaper
+  UniqueFd events_child, events_parent;  // reaper -> trexd
 };
 
 Status make_output(UniqueFd& child, UniqueFd& parent) {
@@ -130,6 +199,15 @@ Result<Plumbing> make_plumbing(bool stdin_open) {
   if (!report) return report.error();
   io.report_read = std::move(report->read);
   io.report_write = std::move(report->write);
+  auto ctl = make_pipe();
+  if (!ctl) return ctl.error();
+  io.ctl_child = std::move(ctl->read);
+  io.ctl_parent = std::move(ctl->write);
+  auto events = make_pipe();
+  if (!events) return events.error();
+  io.events_child = std::move(events->write);
+  io.events_parent = std::move(events->read);
+  if (auto s = set_nonblocking(io.events_parent); !s) return s.error();
   return io;
 }
 
@@ -177,10 +255,21 @@ ssize_t read_fd(const UniqueFd& fd, char* buf, std::size_t len) {
 }  // namespace
 
 Result<Process> detail::spawn_with_mode(const Spec& spec, ForkMode mode) {
+  auto image = reaper_image_fd();
+  if (!image) return image.error();
   auto io = make_plumbing(spec.stdin_open);
   if (!io) return io.error();
   auto plan = make_plan(spec, *io);
   if (!plan) return plan.error();
+  std::vector<std::string> argv =
+      reaper_argv(spec, *plan, io->ctl_child.get(), io->report_write.get(), io->events_child.get());
+  std::vector<std::string> env = spec.env;
+  const std::vector<char*> argv_ptrs = detail::pointers(argv);
+  const std::vector<char*> env_ptrs = detail::pointers(env);
+  plan->reaper_fd = *image;
+  plan->keep = {io->ctl_child.get(), io->report_write.get(), io->events_child.get()};
+  plan->reaper_argv = argv_ptrs.data();
+  plan->envp = env_ptrs.data();
 
   auto pid = launch(spec, *plan, mode);
   // The parent's copies of the child's ends must go, or EOF never comes.
@@ -188,18 +277,18 @@ Result<Process> detail::spawn_with_mode(const Spec& spec, ForkMode mode) {
   io->stdout_child.reset();
   io->stderr_child.reset();
   io->report_write.reset();
+  io->ctl_child.reset();
+  io->events_child.reset();
   if (!pid) return pid.error();
 
   auto impl = std::make_unique<Process::Impl>();
-  impl->pid = *pid;  // from here on ~Impl kills and reaps on every error path
+  impl->pid = *pid;  // from here on ~Impl ends the tree and reaps on every error path
+  impl->ctl = std::move(io->ctl_parent);
+  impl->events = std::move(io->events_parent);
   if (auto failure = read_report(io->report_read)) {
-    impl->reap();
     return make_error(describe_failure(*failure, *plan, spec));
   }
-  impl->pidfd.reset(static_cast<int>(::syscall(SYS_pidfd_open, *pid, 0)));
-  if (!impl->pidfd.valid()) {
-    return make_error(std::string("cannot open a pidfd: ") + std::strerror(errno));
-  }
+  impl->read_events();  // kStarted was written before the report's end of file
   impl->stdin_w = std::move(io->stdin_parent);
   impl->stdout_r = std::move(io->stdout_parent);
   impl->stderr_r = std::move(io->stderr_parent);
@@ -219,7 +308,7 @@ pid_t Process::pid() const { return impl_ ? impl_->pid : -1; }
 int Process::stdout_fd() const { return impl_ ? impl_->stdout_r.get() : -1; }
 int Process::stderr_fd() const { return impl_ ? impl_->stderr_r.get() : -1; }
 int Process::stdin_fd() const { return impl_ ? impl_->stdin_w.get() : -1; }
-int Process::pid_fd() const { return impl_ ? impl_->pidfd.get() : -1; }
+int Process::pid_fd() const { return impl_ ? impl_->events.get() : -1; }
 
 ssize_t Process::read_stdout(char* buf, std::size_t len) {
   return read_fd(impl_->stdout_r, buf, len);
@@ -253,12 +342,14 @@ void Process::close_stderr() {
 void Process::close_stdin() { impl_->stdin_w.reset(); }
 
 void Process::signal_group(int signo) {
-  if (impl_->pid > 0 && !impl_->reaped) ::kill(-impl_->pid, signo);
+  if (impl_->status || signo <= 0 || signo > 255) return;
+  const char word[2] = {detail::kReaperSignal, static_cast<char>(signo)};
+  impl_->send(word, sizeof word);
 }
 
 bool Process::leader_waits() const {
-  if (impl_->pid <= 0 || impl_->status) return true;
-  const std::string path = "/proc/" + std::to_string(impl_->pid) + "/stat";
+  if (impl_->leader <= 0 || impl_->status) return true;
+  const std::string path = "/proc/" + std::to_string(impl_->leader) + "/stat";
   const UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd.valid()) return true;
   char buf[512];
@@ -272,35 +363,18 @@ bool Process::leader_waits() const {
   return state != 'R' && state != 'D' && state != 'W';
 }
 
-void Process::kill_group_now() {
-  if (impl_->pid > 0) ::kill(-impl_->pid, SIGKILL);
+void Process::kill_group_now() { impl_->send(&detail::kReaperKill, 1); }
+
+void Process::end_tree(bool linger) {
+  if (!impl_->status) return;
+  impl_->send(linger ? &detail::kReaperRelease : &detail::kReaperKill, 1);
 }
 
+std::optional<int> Process::settled() const { return impl_->lingered; }
+
 std::optional<ExitStatus> Process::try_wait() {
-  if (impl_->status) return impl_->status;
-  siginfo_t info{};
-  // WNOWAIT: learn the status but leave the zombie until the output ends.
-  while (::waitid(P_PID, static_cast<id_t>(impl_->pid), &info, WEXITED | WNOHANG | WNOWAIT) < 0) {
-    if (errno == EINTR) continue;
-    // ECHILD: reaped behind our back (SIGCHLD ignored, or a waitpid(-1)
-    // elsewhere). Report a lost status rather than leave pid_fd() readable.
-    impl_->status = ExitStatus{false, -1, 0};
-    impl_->reaped = true;
-    impl_->pidfd.reset();
-    return impl_->status;
-  }
-  if (info.si_pid == 0) return std::nullopt;
-  ExitStatus status;
-  if (info.si_code == CLD_EXITED) {
-    status.code = info.si_status;
-  } else {
-    status.signaled = true;
-    status.signal = info.si_status;
-  }
-  impl_->status = status;
-  impl_->pidfd.reset();  // stays readable forever once the child has exited
-  impl_->reap_when_done();
-  return status;
+  if (impl_->events.valid()) impl_->read_events();
+  return impl_->status;
 }
 
 std::optional<std::string> find_program(std::string_view name, std::string_view path) {

@@ -18,6 +18,7 @@ Decision allowed_by(const Rule& rule, const detail::RuleEval& ev) {
   d.allowed = true;
   d.rule = rule.name;
   d.reason = "allowed by rule '" + rule.name + "' (" + ev.identity_via + ")";
+  d.linger = rule.linger;
   d.run_as = rule.run_as;
   d.timeout_s = rule.timeout_s;
   d.max_output = rule.max_output;

@@ -125,6 +125,7 @@ std::string summarize(const Rule& r) {
     }
   }
   out += std::string("; shell ") + (r.shell ? "yes" : "no");
+  if (r.linger) out += "; linger";
   out += "; run_as " + (r.run_as ? *r.run_as : std::string("(server's user)"));
   if (r.timeout_s) out += "; timeout " + std::to_string(*r.timeout_s) + "s";
   if (r.max_output) out += "; max_output " + detail::format_size(*r.max_output);

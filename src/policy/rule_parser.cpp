@@ -207,13 +207,14 @@ class RuleParser {
     if (k == "arg_lists") return parse_arg_lists(value);
     if (k == "umask") return parse_umask(value);
     if (k == "limits") return parse_limits(value);
-    if (k == "shell" || k == "run_as" || k == "timeout" || k == "max_output" || k == "cwd") {
+    if (k == "shell" || k == "linger" || k == "run_as" || k == "timeout" || k == "max_output" ||
+        k == "cwd") {
       return parse_scalar(k, value);
     }
     return fail(key.source(),
                 "unknown key '" + escape(k) +
-                    "' (known: name, cn, ou, allow, args, arg_lists, shell, run_as, timeout, "
-                    "max_output, cwd, umask, limits)");
+                    "' (known: name, cn, ou, allow, args, arg_lists, shell, linger, run_as, "
+                    "timeout, max_output, cwd, umask, limits)");
   }
 
   Status string_list(std::string_view key, const toml::node& value, bool allow_empty,
@@ -290,10 +291,10 @@ class RuleParser {
 };
 
 Status RuleParser::parse_scalar(std::string_view key, const toml::node& value) {
-  if (key == "shell") {
+  if (key == "shell" || key == "linger") {
     const auto* b = value.as_boolean();
     if (b == nullptr) return key_fail(value, key, "must be true or false");
-    rule_.shell = b->get();
+    (key == "shell" ? rule_.shell : rule_.linger) = b->get();
   } else if (key == "run_as") {
     const auto* s = value.as_string();
     if (s == nullptr || s->get().empty()) return key_fail(value, key, "must be a user name");

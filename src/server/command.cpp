@@ -21,7 +21,7 @@ constexpr std::size_t kOutHighWater = 512 * 1024;
 // Stdin buffered for a slow command beyond this stops reading the socket.
 constexpr std::size_t kInHighWater = 1024 * 1024;
 // After the command itself exits, how long its leftover children may keep
-// the pipes open before the group is killed.
+// the pipes open before they are killed (or, with linger, left alone).
 constexpr auto kLinger = std::chrono::seconds(1);
 // A signal from the client waits while the command's leader is busy, for at
 // most this long: a shell that catches SIGINT (dash -c does) and gets it
@@ -39,7 +39,10 @@ class Loop {
   CommandOutcome run();
 
  private:
-  bool finished() const { return status_ && proc_.stdout_fd() < 0 && proc_.stderr_fd() < 0; }
+  bool finished() const {
+    return status_ && proc_.stdout_fd() < 0 && proc_.stderr_fd() < 0 && proc_.settled();
+  }
+  void end_tree() { proc_.end_tree(lim_.linger && !kill_at_); }
   void escalate(const char* why);
   void on_frames();
   void on_socket_readable();
@@ -220,9 +223,10 @@ void Loop::check_deadlines() {
     proc_.kill_group_now();
   }
   if (linger_until_ && now >= *linger_until_) {
-    // Leftover children still hold the pipes: end them and stop waiting.
+    // Leftover children still hold the pipes: end them (or let them be) and
+    // stop waiting.
     linger_until_.reset();
-    proc_.kill_group_now();
+    end_tree();
     proc_.close_stdout();
     proc_.close_stderr();
   }
@@ -252,7 +256,7 @@ CommandOutcome Loop::run() {
     const int i_out = add(proc_.stdout_fd(), out_room || !session_ok_ ? POLLIN : 0);
     const int i_err = add(proc_.stderr_fd(), out_room || !session_ok_ ? POLLIN : 0);
     const int i_in = add(proc_.stdin_fd(), stdin_off_ < stdin_buf_.size() ? POLLOUT : 0);
-    const int i_pid = add(proc_.pid_fd(), status_ ? 0 : POLLIN);
+    const int i_pid = add(proc_.pid_fd(), POLLIN);
     const int i_stop = add(lim_.stop_fd, stop_at_ || out_.session_end ? 0 : POLLIN);
     const int i_hard = add(lim_.hard_stop_fd, hard_stopped_ ? 0 : POLLIN);
     const int timeout = session_ok_ && ch_.has_pending() ? 0 : poll_timeout_ms();
@@ -264,12 +268,16 @@ CommandOutcome Loop::run() {
     if (ready(i_out)) pump_pipe(true);
     if (ready(i_err)) pump_pipe(false);
     if (ready(i_in)) pump_stdin();
-    if (ready(i_pid) || (status_ == std::nullopt && proc_.pid_fd() < 0)) {
+    if (ready(i_pid) && !status_) {
       status_ = proc_.try_wait();
       if (status_ && (proc_.stdout_fd() >= 0 || proc_.stderr_fd() >= 0)) {
         linger_until_ = Clock::now() + kLinger;
       }
+    } else if (ready(i_pid)) {
+      (void)proc_.try_wait();  // the tree settled
     }
+    // The output ended: nothing left worth waiting for.
+    if (status_ && proc_.stdout_fd() < 0 && proc_.stderr_fd() < 0) end_tree();
     if (ready(i_stop) && !stop_at_) stop_at_ = Clock::now() + lim_.kill_grace;
     if (ready(i_hard)) {
       hard_stopped_ = true;
@@ -286,6 +294,7 @@ CommandOutcome Loop::run() {
     check_deadlines();
   }
   out_.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start_);
+  out_.lingered = proc_.settled().value_or(0);
   out_.stdout_sha256 = sha_out_.hex_digest();
   out_.stderr_sha256 = sha_err_.hex_digest();
   auto& e = out_.exit;

@@ -39,6 +39,9 @@ struct CommandLimits {
   std::chrono::seconds kill_grace{5};
   int stop_fd = -1;       // readable once the server is stopping: drain
   int hard_stop_fd = -1;  // readable on a second stop: kill now
+  // After a normal exit, leave the processes the command started running
+  // (the rule's `linger`); a timeout, a lost client or a stop still kills them.
+  bool linger = false;
 };
 
 struct CommandOutcome {
@@ -52,6 +55,7 @@ struct CommandOutcome {
   bool protocol_error() const {
     return session_end && session_end->kind == EndKind::kProtocolError;
   }
+  int lingered = 0;  // processes left running (linger)
 };
 
 CommandOutcome run_command(Channel& channel, exec::Process& process, const CommandLimits& limits);

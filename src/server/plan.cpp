@@ -15,6 +15,7 @@ CommandLimits limits_for(const proto::ExecRequest& req, const policy::Decision& 
   lim.timeout = std::chrono::seconds(timeout);
   lim.max_output = std::min(cfg.max_output, d.max_output.value_or(cfg.max_output));
   lim.kill_grace = std::chrono::seconds(cfg.kill_grace);
+  lim.linger = d.linger;
   return lim;
 }
 

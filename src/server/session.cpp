@@ -61,6 +61,7 @@ audit::ExecEnd end_record(std::uint64_t conn, std::string id, std::string cn,
   end.stdout_sha256 = out.stdout_sha256;
   end.stderr_sha256 = out.stderr_sha256;
   end.truncated = e.truncated;
+  end.lingered = out.lingered;
   if (out.session_end) end.ended_by = out.session_end->text();
   return end;
 }

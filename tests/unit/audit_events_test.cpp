@@ -27,7 +27,7 @@ TEST(AuditEvents, ExecEndOfACommandThatNeverStarted) {
       R"({"conn":1,"id":"1.2","cn":"ops","exit_code":127,"signal":null,"timed_out":false,)"
       R"("duration_ms":0,"stdout_bytes":0,"stderr_bytes":0,"stdin_bytes":0,"stdout_sha256":")" +
           empty + R"(","stderr_sha256":")" + empty +
-          R"(","truncated":false,"error":"command not found: nope"})");
+          R"(","truncated":false,"lingered":0,"error":"command not found: nope"})");
 }
 
 TEST(AuditEvents, ExecEndOfASignaledCommandSaysWhoEndedTheSession) {

@@ -90,21 +90,19 @@ Outcome run(Process& p, std::string_view input = {}, bool close_stdin = true) {
   return o;
 }
 
+// Waits (polling pid_fd) until `done` holds.
+template <class Pred>
+bool wait_events(Process& p, Pred done) {
+  for (int i = 0; i < 1000 && !done(); ++i) {
+    pollfd fd{p.pid_fd(), POLLIN, 0};
+    ::poll(&fd, 1, 10);
+    (void)p.try_wait();
+  }
+  return done();
+}
+
 std::string pid_dir(pid_t pid) { return "/proc/" + std::to_string(pid); }
 bool exists(const std::string& path) { return ::access(path.c_str(), F_OK) == 0; }
-
-// Waits for an orphan reparented to us (we are a subreaper) and returns its
-// raw wait status, or -1 if it is still alive after `timeout`.
-int reap_orphan(pid_t pid, std::chrono::seconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  while (Clock::now() < deadline) {
-    int raw = 0;
-    if (::waitpid(pid, &raw, WNOHANG) == pid) return raw;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  ::kill(pid, SIGKILL);
-  return -1;
-}
 
 // Our child processes, in any state (a vfork child that just called _exit may
 // not show as a zombie yet): a spawn that fails must not leave one behind.
@@ -204,6 +202,7 @@ TEST_P(ExecTest, ParentFdsAreNonBlockingAndCloseOnExec) {
   EXPECT_EQ(p.read_stdout(&c, 1), -1);
   EXPECT_EQ(errno, EAGAIN);
   EXPECT_EQ(run(p).status.code, 0);
+  wait_events(p, [&] { return p.pid_fd() < 0; });
   EXPECT_EQ(p.pid_fd(), -1);
   auto again = p.try_wait();
   ASSERT_TRUE(again);
@@ -322,77 +321,121 @@ TEST_P(ExecTest, ImpossibleLimitIsASpawnError) {
   EXPECT_EQ(p.message(), "cannot set limit open_files: Operation not permitted");
 }
 
-TEST_P(ExecTest, SignalGroupKillsGrandchildren) {
-  ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
-  Process p = spawn(sh("sleep 100 & echo $!; sleep 100 & echo $!; wait"));
+// Reads lines of pids from the command's stdout until `n` arrived.
+std::vector<pid_t> read_pids(Process& p, std::size_t n) {
   std::string out;
   const auto deadline = Clock::now() + std::chrono::seconds(10);
-  while (std::count(out.begin(), out.end(), '\n') < 2 && Clock::now() < deadline) {
+  while (static_cast<std::size_t>(std::count(out.begin(), out.end(), '\n')) < n &&
+         Clock::now() < deadline) {
     pollfd fd{p.stdout_fd(), POLLIN, 0};
     ::poll(&fd, 1, 100);
     drain(p, p.stdout_fd(), out);
   }
-  pid_t a = 0, b = 0;
-  ASSERT_EQ(std::sscanf(out.c_str(), "%d %d", &a, &b), 2) << out;
+  std::istringstream in(out);
+  std::vector<pid_t> pids;
+  for (pid_t pid; in >> pid;) pids.push_back(pid);
+  return pids;
+}
+
+// Gone: no /proc entry (the reaper reaps what it kills), or a zombie of init.
+bool gone_soon(pid_t pid) {
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (Clock::now() < deadline) {
+    std::ifstream stat(pid_dir(pid) + "/stat");
+    std::string line;
+    if (!std::getline(stat, line)) return true;
+    const auto paren = line.rfind(')');
+    if (paren != std::string::npos && paren + 2 < line.size() && line[paren + 2] == 'Z') {
+      return true;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return false;
+}
+
+// Three ways out of a process group: background, double fork, new session.
+constexpr const char* kEscapees =
+    "sleep 100 & echo $!; (sleep 100 & echo $!) ; setsid sh -c 'echo $$; exec sleep 100' & "
+    "sleep 0.2; ";
+
+TEST_P(ExecTest, SignalGroupReachesTheGroupButNeverTheReaper) {
+  Process p = spawn(
+      sh("sleep 100 & echo $!; sleep 100 & echo $!; setsid sleep 100 >/dev/null 2>&1 & wait"));
+  const auto pids = read_pids(p, 2);
+  ASSERT_EQ(pids.size(), 2u);
   p.signal_group(SIGKILL);
   auto o = run(p);
   EXPECT_TRUE(o.status.signaled);
   EXPECT_EQ(o.status.signal, SIGKILL);
-  for (pid_t grandchild : {a, b}) {
-    const int raw = reap_orphan(grandchild, std::chrono::seconds(10));
-    EXPECT_TRUE(raw != -1 && WIFSIGNALED(raw) && WTERMSIG(raw) == SIGKILL) << grandchild;
+  for (pid_t grandchild : pids) EXPECT_TRUE(gone_soon(grandchild)) << grandchild;
+  // The reaper lived through the SIGKILL: it still owns the setsid child.
+  EXPECT_FALSE(p.settled());
+  EXPECT_TRUE(exists(pid_dir(p.pid())));
+}
+
+TEST_P(ExecTest, EndTreeKillsEveryLeftoverAfterExit) {
+  Process p = spawn(sh(std::string(kEscapees) + "exit 0"));
+  const auto pids = read_pids(p, 3);
+  ASSERT_EQ(pids.size(), 3u);
+  ASSERT_TRUE(wait_events(p, [&] { return p.try_wait().has_value(); }));
+  EXPECT_FALSE(p.settled());
+  for (pid_t pid : pids) EXPECT_TRUE(exists(pid_dir(pid))) << pid;
+  p.end_tree(false);
+  ASSERT_TRUE(wait_events(p, [&] { return p.settled().has_value(); }));
+  EXPECT_EQ(p.settled(), 0);
+  EXPECT_EQ(p.pid_fd(), -1);
+  for (pid_t pid : pids) EXPECT_TRUE(gone_soon(pid)) << pid;
+  EXPECT_EQ(run(p).status.code, 0);  // and the output ends
+}
+
+TEST_P(ExecTest, LingerLeavesLeftoversRunningAndCountsThem) {
+  Process p = spawn(sh(std::string(kEscapees) + "exit 0"));
+  const auto pids = read_pids(p, 3);
+  ASSERT_EQ(pids.size(), 3u);
+  ASSERT_TRUE(wait_events(p, [&] { return p.try_wait().has_value(); }));
+  p.end_tree(true);
+  ASSERT_TRUE(wait_events(p, [&] { return p.settled().has_value(); }));
+  EXPECT_EQ(p.settled(), 3);
+  for (pid_t pid : pids) {
+    EXPECT_TRUE(exists(pid_dir(pid))) << pid;
+    ::kill(pid, SIGKILL);
   }
 }
 
-TEST_P(ExecTest, LeaderStaysUnreapedWhileGrandchildHoldsOutput) {
-  Process p = spawn(sh("sleep 100 & echo started"));
-  const pid_t leader = p.pid();
-  std::optional<ExitStatus> status;
-  for (int i = 0; i < 1000 && !status; ++i) {
-    pollfd fd{p.pid_fd(), POLLIN, 0};
-    ::poll(&fd, 1, 10);
-    status = p.try_wait();
-  }
-  ASSERT_TRUE(status);
-  EXPECT_EQ(status->code, 0);
-  EXPECT_TRUE(exists(pid_dir(leader)));  // a zombie pins the group id
-  p.signal_group(SIGKILL);               // still reaches the sleep
-  auto o = run(p);
-  EXPECT_EQ(o.out, "started\n");
-  EXPECT_FALSE(exists(pid_dir(leader)));  // reaped once the output ended
+TEST_P(ExecTest, CommandRunsInANewSessionWithoutTerminal) {
+  auto o = run_spec(sh("ps -o sid=,pgid=,tty= -p $$; echo $PPID"));
+  std::istringstream in(o.out);
+  pid_t sid = 0, pgid = 0, ppid = 0;
+  std::string tty;
+  in >> sid >> pgid >> tty >> ppid;
+  EXPECT_EQ(tty, "?");
+  EXPECT_EQ(sid, ppid);  // the reaper leads the session
+  EXPECT_NE(pgid, sid);  // the command has its own group
+  EXPECT_NE(sid, ::getsid(0));
 }
 
-TEST_P(ExecTest, KillGroupNowReachesLeftoversAfterReaping) {
-  ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
-  Process p = spawn(sh("sleep 100 >/dev/null 2>&1 & echo $!"));
-  auto o = run(p);
-  ASSERT_FALSE(exists(pid_dir(p.pid())));
-  p.kill_group_now();
-  const int raw = reap_orphan(std::stoi(o.out), std::chrono::seconds(10));
-  EXPECT_TRUE(raw != -1 && WIFSIGNALED(raw) && WTERMSIG(raw) == SIGKILL);
-}
-
-TEST_P(ExecTest, DestructorKillsAndReaps) {
+TEST_P(ExecTest, DestructorKillsTheWholeTreeAndReaps) {
   pid_t pid = 0;
+  std::vector<pid_t> pids;
   {
-    Process p = spawn(make_spec({"sleep", "100"}));
+    Process p = spawn(sh(std::string(kEscapees) + "sleep 100"));
     pid = p.pid();
+    pids = read_pids(p, 3);
     ASSERT_TRUE(exists(pid_dir(pid)));
   }
   EXPECT_FALSE(exists(pid_dir(pid)));  // neither running nor a zombie
+  ASSERT_EQ(pids.size(), 3u);
+  for (pid_t leftover : pids) EXPECT_TRUE(gone_soon(leftover)) << leftover;
 }
 
-TEST_P(ExecTest, StatusReapedElsewhereIsReportedAsLost) {
+TEST_P(ExecTest, StatusComesFromTheReaperEvenIfTheServerReapsCarelessly) {
   ::signal(SIGCHLD, SIG_IGN);  // the kernel reaps by itself: a server bug
-  // Not `true`: it could be reaped before spawn() opens its pidfd.
-  Process p = spawn(make_spec({"sleep", "0.2"}));
-  pollfd fd{p.pid_fd(), POLLIN, 0};
-  ASSERT_EQ(::poll(&fd, 1, 10000), 1);
-  std::optional<ExitStatus> status;
-  for (int i = 0; i < 1000 && !status; ++i) status = p.try_wait();
+  Process p = spawn(make_spec({"sh", "-c", "sleep 0.2; exit 3"}));
+  wait_events(p, [&] { return p.settled().has_value(); });
   ::signal(SIGCHLD, SIG_DFL);
+  const auto status = p.try_wait();
   ASSERT_TRUE(status);
-  EXPECT_EQ(status->code, -1);
+  EXPECT_EQ(status->code, 3);
   EXPECT_EQ(p.pid_fd(), -1);  // the session loop does not spin on it
 }
 

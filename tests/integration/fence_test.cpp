@@ -1,0 +1,200 @@
+// The fence around every command (issue 13), played by an authenticated user
+// who tries to get past it: the operator's terminal (/dev/tty, TIOCSTI) when
+// trexd runs under one; background, double-forked and setsid children that
+// must end with the command (at its exit, its time limit, the client's
+// disappearance and the server's stop) unless the rule grants linger.
+// 127.0.0.1 only; processes are found through pid files the commands write.
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <fstream>
+#include <functional>
+#include <sstream>
+#include <thread>
+
+#include "support/harness.hpp"
+
+namespace trex::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 10s) {
+  const auto deadline = Clock::now() + scaled(timeout);
+  for (;;) {
+    if (pred()) return true;
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(20ms);
+  }
+}
+
+// True when `pid` no longer runs (no /proc entry, or a zombie nobody reaps).
+bool gone(pid_t pid) {
+  const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  if (stat.empty()) return true;
+  const auto paren = stat.rfind(')');
+  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'Z';
+}
+
+std::vector<pid_t> read_pids(const std::string& path) {
+  std::istringstream in(read_file(path));
+  std::vector<pid_t> out;
+  for (pid_t p; in >> p;) out.push_back(p);
+  return out;
+}
+
+// A shell command that starts three escapees, each writing its pid to
+// `pids` before it sleeps: a background job, a double fork and a setsid.
+std::string escapees(const std::string& pids) {
+  const std::string sleeper = "echo \\$\\$ >>" + pids + "; exec sleep 300";
+  return "sh -c \"" + sleeper +
+         "\" & "  // background
+         "(sh -c \"" +
+         sleeper +
+         "\" &) ; "  // double fork
+         "setsid sh -c \"" +
+         sleeper +
+         "\" </dev/null & "  // new session
+         "while [ $(wc -l 2>/dev/null <" +
+         pids + " || echo 0) -lt 3 ]; do sleep 0.05; done; ";
+}
+
+class FenceTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    pki_ = std::make_unique<Pki>(dir_.file("pki"));
+    write_file(dir_.file("policy.toml"),
+               "[[rule]]\nname = \"fenced\"\ncn = [\"client\"]\nallow = [\"*\"]\nshell = true\n"
+               "[[rule]]\nname = \"jobs\"\ncn = [\"jobs\"]\nallow = [\"*\"]\nshell = true\n"
+               "linger = true\n");
+    pki_->client("jobs");
+  }
+  void TearDown() override {
+    // Whatever a failed test left behind.
+    for (pid_t p : read_pids(pids_)) ::kill(p, SIGKILL);
+  }
+  std::unique_ptr<Trexd> start(std::vector<std::string> extra = {}) {
+    extra.insert(extra.end(), {"--policy", dir_.file("policy.toml"), "--kill-grace", "1"});
+    return std::make_unique<Trexd>(*pki_, dir_.path(), extra);
+  }
+  void expect_all_gone() {
+    const auto pids = read_pids(pids_);
+    EXPECT_EQ(pids.size(), 3u);
+    for (pid_t p : pids) EXPECT_TRUE(eventually([&] { return gone(p); })) << "pid " << p;
+  }
+
+  TempDir dir_;
+  std::unique_ptr<Pki> pki_;
+  std::string pids_ = dir_.file("pids");
+};
+
+TEST_F(FenceTest, ChildrenEndWhenTheCommandExits) {
+  auto server = start();
+  const auto r = server->trex("client", {"-c", escapees(pids_) + "echo started"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "started\n");
+  expect_all_gone();
+  const auto end = audit_records(server->audit_path(), "exec_end");
+  ASSERT_EQ(end.size(), 1u);
+  EXPECT_EQ(end[0]["lingered"], 0);
+  EXPECT_TRUE(server->children().empty());
+}
+
+TEST_F(FenceTest, ChildrenEndAtTheTimeLimit) {
+  auto server = start();
+  const auto r =
+      server->trex("client", {"-c", escapees(pids_) + "sleep 300"}, {}, {"--timeout", "2"});
+  EXPECT_EQ(r.status, 124) << r.err;
+  expect_all_gone();
+}
+
+TEST_F(FenceTest, ChildrenEndWhenTheClientIsKilled) {
+  auto server = start();
+  Child client(server->trex_argv("client", {"-c", escapees(pids_) + "echo ready; sleep 300"}));
+  ASSERT_TRUE(client.wait_for_output("ready"));
+  client.kill(SIGKILL);
+  client.wait();
+  expect_all_gone();
+}
+
+TEST_F(FenceTest, ChildrenEndWhenTheServerStops) {
+  auto server = start();
+  Child client(server->trex_argv("client", {"-c", escapees(pids_) + "echo ready; sleep 300"}));
+  ASSERT_TRUE(client.wait_for_output("ready"));
+  server->signal(SIGTERM);
+  EXPECT_EQ(server->wait(), 0);
+  client.wait();
+  expect_all_gone();
+}
+
+TEST_F(FenceTest, LingerLeavesChildrenRunningAndCountsThem) {
+  auto server = start();
+  const auto r = server->trex("jobs", {"-c", escapees(pids_) + "echo started"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  const auto pids = read_pids(pids_);
+  ASSERT_EQ(pids.size(), 3u);
+  for (pid_t p : pids) EXPECT_FALSE(gone(p)) << "pid " << p;
+  const auto end = audit_records(server->audit_path(), "exec_end");
+  ASSERT_EQ(end.size(), 1u);
+  EXPECT_EQ(end[0]["lingered"], 3);  // the three sleeps (each exec'd its shell)
+  EXPECT_TRUE(server->children().empty());
+}
+
+// The operator's terminal: trexd under a pseudo-terminal made by script(1),
+// a command that tries /dev/tty and TIOCSTI into it.
+TEST_F(FenceTest, CommandsGetNoControllingTerminal) {
+  const std::string cmd =
+      "python3 -c '\n"
+      "import fcntl, os, termios\n"
+      "print(\"tty:\", os.ttyname(0) if os.isatty(0) else None)\n"
+      "try:\n"
+      "    fd = os.open(\"/dev/tty\", os.O_RDWR)\n"
+      "except OSError as e:\n"
+      "    print(\"open /dev/tty:\", e.strerror)\n"
+      "else:\n"
+      "    try:\n"
+      "        fcntl.ioctl(fd, termios.TIOCSTI, b\"#\")\n"
+      "        print(\"TIOCSTI: injected\")\n"
+      "    except OSError as e:\n"
+      "        print(\"TIOCSTI:\", e.strerror)\n"
+      "'";
+  Trexd reference(*pki_, dir_.path(), {"--policy", dir_.file("policy.toml")});
+  // The same server, under script: its stdin, stdout and stderr are a pty
+  // that is its controlling terminal.
+  TempDir tty_dir;
+  const std::string trexd_cmd =
+      std::string("exec ") + TREXD_BIN + " --listen 127.0.0.1:0" + " --ca " + pki_->ca() +
+      " --cert " + pki_->cert("server") + " --key " + pki_->key("server") + " --crl " +
+      pki_->crl() + " --log-dir " + tty_dir.path() + " --policy " + dir_.file("policy.toml");
+  RunOptions keep_open;
+  keep_open.close_stdin = false;
+  Child script({"script", "-qfec", trexd_cmd, "/dev/null"}, keep_open);
+  std::string address;
+  ASSERT_TRUE(eventually(
+      [&] {
+        const std::string log = read_file(tty_dir.file("server.log"));
+        const auto at = log.find("listening on ");
+        if (at == std::string::npos) return false;
+        address = log.substr(at + 13, log.find_first_of(" \n", at + 13) - at - 13);
+        return true;
+      },
+      20s));
+  auto argv = reference.trex_argv("client", {"-c", cmd});
+  for (auto& a : argv) {
+    if (a == reference.address()) a = address;
+  }
+  const auto r = run(argv);
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("tty: None"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("open /dev/tty: No such device or address"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("injected"), std::string::npos) << r.out;
+  const auto start = audit_records(tty_dir.file("audit.jsonl"), "server_start");
+  ASSERT_EQ(start.size(), 1u);
+  ::kill(start[0]["pid"].get<pid_t>(), SIGTERM);
+  script.wait();
+}
+
+}  // namespace
+}  // namespace trex::testing
