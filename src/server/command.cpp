@@ -268,13 +268,13 @@ CommandOutcome Loop::run() {
     if (ready(i_out)) pump_pipe(true);
     if (ready(i_err)) pump_pipe(false);
     if (ready(i_in)) pump_stdin();
-    if (ready(i_pid) && !status_) {
+    // The events fd closes once all is known (possibly already at spawn).
+    if (ready(i_pid) || proc_.pid_fd() < 0) {
+      const bool had_status = status_.has_value();
       status_ = proc_.try_wait();
-      if (status_ && (proc_.stdout_fd() >= 0 || proc_.stderr_fd() >= 0)) {
+      if (!had_status && status_ && (proc_.stdout_fd() >= 0 || proc_.stderr_fd() >= 0)) {
         linger_until_ = Clock::now() + kLinger;
       }
-    } else if (ready(i_pid)) {
-      (void)proc_.try_wait();  // the tree settled
     }
     // The output ended: nothing left worth waiting for.
     if (status_ && proc_.stdout_fd() < 0 && proc_.stderr_fd() < 0) end_tree();
