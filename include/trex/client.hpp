@@ -31,6 +31,20 @@ class StdOutput : public Output {
   void write(bool is_stderr, std::string_view data) override;
 };
 
+// Discards what it is given (frames that carry no output to show).
+class NullOutput : public Output {
+ public:
+  void write(bool, std::string_view) override {}
+};
+
+// What trex does not leave to the server.
+struct RunLimits {
+  // trex's own clock: past it trex gives up on the command, whatever the
+  // server does (a compromised one may send `started` and then nothing).
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  std::string deadline_reason;  // how it was set, for the message ("--timeout 1 + 15 s")
+};
+
 struct Target {
   std::string host;
   std::uint16_t port = 7443;
@@ -44,17 +58,32 @@ class Session {
                               std::chrono::milliseconds connect_timeout);
 
   // Runs one command. `stdin_fd` (-1: none) is forwarded until EOF; a byte
-  // readable on `interrupt_fd` (-1: none) forwards SIGINT.
+  // readable on `interrupt_fd` (-1: none) forwards SIGINT, a second one
+  // gives up at once (then abandoned() is true). Frames out of the
+  // protocol's order are a protocol error that ends the session; text the
+  // server sends for trex's messages comes back with its controls escaped.
   Result<proto::ExitInfo> run(const proto::ExecRequest& request, Output& out, int stdin_fd,
-                              int interrupt_fd);
+                              int interrupt_fd, const RunLimits& limits = {});
   void close();
   const Target& target() const { return target_; }
+  // The person interrupted twice: trex stopped waiting for the command.
+  bool abandoned() const { return abandoned_; }
 
  private:
   Session(Channel ch, Target t) : ch_(std::move(ch)), target_(std::move(t)) {}
   Result<std::optional<proto::ExitInfo>> on_frame(const proto::Frame& f, Output& out);
+  Result<std::optional<proto::ExitInfo>> take_frames(Output& out, bool& answered);
+  Status check_between_commands();
+  Status on_interrupt(int interrupt_fd, bool& forwarded);
+  int poll_timeout(const RunLimits& limits) const;
+  Error protocol_error(const std::string& what);
+  Error closed_error(bool answered);
   Channel ch_;
   Target target_;
+  NullOutput null_output_;
+  bool started_ = false;    // the current command's `started` came
+  bool broken_ = false;     // the session cannot carry another command
+  bool abandoned_ = false;  // see abandoned()
 };
 
 // Connects a TCP socket to host:port within the timeout (each address in

@@ -19,6 +19,7 @@ namespace trex::client {
 struct Args {
   std::string ca, cert, key;          // empty: environment, config, ~/.config/trex/
   std::string config;                 // --config FILE
+  std::string crl;                    // --crl (env TREX_CRL): check the server's certificate
   std::optional<std::uint16_t> port;  // --port
   std::uint32_t timeout = 0;          // --timeout: ask for a shorter limit
   std::uint32_t connect_timeout = 10;
@@ -26,6 +27,8 @@ struct Args {
   bool no_stdin = false;               // -n
   bool stdin_all = false;              // --stdin-all: a fan-out sends stdin to every host
   bool json = false;
+  bool raw = false;                // --raw: fan-out output's control characters as they are
+  std::uint32_t host_timeout = 0;  // --host-timeout: fan-out, each host's whole run
   bool verbose = false;
   bool quiet = false;  // -q: none of trex's own notes and warnings
   bool help = false, version = false;

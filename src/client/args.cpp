@@ -27,8 +27,11 @@ const char* const kUsage =
     "  --key FILE              client key (env TREX_KEY, default ~/.config/trex/client.key)\n"
     "                          order: flag, environment, the host's config entry, the\n"
     "                          config's ca/cert/key, its pki_dir, then ~/.config/trex/\n"
+    "  --crl FILE              the CA's CRL: refuse a revoked server, and a CRL past its\n"
+    "                          next update (env TREX_CRL; default: no check)\n"
     "  --port N                server port when HOST has none (default 7443)\n"
-    "  --timeout SECONDS       ask the server for a shorter time limit (default: the server's)\n"
+    "  --timeout SECONDS       ask the server for a shorter time limit (default: the server's);\n"
+    "                          trex gives up (255) when no result comes 15 s after it\n"
     "  --connect-timeout SECONDS  connection and handshake limit (default 10)\n"
     "  -n                      no stdin: the command reads /dev/null\n"
     "  --stdin-all             fan-out: send stdin to every host (else a fan-out refuses\n"
@@ -37,10 +40,16 @@ const char* const kUsage =
     "  -g GROUP[,GROUP...]     fan-out to the groups of the config file (repeatable)\n"
     "  --hosts-file FILE       fan-out to the hosts listed in FILE, one per line\n"
     "  --parallel N            fan-out: hosts at once (default 32)\n"
-    "  --json                  fan-out: one JSON object per host\n"
+    "  --host-timeout SECONDS  fan-out: give up on a host (255) after this long\n"
+    "                          (default: --timeout + 15 s when --timeout is given)\n"
+    "  --json                  fan-out: one JSON object per host, as each finishes\n"
+    "                          (at most 1 MiB of each stream, then \"truncated\": true)\n"
+    "  --raw                   fan-out: remote control characters as they are (on a\n"
+    "                          terminal they are shown escaped, \\xNN)\n"
     "  -v                      say what trex does (config and certificate files)\n"
     "  -q                      no notes or warnings of trex's own (errors still show)\n"
     "  --help, --version\n"
+    "Ctrl-C is forwarded to the command; a second one makes trex give up at once (130).\n"
     "exit status: the command's own; 128+N killed by signal N; 124 timed out;\n"
     "  126 refused by policy; 127 not found; 255 trex's own failure\n";
 
@@ -65,6 +74,8 @@ Status option_with_value(const std::string& arg, const std::string& v, Args& a) 
     a.cert = v;
   } else if (arg == "--key") {
     a.key = v;
+  } else if (arg == "--crl") {
+    a.crl = v;
   } else if (arg == "--config") {
     a.config = v;
   } else if (arg == "--hosts-file") {
@@ -77,10 +88,14 @@ Status option_with_value(const std::string& arg, const std::string& v, Args& a) 
     auto n = number(arg, v, 1, 65535);
     if (!n) return n.error();
     a.port = static_cast<std::uint16_t>(*n);
-  } else if (arg == "--timeout" || arg == "--connect-timeout" || arg == "--parallel") {
+  } else if (arg == "--timeout" || arg == "--connect-timeout" || arg == "--parallel" ||
+             arg == "--host-timeout") {
     auto n = number(arg, v, 1, arg == "--parallel" ? 1024 : 30 * 86400);
     if (!n) return n.error();
-    (arg == "--timeout" ? a.timeout : arg == "--parallel" ? a.parallel : a.connect_timeout) = *n;
+    (arg == "--timeout"        ? a.timeout
+     : arg == "--parallel"     ? a.parallel
+     : arg == "--host-timeout" ? a.host_timeout
+                               : a.connect_timeout) = *n;
     a.connect_timeout_given = a.connect_timeout_given || arg == "--connect-timeout";
   } else {
     return make_error("unknown option '" + arg + "' (try trex --help)");
@@ -105,6 +120,8 @@ Status parse_option(const std::vector<std::string>& in, std::size_t& i, Args& a)
     a.quiet = true;
   } else if (arg == "--json") {
     a.json = true;
+  } else if (arg == "--raw") {
+    a.raw = true;
   } else if (arg == "--stdin-all") {
     a.stdin_all = true;
   } else if (arg == "-h" || arg == "--help") {

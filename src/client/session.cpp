@@ -6,12 +6,14 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <csignal>
 #include <cstring>
 
 #include "trex/client.hpp"
+#include "trex/client_text.hpp"
 #include "trex/host.hpp"
 
 namespace trex::client {
@@ -157,61 +159,145 @@ Result<Session> Session::open(std::shared_ptr<tls::Context> ctx, const Target& t
 }
 
 Result<std::optional<proto::ExitInfo>> Session::on_frame(const proto::Frame& f, Output& out) {
+  // A compromised server must not shift results (output or a second exit
+  // after an exit would land on the next command) nor forge trex's words.
   switch (f.type) {
     case proto::FrameType::kStdout:
     case proto::FrameType::kStderr:
+      if (!started_) return protocol_error("output before the command started");
       out.write(f.type == proto::FrameType::kStderr, f.payload);
       return std::optional<proto::ExitInfo>();
     case proto::FrameType::kStarted:
+      if (started_) return protocol_error("a second started frame");
+      started_ = true;
       return std::optional<proto::ExitInfo>();
     case proto::FrameType::kExit: {
       auto info = proto::decode_exit(f.payload);
-      if (!info) return make_error("protocol error from the server: " + info.message());
+      if (!info) return protocol_error(info.message());
+      const bool ran = info->kind == proto::ExitKind::kExited ||
+                       info->kind == proto::ExitKind::kSignaled ||
+                       info->kind == proto::ExitKind::kTimedOut;
+      if (ran && !started_) return protocol_error("the result of a command that never started");
+      info->message = escape_controls(info->message);
       return std::optional<proto::ExitInfo>(*info);
     }
     case proto::FrameType::kError: {
+      broken_ = true;  // it ends the session
       auto e = proto::decode_error(f.payload);
-      if (!e) return make_error("protocol error from the server: " + e.message());
-      return make_error(e->message);
+      if (!e) return protocol_error(e.message());
+      return make_error(escape_controls(e->message));
     }
     default:
-      return make_error("protocol error: the server sent a " +
-                        std::string(proto::type_name(f.type)) + " frame");
+      return protocol_error("a " + std::string(proto::type_name(f.type)) + " frame");
   }
 }
 
+Error Session::protocol_error(const std::string& what) {
+  broken_ = true;
+  return make_error("protocol error from " + target_.host + ": " + escape_controls(what));
+}
+
+// Between commands a server may only end the session (an error frame, e.g.
+// idle or stopping); anything else is left over from the last command.
+Status Session::check_between_commands() {
+  if (broken_) return make_error("the session with " + target_.host + " has ended");
+  pollfd p{ch_.fd(), POLLIN, 0};
+  if (ch_.has_pending() || ::poll(&p, 1, 0) > 0) {
+    auto r = ch_.receive(1U << 20);
+    if (r.status == tls::IoStatus::kError) return make_error(r.error);
+  }
+  proto::Frame f;
+  const auto st = ch_.next(f);
+  if (st == proto::Decoder::State::kError) return protocol_error(ch_.decode_error());
+  if (st == proto::Decoder::State::kNeedMore) return Status::success();
+  if (f.type == proto::FrameType::kError) {
+    auto e = on_frame(f, null_output_);
+    return e ? protocol_error("an unreadable error frame") : e.error();
+  }
+  return protocol_error("a " + std::string(proto::type_name(f.type)) +
+                        " frame after the command's exit");
+}
+
+Result<std::optional<proto::ExitInfo>> Session::take_frames(Output& out, bool& answered) {
+  proto::Frame f;
+  for (;;) {
+    const auto st = ch_.next(f);
+    if (st == proto::Decoder::State::kNeedMore) return std::optional<proto::ExitInfo>();
+    if (st == proto::Decoder::State::kError) return protocol_error(ch_.decode_error());
+    answered = true;
+    auto done = on_frame(f, out);
+    if (!done || !done->has_value()) {
+      if (!done) return done.error();
+      continue;
+    }
+    // Nothing may follow an exit in the same read.
+    if (ch_.next(f) != proto::Decoder::State::kNeedMore) {
+      return protocol_error("a frame after the command's exit");
+    }
+    return done;
+  }
+}
+
+// A first interrupt is forwarded; another one means the person gives up.
+Status Session::on_interrupt(int interrupt_fd, bool& forwarded) {
+  char drain[64];
+  const ssize_t n = ::read(interrupt_fd, drain, sizeof(drain));
+  if (n <= 0) return Status::success();
+  if (forwarded || n > 1) {
+    abandoned_ = true;
+    broken_ = true;
+    return make_error("interrupted again: gave up waiting for " + target_.host +
+                      " (the command may still be running there)");
+  }
+  forwarded = true;
+  ch_.send(proto::FrameType::kSignal, proto::encode_signal(SIGINT));
+  return Status::success();
+}
+
+int Session::poll_timeout(const RunLimits& limits) const {
+  if (!limits.deadline) return -1;
+  const auto left =
+      std::chrono::ceil<std::chrono::milliseconds>(*limits.deadline - Clock::now()).count();
+  return static_cast<int>(std::clamp<long long>(left, 0, 60'000));
+}
+
 Result<proto::ExitInfo> Session::run(const proto::ExecRequest& request, Output& out, int stdin_fd,
-                                     int interrupt_fd) {
+                                     int interrupt_fd, const RunLimits& limits) {
+  if (auto s = check_between_commands(); !s) return s.error();
   auto payload = proto::encode(request);
   if (!payload) return payload.error();
   ch_.send(proto::FrameType::kExec, *payload);
+  started_ = false;
   bool forwarding = request.stdin_open && stdin_fd >= 0;
   bool answered = false;  // any frame from the server for this command
+  bool interrupted = false;
   for (;;) {
     if (ch_.queued() > 0) {
       auto r = ch_.flush();
       if (r.status == tls::IoStatus::kError || r.status == tls::IoStatus::kClosed) {
+        broken_ = true;
         // A refused certificate can surface on a write: say so as it is.
         if (r.cause == tls::IoCause::kPeerAlert) return make_error(r.error);
         return make_error("connection to " + target_.host + " lost: " + r.error);
       }
     }
+    if (limits.deadline && Clock::now() >= *limits.deadline) {
+      broken_ = true;
+      return make_error("no result from " + target_.host + " within " + limits.deadline_reason +
+                        "; gave up (the command may still be running there)");
+    }
     pollfd fds[3];
-    nfds_t n = 0;
     short sock_ev = POLLIN;
     if (ch_.queued() > 0 && ch_.flush_wants_write()) sock_ev |= POLLOUT;
-    fds[n++] = {ch_.fd(), sock_ev, 0};
+    fds[0] = {ch_.fd(), sock_ev, 0};
     const bool want_stdin = forwarding && ch_.queued() < (1U << 20);
-    fds[n++] = {want_stdin ? stdin_fd : -1, POLLIN, 0};
-    fds[n++] = {interrupt_fd, POLLIN, 0};
-    if (!ch_.has_pending() && ::poll(fds, n, -1) < 0 && errno != EINTR) {
+    fds[1] = {want_stdin ? stdin_fd : -1, POLLIN, 0};
+    fds[2] = {interrupt_fd, POLLIN, 0};
+    if (!ch_.has_pending() && ::poll(fds, 3, poll_timeout(limits)) < 0 && errno != EINTR) {
       return make_error(std::string("poll: ") + std::strerror(errno));
     }
     if (fds[2].fd >= 0 && fds[2].revents != 0) {
-      char drain[64];
-      if (::read(interrupt_fd, drain, sizeof(drain)) > 0) {
-        ch_.send(proto::FrameType::kSignal, proto::encode_signal(SIGINT));
-      }
+      if (auto s = on_interrupt(interrupt_fd, interrupted); !s) return s.error();
     }
     if (want_stdin && fds[1].revents != 0) {
       const ssize_t got =
@@ -221,31 +307,27 @@ Result<proto::ExitInfo> Session::run(const proto::ExecRequest& request, Output& 
         forwarding = false;
       }
     }
-    if (fds[0].revents != 0 || ch_.has_pending()) {
-      auto r = ch_.receive(1U << 20);
-      if (r.status == tls::IoStatus::kError) return make_error(r.error);
-      proto::Frame f;
-      for (;;) {
-        const auto st = ch_.next(f);
-        if (st == proto::Decoder::State::kNeedMore) break;
-        if (st == proto::Decoder::State::kError) {
-          return make_error("protocol error from the server: " + ch_.decode_error());
-        }
-        answered = true;
-        auto done = on_frame(f, out);
-        if (!done) return done.error();
-        if (done->has_value()) return **done;
-      }
-      if (r.status == tls::IoStatus::kClosed) {
-        if (!answered) {
-          return make_error(
-              "the server closed the connection without answering (it may have "
-              "refused this certificate; the server's log says why)");
-        }
-        return make_error("the server closed the connection before the command finished");
-      }
+    if (fds[0].revents == 0 && !ch_.has_pending()) continue;
+    auto r = ch_.receive(1U << 20);
+    if (r.status == tls::IoStatus::kError) {
+      broken_ = true;
+      return make_error(r.error);
     }
+    auto done = take_frames(out, answered);
+    if (!done) return done.error();
+    if (done->has_value()) return **done;
+    if (r.status == tls::IoStatus::kClosed) return closed_error(answered);
   }
+}
+
+Error Session::closed_error(bool answered) {
+  broken_ = true;
+  if (!answered) {
+    return make_error(
+        "the server closed the connection without answering (it may have "
+        "refused this certificate; the server's log says why)");
+  }
+  return make_error("the server closed the connection before the command finished");
 }
 
 void Session::close() {

@@ -47,6 +47,13 @@ trex::Result<trex::client::Target> target_of(const std::string& word,
 
 trex::proto::ExecRequest request_of(const trex::client::Args& args);
 
+// How long past --timeout trex still waits for the server's own kill,
+// grace and audit before it gives up by itself.
+inline constexpr std::chrono::seconds kResultGrace{15};
+// trex's own clock for one command from now: --timeout + kResultGrace, or
+// in fan-out --host-timeout; none when neither is given.
+trex::client::RunLimits run_limits(const trex::client::Args& args, bool fan_out);
+
 // Interactive mode on one session. Returns trex's exit status.
 int interactive(const trex::client::Args& args, std::shared_ptr<trex::tls::Context> ctx);
 // Fan-out over several hosts. Returns the largest status.

@@ -1,114 +1,207 @@
 // Fan-out: the same command on several hosts, up to --parallel at once.
 // Output lines are prefixed "HOST: " and written whole, so two hosts'
-// partial lines never splice together.
+// partial lines never splice together. Every host may be hostile: a line
+// is buffered up to kMaxLine and scanned once, --json keeps at most
+// kJsonCap per stream, and on a terminal remote control characters are
+// shown escaped (--raw keeps them) so one host cannot rewrite another's lines.
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <mutex>
+#include <system_error>
 #include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "common.hpp"
+#include "trex/client_text.hpp"
 
 namespace trexcli {
 namespace {
 
+constexpr std::size_t kMaxLine = 64 * 1024;
+constexpr std::size_t kJsonCap = 1024 * 1024;
+// Descriptors kept for trex itself (stdio, the CA, wolfSSL, the hosts file).
+constexpr rlim_t kReservedFds = 16;
+
 std::mutex g_out_mu;
+
+void emit(bool is_stderr, const std::string& s) {
+  if (s.empty()) return;
+  std::lock_guard lock(g_out_mu);
+  FILE* f = is_stderr ? stderr : stdout;
+  std::fwrite(s.data(), 1, s.size(), f);
+  std::fflush(f);
+}
 
 class PrefixOutput : public trex::client::Output {
  public:
-  PrefixOutput(std::string host, bool collect)
-      : prefix_(std::move(host) + ": "), collect_(collect) {}
+  PrefixOutput(const std::string& host, const trex::client::Args& args)
+      : prefix_(host + ": "), json_(args.json) {
+    for (int i = 0; i < 2; ++i) escape_[i] = !args.raw && isatty(i == 0 ? 1 : 2) != 0;
+  }
   void write(bool is_stderr, std::string_view data) override {
-    if (collect_) {
-      (is_stderr ? err_ : out_).append(data);
+    const int i = is_stderr ? 1 : 0;
+    if (json_) {
+      const std::size_t room = kJsonCap - std::min(kJsonCap, kept_[i].size());
+      if (data.size() > room) truncated_ = true;
+      kept_[i].append(data.substr(0, room));
       return;
     }
-    std::string& partial = is_stderr ? err_ : out_;
-    partial.append(data);
-    std::size_t start = 0, nl;
-    std::string lines;
-    while ((nl = partial.find('\n', start)) != std::string::npos) {
-      lines += prefix_;
-      lines.append(partial, start, nl - start + 1);
-      start = nl + 1;
-    }
-    partial.erase(0, start);
-    emit(is_stderr, lines);
+    pieces_.clear();
+    split_[i].feed(data, pieces_);
+    print(is_stderr);
   }
   void finish() {
-    if (collect_) return;
-    if (!out_.empty()) emit(false, prefix_ + out_ + "\n");
-    if (!err_.empty()) emit(true, prefix_ + err_ + "\n");
-    out_.clear();
-    err_.clear();
+    for (int i = 0; i < 2; ++i) {
+      if (json_) continue;
+      pieces_.clear();
+      trex::client::LineSplitter::Piece last;
+      if (split_[i].finish(last)) pieces_.push_back(std::move(last));
+      print(i == 1);
+    }
   }
-  std::string out_, err_;
+  std::string kept_[2];  // --json: stdout, stderr
+  bool truncated_ = false;
 
  private:
-  static void emit(bool is_stderr, const std::string& s) {
-    if (s.empty()) return;
-    std::lock_guard lock(g_out_mu);
-    FILE* f = is_stderr ? stderr : stdout;
-    std::fwrite(s.data(), 1, s.size(), f);
-    std::fflush(f);
+  void print(bool is_stderr) {
+    std::string lines;
+    for (const auto& p : pieces_) {
+      lines += prefix_;
+      lines += escape_[is_stderr ? 1 : 0] ? trex::client::escape_controls(p.text, true) : p.text;
+      // A line cut at kMaxLine goes on in the next one: a trailing backslash.
+      lines += p.continued ? "\\\n" : "\n";
+    }
+    emit(is_stderr, lines);
   }
   std::string prefix_;
-  bool collect_;
+  bool json_;
+  bool escape_[2] = {false, false};
+  trex::client::LineSplitter split_[2] = {trex::client::LineSplitter(kMaxLine),
+                                          trex::client::LineSplitter(kMaxLine)};
+  std::vector<trex::client::LineSplitter::Piece> pieces_;
 };
 
 struct HostResult {
   std::string host;
   int status = 0;
-  std::string error;
+  std::string error;  // trex's own failure (the host counts as failed)
+  std::string note;   // worth saying, not a failure (output cut by the server)
   trex::proto::ExitInfo info;
-  std::string out, err;
   long long duration_ms = 0;
 };
 
-void run_host(const trex::client::Args& args, HostResult& r) {
-  const auto start = std::chrono::steady_clock::now();
-  PrefixOutput out(r.host, args.json);
+void run_session(const trex::client::Args& args, PrefixOutput& out, HostResult& r) {
+  const auto limits = run_limits(args, true);  // from the host's start, connection included
   auto target = target_of(r.host, args);
-  auto ctx = context_for(r.host, args);
   if (!target) {
     r.error = target.message();
-  } else if (!ctx) {
-    r.error = ctx.message();
-  } else if (auto s = trex::client::Session::open(*ctx, *target,
-                                                  std::chrono::seconds(args.connect_timeout));
-             !s) {
-    r.error = s.message();
-  } else {
-    auto req = request_of(args);
-    // One stdin cannot feed many hosts, except a copy with --stdin-all.
-    const int in = open_fanout_stdin();
-    req.stdin_open = in >= 0;
-    auto res = s->run(req, out, in, -1);
-    if (in >= 0) ::close(in);
-    if (!res) {
-      r.error = res.message();
-    } else {
-      r.info = *res;
-      r.status = trex::proto::client_exit_status(*res);
-      if (res->kind == trex::proto::ExitKind::kDenied) {
-        r.error = "not allowed by the server's policy: " + res->message;
-      } else if (!res->message.empty()) {
-        r.error = res->message;
-      }
-    }
-    s->close();
+    return;
   }
+  auto ctx = context_for(r.host, args);
+  if (!ctx) {
+    r.error = ctx.message();
+    return;
+  }
+  auto s = trex::client::Session::open(*ctx, *target, std::chrono::seconds(args.connect_timeout));
+  if (!s) {
+    r.error = s.message();
+    return;
+  }
+  auto req = request_of(args);
+  // One stdin cannot feed many hosts, except a copy with --stdin-all.
+  const int in = open_fanout_stdin();
+  req.stdin_open = in >= 0;
+  auto res = s->run(req, out, in, -1, limits);
+  if (in >= 0) ::close(in);
+  if (!res) {
+    r.error = res.message();
+  } else {
+    r.info = *res;
+    r.status = trex::proto::client_exit_status(*res);
+    if (res->kind == trex::proto::ExitKind::kDenied) {
+      r.error = "not allowed by the server's policy: " + res->message;
+    } else if (res->kind == trex::proto::ExitKind::kExited && res->truncated) {
+      r.note = res->message;  // the command succeeded or failed on its own
+    } else if (!res->message.empty()) {
+      r.error = res->message;
+    }
+  }
+  s->close();
+}
+
+void print_json(const HostResult& r, const PrefixOutput& out) {
+  const bool signaled = r.info.kind == trex::proto::ExitKind::kSignaled;
+  nlohmann::json j{{"host", r.host},
+                   {"exit", r.status},
+                   {"signal", signaled ? nlohmann::json(r.info.signal) : nlohmann::json()},
+                   {"stdout", out.kept_[0]},
+                   {"stderr", out.kept_[1]},
+                   {"truncated", out.truncated_ || r.info.truncated},
+                   {"duration_ms", r.duration_ms},
+                   {"error", r.error.empty() ? nlohmann::json() : nlohmann::json(r.error)}};
+  emit(false, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
+}
+
+void run_host(const trex::client::Args& args, HostResult& r) {
+  const auto start = std::chrono::steady_clock::now();
+  PrefixOutput out(r.host, args);
+  run_session(args, out, r);
   if (!r.error.empty() && r.status == 0) r.status = kOwnFailure;
   out.finish();
-  r.out = std::move(out.out_);
-  r.err = std::move(out.err_);
   r.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                       std::chrono::steady_clock::now() - start)
                       .count();
+  // Each host's result as soon as it is known: a slow host holds back no other.
+  if (args.json) {
+    print_json(r, out);
+  } else if (!r.error.empty()) {
+    emit(true, r.host + ": trex: " + r.error + "\n");
+  } else if (!r.note.empty()) {
+    emit(true, r.host + ": trex: note: " + r.note + "\n");
+  }
+}
+
+// --parallel as asked, or what the descriptor limit allows (one socket per
+// host at once, and as many spare for wolfSSL and the kernel's TLS buffers).
+std::size_t parallel_for(const trex::client::Args& args, std::size_t hosts) {
+  std::size_t n = std::min<std::size_t>(args.parallel, hosts);
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+    const rlim_t fit = rl.rlim_cur > kReservedFds ? (rl.rlim_cur - kReservedFds) / 2 : 1;
+    if (n > std::max<rlim_t>(fit, 1)) {
+      n = std::max<rlim_t>(fit, 1);
+      std::fprintf(stderr,
+                   "trex: --parallel %u is more than the open-file limit (%llu) allows: %zu\n",
+                   args.parallel, static_cast<unsigned long long>(rl.rlim_cur), n);
+    }
+  }
+  return n;
+}
+
+void run_all(const trex::client::Args& args, std::vector<HostResult>& results) {
+  std::atomic<std::size_t> next{0};
+  auto work = [&] {
+    for (std::size_t i; (i = next.fetch_add(1)) < results.size();) run_host(args, results[i]);
+  };
+  std::vector<std::thread> workers;
+  const std::size_t n = parallel_for(args, results.size());
+  for (std::size_t w = 0; w < n; ++w) {
+    try {
+      workers.emplace_back(work);
+    } catch (const std::system_error& e) {
+      // Fewer workers share the hosts; with none, this thread runs them.
+      std::fprintf(stderr, "trex: cannot start more than %zu threads: %s\n", workers.size(),
+                   e.what());
+      break;
+    }
+  }
+  if (workers.empty()) work();
+  for (auto& t : workers) t.join();
 }
 
 }  // namespace
@@ -116,42 +209,20 @@ void run_host(const trex::client::Args& args, HostResult& r) {
 int fan_out(const trex::client::Args& args, const std::vector<std::string>& hosts) {
   std::vector<HostResult> results(hosts.size());
   for (std::size_t i = 0; i < hosts.size(); ++i) results[i].host = hosts[i];
-  std::atomic<std::size_t> next{0};
-  std::vector<std::thread> workers;
-  const std::size_t n = std::min<std::size_t>(args.parallel, hosts.size());
-  for (std::size_t w = 0; w < n; ++w) {
-    workers.emplace_back([&] {
-      for (std::size_t i; (i = next.fetch_add(1)) < results.size();) run_host(args, results[i]);
-    });
-  }
-  for (auto& t : workers) t.join();
+  run_all(args, results);
   int worst = 0;
   std::vector<std::string> failed;
   for (const auto& r : results) {
     worst = std::max(worst, r.status);
-    if (args.json) {
-      nlohmann::json j{
-          {"host", r.host},
-          {"exit", r.status},
-          {"signal", r.info.kind == trex::proto::ExitKind::kSignaled ? nlohmann::json(r.info.signal)
-                                                                     : nlohmann::json()},
-          {"stdout", r.out},
-          {"stderr", r.err},
-          {"duration_ms", r.duration_ms},
-          {"error", r.error.empty() ? nlohmann::json() : nlohmann::json(r.error)}};
-      std::printf("%s\n", j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
-    }
-    if (r.status != 0) {
-      failed.push_back(r.host + " (" +
-                       (r.error.empty() ? "exit " + std::to_string(r.status) : r.error) + ")");
-      if (!args.json && !r.error.empty())
-        std::fprintf(stderr, "%s: trex: %s\n", r.host.c_str(), r.error.c_str());
-    }
+    if (r.status == 0) continue;
+    failed.push_back(r.host + " (" +
+                     (r.error.empty() ? "exit " + std::to_string(r.status) : r.error) + ")");
   }
   if (!failed.empty()) {
-    std::fprintf(stderr, "trex: %zu of %zu hosts failed:", failed.size(), results.size());
-    for (const auto& f : failed) std::fprintf(stderr, " %s;", f.c_str());
-    std::fprintf(stderr, "\n");
+    std::string summary = "trex: " + std::to_string(failed.size()) + " of " +
+                          std::to_string(results.size()) + " hosts failed:";
+    for (const auto& f : failed) summary += " " + f + ";";
+    emit(true, summary + "\n");
   }
   return worst;
 }

@@ -47,8 +47,11 @@ int interactive(const trex::client::Args& args, std::shared_ptr<trex::tls::Conte
     req.command = cmd;
     req.timeout_s = args.timeout;
     req.stdin_open = false;  // stdin carries the next lines
-    auto result = session->run(req, out, -1, interrupt_fd());
-    if (!result) return fail(result.message());
+    auto result = session->run(req, out, -1, interrupt_fd(), run_limits(args, false));
+    if (!result) {
+      const int status = fail(result.message());
+      return session->abandoned() ? 128 + SIGINT : status;
+    }
     last = trex::proto::client_exit_status(*result);
     if (result->kind == trex::proto::ExitKind::kDenied) {
       std::fprintf(stderr, "trex: not allowed by the server's policy: %s\n",

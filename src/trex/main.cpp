@@ -41,8 +41,12 @@ int run_single(const trex::client::Args& args, std::shared_ptr<trex::tls::Contex
   install_interrupt_handler();
   trex::client::StdOutput out;
   const auto req = request_of(args);
-  auto result = session->run(req, out, args.no_stdin ? -1 : STDIN_FILENO, interrupt_fd());
-  if (!result) return fail(result.message());
+  auto result = session->run(req, out, args.no_stdin ? -1 : STDIN_FILENO, interrupt_fd(),
+                             run_limits(args, false));
+  if (!result) {
+    const int status = fail(result.message());
+    return session->abandoned() ? 128 + SIGINT : status;
+  }
   session->close();
   const auto& info = *result;
   switch (info.kind) {
@@ -98,6 +102,20 @@ void install_interrupt_handler() {
   sigemptyset(&sa.sa_mask);
   sa.sa_flags = SA_RESTART;
   sigaction(SIGINT, &sa, nullptr);
+}
+
+trex::client::RunLimits run_limits(const trex::client::Args& args, bool fan_out) {
+  trex::client::RunLimits limits;
+  const auto now = std::chrono::steady_clock::now();
+  if (fan_out && args.host_timeout > 0) {
+    limits.deadline = now + std::chrono::seconds(args.host_timeout);
+    limits.deadline_reason = "--host-timeout " + std::to_string(args.host_timeout) + " s";
+  } else if (args.timeout > 0) {
+    limits.deadline = now + std::chrono::seconds(args.timeout) + kResultGrace;
+    limits.deadline_reason = "--timeout " + std::to_string(args.timeout) + " s + " +
+                             std::to_string(kResultGrace.count()) + " s";
+  }
+  return limits;
 }
 
 trex::proto::ExecRequest request_of(const trex::client::Args& args) {
