@@ -253,12 +253,17 @@ TEST_F(HostileServer, TruncatedButSuccessfulHostCountsAsASuccess) {
 }
 
 TEST_F(HostileServer, ParallelAboveTheDescriptorLimitIsCapped) {
-  std::string hosts;
-  for (int i = 0; i < 40; ++i) hosts += (i ? "," : "") + good_->address();
+  // Distinct hosts (the same one named twice runs once): the good server and
+  // 39 ports where nothing listens, refused at once.
+  std::string hosts = good_->address();
+  for (int port = 1; port < 40; ++port) hosts += ",127.0.0.1:" + std::to_string(port);
   std::vector<std::string> argv{"sh", "-c", "ulimit -n 48 && exec \"$@\"", "sh"};
-  for (const auto& a : trex_argv({"--parallel", "200", "-H", hosts, "true"})) argv.push_back(a);
+  for (const auto& a : trex_argv({"--parallel", "200", "-H", hosts, "echo", "up"})) {
+    argv.push_back(a);
+  }
   const auto r = run(argv);
-  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.status, 255) << r.err;
+  EXPECT_EQ(r.out, good_->address() + ": up\n");
   EXPECT_NE(r.err.find("--parallel 200 is more than the open-file limit (48) allows"),
             std::string::npos)
       << r.err;
