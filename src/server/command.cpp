@@ -247,9 +247,13 @@ CommandOutcome Loop::run() {
       return n++;
     };
     const bool out_room = ch_.queued() < kOutHighWater;
+    // Stdin beyond the high-water mark stops every read of the socket, the
+    // TLS read-ahead included: the client meets TCP back-pressure and trexd's
+    // buffer stays bounded (kInHighWater + one receive).
+    const bool in_room = stdin_buf_.size() - stdin_off_ < kInHighWater;
     short sock_ev = 0;
     if (session_ok_) {
-      if (stdin_buf_.size() - stdin_off_ < kInHighWater) sock_ev |= POLLIN;
+      if (in_room) sock_ev |= POLLIN;
       if (ch_.queued() > 0) sock_ev |= ch_.flush_wants_write() ? POLLOUT : POLLIN;
     }
     const int i_sock = add(ch_.fd(), sock_ev);
@@ -259,11 +263,13 @@ CommandOutcome Loop::run() {
     const int i_pid = add(proc_.pid_fd(), POLLIN);
     const int i_stop = add(lim_.stop_fd, stop_at_ || out_.session_end ? 0 : POLLIN);
     const int i_hard = add(lim_.hard_stop_fd, hard_stopped_ ? 0 : POLLIN);
-    const int timeout = session_ok_ && ch_.has_pending() ? 0 : poll_timeout_ms();
+    const bool readable = in_room && ch_.has_pending();
+    const int timeout = session_ok_ && readable ? 0 : poll_timeout_ms();
     if (::poll(fds, static_cast<nfds_t>(n), timeout) < 0 && errno != EINTR) break;
     auto ready = [&](int i) { return i >= 0 && fds[i].revents != 0; };
 
-    if (session_ok_ && (ready(i_sock) || ch_.has_pending())) on_socket_readable();
+    const bool hung_up = i_sock >= 0 && (fds[i_sock].revents & (POLLHUP | POLLERR)) != 0;
+    if (session_ok_ && ((in_room && ready(i_sock)) || readable || hung_up)) on_socket_readable();
     deliver_signals();
     if (ready(i_out)) pump_pipe(true);
     if (ready(i_err)) pump_pipe(false);

@@ -178,7 +178,12 @@ std::optional<SessionEnd> Session::handle_exec(const std::string& payload) {
 
 // Serves frames between and through commands until the session ends.
 SessionEnd Session::wait_for_frames() {
-  const int idle_ms = static_cast<int>(st_.config.idle_timeout) * 1000;
+  // The idle clock counts from the session's start or the end of the last
+  // command, whatever frames arrive meanwhile (late stdin keeps nothing
+  // open), in 64-bit milliseconds.
+  using Clock = std::chrono::steady_clock;
+  const auto idle = std::chrono::milliseconds(std::int64_t{st_.config.idle_timeout} * 1000);
+  auto idle_deadline = Clock::now() + idle;
   for (;;) {
     proto::Frame f;
     const auto state = ch_.next(f);
@@ -197,6 +202,7 @@ SessionEnd Session::wait_for_frames() {
           return end_with_error(proto::ErrorCode::kShutdown, {EndKind::kServerStopping, {}},
                                 "the server is stopping");
         }
+        idle_deadline = Clock::now() + idle;
         continue;
       }
       // Stdin or a signal that raced the end of the last command: too late.
@@ -208,10 +214,16 @@ SessionEnd Session::wait_for_frames() {
                                (late_input ? " before any command" : "");
       return end_with_error(proto::ErrorCode::kProtocol, {EndKind::kProtocolError, what}, what);
     }
+    const auto left =
+        std::chrono::ceil<std::chrono::milliseconds>(idle_deadline - Clock::now()).count();
+    if (left <= 0) {
+      return end_with_error(proto::ErrorCode::kIdle, {EndKind::kIdleTimeout, {}},
+                            "idle for " + std::to_string(st_.config.idle_timeout) + " s");
+    }
     if (!ch_.has_pending()) {
       pollfd fds[2] = {{ch_.fd(), POLLIN, 0}, {st_.stop_fd.get(), POLLIN, 0}};
-      const int r = ::poll(fds, 2, idle_ms);
-      if (r == 0) {
+      const int r = ::poll(fds, 2, static_cast<int>(std::min<std::int64_t>(left, 60'000)));
+      if (r == 0 && Clock::now() >= idle_deadline) {
         return end_with_error(proto::ErrorCode::kIdle, {EndKind::kIdleTimeout, {}},
                               "idle for " + std::to_string(st_.config.idle_timeout) + " s");
       }

@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <csignal>
 #include <fstream>
 #include <functional>
@@ -140,6 +141,33 @@ TEST_F(FenceTest, LingerLeavesChildrenRunningAndCountsThem) {
   ASSERT_EQ(end.size(), 1u);
   EXPECT_EQ(end[0]["lingered"], 3);  // the three sleeps (each exec'd its shell)
   EXPECT_TRUE(server->children().empty());
+}
+
+// A command that reads nothing, fed from /dev/zero: the client must meet
+// back-pressure and trexd's memory stays bounded (it grew by ~1 GB when the
+// TLS read-ahead bypassed the stdin cap).
+TEST_F(FenceTest, StdinFloodIntoACommandThatReadsNothingStaysBounded) {
+  auto server = start();
+  std::string line;
+  for (const auto& a : server->trex_argv("client", {"sleep", "6"})) line += "'" + a + "' ";
+  RunOptions opts;
+  opts.timeout = scaled(60s);
+  const long before = server->rss_kib();
+  long peak = before;
+  std::thread sampler([&] {
+    const auto end = Clock::now() + 6s;
+    while (Clock::now() < end) {
+      peak = std::max(peak, server->rss_kib());
+      std::this_thread::sleep_for(50ms);
+    }
+  });
+  const auto r = run({"sh", "-c", line + "</dev/zero"}, opts);
+  sampler.join();
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_LT(peak - before, 16 * 1024) << "RSS grew from " << before << " to " << peak << " KiB";
+  const auto end = audit_records(server->audit_path(), "exec_end");
+  ASSERT_EQ(end.size(), 1u);
+  EXPECT_LT(end[0]["stdin_bytes"].get<long>(), 4L << 20);  // a pipe's worth, not a flood
 }
 
 // The operator's terminal: trexd under a pseudo-terminal made by script(1),

@@ -625,6 +625,27 @@ TEST_F(Hostile, IdleSessionIsClosed) {
   expect_healthy();
 }
 
+// A trickle of empty stdin frames after the command ended must not hold the
+// idle clock off (issue 13): it counts from the end of the last command.
+TEST_F(Hostile, TrickleOfEmptyStdinDoesNotHoldOffIdle) {
+  start({"--idle-timeout", "1"});
+  RawClient c(*server_, pki_);
+  ASSERT_TRUE(c.ok()) << c.error();
+  c.send(FrameType::kExec, exec_payload({"true"}));
+  auto done = c.read(10s, [](const proto::Frame& f) { return f.type == FrameType::kExit; });
+  ASSERT_FALSE(done.frames.empty());
+  std::optional<proto::ErrorInfo> error;
+  for (int i = 0; i < 40 && !error; ++i) {  // 8 s of frames every 200 ms
+    c.send(FrameType::kStdin, "");
+    error = c.read(200ms).error;
+  }
+  ASSERT_TRUE(error.has_value()) << "the trickle kept the session open";
+  EXPECT_EQ(error->code, proto::ErrorCode::kIdle) << error->message;
+  const auto rec = wait_session_close(*server_);
+  EXPECT_EQ(rec.value("reason", ""), "idle timeout") << rec.dump();
+  expect_healthy();
+}
+
 // ---- data after exit ----------------------------------------------------------
 
 std::string stdout_of(const std::vector<proto::Frame>& frames) {
