@@ -219,6 +219,7 @@ TEST(HostRanges, Expand) {
   EXPECT_EQ(e("r[1-2]n[1-2]"), (V{"r1n1", "r1n2", "r2n1", "r2n2"}));
   EXPECT_EQ(e("[::1]:7443"), V{"[::1]:7443"});
   EXPECT_EQ(e("[fd00::1]"), V{"[fd00::1]"});
+  EXPECT_EQ(e("fd00::[9-10]"), (V{"fd00::9", "fd00::10"}));  // bare IPv6 takes --port
   EXPECT_EQ(e("lab[7]"), V{"lab7"});
   EXPECT_EQ(e("10.0.0.[1-300]").size(), 300U);
   for (const char* bad :
