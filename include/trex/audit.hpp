@@ -61,6 +61,16 @@ class Chain {
   std::string prev_{kGenesis};
 };
 
+// A point of the chain: record `seq` and the SHA-256 of its line, written
+// "SEQ:HASH" (what verify prints, what trexd's state file and syslog hold).
+struct Anchor {
+  std::uint64_t seq = 0;
+  std::string hash;
+  std::string text() const { return std::to_string(seq) + ":" + hash; }
+};
+// "SEQ:HASH" with a 64-digit lowercase hex hash; surrounding blanks ignored.
+Result<Anchor> parse_anchor(std::string_view text);
+
 // Checks lines one by one against the chain. Pure.
 class Verifier {
  public:
@@ -68,6 +78,11 @@ class Verifier {
   // seq gap, prev mismatch), nothing when it is good.
   std::optional<std::string> check(std::string_view line);
   std::uint64_t records() const { return records_; }
+  // The last good record, once there is one.
+  std::optional<Anchor> head() const {
+    if (records_ == 0) return std::nullopt;
+    return Anchor{next_seq_ - 1, prev_};
+  }
 
  private:
   std::uint64_t records_ = 0;
@@ -83,12 +98,16 @@ struct VerifyFailure {
 
 struct VerifyReport {
   std::uint64_t records = 0;
+  std::optional<Anchor> head;  // the last good record; none in an empty trail
   std::optional<VerifyFailure> failure;
   bool ok() const { return !failure; }
 };
 
-// Verifies files as one chain, in the given order.
-VerifyReport verify_files(const std::vector<std::string>& files);
+// Verifies files as one chain, in the given order. With `expect`, the trail
+// must also reach that record, with that hash: a trail cut short of it (or
+// changed at it) fails.
+VerifyReport verify_files(const std::vector<std::string>& files,
+                          const std::optional<Anchor>& expect = std::nullopt);
 
 // `path` and its rotated files (path.1, path.2, ...), oldest first, current last.
 std::vector<std::string> trail_files(const std::string& path);

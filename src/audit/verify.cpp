@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 
@@ -77,9 +78,35 @@ Status for_each_line(const std::string& file, const LineFn& fn) {
   return {};
 }
 
-VerifyReport verify_files(const std::vector<std::string>& files) {
+Result<Anchor> parse_anchor(std::string_view text) {
+  const auto first = text.find_first_not_of(" \t\r\n");
+  const auto last = text.find_last_not_of(" \t\r\n");
+  const std::string_view s =
+      first == std::string_view::npos ? std::string_view() : text.substr(first, last - first + 1);
+  const auto colon = s.find(':');
+  Anchor a;
+  const std::string_view seq = s.substr(0, colon);
+  const auto [end, ec] = std::from_chars(seq.data(), seq.data() + seq.size(), a.seq);
+  const bool seq_ok = colon != std::string_view::npos && !seq.empty() && ec == std::errc() &&
+                      end == seq.data() + seq.size() && a.seq > 0;
+  if (seq_ok) a.hash = std::string(s.substr(colon + 1));
+  const bool hash_ok = a.hash.size() == 64 && std::all_of(a.hash.begin(), a.hash.end(), [](char c) {
+                         return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+                       });
+  if (!seq_ok || !hash_ok) {
+    return make_error(
+        "expected SEQ:HASH (a record number and the 64-digit lowercase SHA-256 of "
+        "its line, as trex-audit verify prints), not '" +
+        brief(s) + "'");
+  }
+  return a;
+}
+
+VerifyReport verify_files(const std::vector<std::string>& files,
+                          const std::optional<Anchor>& expect) {
   VerifyReport report;
   Verifier verifier;
+  bool reached = false;
   for (const auto& file : files) {
     std::optional<VerifyFailure> failure;
     auto status = for_each_line(file, [&](std::string_view line, std::uint64_t n, bool complete) {
@@ -87,7 +114,17 @@ VerifyReport verify_files(const std::vector<std::string>& files) {
         failure = VerifyFailure{file, n, "incomplete last line (no newline at the end)"};
         return false;
       }
-      if (auto reason = verifier.check(line)) failure = VerifyFailure{file, n, std::move(*reason)};
+      if (auto reason = verifier.check(line)) {
+        failure = VerifyFailure{file, n, std::move(*reason)};
+      } else if (expect && verifier.head()->seq == expect->seq) {
+        reached = true;
+        if (verifier.head()->hash != expect->hash) {
+          failure = VerifyFailure{file, n,
+                                  "record " + std::to_string(expect->seq) +
+                                      " is not the expected one (its hash is " +
+                                      verifier.head()->hash + ", expected " + expect->hash + ")"};
+        }
+      }
       return !failure;
     });
     if (!status) failure = VerifyFailure{file, 0, status.message()};
@@ -97,6 +134,14 @@ VerifyReport verify_files(const std::vector<std::string>& files) {
     }
   }
   report.records = verifier.records();
+  report.head = verifier.head();
+  if (!report.failure && expect && !reached) {
+    const std::uint64_t last = report.head ? report.head->seq : 0;
+    report.failure = VerifyFailure{
+        files.empty() ? std::string() : files.back(), 0,
+        "the trail ends at record " + std::to_string(last) + ", before the expected record " +
+            std::to_string(expect->seq) + ": records at its end are missing (cut off?)"};
+  }
   return report;
 }
 

@@ -33,12 +33,16 @@ bool for_each_record(const std::vector<std::string>& files, Fn&& fn) {
 
 }  // namespace
 
-int run_verify(const std::vector<std::string>& files) {
-  const VerifyReport report = verify_files(files);
+int run_verify(const std::vector<std::string>& files, const std::optional<Anchor>& expect) {
+  const VerifyReport report = verify_files(files, expect);
   if (report.ok()) {
     std::cout << "ok: " << report.records << (report.records == 1 ? " record" : " records")
               << " in " << files.size() << (files.size() == 1 ? " file" : " files")
               << ", chain intact\n";
+    // The head to keep elsewhere: a later verify --expect proves the end
+    // was not cut off (the chain alone cannot tell).
+    std::cout << "head: " << (report.head ? report.head->text() : std::string("none")) << '\n';
+    if (expect) std::cout << "reaches the expected record " << expect->text() << '\n';
     return 0;
   }
   const VerifyFailure& f = *report.failure;

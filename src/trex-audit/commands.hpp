@@ -9,7 +9,8 @@
 
 namespace trex::audit::cli {
 
-int run_verify(const std::vector<std::string>& files);
+// With `expect`, the trail must reach that record with that hash.
+int run_verify(const std::vector<std::string>& files, const std::optional<Anchor>& expect);
 int run_show(const std::vector<std::string>& files, const Filter& filter, bool json);
 int run_stats(const std::vector<std::string>& files);
 

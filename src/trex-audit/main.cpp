@@ -1,6 +1,7 @@
 // trex-audit: verify, show and summarise the audit trail written by trexd.
 #include <CLI/CLI.hpp>
 
+#include <fstream>
 #include <iostream>
 
 #include "trex-audit/commands.hpp"
@@ -41,6 +42,18 @@ int run(int argc, char** argv) {
   std::vector<std::string> files;
   auto* verify = app.add_subcommand("verify", "check the hash chain; print the first bad line");
   verify->add_option("FILE", files, files_help)->type_name("");
+  std::string expect_text, checkpoint;
+  verify
+      ->add_option("--expect", expect_text,
+                   "fail unless the trail reaches record SEQ with this hash (as printed by "
+                   "verify as 'head:', or logged by trexd to syslog)")
+      ->type_name("SEQ:HASH");
+  verify
+      ->add_option("--checkpoint", checkpoint,
+                   "like --expect, SEQ:HASH read from FILE (e.g. a copy of trexd's "
+                   "audit.jsonl.head)")
+      ->type_name("FILE")
+      ->excludes("--expect");
 
   trex::audit::Filter filter;
   std::string since, until;
@@ -71,7 +84,27 @@ int run(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
-  if (verify->parsed()) return trex::audit::cli::run_verify(trail_or(files));
+  if (verify->parsed()) {
+    std::optional<trex::audit::Anchor> expect;
+    if (!checkpoint.empty() || !expect_text.empty()) {
+      std::string text = expect_text;
+      if (!checkpoint.empty()) {
+        std::ifstream in(checkpoint);
+        if (!in || !std::getline(in, text)) {
+          std::cerr << "trex-audit: --checkpoint: cannot read " << checkpoint << '\n';
+          return 2;
+        }
+      }
+      auto anchor = trex::audit::parse_anchor(text);
+      if (!anchor) {
+        std::cerr << "trex-audit: " << (checkpoint.empty() ? "--expect" : checkpoint) << ": "
+                  << anchor.message() << '\n';
+        return 2;
+      }
+      expect = *anchor;
+    }
+    return trex::audit::cli::run_verify(trail_or(files), expect);
+  }
   if (stats->parsed()) return trex::audit::cli::run_stats(trail_or(files));
   if (!set_time("--since", since, filter.since) || !set_time("--until", until, filter.until)) {
     return 2;

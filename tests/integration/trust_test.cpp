@@ -348,5 +348,55 @@ TEST_F(Trust, CheckConfigWarnsWhereAnArgsPatternChangedMeaning) {
   EXPECT_FALSE(contains(r.out, "rule 'two-words' (line 7): args")) << r.out;
 }
 
+// ---- 7. a cut-off end does not go unnoticed ---------------------------------
+
+TEST_F(Trust, VerifyPrintsTheHeadAndACutTrailFailsAgainstIt) {
+  {
+    Trexd d(*pki_, tmp_.path());
+    ASSERT_FALSE(d.address().empty());
+    for (int i = 0; i < 3; ++i) EXPECT_EQ(d.trex("client", {"true"}).status, 0);
+  }
+  const std::string trail = tmp_.file("log/audit.jsonl");
+  const auto lines = audit_records(trail);
+  ASSERT_GE(lines.size(), 8u);
+  auto r = run({TREX_AUDIT_BIN, "verify", trail});
+  EXPECT_EQ(r.status, 0) << r.err;
+  // The head is the last record's seq and the SHA-256 of its line.
+  std::string all = read_file(trail);
+  all.pop_back();
+  const std::string last_line = all.substr(all.rfind('\n') + 1);
+  const auto sha = run({"sh", "-c", "printf '%s' \"$1\" | sha256sum", "sh", last_line});
+  const std::string head = lines.back()["seq"].dump() + ":" + sha.out.substr(0, 64);
+  EXPECT_TRUE(contains(r.out, "head: " + head + "\n")) << r.out << "\nexpected " << head;
+
+  // head -n 4: the chain alone is intact; against the head it is cut off.
+  const std::string cut = tmp_.file("cut.jsonl");
+  std::size_t at = 0;
+  for (int i = 0; i < 4; ++i) at = read_file(trail).find('\n', at) + 1;
+  write_file(cut, read_file(trail).substr(0, at));
+  EXPECT_EQ(run({TREX_AUDIT_BIN, "verify", cut}).status, 0);
+  r = run({TREX_AUDIT_BIN, "verify", cut, "--expect", head});
+  EXPECT_EQ(r.status, 1) << r.out;
+  EXPECT_TRUE(contains(r.err, "the trail ends at record 4, before the expected record " +
+                                  lines.back()["seq"].dump() + ": records at its end are missing"))
+      << r.err;
+  // The whole trail reaches it; so does a checkpoint file holding it.
+  r = run({TREX_AUDIT_BIN, "verify", trail, "--expect", head});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(contains(r.out, "reaches the expected record " + head)) << r.out;
+  write_file(tmp_.file("checkpoint"), head + "\n");
+  EXPECT_EQ(run({TREX_AUDIT_BIN, "verify", trail, "--checkpoint", tmp_.file("checkpoint")}).status,
+            0);
+  // A different hash at that seq: not the trail the head came from.
+  std::string other = head;
+  other.back() = other.back() == '0' ? '1' : '0';
+  r = run({TREX_AUDIT_BIN, "verify", trail, "--expect", other});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_TRUE(contains(r.err, "is not the expected one")) << r.err;
+  r = run({TREX_AUDIT_BIN, "verify", trail, "--expect", "12:zz"});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_TRUE(contains(r.err, "expected SEQ:HASH")) << r.err;
+}
+
 }  // namespace
 }  // namespace trex::testing
