@@ -70,6 +70,7 @@ struct SessionOpen {
   std::string peer, cn;
   std::vector<std::string> ou;
   std::string serial, fingerprint, not_after;
+  std::string issuer{};  // the issuing CA's subject (RFC 4514): serials are unique per CA
   static constexpr std::string_view kName = event::kSessionOpen;
   Json to_json() const;
 };

@@ -103,12 +103,13 @@ Result<ExitInfo> decode_exit(std::string_view payload);
 int client_exit_status(const ExitInfo& info);
 
 enum class ErrorCode : std::uint8_t {
-  kProtocol = 1,  // the peer broke the protocol
-  kBusy = 2,      // every session slot is taken
-  kAudit = 3,     // the server cannot write its audit trail
-  kInternal = 4,  // the server failed
-  kIdle = 5,      // idle timeout
-  kShutdown = 6,  // the server is stopping
+  kProtocol = 1,     // the peer broke the protocol
+  kBusy = 2,         // every session slot is taken
+  kAudit = 3,        // the server cannot write its audit trail
+  kInternal = 4,     // the server failed
+  kIdle = 5,         // idle timeout
+  kShutdown = 6,     // the server is stopping
+  kCertificate = 7,  // the client's certificate was refused after the handshake
 };
 
 struct ErrorInfo {

@@ -36,7 +36,9 @@ class Library {
 void release_thread_caches();
 
 struct ServerFiles {
-  std::string ca, cert, key, crl;
+  std::string ca, cert, key;
+  std::string crl;        // a PEM file of one or more CRLs (may be empty with crl_dir)
+  std::string crl_dir{};  // a directory of *.pem / *.crl files (optional)
 };
 struct ClientFiles {
   std::string ca, cert, key;
@@ -71,7 +73,7 @@ struct PeerIdentity {
   std::string serial;       // hex, as openssl prints it
   std::string fingerprint;  // SHA-256 of the DER, hex
   std::string not_after;    // RFC 3339 UTC
-  std::string issuer;       // the issuer's name, "/C=../O=../CN=.."
+  std::string issuer;       // the issuing CA's subject, RFC 4514: "CN=Lab CA,O=Lab"
   // The certificate verified against the CA and CRL: only then is `cn` who
   // the peer is; otherwise (a refused handshake) it is only what it claims.
   bool verified = false;
@@ -90,6 +92,7 @@ enum class HandshakeFailure {
   kRevoked,
   kNoValidCrl,
   kWrongKeyUsage,
+  kCaConstraint,  // a CA's path length (or CA:TRUE, keyCertSign) was violated
   kNameMismatch,  // the server's certificate does not name the host
   kIpMismatch,    // ... nor the IP address
   kProtocolVersion,
@@ -105,7 +108,9 @@ struct HandshakeError {
   HandshakeFailure kind = HandshakeFailure::kOther;
   std::string detail;                // wolfSSL's words and code, for the log
   std::optional<PeerIdentity> peer;  // when a certificate was seen
-  std::string context;               // see the kinds above
+  // See the kinds above. For a certificate's failure: the CA certificate at
+  // fault when it is not the leaf; for kNoValidCrl, the CA without a CRL.
+  std::string context;
   std::string reason() const;
   bool is_name_mismatch() const {
     return kind == HandshakeFailure::kNameMismatch || kind == HandshakeFailure::kIpMismatch;
@@ -178,8 +183,19 @@ struct CertificateInfo {
   bool client_auth = false, server_auth = false;
 };
 Result<CertificateInfo> inspect_certificate(const std::string& path);
-// The CRL's nextUpdate.
+// The CRL's nextUpdate (the first CRL of the file).
 Result<std::chrono::system_clock::time_point> crl_next_update(const std::string& path);
+
+// One CRL of --crl / --crl-dir, for --check-config and start-up warnings.
+struct CrlInfo {
+  std::string source;  // the file it is in
+  std::string issuer;  // the CA that signed it (RFC 4514)
+  std::chrono::system_clock::time_point this_update, next_update;
+  bool superseded = false;  // a newer CRL of the same CA is used instead
+};
+// Every CRL in `file` (a PEM file may hold several) and in the *.pem and
+// *.crl files of `dir`; either may be empty, not both.
+Result<std::vector<CrlInfo>> read_crls(const std::string& file, const std::string& dir);
 // Does the private key in `key` belong to the certificate in `cert`?
 Status key_matches_certificate(const std::string& cert, const std::string& key);
 

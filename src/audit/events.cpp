@@ -44,6 +44,7 @@ Json SessionOpen::to_json() const {
           {"cn", cn},
           {"ou", ou},
           {"serial", serial},
+          {"issuer", issuer},
           {"fingerprint", fingerprint},
           {"not_after", not_after}};
 }

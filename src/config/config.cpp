@@ -66,6 +66,7 @@ Status apply_key(ServerConfig& c, std::string_view key, const toml::node& n, std
   if (key == "cert") return read_string(n, src, key, c.cert);
   if (key == "key") return read_string(n, src, key, c.key);
   if (key == "crl") return read_string(n, src, key, c.crl);
+  if (key == "crl_dir") return read_string(n, src, key, c.crl_dir);
   if (key == "policy") return read_string(n, src, key, c.policy);
   if (key == "log_dir") return read_string(n, src, key, c.log_dir);
   if (key == "audit_log") return read_string(n, src, key, c.audit_log);

@@ -270,7 +270,7 @@ std::string encode(const ErrorInfo& info) {
 Result<ErrorInfo> decode_error(std::string_view payload) {
   if (payload.empty()) return make_error("error message is empty");
   const auto code = static_cast<std::uint8_t>(payload[0]);
-  if (code < 1 || code > static_cast<std::uint8_t>(ErrorCode::kShutdown)) {
+  if (code < 1 || code > static_cast<std::uint8_t>(ErrorCode::kCertificate)) {
     return make_error("unknown error code " + std::to_string(code));
   }
   return ErrorInfo{static_cast<ErrorCode>(code), std::string(payload.substr(1))};

@@ -223,7 +223,7 @@ void Server::stop() {
 void Server::reload() {
   State& st = *state_;
   const auto& c = st.config;
-  auto ctx = tls::Context::server({c.ca, c.cert, c.key, c.crl});
+  auto ctx = tls::Context::server({c.ca, c.cert, c.key, c.crl, c.crl_dir});
   // The key probe's loopback handshake did ECC in this (the signal) thread:
   // drop the thread's ECC cache, or it leaks when the thread ends (NOTES).
   tls::release_thread_caches();

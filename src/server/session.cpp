@@ -240,9 +240,10 @@ SessionEnd Session::wait_for_frames() {
 
 void Session::run() {
   const auto& id = id_;
-  st_.log->info("conn {} from {}: cn={} serial={}", conn_, peer_, id.cn, id.serial);
+  st_.log->info("conn {} from {}: cn={} serial={} issuer={}", conn_, peer_, id.cn, id.serial,
+                id.issuer);
   if (!record(audit::SessionOpen{conn_, peer_, id.cn, id.ou, id.serial, id.fingerprint,
-                                 id.not_after})) {
+                                 id.not_after, id.issuer})) {
     send_error(proto::ErrorCode::kAudit, kAuditFailure);
     ch_.flush_all(std::chrono::seconds(2));
     ch_.shutdown();

@@ -13,27 +13,10 @@
 
 #include "tls/identity.hpp"
 #include "tls/server_name.hpp"
+#include "tls/verify.hpp"
 #include "trex/proto.hpp"
 
 namespace trex::tls {
-namespace detail {
-
-// Only called when verification fails (this build calls it on failure): keep
-// who the rejected peer claimed to be, for the auth_fail record.
-int remember_rejected_peer(int preverify, WOLFSSL_X509_STORE_CTX* store) {
-  if (preverify) return preverify;
-  auto* ssl = static_cast<WOLFSSL*>(
-      wolfSSL_X509_STORE_CTX_get_ex_data(store, wolfSSL_get_ex_data_X509_STORE_CTX_idx()));
-  auto* seen =
-      ssl ? static_cast<std::optional<PeerIdentity>*>(wolfSSL_get_ex_data(ssl, 0)) : nullptr;
-  if (seen != nullptr && !seen->has_value() && store->totalCerts > 0 && store->certs != nullptr) {
-    *seen = identity_from_der(store->certs[0].buffer, store->certs[0].length, nullptr);
-  }
-  return preverify;
-}
-
-}  // namespace detail
-
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -63,6 +46,8 @@ std::string error_text(int code) {
   wolfSSL_ERR_error_string(static_cast<unsigned long>(code), buf);
   return std::string(buf) + " (" + std::to_string(code) + ")";
 }
+
+}  // namespace
 
 HandshakeFailure failure_for_error(int code) {
   switch (code) {
@@ -98,6 +83,8 @@ HandshakeFailure failure_for_error(int code) {
   }
 }
 
+namespace {
+
 std::string alert_reason(int code) {
   switch (code) {
     case 42:
@@ -123,19 +110,23 @@ std::string alert_reason(int code) {
   }
 }
 
-// How a client should read the alert the server refused its certificate with.
-// wolfSSL sends certificate_expired for "not yet valid" too, and
-// bad_certificate for a wrong key usage (e.g. a server certificate).
+// How a client should read the alert the server refused its certificate
+// with: each says what that alert means and nothing more. wolfSSL sends
+// certificate_expired for "not yet valid" too, and bad_certificate for every
+// failure without an alert of its own (a bad signature, a CA constraint);
+// trexd tells a wrong key usage or its own missing CRL in an error frame.
 std::string refusal_reason(int code) {
   switch (code) {
     case 42:
-      return "not accepted for client authentication: wrong key usage or a bad signature";
+      return "bad certificate: it or a CA certificate in its chain did not verify, e.g. a bad "
+             "signature or a CA constraint; the server's log names the reason";
     case 44:
-      return "revoked";
+      return "revoked: it or a CA in its chain is on the CA's revocation list";
     case 45:
-      return "expired or not yet valid";
+      return "expired or not yet valid: it or a CA certificate in its chain";
     case 48:
-      return "unknown CA: it is not signed by the CA the server trusts";
+      return "unknown CA: it does not lead to a CA the server trusts; if an intermediate CA "
+             "signed it, put that CA's certificate after it in the certificate file";
     case 116:
       return "no certificate was sent";
     default:
@@ -377,6 +368,27 @@ void Connection::reset() {
   fd_ = -1;
 }
 
+namespace {
+
+// The verify callback let a leaf through that must be refused in words no
+// alert has (see VerifyNote): an error frame says why, then the session ends.
+HandshakeError refuse_after_handshake(Connection& conn, const VerifyNote& note,
+                                      std::optional<PeerIdentity> claimed) {
+  const std::string frame = proto::encode_frame(
+      proto::FrameType::kError,
+      proto::encode(proto::ErrorInfo{proto::ErrorCode::kCertificate, refusal_message(note)}));
+  // Best effort, like an alert: a fresh connection's socket takes one small write.
+  if (conn.write(frame.data(), frame.size()).status == IoStatus::kWouldBlock) {
+    wait_fd(conn.fd(), true, Clock::now() + std::chrono::milliseconds(500));
+    conn.flush_unsent();
+  }
+  HandshakeError e{
+      HandshakeFailure::kOther, "refused after the handshake to say why", std::move(claimed), {}};
+  describe_failure(note, e);
+  return e;
+}
+}  // namespace
+
 std::variant<Connection, HandshakeError> Connection::accept(std::shared_ptr<Context> ctx, int fd,
                                                             std::chrono::milliseconds timeout) {
   prepare_socket(fd);
@@ -384,13 +396,14 @@ std::variant<Connection, HandshakeError> Connection::accept(std::shared_ptr<Cont
   if (conn.ssl_ == nullptr) {
     return HandshakeError{HandshakeFailure::kNoResources, "wolfSSL_new failed", {}, {}};
   }
-  std::optional<PeerIdentity> seen;
-  wolfSSL_set_ex_data(conn.ssl_, 0, &seen);
+  VerifyNote note;
+  wolfSSL_set_ex_data(conn.ssl_, 0, &note);
   auto err = drive_handshake(conn.ssl_, fd, Clock::now() + timeout, wolfSSL_accept);
   wolfSSL_set_ex_data(conn.ssl_, 0, nullptr);
   constexpr std::chrono::milliseconds kLinger{500};
   if (err) {
-    err->peer = std::move(seen);
+    describe_failure(note, *err);
+    err->peer = std::move(note.claimed);
     if (err->kind != HandshakeFailure::kTimeout) linger_close(fd, kLinger);
     return *std::move(err);
   }
@@ -402,6 +415,9 @@ std::variant<Connection, HandshakeError> Connection::accept(std::shared_ptr<Cont
   };
   bool client_auth = false;
   auto id = peer_leaf(conn.ssl_, &client_auth);
+  if (note.refuse_after_handshake) {
+    return refuse(refuse_after_handshake(conn, note, std::move(note.claimed)));
+  }
   if (!id) {
     return refuse(
         {HandshakeFailure::kNoCertificate, "no peer certificate after handshake", {}, {}});
@@ -453,6 +469,13 @@ std::variant<Connection, HandshakeError> Connection::connect(std::shared_ptr<Con
   return conn;
 }
 
+namespace {
+// A certificate failure of a CA certificate in the chain names it.
+std::string with_ca(const std::string& what, const std::string& ca) {
+  return ca.empty() ? what : what + ": CA certificate '" + ca + "'";
+}
+}  // namespace
+
 std::string HandshakeError::reason() const {
   switch (kind) {
     case HandshakeFailure::kTimeout:
@@ -462,17 +485,20 @@ std::string HandshakeError::reason() const {
     case HandshakeFailure::kNoCertificate:
       return "no certificate";
     case HandshakeFailure::kUnknownCa:
-      return "unknown CA";
+      return with_ca("unknown CA", context);
     case HandshakeFailure::kExpired:
-      return "expired";
+      return with_ca("expired", context);
     case HandshakeFailure::kNotYetValid:
-      return "not yet valid";
+      return with_ca("not yet valid", context);
     case HandshakeFailure::kBadSignature:
-      return "bad signature";
+      return with_ca("bad signature", context);
     case HandshakeFailure::kRevoked:
-      return "revoked";
+      return with_ca("revoked", context);
     case HandshakeFailure::kNoValidCrl:
-      return "no valid CRL (missing or expired)";
+      return context.empty() ? "no valid CRL (missing or expired)"
+                             : "no current CRL for CA '" + context + "'";
+    case HandshakeFailure::kCaConstraint:
+      return with_ca("CA constraints violated (path length)", context);
     case HandshakeFailure::kWrongKeyUsage:
       return "wrong key usage";
     case HandshakeFailure::kNameMismatch:

@@ -5,14 +5,13 @@
 #include <chrono>
 #include <cstring>
 
+#include "tls/crl.hpp"
+#include "tls/verify.hpp"
 #include "tls/wolfssl.hpp"
 #include "trex/proto.hpp"
 #include "trex/tls.hpp"
 
 namespace trex::tls {
-namespace detail {
-int remember_rejected_peer(int preverify, WOLFSSL_X509_STORE_CTX* store);
-}
 namespace {
 
 // AEAD suites only (TLS 1.3 has no others), fastest first: AES-GCM when
@@ -90,25 +89,8 @@ Result<std::shared_ptr<Context>> Context::server(const ServerFiles& files) {
   // The compatibility defaults verify nothing: require and verify a client
   // certificate explicitly.
   wolfSSL_CTX_set_verify(ctx.get(), WOLFSSL_VERIFY_PEER | WOLFSSL_VERIFY_FAIL_IF_NO_PEER_CERT,
-                         detail::remember_rejected_peer);
-  if (auto st = check_readable("CRL", files.crl); !st) return st.error();
-  // An expired CRL fails to load with an opaque parse error: say it plainly.
-  auto next = crl_next_update(files.crl);
-  if (!next) return next.error();
-  if (*next < std::chrono::system_clock::now()) {
-    return make_error("CRL " + files.crl +
-                      " has expired (nextUpdate passed): every client would be refused; "
-                      "run 'tools/pki crl' on the CA and copy the new crl.pem");
-  }
-  // Fail closed: without a loaded, current CRL every client is refused.
-  if (wolfSSL_CTX_EnableCRL(ctx.get(), WOLFSSL_CRL_CHECKALL) != WOLFSSL_SUCCESS) {
-    return make_error("cannot enable CRL checking");
-  }
-  const int crl_ret = wolfSSL_CTX_LoadCRLFile(ctx.get(), files.crl.c_str(), WOLFSSL_FILETYPE_PEM);
-  if (crl_ret != WOLFSSL_SUCCESS) {
-    return make_error("CRL " + files.crl + " cannot be used: " + reason_for_error(crl_ret) +
-                      " (is it a PEM CRL signed by " + files.ca + "?)");
-  }
+                         verify_peer);
+  if (auto st = load_crls(ctx.get(), files); !st) return st.error();
   // No tickets: a resumed session would skip the CRL check of the current list.
   wolfSSL_CTX_no_ticket_TLSv13(ctx.get());
   return std::shared_ptr<Context>(new Context(ctx.release(), true));

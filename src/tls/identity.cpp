@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "tls/identity.hpp"
+#include "tls/x509_name.hpp"
 #include "trex/audit.hpp"
 
 #include <wolfssl/wolfcrypt/asn_public.h>
@@ -64,25 +65,6 @@ class Decoded {
   bool ok_ = false;
 };
 
-// One DER element at p (before end): its tag and contents; p moves past it.
-bool read_element(const byte*& p, const byte* end, byte& tag, const byte*& value,
-                  std::size_t& len) {
-  if (end - p < 2) return false;
-  tag = *p++;
-  std::size_t n = *p++;
-  if (n & 0x80) {
-    const int bytes = static_cast<int>(n & 0x7f);
-    if (bytes == 0 || bytes > 4 || end - p < bytes) return false;
-    n = 0;
-    for (int i = 0; i < bytes; ++i) n = (n << 8) | *p++;
-  }
-  if (static_cast<std::size_t>(end - p) < n) return false;
-  value = p;
-  len = n;
-  p += n;
-  return true;
-}
-
 bool is_text(byte tag) {  // UTF8String, PrintableString, T61String, IA5String
   return tag == 0x0c || tag == 0x13 || tag == 0x14 || tag == 0x16;
 }
@@ -98,7 +80,7 @@ std::optional<std::vector<std::string>> subject_ous(const DecodedCert& dc) {
   const byte* v = nullptr;
   std::size_t n = 0;
   if (*p == 0x30) {  // the Name's own header, when wolfCrypt points at it
-    if (!read_element(p, end, tag, v, n)) return std::nullopt;
+    if (!der_element(p, end, tag, v, n)) return std::nullopt;
     p = v;
     end = v + n;
   }
@@ -106,17 +88,17 @@ std::optional<std::vector<std::string>> subject_ous(const DecodedCert& dc) {
   while (p < end) {
     const byte* set = nullptr;
     std::size_t set_len = 0;
-    if (!read_element(p, end, tag, set, set_len) || tag != 0x31) return std::nullopt;
+    if (!der_element(p, end, tag, set, set_len) || tag != 0x31) return std::nullopt;
     for (const byte* q = set; q < set + set_len;) {
       const byte* atv = nullptr;
       std::size_t atv_len = 0;
-      if (!read_element(q, set + set_len, tag, atv, atv_len) || tag != 0x30) return std::nullopt;
+      if (!der_element(q, set + set_len, tag, atv, atv_len) || tag != 0x30) return std::nullopt;
       const byte* r = atv;
       const byte *oid = nullptr, *value = nullptr;
       std::size_t oid_len = 0, value_len = 0;
       byte value_tag = 0;
-      if (!read_element(r, atv + atv_len, tag, oid, oid_len) || tag != 0x06 ||
-          !read_element(r, atv + atv_len, value_tag, value, value_len)) {
+      if (!der_element(r, atv + atv_len, tag, oid, oid_len) || tag != 0x06 ||
+          !der_element(r, atv + atv_len, value_tag, value, value_len)) {
         return std::nullopt;
       }
       static constexpr byte kOu[] = {0x55, 0x04, 0x0b};  // 2.5.4.11
@@ -175,12 +157,12 @@ std::optional<PeerIdentity> identity_from_der(const unsigned char* der, std::siz
   id.cn = info.subject_cn;
   id.ou = info.ou;
   id.serial = hex(d.get().serial, static_cast<std::size_t>(d.get().serialSz), true);
+  id.issuer = name_text(d.get().issuerRaw, static_cast<std::size_t>(d.get().issuerRawLen));
   byte digest[WC_SHA256_DIGEST_SIZE];
   if (wc_Sha256Hash(der, static_cast<word32>(len), digest) == 0) {
     id.fingerprint = hex(digest, sizeof(digest), false);
   }
   id.not_after = audit::rfc3339_utc(info.not_after);
-  id.issuer.assign(d.get().issuer, strnlen(d.get().issuer, sizeof(d.get().issuer)));
   if (client_auth != nullptr) *client_auth = info.client_auth;
   return id;
 }

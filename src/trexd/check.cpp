@@ -43,6 +43,24 @@ struct Report {
   }
 };
 
+// Each CRL with its CA and expiry: every CA in a chain needs a current one.
+bool check_crls(const trex::config::ServerConfig& c, Report& r, bool report_ok = true) {
+  auto crls = trex::tls::read_crls(c.crl, c.crl_dir);
+  if (!crls) {
+    r.error(crls.message() + " (without a CRL every client is refused)");
+    return false;
+  }
+  for (const auto& crl : *crls) {
+    const std::string what = "CRL " + crl.source + " of CA '" + crl.issuer + "'";
+    if (crl.superseded) {
+      if (report_ok) r.ok(what + " is superseded by a newer CRL of that CA");
+      continue;
+    }
+    r.expiry(what + " (nextUpdate)", crl.next_update);
+  }
+  return true;
+}
+
 void check_certs(const trex::config::ServerConfig& c, Report& r) {
   bool key_ok = true;
   auto ca = trex::tls::inspect_certificate(c.ca);
@@ -67,14 +85,9 @@ void check_certs(const trex::config::ServerConfig& c, Report& r) {
       r.ok("key " + c.key + " matches the certificate");
     }
   }
-  auto crl = trex::tls::crl_next_update(c.crl);
-  if (!crl) {
-    r.error(crl.message() + " (without a CRL every client is refused)");
-  } else {
-    r.expiry("CRL " + c.crl + " (nextUpdate)", *crl);
-  }
+  const bool crl = check_crls(c, r);
   if (ca && cert && crl && key_ok) {
-    auto ctx = trex::tls::Context::server({c.ca, c.cert, c.key, c.crl});
+    auto ctx = trex::tls::Context::server({c.ca, c.cert, c.key, c.crl, c.crl_dir});
     if (!ctx) r.error(ctx.message());
   }
 }
@@ -104,8 +117,7 @@ std::vector<std::string> expiry_warnings(const trex::config::ServerConfig& c) {
   if (auto cert = trex::tls::inspect_certificate(c.cert)) {
     r.expiry("server certificate " + c.cert, cert->not_after);
   }
-  if (auto crl = trex::tls::crl_next_update(c.crl))
-    r.expiry("CRL " + c.crl + " (nextUpdate)", *crl);
+  check_crls(c, r, false);
   std::vector<std::string> out;
   std::istringstream lines(sink.str());
   for (std::string line; std::getline(lines, line);) {

@@ -78,7 +78,7 @@ trex::Result<std::shared_ptr<spdlog::logger>> make_logger(const trex::config::Se
 
 trex::Result<Running> start(const trex::config::ServerConfig& c,
                             const std::shared_ptr<spdlog::logger>& log) {
-  auto ctx = trex::tls::Context::server({c.ca, c.cert, c.key, c.crl});
+  auto ctx = trex::tls::Context::server({c.ca, c.cert, c.key, c.crl, c.crl_dir});
   if (!ctx) return ctx.error();
   auto policy = std::make_shared<trex::policy::Policy>(trex::policy::Policy::allow_all());
   if (!c.policy.empty()) {

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <iostream>
 #include <thread>
+#include <utility>
 
 #include "trex/server.hpp"
 #include "trex/tls.hpp"
@@ -83,11 +84,18 @@ void add_options(CLI::App& app, Cli& cli) {
          "--listen", c.listen,
          "ADDR:PORT to listen on; [v6]:PORT for IPv6, [::]:PORT for IPv6 and IPv4 (dual stack)")
       ->capture_default_str();
-  app.add_option("--ca", c.ca, "CA certificate that signs client certificates")
+  app.add_option("--ca", c.ca,
+                 "trusted CA certificates (root, or several): clients' chains must lead to one")
       ->capture_default_str();
-  app.add_option("--cert", c.cert, "server certificate")->capture_default_str();
+  app.add_option("--cert", c.cert, "server certificate file: the leaf, then its intermediates")
+      ->capture_default_str();
   app.add_option("--key", c.key, "server private key")->capture_default_str();
-  app.add_option("--crl", c.crl, "certificate revocation list (required)")->capture_default_str();
+  app.add_option("--crl", c.crl,
+                 "PEM file of CRLs, one per CA of every chain (default: pki/crl.pem unless "
+                 "--crl-dir is given)");
+  app.add_option("--crl-dir", c.crl_dir,
+                 "directory of CRL files (*.pem, *.crl), read with --crl; every CA in a "
+                 "client's chain needs a current CRL");
   app.add_option("--policy", c.policy,
                  "authorization policy: who may run what (required unless --allow-all)");
   app.add_flag("--allow-all", c.allow_all,
@@ -194,6 +202,8 @@ int main(int argc, char** argv) {
     mallopt(M_ARENA_MAX, static_cast<int>(std::max(2u, std::thread::hardware_concurrency())));
   }
   Cli cli;
+  // pki/crl.pem is the default only when no --crl-dir is given either.
+  const std::string default_crl = std::exchange(cli.config.crl, "");
   const bool checking = has_flag(argc, argv, "--check-config");
   if (auto path = find_config_flag(argc, argv); !path.empty()) {
     auto c = trex::config::apply_toml_file(cli.config, path);
@@ -219,6 +229,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "trexd: %s (see trexd --help)\n", e.what());
     return 2;
   }
+  if (cli.config.crl.empty() && cli.config.crl_dir.empty()) cli.config.crl = default_crl;
   if (auto st = trex::config::validate(cli.config); !st) {
     return config_failure(cli.check, st.message());
   }

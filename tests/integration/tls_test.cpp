@@ -307,8 +307,9 @@ TEST_F(Tls, RevokedCertificateIsRefusedWhenRevokedBeforeStart) {
 TEST_F(Tls, ServerCertificateUsedAsClientCertificateIsRefused) {
   Trexd server(pki_, tmp_.path());
   auto r = trex_with(server, pki_.ca(), pki_.cert("server"), pki_.key("server"));
-  expect_one_failure_line(
-      r, "the server refused this certificate (not accepted for client authentication");
+  expect_one_failure_line(r,
+                          "the server refused this certificate (wrong key usage: it is not made "
+                          "for client authentication");
   // wolfSSL refuses the EKU while verifying: the certificate did not verify.
   expect_audited(server, "wrong key usage", {"server", pki_.cert("server")});
   expect_good_client(server);

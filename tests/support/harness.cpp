@@ -274,6 +274,12 @@ Pki::Pki(const std::string& dir, const std::string& algo) : dir_(dir + "/pki") {
   pki({"client", "client", "--ou", "ops"});
 }
 
+Pki::Pki(const std::string& dir, TwoLevel) : dir_(dir + "/pki") {
+  pki({"init", "--intermediate"});
+  pki({"server", "server"});
+  pki({"client", "client", "--ou", "ops"});
+}
+
 Pki::Pki(const std::string& dir, const Pki& from) : dir_(dir + "/pki") {
   std::error_code ec;
   fs::copy(from.dir_, dir_, fs::copy_options::recursive, ec);

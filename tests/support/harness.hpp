@@ -95,6 +95,11 @@ class Child {
 class Pki {
  public:
   explicit Pki(const std::string& dir, const std::string& algo = "ed25519");
+  // `tools/pki init --intermediate`: ca() is the root, the intermediate signs
+  // "server" and "client", whose files hold leaf + intermediate; crl() holds
+  // both CAs' CRLs, crl_dir() one file each.
+  struct TwoLevel {};
+  Pki(const std::string& dir, TwoLevel);
   // A copy of `from` (CA, certificates, keys, CRL, index) in `dir`/pki: much
   // faster than making a new PKI, for tests that only need a private one.
   Pki(const std::string& dir, const Pki& from);
@@ -104,6 +109,7 @@ class Pki {
   std::string dir() const { return dir_; }
   std::string ca() const { return dir_ + "/ca.crt"; }
   std::string crl() const { return dir_ + "/crl.pem"; }
+  std::string crl_dir() const { return dir_ + "/crls"; }
   std::string cert(const std::string& name) const { return dir_ + "/issued/" + name + ".crt"; }
   std::string key(const std::string& name) const { return dir_ + "/private/" + name + ".key"; }
 

@@ -51,9 +51,10 @@ TEST(AuditEvents, ExecEndOfASignaledCommandSaysWhoEndedTheSession) {
 }
 
 TEST(AuditEvents, SessionAndServerRecords) {
-  EXPECT_EQ(dump(SessionOpen{4, "127.0.0.1:5", "ops", {"a", "b"}, "0A", "ff", "2027"}.to_json()),
-            R"({"conn":4,"peer":"127.0.0.1:5","cn":"ops","ou":["a","b"],"serial":"0A",)"
-            R"("fingerprint":"ff","not_after":"2027"})");
+  EXPECT_EQ(
+      dump(SessionOpen{4, "127.0.0.1:5", "ops", {"a", "b"}, "0A", "ff", "2027", "CN=ca"}.to_json()),
+      R"({"conn":4,"peer":"127.0.0.1:5","cn":"ops","ou":["a","b"],"serial":"0A",)"
+      R"("issuer":"CN=ca","fingerprint":"ff","not_after":"2027"})");
   EXPECT_EQ(dump(SessionClose{4, "ops", "client closed", 2}.to_json()),
             R"({"conn":4,"cn":"ops","reason":"client closed","commands":2})");
   EXPECT_EQ(dump(ExecDenied{4, "ops", {false, {"rm"}, ""}, "r1", "no"}.to_json()),
