@@ -321,4 +321,39 @@ check "works through a symlink from another directory" test -f "$work/cwd/pki/is
 (cd "$work/cwd" && "$work/trex-pki" list >"$work/out" 2>&1)
 check "list through the symlink" grep -Eq '^viasymlink +[0-9A-F]+ +valid' "$work/out"
 
+# ---------------------------------- two levels: offline root + intermediate --
+T=$work/twolevel
+(cd "$work" && "$PKI" init --intermediate --dir twolevel >"$work/out" 2>"$work/err") ||
+  fail "init --intermediate (relative --dir): $(cat "$work/err")"
+passed=$((passed + 1))
+check "ca.crt is the self-signed root" bash -c 'openssl verify -CAfile "$1/ca.crt" "$1/ca.crt"' _ "$T"
+check "the intermediate has path length 0 and signs certificates and CRLs" \
+  bash -c 'openssl x509 -in "$1/intermediate.crt" -noout -text | grep -q "CA:TRUE, pathlen:0" &&
+           openssl x509 -in "$1/intermediate.crt" -noout -text | grep -q "Certificate Sign, CRL Sign"' _ "$T"
+check "the root key is apart, 0600" test "$(mode "$T/root/private/ca.key")" = 600
+ok "client under the intermediate" client tl-alice --dir "$T"
+check "a client file holds leaf + intermediate" test "$(grep -c 'BEGIN CERTIFICATE' "$T/issued/tl-alice.crt")" = 2
+check "the chain verifies with both CRLs" openssl verify -crl_check_all -CRLfile "$T/crl.pem" \
+  -CAfile "$T/ca.crt" -untrusted "$T/intermediate.crt" "$T/issued/tl-alice.crt"
+check "one CRL per CA in crls/" bash -c 'openssl crl -in "$1/crls/root.pem" -noout -issuer | grep -q "root CA" &&
+  openssl crl -in "$1/crls/intermediate.pem" -noout -issuer | grep -q "issuing CA"' _ "$T"
+cp "$T/issued/tl-alice.crt" "$work/tl-alice.crt"
+ok "revoke under the intermediate" revoke tl-alice --dir "$T"
+check "the revoked client fails with both CRLs" bash -c '! openssl verify -crl_check_all -CRLfile "$1/crl.pem" \
+  -CAfile "$1/ca.crt" -untrusted "$1/intermediate.crt" "$2" >/dev/null 2>&1' _ "$T" "$work/tl-alice.crt"
+ok "list" list --dir "$T"
+check "list shows the chain" grep -Eq '^chain: root "trex lab root CA" -> intermediate "trex lab issuing CA" \(serial [0-9A-F]+, valid' "$work/out"
+check "list shows the root's CRL" grep -q "^root CA's CRL nextUpdate: " "$work/out"
+mv "$T/root/private" "$work/rootkey"
+refused "crl --root needs the root key" 1 'root key .* is not here' crl --root --dir "$T"
+ok "the intermediate's CRL needs no root key" crl --dir "$T"
+mv "$work/rootkey" "$T/root/private"
+ok "crl --root" crl --root --days 90 --dir "$T"
+check "crl.pem holds both CRLs" test "$(grep -c 'BEGIN X509 CRL' "$T/crl.pem")" = 2
+ok "revoke --intermediate" revoke --intermediate --dir "$T"
+check "the intermediate is revoked on the root's CRL" bash -c '! openssl verify -crl_check_all -CRLfile "$1/crl.pem" \
+  -CAfile "$1/ca.crt" "$1/intermediate.crt" >/dev/null 2>&1' _ "$T"
+refused "revoke NAME --intermediate" 2 'not both' revoke x --intermediate --dir "$T"
+refused "--root-cn without --intermediate" 2 'needs --intermediate' init --root-cn R --dir "$work/nope"
+
 printf '%d passed, 0 failed\n' "$passed"
