@@ -102,15 +102,15 @@ SSHD=/usr/sbin/sshd
 
 # ---------------------------------------------------------------- environment
 T=$(mktemp -d "${TMPDIR:-/tmp}/trex-bench.XXXXXX")
-SSHD_PID='' TREXD_PID='' SYS_PID='' FSYNC_PID='' WD_PID='' MUX=''
+SSHD_PID='' TREXD_PID='' SYS_PID='' FSYNC_PID='' CHAIN_PID='' WD_PID='' MUX=''
 cleanup() {
   local rc=$?
   set +e
   [ -n "$WD_PID" ] && kill "$WD_PID" 2>/dev/null
   [ -n "$MUX" ] && [ -S "$MUX" ] && "${SSH[@]}" -S "$MUX" -O exit 127.0.0.1 2>/dev/null
   local pid
-  for pid in $TREXD_PID $SYS_PID $FSYNC_PID $SSHD_PID; do kill -TERM "$pid" 2>/dev/null; done
-  for pid in $TREXD_PID $SYS_PID $FSYNC_PID $SSHD_PID; do
+  for pid in $TREXD_PID $SYS_PID $FSYNC_PID $CHAIN_PID $SSHD_PID; do kill -TERM "$pid" 2>/dev/null; done
+  for pid in $TREXD_PID $SYS_PID $FSYNC_PID $CHAIN_PID $SSHD_PID; do
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
@@ -121,9 +121,9 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-read -r SSH_PORT TREX_PORT SYS_PORT FSYNC_PORT < <(python3 -c '
+read -r SSH_PORT TREX_PORT SYS_PORT FSYNC_PORT CHAIN_PORT < <(python3 -c '
 import socket
-s = [socket.socket() for _ in range(4)]
+s = [socket.socket() for _ in range(5)]
 for x in s: x.bind(("127.0.0.1", 0))
 print(*(x.getsockname()[1] for x in s))')
 
@@ -187,6 +187,17 @@ mkdir -p "$T/log-fsync"
   --cert "$T/pki/issued/server.crt" --key "$T/pki/private/server.key" --crl "$T/pki/crl.pem" \
   --log-dir "$T/log-fsync" --kill-grace 1 --audit-fsync --allow-all 2>"$T/log-fsync/trexd.stderr" &
 FSYNC_PID=$!
+# The same trexd on a two-level PKI (root, intermediate, a CRL each): clients
+# present leaf + intermediate, for (1e).
+bash tools/pki init --intermediate --dir "$T/pki2" >/dev/null
+bash tools/pki server server --dir "$T/pki2" >/dev/null
+bash tools/pki client bench --dir "$T/pki2" >/dev/null
+mkdir -p "$T/log-chain"
+"$TREXD" --listen "127.0.0.1:$CHAIN_PORT" --ca "$T/pki2/ca.crt" \
+  --cert "$T/pki2/issued/server.crt" --key "$T/pki2/private/server.key" --crl "$T/pki2/crl.pem" \
+  --log-dir "$T/log-chain" --kill-grace 1 2>"$T/log-chain/trexd.stderr" &
+CHAIN_PID=$!
+CHAIN_TREX=("$TREX" --ca "$T/pki2/ca.crt" --cert "$T/pki2/issued/bench.crt" --key "$T/pki2/private/bench.key")
 export TREX_CA=$T/pki/ca.crt TREX_CERT=$T/pki/issued/bench.crt TREX_KEY=$T/pki/private/bench.key
 # trex reads no config of the person running the benchmark; (1d) gives one.
 export TREX_CONFIG=$T/empty.toml
@@ -217,6 +228,7 @@ wait_ready() {  # NAME PID CMD...
 wait_ready sshd "$SSHD_PID" "${SSH[@]}" 127.0.0.1 true
 wait_ready trexd "$TREXD_PID" "$TREX" "$TH" true
 wait_ready "trexd --audit-fsync" "$FSYNC_PID" "$TREX" "127.0.0.1:$FSYNC_PORT" true
+wait_ready "trexd (two-level PKI)" "$CHAIN_PID" "${CHAIN_TREX[@]}" "127.0.0.1:$CHAIN_PORT" true
 [ -z "$SYS_PID" ] || wait_ready "trexd (Debian libwolfssl)" "$SYS_PID" "$SYS_BIN/trex" "127.0.0.1:$SYS_PORT" true
 say "sshd on 127.0.0.1:$SSH_PORT (pid $SSHD_PID), trexd on $TH (pid $TREXD_PID), temp dir $T"
 
@@ -326,6 +338,11 @@ note_err() {  # SIDE RC WHAT: keep the first failures' details for the report
 trex_f1() { timed "$TREX" "$TH" true </dev/null >/dev/null 2>>"$ERR_TREX" || { note_err trex $? "trex $TH true"; return 1; }; }
 ssh_f1() { timed "${SSH[@]}" 127.0.0.1 true </dev/null >/dev/null 2>>"$ERR_SSH" || { note_err ssh $? "ssh true"; return 1; }; }
 
+# (1e) the same with a two-level chain (root + intermediate, two CRLs) beside
+# the flat CA, interleaved in one run.
+flat_f1e() { trex_f1; }
+chain_f1e() { timed "${CHAIN_TREX[@]}" "127.0.0.1:$CHAIN_PORT" true </dev/null >/dev/null 2>>"$ERR_TREX" || { note_err trex $? "trex (chain) true"; return 1; }; }
+
 # (2) K commands on one open session
 seq "$K" | sed 's/.*/true/' >"$T/lines"
 trex_f2() { timed "$TREX" "$TH" <"$T/lines" >/dev/null 2>>"$ERR_TREX" || { note_err trex $? "trex $TH <$K x true>"; return 1; }; }
@@ -404,6 +421,11 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 say "(1) new connection per 'true': $W1 warm-up + $N1 repetitions each"
 wd_start 1800 "(1) new connection"
 run_figure f1 "$N1" "$W1" trex ssh
+wd_stop
+
+say "(1e) new connection, flat CA vs root + intermediate: $W1 warm-up + $N1 repetitions each"
+wd_start 1800 "(1e) chain"
+run_figure f1e "$N1" "$W1" flat chain
 wd_stop
 
 # (1b) the floors under (1): a process that does nothing, trex's own
@@ -519,6 +541,11 @@ fi
 a=$(med_of f1d_noconf) b=$(med_of f1d_conf200)
 if have "$a" "$b"; then
   rows+=("| (1d) \`trex HOST true\` with a config of 200 hosts and 20 groups; with an empty one, ms | $(f "$(calc "$b / 1000")") | $(f "$(calc "$a / 1000")") | — | 200-host config adds $(f "$(calc "($b - $a) / 1000")") ms (median difference, noisy); reading and parsing it alone: ${CONFIG_PARSE_US:-?} µs; ≤ 0.3 ms: $(ok "${CONFIG_PARSE_US:-1000} <= 300") |")
+fi
+a=$(med_of f1e_chain) b=$(med_of f1e_flat)
+if have "$a" "$b"; then
+  d=$(calc "($a - $b) / 1000")
+  rows+=("| (1e) new connection with a two-level chain (leaf + intermediate, 2 CRLs) vs the flat CA, ms | $(f "$(calc "$a / 1000")") | $(f "$(calc "$b / 1000")") (flat) | +$(f "$d" 3) ms | ≤ +0.5 ms: $(ok "$d <= 0.5") |")
 fi
 # (2)
 a=$(med_of f2_trex) b=$(med_of f2_ssh)

@@ -8,7 +8,8 @@ trex_install_deps() {
   local set
   for set in "$@"; do
     case "$set" in
-      test) want+=(libgtest-dev clang clang-format libclang-rt-14-dev procps python3 tcpdump) ;;
+      test) want+=(libgtest-dev clang clang-format libclang-rt-14-dev procps python3 tcpdump
+                  easy-rsa golang-cfssl) ;;  # interop_test: the CA tools labs run
       bench) want+=(openssh-server openssh-client hyperfine) ;;
     esac
   done
