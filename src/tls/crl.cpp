@@ -196,56 +196,72 @@ Result<std::vector<CaName>> read_ca_names(const std::string& path) {
   return out;
 }
 
-Status load_crls(WOLFSSL_CTX* ctx, const ServerFiles& files) {
-  auto blobs = read_crl_blobs(files.crl, files.crl_dir);
-  if (!blobs) return blobs.error();
-  auto cas = read_ca_names(files.ca);
-  if (!cas) return cas.error();
+namespace {
+
+bool issued_by(const CrlBlob& b, const std::vector<CaName>& cas) {
+  return std::any_of(cas.begin(), cas.end(),
+                     [&](const CaName& c) { return c.subject_key == b.issuer_key; });
+}
+
+// Refuses what would lock clients out: an expired CRL, a CA of --ca without one.
+Status check_coverage(const std::vector<CrlBlob>& blobs, const std::vector<CaName>& cas,
+                      const std::string& ca_file) {
   const auto now = Clock::now();
-  for (const auto& b : *blobs) {
+  for (const auto& b : blobs) {
     if (b.info.superseded || b.info.next_update >= now) continue;
-    // An expired CRL fails every client of that CA: say it plainly.
     return make_error("CRL " + b.info.source + " of CA '" + b.info.issuer +
                       "' has expired (nextUpdate " + when(b.info.next_update) +
                       "): every certificate that CA signed would be refused; "
                       "renew it (tools/pki crl) and copy the new CRL");
   }
-  for (const auto& ca : *cas) {
-    const bool has = std::any_of(blobs->begin(), blobs->end(),
+  for (const auto& ca : cas) {
+    const bool has = std::any_of(blobs.begin(), blobs.end(),
                                  [&](const CrlBlob& b) { return b.issuer_key == ca.subject_key; });
     if (!has) {
-      return make_error("no CRL for CA '" + ca.subject + "' (in " + files.ca +
+      return make_error("no CRL for CA '" + ca.subject + "' (in " + ca_file +
                         "): every certificate it signed would be refused; add its CRL to "
                         "--crl or --crl-dir");
     }
   }
+  return {};
+}
+
+Status load_one(WOLFSSL_CTX* ctx, const CrlBlob& b, bool anchor) {
+  const auto* der = reinterpret_cast<const unsigned char*>(b.der.data());
+  const auto size = static_cast<long>(b.der.size());
+  if (anchor) {
+    // Its CA is known now: check the signature at once.
+    const int ret = wolfSSL_CTX_LoadCRLBuffer(ctx, der, size, WOLFSSL_FILETYPE_ASN1);
+    if (ret == WOLFSSL_SUCCESS) return {};
+    return make_error("CRL " + b.info.source + " of CA '" + b.info.issuer +
+                      "' cannot be used: " + reason_for_error(ret) +
+                      " (is it signed by that CA's key, which must allow cRLSign?)");
+  }
+  // An intermediate's: wolfSSL checks its signature when the CA arrives in a
+  // chain, and treats it as missing if the signature is wrong.
+  WOLFSSL_X509_CRL* crl = wolfSSL_d2i_X509_CRL(nullptr, der, static_cast<int>(size));
+  const bool added = crl != nullptr && wolfSSL_X509_STORE_add_crl(wolfSSL_CTX_get_cert_store(ctx),
+                                                                  crl) == WOLFSSL_SUCCESS;
+  if (crl != nullptr) wolfSSL_X509_CRL_free(crl);
+  if (!added) return make_error("CRL " + b.info.source + " cannot be loaded");
+  return {};
+}
+
+}  // namespace
+
+Status load_crls(WOLFSSL_CTX* ctx, const ServerFiles& files) {
+  auto blobs = read_crl_blobs(files.crl, files.crl_dir);
+  if (!blobs) return blobs.error();
+  auto cas = read_ca_names(files.ca);
+  if (!cas) return cas.error();
+  if (auto st = check_coverage(*blobs, *cas, files.ca); !st) return st;
   // Fail closed: a CA in a chain without a loaded, current CRL refuses it.
   if (wolfSSL_CTX_EnableCRL(ctx, WOLFSSL_CRL_CHECKALL) != WOLFSSL_SUCCESS) {
     return make_error("cannot enable CRL checking");
   }
   for (const auto& b : *blobs) {
     if (b.info.superseded) continue;
-    const auto* der = reinterpret_cast<const unsigned char*>(b.der.data());
-    const auto size = static_cast<long>(b.der.size());
-    const bool anchor = std::any_of(cas->begin(), cas->end(),
-                                    [&](const CaName& c) { return c.subject_key == b.issuer_key; });
-    if (anchor) {
-      // Its CA is known now: check the signature at once.
-      const int ret = wolfSSL_CTX_LoadCRLBuffer(ctx, der, size, WOLFSSL_FILETYPE_ASN1);
-      if (ret != WOLFSSL_SUCCESS) {
-        return make_error("CRL " + b.info.source + " of CA '" + b.info.issuer +
-                          "' cannot be used: " + reason_for_error(ret) +
-                          " (is it signed by that CA's key, which must allow cRLSign?)");
-      }
-      continue;
-    }
-    // An intermediate's: wolfSSL checks its signature when the CA arrives
-    // in a chain, and treats it as missing if the signature is wrong.
-    WOLFSSL_X509_CRL* crl = wolfSSL_d2i_X509_CRL(nullptr, der, static_cast<int>(size));
-    const bool added = crl != nullptr && wolfSSL_X509_STORE_add_crl(wolfSSL_CTX_get_cert_store(ctx),
-                                                                    crl) == WOLFSSL_SUCCESS;
-    if (crl != nullptr) wolfSSL_X509_CRL_free(crl);
-    if (!added) return make_error("CRL " + b.info.source + " cannot be loaded");
+    if (auto st = load_one(ctx, b, issued_by(b, *cas)); !st) return st;
   }
   return {};
 }
