@@ -242,7 +242,7 @@ SSH_CIPHER=${SSH_CIPHER:-unknown}
 # watchdog itself) and is reported as timed out instead of hanging the run.
 kill_clients() {
   local pids me=$BASHPID
-  pids=$(ps -e -o pid=,ppid= | awk -v root=$$ -v skip=" $SSHD_PID $TREXD_PID $me " '
+  pids=$(ps -e -o pid=,ppid= | awk -v root=$$ -v skip=" $SSHD_PID $TREXD_PID $FSYNC_PID $SYS_PID $CHAIN_PID $me " '
     { kids[$2] = kids[$2] " " $1 }
     END {
       n = split(kids[root], q, " ")
