@@ -195,7 +195,7 @@ bash tools/pki client bench --dir "$T/pki2" >/dev/null
 mkdir -p "$T/log-chain"
 "$TREXD" --listen "127.0.0.1:$CHAIN_PORT" --ca "$T/pki2/ca.crt" \
   --cert "$T/pki2/issued/server.crt" --key "$T/pki2/private/server.key" --crl "$T/pki2/crl.pem" \
-  --log-dir "$T/log-chain" --kill-grace 1 2>"$T/log-chain/trexd.stderr" &
+  --log-dir "$T/log-chain" --kill-grace 1 --allow-all 2>"$T/log-chain/trexd.stderr" &
 CHAIN_PID=$!
 CHAIN_TREX=("$TREX" --ca "$T/pki2/ca.crt" --cert "$T/pki2/issued/bench.crt" --key "$T/pki2/private/bench.key")
 export TREX_CA=$T/pki/ca.crt TREX_CERT=$T/pki/issued/bench.crt TREX_KEY=$T/pki/private/bench.key
