@@ -123,9 +123,10 @@ TEST_F(Chain, MissingIntermediateCrlIsTheServersProblemAndNamesTheCa) {
 }
 
 TEST_F(Chain, ARootWithoutCrlStopsTheServerFromStarting) {
-  auto r = run({TREXD_BIN, "--listen", "127.0.0.1:0", "--ca", pki_.ca(), "--cert",
-                pki_.cert("server"), "--key", pki_.key("server"), "--crl",
-                pki_.crl_dir() + "/intermediate.pem", "--log-dir", tmp_.file("log")});
+  auto r =
+      run({TREXD_BIN, "--listen", "127.0.0.1:0", "--ca", pki_.ca(), "--cert", pki_.cert("server"),
+           "--key", pki_.key("server"), "--crl", pki_.crl_dir() + "/intermediate.pem", "--log-dir",
+           tmp_.file("log"), "--allow-all"});
   EXPECT_EQ(r.status, 2) << r.err;
   EXPECT_NE(r.err.find(std::string("no CRL for CA '") + kRoot + "'"), std::string::npos) << r.err;
 }
@@ -197,9 +198,9 @@ TEST_F(Chain, PathLengthOfTheIntermediateIsEnforced) {
 }
 
 TEST_F(Chain, CheckConfigReportsEveryCrlWithItsCa) {
-  auto r =
-      run({TREXD_BIN, "--check-config", "--ca", pki_.ca(), "--cert", pki_.cert("server"), "--key",
-           pki_.key("server"), "--crl-dir", pki_.crl_dir(), "--log-dir", tmp_.file("log")});
+  auto r = run({TREXD_BIN, "--check-config", "--allow-all", "--ca", pki_.ca(), "--cert",
+                pki_.cert("server"), "--key", pki_.key("server"), "--crl-dir", pki_.crl_dir(),
+                "--log-dir", tmp_.file("log")});
   for (const char* ca : {kIssuing, kRoot}) {
     EXPECT_NE(r.out.find(std::string("of CA '") + ca + "' (nextUpdate) valid for"),
               std::string::npos)
