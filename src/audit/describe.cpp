@@ -108,26 +108,6 @@ std::string quote_arg(const std::string& arg) {
   return out + "'";
 }
 
-// A table cell must stay on one line and must not carry terminal controls.
-std::string printable(std::string_view s) {
-  std::string out;
-  for (std::size_t i = 0; i < s.size();) {
-    const Char ch = char_at(s, i);
-    if (!ch.valid || acts_on_terminal(ch.cp))
-      append_escape(out, ch);
-    else
-      out.append(s.substr(i, ch.len));
-    i += ch.len;
-  }
-  return out;
-}
-
-std::size_t display_width(std::string_view s) {
-  std::size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xc0) != 0x80;
-  return n;
-}
-
 std::string command_of(const Json& record) {
   const auto argv = record.find("argv");
   if (argv != record.end() && argv->is_array()) return shell_join(*argv);
@@ -185,6 +165,26 @@ std::string display_time(const std::string& ts) {
 }
 
 }  // namespace
+
+// A table cell must stay on one line and must not carry terminal controls.
+std::string printable(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size();) {
+    const Char ch = char_at(s, i);
+    if (!ch.valid || acts_on_terminal(ch.cp))
+      append_escape(out, ch);
+    else
+      out.append(s.substr(i, ch.len));
+    i += ch.len;
+  }
+  return out;
+}
+
+std::size_t display_width(std::string_view s) {
+  std::size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xc0) != 0x80;
+  return n;
+}
 
 std::string shell_join(const Json& argv) {
   std::string out;

@@ -1,15 +1,59 @@
 #include "trex-audit/commands.hpp"
 
 #include <iostream>
-#include <optional>
+
+#include "trex/audit_view.hpp"
 
 namespace trex::audit::cli {
 namespace {
 
-// Feeds every well-formed record of the trail to `fn`; reports the rest on
-// stderr. Returns false when anything was skipped or unreadable.
-template <class Fn>
-bool for_each_record(const std::vector<std::string>& files, Fn&& fn) {
+void print_stats_csv(const Stats& stats, const Breakdown& more) {
+  std::cout << "section,name,sessions,commands,failures,denials,refused,run_ms\r\n";
+  for (const auto& [cn, s] : stats.clients()) {
+    std::cout << "client," << csv_field(cn) << ',' << s.sessions << ',' << s.commands << ','
+              << s.failures << ',' << s.denials << ',' << s.refused << ',' << s.run_ms << "\r\n";
+  }
+  for (const auto* section : {&more.commands(), &more.rules()}) {
+    const char* name = section == &more.commands() ? "command," : "rule,";
+    for (const auto& [key, c] : *section) {
+      std::cout << name << csv_field(key) << ",," << c.runs << ',' << c.failures << ',' << c.denials
+                << ",," << c.run_ms << "\r\n";
+    }
+  }
+  for (const auto& [host, p] : more.top_peers(SIZE_MAX)) {
+    std::cout << "refused_peer," << csv_field(host) << ",,,,," << p.refused << ",\r\n";
+  }
+}
+
+Json stats_json(const Stats& stats, const Breakdown& more) {
+  Json j{{"clients", Json::object()}, {"commands", Json::object()}, {"rules", Json::object()}};
+  for (const auto& [cn, s] : stats.clients()) {
+    j["clients"][cn] = {{"sessions", s.sessions}, {"commands", s.commands},
+                        {"failures", s.failures}, {"denials", s.denials},
+                        {"refused", s.refused},   {"run_ms", s.run_ms}};
+  }
+  for (const auto& [key, c] : more.commands()) {
+    j["commands"][key] = {
+        {"runs", c.runs}, {"failures", c.failures}, {"denials", c.denials}, {"run_ms", c.run_ms}};
+  }
+  for (const auto& [key, c] : more.rules()) {
+    j["rules"][key] = {
+        {"runs", c.runs}, {"failures", c.failures}, {"denials", c.denials}, {"run_ms", c.run_ms}};
+  }
+  j["refused_peers"] = Json::array();
+  for (const auto& [host, p] : more.top_peers(SIZE_MAX)) {
+    j["refused_peers"].push_back({{"peer", host},
+                                  {"refused", p.refused},
+                                  {"last_reason", p.last_reason},
+                                  {"last_ts", p.last_ts}});
+  }
+  return j;
+}
+
+}  // namespace
+
+bool for_each_record(const std::vector<std::string>& files,
+                     const std::function<void(const Json&, std::string_view)>& fn) {
   bool clean = true;
   for (const auto& file : files) {
     auto status = for_each_line(file, [&](std::string_view line, std::uint64_t n, bool complete) {
@@ -31,14 +75,20 @@ bool for_each_record(const std::vector<std::string>& files, Fn&& fn) {
   return clean;
 }
 
-}  // namespace
-
-int run_verify(const std::vector<std::string>& files, const std::optional<Anchor>& expect) {
+int run_verify(const Trail& trail, const Query& window, const std::optional<Anchor>& expect) {
+  const auto& files = trail.files;
   const VerifyReport report = verify_files(files, expect);
   if (report.ok()) {
     std::cout << "ok: " << report.records << (report.records == 1 ? " record" : " records")
               << " in " << files.size() << (files.size() == 1 ? " file" : " files")
-              << ", chain intact\n";
+              << ", chain intact";
+    if (window.since || window.until) {
+      std::uint64_t in = 0;
+      for_each_record(files,
+                      [&](const Json& r, std::string_view) { in += matches(entry_of(r), window); });
+      std::cout << "; " << in << " in the time window";
+    }
+    std::cout << '\n';
     // The head to keep elsewhere: a later verify --expect proves the end
     // was not cut off (the chain alone cannot tell).
     std::cout << "head: " << (report.head ? report.head->text() : std::string("none")) << '\n';
@@ -57,28 +107,28 @@ int run_verify(const std::vector<std::string>& files, const std::optional<Anchor
   return 1;
 }
 
-int run_show(const std::vector<std::string>& files, const Filter& filter, bool json) {
-  Describer describer;
-  std::optional<TableWriter> table;
-  if (!json) table.emplace(std::cout);
-  const bool clean = for_each_record(files, [&](const Json& record, std::string_view line) {
-    if (json) {
-      if (matches(record, filter)) std::cout << line << '\n';
-      return;
-    }
-    Row row = describer.describe(record);  // every record: exec_end joins its exec_start
-    if (matches(record, filter)) table->add(std::move(row));
-  });
-  if (table) table->flush();
-  std::cout.flush();
-  return clean ? 0 : 1;
-}
-
-int run_stats(const std::vector<std::string>& files) {
+int run_stats(const Trail& trail, const Query& query, Format format) {
   Stats stats;
-  const bool clean =
-      for_each_record(files, [&](const Json& record, std::string_view) { stats.add(record); });
-  stats.print(std::cout);
+  Breakdown more;
+  CommandView view;
+  std::vector<Entry> entries;
+  const bool clean = for_each_record(trail.files, [&](const Json& record, std::string_view) {
+    if (matches(entry_of(record), query)) stats.add(record);
+    view.add(record, entries);
+    for (const auto& e : entries) {
+      if (matches(e, query)) more.add(e);
+    }
+    entries.clear();
+  });
+  if (format == Format::kJson) {
+    std::cout << stats_json(stats, more).dump(2, ' ', false, Json::error_handler_t::replace)
+              << '\n';
+  } else if (format == Format::kCsv) {
+    print_stats_csv(stats, more);
+  } else {
+    stats.print(std::cout);
+    more.print(std::cout);
+  }
   std::cout.flush();
   return clean ? 0 : 1;
 }

@@ -1,17 +1,47 @@
-// The three trex-audit commands. Each returns the process exit status:
-// 0 fine, 1 a broken chain / unreadable file / skipped lines.
+// The trex-audit commands. Each returns the process exit status: 0 fine,
+// 1 a broken chain / unreadable file / skipped lines, 2 no trail or a usage
+// error.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "trex/audit_review.hpp"
+#include "trex/audit_view.hpp"
 
 namespace trex::audit::cli {
 
+inline constexpr int kUsage = 2;
+
+// Where the trail is: the FILEs given, else DIR/audit.jsonl and its rotated
+// files for --log-dir, TREX_LOG_DIR, ./log, /var/log/trex (the first that
+// holds a trail). Fails with "no trail at PATH" when there is none.
+struct Trail {
+  std::vector<std::string> files;  // oldest first
+  std::string current;             // the file trexd appends to (followed by --follow)
+};
+Result<Trail> find_trail(const std::vector<std::string>& files, const std::string& log_dir);
+
+struct ShowOptions {
+  Query query;
+  bool events = false;    // one line per record
+  bool raw_json = false;  // --json, or --events --format json: the raw records
+  Format format = Format::kTable;
+  TableOptions table;
+  bool follow = false;
+  std::size_t backlog = 10;  // --follow without --since: the last N lines first
+};
+
 // With `expect`, the trail must reach that record with that hash.
-int run_verify(const std::vector<std::string>& files, const std::optional<Anchor>& expect);
-int run_show(const std::vector<std::string>& files, const Filter& filter, bool json);
-int run_stats(const std::vector<std::string>& files);
+int run_verify(const Trail& trail, const Query& window, const std::optional<Anchor>& expect);
+int run_show(const Trail& trail, const ShowOptions& options);
+int run_follow(const Trail& trail, const ShowOptions& options);
+int run_stats(const Trail& trail, const Query& query, Format format);
+
+// Feeds every well-formed record of the trail to fn(record, line); reports
+// the rest on stderr. Returns false when anything was skipped or unreadable.
+bool for_each_record(const std::vector<std::string>& files,
+                     const std::function<void(const Json&, std::string_view)>& fn);
 
 }  // namespace trex::audit::cli

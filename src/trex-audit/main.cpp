@@ -1,6 +1,10 @@
 // trex-audit: verify, show and summarise the audit trail written by trexd.
+#include <sys/ioctl.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 
@@ -8,13 +12,18 @@
 
 namespace {
 
-constexpr char kDefaultTrail[] = "log/audit.jsonl";
+namespace cli = trex::audit::cli;
+using trex::audit::Format;
 
-std::vector<std::string> trail_or(const std::vector<std::string>& files) {
-  return files.empty() ? trex::audit::trail_files(kDefaultTrail) : files;
-}
+struct Args {
+  std::vector<std::string> files;
+  std::string expect_text, checkpoint;
+  std::string log_dir, since, until, format = "table";
+  bool utc = false;
+  cli::ShowOptions show;
+};
 
-// Parses --since/--until; exits 2 with one clear line on a bad value.
+// Parses --since/--until; one clear line on a bad value.
 bool set_time(const std::string& flag, const std::string& text,
               std::optional<trex::audit::TimePoint>& out) {
   if (text.empty()) return true;
@@ -27,6 +36,110 @@ bool set_time(const std::string& flag, const std::string& text,
   return true;
 }
 
+// Columns of the terminal on stdout; else $COLUMNS; else no limit (a pipe).
+std::size_t terminal_width() {
+  struct winsize ws {};
+  if (::isatty(STDOUT_FILENO) && ::ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) {
+    return ws.ws_col;
+  }
+  const char* env = std::getenv("COLUMNS");
+  const long n = env ? std::atol(env) : 0;
+  return n > 0 && n < 100000 ? static_cast<std::size_t>(n) : 0;
+}
+
+void add_common(CLI::App* cmd, Args& a) {
+  cmd->add_option("FILE", a.files,
+                  "audit files, oldest first (default: DIR/audit.jsonl and its rotated files)")
+      ->type_name("");
+  cmd->add_option("--log-dir", a.log_dir,
+                  "trexd's log directory (default: $TREX_LOG_DIR, else ./log, else /var/log/trex)")
+      ->type_name("DIR");
+  cmd->add_option("--since", a.since,
+                  "from TIME: RFC 3339, a date (2026-11-23, UTC) or a span before now "
+                  "(30m, 1h, 7d, 2w)")
+      ->type_name("TIME");
+  cmd->add_option("--until", a.until, "before TIME (same forms as --since)")->type_name("TIME");
+}
+
+void add_filters(CLI::App* cmd, Args& a) {
+  auto& q = a.show.query;
+  cmd->add_option("--client", q.clients, "only these client CNs (repeatable or comma list)")
+      ->delimiter(',')
+      ->type_name("CN");
+  cmd->add_option("--event", q.events, "only these events (repeatable or comma list)")
+      ->delimiter(',')
+      ->type_name("NAME");
+  cmd->add_option("--status", q.statuses,
+                  "only these outcomes: ok, failed, timeout, signal, denied, refused, running, "
+                  "or an exit code (comma list)")
+      ->delimiter(',')
+      ->type_name("WORD");
+  cmd->add_option("--rule", q.rules, "only commands allowed or denied by these rules (comma list)")
+      ->delimiter(',')
+      ->type_name("NAME");
+  cmd->add_flag("--failed", q.failed_only,
+                "only failures: refused handshakes, denials, non-zero exits, signals, timeouts");
+  cmd->add_option("--format", a.format, "table (default), csv or json")
+      ->check(CLI::IsMember({"table", "csv", "json"}))
+      ->type_name("FORMAT");
+}
+
+void add_show(CLI::App* show, Args& a) {
+  auto& s = a.show;
+  show->add_flag("--events", s.events, "one line per record instead of one per command");
+  show->add_flag("--json", s.raw_json,
+                 "print the matching raw records (as --events --format json)");
+  show->add_flag("--wide", s.table.wide, "never cut a column to fit the terminal");
+  show->add_flag(
+      "-f,--follow", s.follow,
+      "print the last lines, then records as they arrive, across rotation (Ctrl-C ends)");
+  show->add_flag("--host-local", s.table.local_time, "show times in this host's time zone");
+  show->add_flag("--utc", a.utc, "show times in UTC (the default)");
+}
+
+// Checks what CLI11 cannot; returns false after saying what was wrong.
+bool finish(Args& a) {
+  auto& q = a.show.query;
+  if (!set_time("--since", a.since, q.since) || !set_time("--until", a.until, q.until))
+    return false;
+  for (const auto& check :
+       {trex::audit::check_event_names(q.events), trex::audit::check_status_words(q.statuses)}) {
+    if (!check) {
+      std::cerr << "trex-audit: " << check.message() << '\n';
+      return false;
+    }
+  }
+  a.show.format = a.format == "csv"    ? Format::kCsv
+                  : a.format == "json" ? Format::kJson
+                                       : Format::kTable;
+  if (a.show.events && a.show.format == Format::kJson) a.show.raw_json = true;
+  if (a.utc) a.show.table.local_time = false;
+  a.show.table.events = a.show.events;
+  a.show.table.width = terminal_width();
+  return true;
+}
+
+// --expect SEQ:HASH or --checkpoint FILE; false after saying what was wrong.
+bool expect_of(const Args& a, std::optional<trex::audit::Anchor>& expect) {
+  if (a.checkpoint.empty() && a.expect_text.empty()) return true;
+  std::string text = a.expect_text;
+  if (!a.checkpoint.empty()) {
+    std::ifstream in(a.checkpoint);
+    if (!in || !std::getline(in, text)) {
+      std::cerr << "trex-audit: --checkpoint: cannot read " << a.checkpoint << '\n';
+      return false;
+    }
+  }
+  auto anchor = trex::audit::parse_anchor(text);
+  if (!anchor) {
+    std::cerr << "trex-audit: " << (a.checkpoint.empty() ? "--expect" : a.checkpoint) << ": "
+              << anchor.message() << '\n';
+    return false;
+  }
+  expect = *anchor;
+  return true;
+}
+
 }  // namespace
 
 int run(int argc, char** argv) {
@@ -34,82 +147,49 @@ int run(int argc, char** argv) {
   app.set_version_flag("--version", std::string("trex-audit ") + TREX_VERSION);
   app.require_subcommand(1);
   app.footer(
-      "Exit status: 0 ok, 1 broken chain or unreadable/skipped lines, 2 usage error.\n"
-      "Run 'trex-audit COMMAND --help' for the options of a command.");
-  const std::string files_help = std::string("audit files, oldest first (default: ") +
-                                 kDefaultTrail + " and its rotated files)";
-
-  std::vector<std::string> files;
+      "Exit status: 0 ok, 1 broken chain or unreadable/skipped lines, 2 no trail or a usage "
+      "error.\nRun 'trex-audit COMMAND --help' for the options of a command.");
+  Args a;
   auto* verify = app.add_subcommand("verify", "check the hash chain; print the first bad line");
-  verify->add_option("FILE", files, files_help)->type_name("");
-  std::string expect_text, checkpoint;
+  add_common(verify, a);
   verify
-      ->add_option("--expect", expect_text,
+      ->add_option("--expect", a.expect_text,
                    "fail unless the trail reaches record SEQ with this hash (as printed by "
                    "verify as 'head:', or logged by trexd to syslog)")
       ->type_name("SEQ:HASH");
   verify
-      ->add_option("--checkpoint", checkpoint,
+      ->add_option("--checkpoint", a.checkpoint,
                    "like --expect, SEQ:HASH read from FILE (e.g. a copy of trexd's "
                    "audit.jsonl.head)")
       ->type_name("FILE")
       ->excludes("--expect");
-
-  trex::audit::Filter filter;
-  std::string since, until;
-  bool json = false;
-  auto* show = app.add_subcommand("show", "print records as a table, optionally filtered");
-  show->add_option("FILE", files, files_help)->type_name("");
-  show->add_option("--client", filter.clients, "only records of this client CN (repeatable)")
-      ->type_name("CN");
-  show->add_option("--event", filter.events, "only these events (repeatable or comma list)")
-      ->delimiter(',')
-      ->type_name("NAME");
-  show->add_option("--since", since,
-                   "from TIME: RFC 3339, a date (2026-11-23, UTC) or a span before now "
-                   "(30m, 1h, 7d, 2w)")
-      ->type_name("TIME");
-  show->add_option("--until", until, "before TIME (same forms as --since)")->type_name("TIME");
-  show->add_flag(
-      "--failed", filter.failed_only,
-      "only failures: auth_fail, exec_denied, exec_end with non-zero exit/signal/timeout");
-  show->add_flag("--json", json, "print the matching raw records, one per line");
-
+  auto* show = app.add_subcommand(
+      "show", "one line per command, session, denial and refused handshake (--events: per record)");
+  add_common(show, a);
+  add_filters(show, a);
+  add_show(show, a);
   auto* stats = app.add_subcommand(
-      "stats", "per client: sessions, commands, failures, denials, refused handshakes, run time");
-  stats->add_option("FILE", files, files_help)->type_name("");
-
+      "stats", "counts per client, per command, per rule, and the most refused peers");
+  add_common(stats, a);
+  add_filters(stats, a);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e) == 0 ? 0 : 2;
+    return app.exit(e) == 0 ? 0 : cli::kUsage;
+  }
+  if (!finish(a)) return cli::kUsage;
+  const auto trail = cli::find_trail(a.files, a.log_dir);
+  if (!trail) {
+    std::cerr << "trex-audit: " << trail.message() << '\n';
+    return cli::kUsage;
   }
   if (verify->parsed()) {
     std::optional<trex::audit::Anchor> expect;
-    if (!checkpoint.empty() || !expect_text.empty()) {
-      std::string text = expect_text;
-      if (!checkpoint.empty()) {
-        std::ifstream in(checkpoint);
-        if (!in || !std::getline(in, text)) {
-          std::cerr << "trex-audit: --checkpoint: cannot read " << checkpoint << '\n';
-          return 2;
-        }
-      }
-      auto anchor = trex::audit::parse_anchor(text);
-      if (!anchor) {
-        std::cerr << "trex-audit: " << (checkpoint.empty() ? "--expect" : checkpoint) << ": "
-                  << anchor.message() << '\n';
-        return 2;
-      }
-      expect = *anchor;
-    }
-    return trex::audit::cli::run_verify(trail_or(files), expect);
+    if (!expect_of(a, expect)) return cli::kUsage;
+    return cli::run_verify(*trail, a.show.query, expect);
   }
-  if (stats->parsed()) return trex::audit::cli::run_stats(trail_or(files));
-  if (!set_time("--since", since, filter.since) || !set_time("--until", until, filter.until)) {
-    return 2;
-  }
-  return trex::audit::cli::run_show(trail_or(files), filter, json);
+  if (stats->parsed()) return cli::run_stats(*trail, a.show.query, a.show.format);
+  return a.show.follow ? cli::run_follow(*trail, a.show) : cli::run_show(*trail, a.show);
 }
 
 int main(int argc, char** argv) {

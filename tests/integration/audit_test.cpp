@@ -753,8 +753,8 @@ TEST_F(Audit, ShowAndStatsOnARealTrail) {
   ASSERT_EQ(lines_of(r.out).size(), 1u) << r.out;
   EXPECT_EQ(json::parse(lines_of(r.out)[0])["exit_code"], 1);
 
-  // The table: a header and one row per record, naming client and command.
-  r = show({"--client", "alice", "--event", "exec_denied"});
+  // The event table: a header and one row per record, naming client and command.
+  r = show({"--events", "--client", "alice", "--event", "exec_denied"});
   EXPECT_EQ(r.status, 0) << r.err;
   auto rows = lines_of(r.out);
   ASSERT_EQ(rows.size(), 2u) << r.out;
@@ -769,6 +769,7 @@ TEST_F(Audit, ShowAndStatsOnARealTrail) {
   EXPECT_EQ(r.status, 0) << r.err;
   std::map<std::string, std::vector<std::string>> table;
   for (const auto& row : lines_of(r.out)) {
+    if (row.empty()) break;  // the per-client table ends; per command and rule follow
     std::istringstream in(row);
     std::vector<std::string> cells;
     for (std::string c; in >> c;) cells.push_back(c);

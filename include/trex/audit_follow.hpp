@@ -1,0 +1,45 @@
+// Following a trail file as `tail -F` does: the lines appended to it, across
+// rotation (trexd renames audit.jsonl to audit.jsonl.N and starts a new
+// file) and truncation. Owns one file descriptor; thread-compatible.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "trex/result.hpp"
+
+namespace trex::audit {
+
+class Follower {
+ public:
+  explicit Follower(std::string path) : path_(std::move(path)) {}
+  ~Follower();
+  Follower(const Follower&) = delete;
+  Follower& operator=(const Follower&) = delete;
+
+  // Calls fn(line) for each complete line (without '\n') appended since the
+  // last call, the first call reading the file from its start. After a
+  // rotation it finishes the old file, then reads the new one from its
+  // start. A file that does not exist (yet, or mid-rotation) yields nothing.
+  // Fails only on a read error, naming the file.
+  using LineFn = std::function<void(std::string_view)>;
+  Status poll(const LineFn& fn);
+
+ private:
+  Status drain(const LineFn& fn);
+  bool replaced() const;
+  void reopen();
+
+  std::string path_;
+  int fd_ = -1;
+  dev_t dev_ = 0;
+  ino_t ino_ = 0;
+  std::uint64_t offset_ = 0;
+  std::string partial_;  // a line whose '\n' has not arrived yet
+};
+
+}  // namespace trex::audit

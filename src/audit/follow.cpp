@@ -1,0 +1,85 @@
+#include "trex/audit_follow.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace trex::audit {
+namespace {
+
+constexpr std::size_t kReadSize = 256 * 1024;
+constexpr std::size_t kMaxPartial = 16ULL << 20;  // a longer "line" is not a record
+
+}  // namespace
+
+Follower::~Follower() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+// True when path_ now names another file than the one open (rotated away).
+bool Follower::replaced() const {
+  struct stat st {};
+  if (::stat(path_.c_str(), &st) != 0) return false;  // mid-rotation: keep reading the old one
+  return st.st_dev != dev_ || st.st_ino != ino_;
+}
+
+void Follower::reopen() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  offset_ = 0;
+  partial_.clear();  // trexd writes whole lines: a torn end stays in the old file
+  struct stat st {};
+  if (fd_ >= 0 && ::fstat(fd_, &st) == 0) {
+    dev_ = st.st_dev;
+    ino_ = st.st_ino;
+  }
+}
+
+Status Follower::drain(const LineFn& fn) {
+  struct stat st {};
+  if (::fstat(fd_, &st) == 0 && static_cast<std::uint64_t>(st.st_size) < offset_) {
+    offset_ = 0;  // truncated in place: start over
+    partial_.clear();
+  }
+  std::string buf(kReadSize, '\0');
+  for (;;) {
+    const ssize_t n = ::pread(fd_, buf.data(), buf.size(), static_cast<off_t>(offset_));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return make_error(path_ + ": " + std::strerror(errno));
+    if (n == 0) return Status::success();
+    offset_ += static_cast<std::uint64_t>(n);
+    std::string_view chunk(buf.data(), static_cast<std::size_t>(n));
+    for (std::size_t nl; (nl = chunk.find('\n')) != std::string_view::npos;) {
+      if (partial_.empty()) {
+        fn(chunk.substr(0, nl));
+      } else {
+        partial_.append(chunk.substr(0, nl));
+        fn(partial_);
+        partial_.clear();
+      }
+      chunk.remove_prefix(nl + 1);
+    }
+    if (partial_.size() + chunk.size() > kMaxPartial) partial_.clear();
+    partial_.append(chunk);
+  }
+}
+
+Status Follower::poll(const LineFn& fn) {
+  if (fd_ < 0) {
+    reopen();
+    if (fd_ < 0) return Status::success();  // not there yet
+  }
+  if (auto s = drain(fn); !s) return s;
+  if (!replaced()) return Status::success();
+  // Rotated: the old file is complete once renamed (trexd writes the new
+  // one only), so read what is left of it, then start on the new file.
+  if (auto s = drain(fn); !s) return s;
+  reopen();
+  if (fd_ < 0) return Status::success();
+  return drain(fn);
+}
+
+}  // namespace trex::audit

@@ -1,0 +1,224 @@
+// Entries of the reviewer's view: what one record, or an exec_start and its
+// exec_end together, mean to a person reading the trail.
+#include <algorithm>
+#include <set>
+
+#include "audit/fields.hpp"
+#include "trex/audit_view.hpp"
+
+namespace trex::audit {
+namespace {
+
+std::string join_ou(const Json& r) {
+  const auto it = r.find("ou");
+  if (it == r.end()) return "";
+  if (it->is_string()) return it->get<std::string>();
+  std::string out;
+  if (!it->is_array()) return out;
+  for (const auto& v : *it) {
+    if (!v.is_string()) continue;
+    out += (out.empty() ? "" : ",") + v.get<std::string>();
+  }
+  return out;
+}
+
+void set_command(Entry& e, const Json& r) {
+  if (const auto argv = r.find("argv"); argv != r.end() && argv->is_array()) {
+    e.argv = *argv;
+    e.command = shell_join(*argv);
+  } else if (const auto sh = r.find("shell"); sh != r.end() && sh->is_string()) {
+    e.argv = *sh;
+    e.shell = true;
+    e.command = "sh -c " + shell_join(Json::array({*sh}));
+  }
+}
+
+void set_end(Entry& e, const Json& r) {
+  e.exit_code = int_of(r, "exit_code");
+  e.signal = int_of(r, "signal");
+  if (e.signal == 0) e.signal.reset();
+  e.timed_out = true_of(r, "timed_out");
+  e.duration_ms = int_of(r, "duration_ms");
+  const auto out = int_of(r, "stdout_bytes"), err = int_of(r, "stderr_bytes");
+  if (out || err) e.bytes_out = out.value_or(0) + err.value_or(0);
+  if (e.timed_out) {
+    e.status = "timeout";
+  } else if (e.signal) {
+    e.status = "signal " + std::to_string(*e.signal);
+  } else if (e.exit_code) {
+    e.status = "exit " + std::to_string(*e.exit_code);
+  } else {
+    e.status = "?";
+  }
+  if (true_of(r, "truncated")) e.status += " (cut)";
+  e.failed = is_failure(r);
+  e.running = false;
+}
+
+std::string server_status(const std::string& event, const Json& r) {
+  if (event == "reload") {
+    return "reload " + text_of(r, "what") + (true_of(r, "ok") ? ": ok" : ": failed");
+  }
+  return event == "server_start" ? "server start" : "server stop";
+}
+
+std::string server_detail(const std::string& event, const Json& r) {
+  if (event == "reload") return text_of(r, "reason");
+  std::string s = "version " + text_of(r, "version") + ", pid " + text_of(r, "pid") + ", " +
+                  text_of(r, "listen");
+  const auto rec = r.find("recovered");
+  if (rec != r.end() && rec->is_object()) {
+    s += ", set aside " + text_of(*rec, "torn_bytes") + " torn bytes in " +
+         text_of(*rec, "saved_to");
+  }
+  return s;
+}
+
+void describe_other(Entry& e, const Json& r) {
+  const std::string& ev = e.event;
+  if (ev == "session_open" || ev == "session_close") {
+    e.kind = Kind::kSession;
+    e.status = ev == "session_open" ? "session open" : "session end: " + text_of(r, "reason");
+    const std::string ou = join_ou(r);
+    e.command = ev == "session_open" ? "from " + e.peer + (ou.empty() ? "" : ", ou " + ou)
+                                     : text_of(r, "commands") + " commands";
+  } else if (ev == "auth_fail") {
+    e.kind = Kind::kRefused;
+    e.failed = true;
+    e.status = "refused: " + text_of(r, "reason");
+    e.command = "from " + e.peer;
+    // Only a verified certificate names a client (trexd writes `cn` for it);
+    // a refused one's subject is a claim, shown as such and never attributed.
+    const std::string claimed = text_of(r, "claimed_cn");
+    if (!claimed.empty()) e.command += ", claims CN " + claimed;
+  } else if (ev == "server_start" || ev == "server_stop" || ev == "reload") {
+    e.kind = Kind::kServer;
+    e.status = server_status(ev, r);
+    e.command = server_detail(ev, r);
+  } else {
+    e.status = ev;
+  }
+}
+
+}  // namespace
+
+const std::vector<std::string_view>& known_events() {
+  static const std::vector<std::string_view> names = {
+      "server_start", "server_stop", "auth_fail", "session_open", "session_close", "exec_start",
+      "exec_denied",  "exec_end",    "reload",    "file_put",     "file_get"};
+  return names;
+}
+
+Status check_event_names(const std::vector<std::string>& names) {
+  const auto& known = known_events();
+  for (const auto& n : names) {
+    if (std::find(known.begin(), known.end(), n) != known.end()) continue;
+    std::string list;
+    for (auto k : known) list += (list.empty() ? "" : ", ") + std::string(k);
+    return make_error("unknown event '" + printable(n) + "' (known: " + list + ")");
+  }
+  return Status::success();
+}
+
+std::string_view kind_name(Kind kind) {
+  switch (kind) {
+    case Kind::kCommand:
+      return "command";
+    case Kind::kDenied:
+      return "denied";
+    case Kind::kSession:
+      return "session";
+    case Kind::kRefused:
+      return "refused";
+    case Kind::kServer:
+      return "server";
+    case Kind::kOther:
+      break;
+  }
+  return "other";
+}
+
+Entry entry_of(const Json& r) {
+  Entry e;
+  e.event = text_of(r, "event");
+  e.ts = text_of(r, "ts");
+  e.client = text_of(r, "cn");
+  e.run_as = text_of(r, "run_as");
+  e.peer = text_of(r, "peer");
+  e.rule = text_of(r, "rule");
+  e.id = text_of(r, "id");
+  if (e.event == "exec_start" || e.event == "exec_end") {
+    e.kind = Kind::kCommand;
+    set_command(e, r);
+    e.running = e.event == "exec_start";
+    e.status = e.running ? "running" : "";
+    if (!e.running) set_end(e, r);
+  } else if (e.event == "exec_denied") {
+    e.kind = Kind::kDenied;
+    e.failed = true;
+    set_command(e, r);
+    e.status = "denied: " + text_of(r, "reason");
+  } else {
+    describe_other(e, r);
+  }
+  // A refused handshake never names a client, whatever the record says.
+  if (e.kind == Kind::kRefused && r.contains("claimed_cn")) e.client.clear();
+  return e;
+}
+
+void CommandView::remember(const std::string& key, Entry start) {
+  if (open_.insert_or_assign(key, std::move(start)).second) order_.push_back(key);
+  while (open_.size() > kMaxOpen && !order_.empty()) {
+    open_.erase(order_.front());  // a start whose end never comes: forget it
+    order_.pop_front();
+  }
+  if (order_.size() > 2 * kMaxOpen) {  // drop the keys of ended commands
+    std::deque<std::string> live;
+    for (auto& k : order_) {
+      if (open_.count(k)) live.push_back(std::move(k));
+    }
+    order_.swap(live);
+  }
+}
+
+void CommandView::add(const Json& record, std::vector<Entry>& out) {
+  Entry e = entry_of(record);
+  const std::string key = text_of(record, "conn") + "/" + e.id;
+  if (e.event == "exec_start") return remember(key, std::move(e));
+  if (e.event == "server_start") {
+    // conn numbers restart with the server: what was open will never end.
+    for (Entry& lost : open_commands()) {
+      lost.status = "no end record";
+      lost.running = false;
+      lost.failed = true;
+      out.push_back(std::move(lost));
+    }
+    open_.clear();
+    order_.clear();
+  }
+  if (e.event == "exec_end") {
+    const auto it = open_.find(key);
+    if (it != open_.end()) {
+      Entry start = std::move(it->second);
+      open_.erase(it);
+      set_end(start, record);
+      start.event = e.event;
+      out.push_back(std::move(start));
+      return;
+    }
+  }
+  if (e.event == "session_close" && text_of(record, "reason") == "client closed") return;
+  out.push_back(std::move(e));
+}
+
+std::vector<Entry> CommandView::open_commands() const {
+  std::vector<Entry> out;
+  std::set<std::string_view> seen;  // a key ended and started again is listed twice
+  for (const auto& key : order_) {
+    const auto it = open_.find(key);
+    if (it != open_.end() && seen.insert(key).second) out.push_back(it->second);
+  }
+  return out;
+}
+
+}  // namespace trex::audit
