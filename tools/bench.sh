@@ -500,6 +500,14 @@ if [ -x "$AUDIT_BENCH" ] && [ -x "$BIN/trex-audit" ]; then
   rm -rf "$T/audit1m"
 fi
 
+# (7b) reviewing the trail: trex-audit show/stats/verify of 1,000,000 records
+# of sessions and commands, and --follow's latency from write to screen.
+REVIEW_OUT=''
+if [ -x "$BIN/tests/review_bench" ] && [ -x "$BIN/trex-audit" ]; then
+  say "(7b) trex-audit show/stats of $AUDIT_N records, --follow latency"
+  REVIEW_OUT=$(tests/bench/review_bench.sh "$BIN" "$AUDIT_N" 2>&1) || say "review_bench failed: $REVIEW_OUT"
+fi
+
 # (3d) SHA-256 of command output (exec_end's stdout_sha256), in-process.
 SHA_BENCH=$BIN/tests/sha_bench SHA_BEST='' SHA_WOLF='' SHA_HW=''
 if [ -x "$SHA_BENCH" ] && out=$("$SHA_BENCH" 256 2>&1); then
@@ -612,6 +620,19 @@ a=$(med_of f2_trex)
 if [ -n "$AUDIT_WRITE_US" ] && [ -n "$a" ]; then
   share=$(calc "2 * $AUDIT_WRITE_US / ($a / $K) * 100")
   rows+=("| (7b) audit records per command (2 × $(f "$AUDIT_WRITE_US" 1) µs, fsync off) as % of (2) | $(f "$share" 1) % | | — | < 10 %: $(ok "$share < 10") |")
+fi
+# (7c) trex-audit on a large trail (issue 17's targets: show and stats < 3 s, --follow < 100 ms)
+if [ -n "$REVIEW_OUT" ]; then
+  for fig in show show-csv stats; do
+    v=$(awk -v k="$fig" '$1 == k { print $2 }' <<<"$REVIEW_OUT")
+    if [ -n "$v" ]; then
+      rows+=("| (7c) \`trex-audit ${fig/-csv/ --format csv}\` of $AUDIT_N records, s | $v | | — | < 3 s: $(ok "$v < 3") |")
+    fi
+  done
+  v=$(sed -n 's/.*median \([0-9.]*\) ms.*/\1/p' <<<"$REVIEW_OUT")
+  if [ -n "$v" ]; then
+    rows+=("| (7d) \`trex-audit show --follow\`: record to screen, median ms | $v | | — | < 100 ms: $(ok "$v < 100") |")
+  fi
 fi
 
 echo

@@ -88,6 +88,7 @@ struct ExecStart {
   std::string id, cn;
   CommandText command;
   std::string cwd, run_as;
+  std::string rule;  // the policy rule that allowed it; "" without a policy
   static constexpr std::string_view kName = event::kExecStart;
   Json to_json() const;
 };

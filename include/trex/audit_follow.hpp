@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -32,7 +33,9 @@ class Follower {
  private:
   Status drain(const LineFn& fn);
   bool replaced() const;
-  void reopen();
+  void open_file(const std::string& file);
+  std::uint64_t rotated_number() const;
+  std::optional<std::uint64_t> rotated_after(std::uint64_t last) const;
 
   std::string path_;
   int fd_ = -1;

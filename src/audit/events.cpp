@@ -58,6 +58,7 @@ Json ExecStart::to_json() const {
   add_command(j, command);
   j["cwd"] = cwd;
   j["run_as"] = run_as;
+  if (!rule.empty()) j["rule"] = rule;
   return j;
 }
 

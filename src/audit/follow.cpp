@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "audit/files.hpp"
+
 namespace trex::audit {
 namespace {
 
@@ -26,9 +28,9 @@ bool Follower::replaced() const {
   return st.st_dev != dev_ || st.st_ino != ino_;
 }
 
-void Follower::reopen() {
+void Follower::open_file(const std::string& file) {
   if (fd_ >= 0) ::close(fd_);
-  fd_ = ::open(path_.c_str(), O_RDONLY | O_CLOEXEC);
+  fd_ = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
   offset_ = 0;
   partial_.clear();  // trexd writes whole lines: a torn end stays in the old file
   struct stat st {};
@@ -36,6 +38,25 @@ void Follower::reopen() {
     dev_ = st.st_dev;
     ino_ = st.st_ino;
   }
+}
+
+// N of the rotated file path_.N that is the open file; else the highest N
+// (the open file is gone: read no rotated file again).
+std::uint64_t Follower::rotated_number() const {
+  const auto numbers = rotated_numbers(path_);
+  for (auto n : numbers) {
+    struct stat st {};
+    const std::string f = path_ + "." + std::to_string(n);
+    if (::stat(f.c_str(), &st) == 0 && st.st_dev == dev_ && st.st_ino == ino_) return n;
+  }
+  return numbers.empty() ? 0 : numbers.back();
+}
+
+std::optional<std::uint64_t> Follower::rotated_after(std::uint64_t last) const {
+  for (auto n : rotated_numbers(path_)) {
+    if (n > last) return n;  // ascending
+  }
+  return std::nullopt;
 }
 
 Status Follower::drain(const LineFn& fn) {
@@ -69,17 +90,28 @@ Status Follower::drain(const LineFn& fn) {
 
 Status Follower::poll(const LineFn& fn) {
   if (fd_ < 0) {
-    reopen();
+    open_file(path_);
     if (fd_ < 0) return Status::success();  // not there yet
   }
   if (auto s = drain(fn); !s) return s;
   if (!replaced()) return Status::success();
-  // Rotated: the old file is complete once renamed (trexd writes the new
-  // one only), so read what is left of it, then start on the new file.
+  // Rotated: a renamed file is complete (trexd writes the new one only).
+  // Finish it, then read the files rotated after it, oldest first (several
+  // rotations may have happened since the last poll), then the new file.
   if (auto s = drain(fn); !s) return s;
-  reopen();
-  if (fd_ < 0) return Status::success();
-  return drain(fn);
+  std::uint64_t last = rotated_number();
+  for (;;) {
+    if (const auto next = rotated_after(last)) {
+      last = *next;
+      open_file(path_ + "." + std::to_string(last));
+      if (fd_ < 0) continue;  // removed meanwhile
+      if (auto s = drain(fn); !s) return s;
+      continue;
+    }
+    open_file(path_);
+    // A rotation between the look and the open: read that file first.
+    if (!rotated_after(last)) return fd_ < 0 ? Status::success() : drain(fn);
+  }
 }
 
 }  // namespace trex::audit

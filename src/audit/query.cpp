@@ -6,6 +6,7 @@
 #include <ctime>
 
 #include "audit/fields.hpp"
+#include "trex/audit_events.hpp"
 #include "trex/audit_view.hpp"
 
 namespace trex::audit {
@@ -63,7 +64,7 @@ Status check_status_words(const std::vector<std::string>& words) {
 
 bool matches(const Entry& e, const Query& q) {
   const bool event_ok = any_of_or_empty(q.events, [&](const std::string& ev) {
-    return ev == e.event || (e.kind == Kind::kCommand && ev == "exec_start");
+    return ev == e.event || (e.kind == Kind::kCommand && ev == event::kExecStart);
   });
   if (!event_ok) return false;
   if (!any_of_or_empty(q.clients, [&](const std::string& c) { return c == e.client; })) {

@@ -4,6 +4,7 @@
 #include <set>
 
 #include "audit/fields.hpp"
+#include "trex/audit_events.hpp"
 #include "trex/audit_view.hpp"
 
 namespace trex::audit {
@@ -55,15 +56,15 @@ void set_end(Entry& e, const Json& r) {
   e.running = false;
 }
 
-std::string server_status(const std::string& event, const Json& r) {
-  if (event == "reload") {
+std::string server_status(const std::string& ev, const Json& r) {
+  if (ev == event::kReload) {
     return "reload " + text_of(r, "what") + (true_of(r, "ok") ? ": ok" : ": failed");
   }
-  return event == "server_start" ? "server start" : "server stop";
+  return ev == event::kServerStart ? "server start" : "server stop";
 }
 
-std::string server_detail(const std::string& event, const Json& r) {
-  if (event == "reload") return text_of(r, "reason");
+std::string server_detail(const std::string& ev, const Json& r) {
+  if (ev == event::kReload) return text_of(r, "reason");
   std::string s = "version " + text_of(r, "version") + ", pid " + text_of(r, "pid") + ", " +
                   text_of(r, "listen");
   const auto rec = r.find("recovered");
@@ -76,13 +77,13 @@ std::string server_detail(const std::string& event, const Json& r) {
 
 void describe_other(Entry& e, const Json& r) {
   const std::string& ev = e.event;
-  if (ev == "session_open" || ev == "session_close") {
+  if (ev == event::kSessionOpen || ev == event::kSessionClose) {
     e.kind = Kind::kSession;
-    e.status = ev == "session_open" ? "session open" : "session end: " + text_of(r, "reason");
+    e.status = ev == event::kSessionOpen ? "session open" : "session end: " + text_of(r, "reason");
     const std::string ou = join_ou(r);
-    e.command = ev == "session_open" ? "from " + e.peer + (ou.empty() ? "" : ", ou " + ou)
-                                     : text_of(r, "commands") + " commands";
-  } else if (ev == "auth_fail") {
+    e.command = ev == event::kSessionOpen ? "from " + e.peer + (ou.empty() ? "" : ", ou " + ou)
+                                          : text_of(r, "commands") + " commands";
+  } else if (ev == event::kAuthFail) {
     e.kind = Kind::kRefused;
     e.failed = true;
     e.status = "refused: " + text_of(r, "reason");
@@ -91,7 +92,10 @@ void describe_other(Entry& e, const Json& r) {
     // a refused one's subject is a claim, shown as such and never attributed.
     const std::string claimed = text_of(r, "claimed_cn");
     if (!claimed.empty()) e.command += ", claims CN " + claimed;
-  } else if (ev == "server_start" || ev == "server_stop" || ev == "reload") {
+    for (const char* key : {"issuer", "fingerprint"}) {
+      if (const std::string v = text_of(r, key); !v.empty()) e.command += ", " + (key + (" " + v));
+    }
+  } else if (ev == event::kServerStart || ev == event::kServerStop || ev == event::kReload) {
     e.kind = Kind::kServer;
     e.status = server_status(ev, r);
     e.command = server_detail(ev, r);
@@ -104,8 +108,9 @@ void describe_other(Entry& e, const Json& r) {
 
 const std::vector<std::string_view>& known_events() {
   static const std::vector<std::string_view> names = {
-      "server_start", "server_stop", "auth_fail", "session_open", "session_close", "exec_start",
-      "exec_denied",  "exec_end",    "reload",    "file_put",     "file_get"};
+      event::kServerStart,  event::kServerStop, event::kAuthFail,   event::kSessionOpen,
+      event::kSessionClose, event::kExecStart,  event::kExecDenied, event::kExecEnd,
+      event::kReload,       "file_put",         "file_get"};  // the SPEC's changes in force
   return names;
 }
 
@@ -147,13 +152,13 @@ Entry entry_of(const Json& r) {
   e.peer = text_of(r, "peer");
   e.rule = text_of(r, "rule");
   e.id = text_of(r, "id");
-  if (e.event == "exec_start" || e.event == "exec_end") {
+  if (e.event == event::kExecStart || e.event == event::kExecEnd) {
     e.kind = Kind::kCommand;
     set_command(e, r);
-    e.running = e.event == "exec_start";
+    e.running = e.event == event::kExecStart;
     e.status = e.running ? "running" : "";
     if (!e.running) set_end(e, r);
-  } else if (e.event == "exec_denied") {
+  } else if (e.event == event::kExecDenied) {
     e.kind = Kind::kDenied;
     e.failed = true;
     set_command(e, r);
@@ -184,8 +189,8 @@ void CommandView::remember(const std::string& key, Entry start) {
 void CommandView::add(const Json& record, std::vector<Entry>& out) {
   Entry e = entry_of(record);
   const std::string key = text_of(record, "conn") + "/" + e.id;
-  if (e.event == "exec_start") return remember(key, std::move(e));
-  if (e.event == "server_start") {
+  if (e.event == event::kExecStart) return remember(key, std::move(e));
+  if (e.event == event::kServerStart) {
     // conn numbers restart with the server: what was open will never end.
     for (Entry& lost : open_commands()) {
       lost.status = "no end record";
@@ -196,7 +201,7 @@ void CommandView::add(const Json& record, std::vector<Entry>& out) {
     open_.clear();
     order_.clear();
   }
-  if (e.event == "exec_end") {
+  if (e.event == event::kExecEnd) {
     const auto it = open_.find(key);
     if (it != open_.end()) {
       Entry start = std::move(it->second);
@@ -207,7 +212,7 @@ void CommandView::add(const Json& record, std::vector<Entry>& out) {
       return;
     }
   }
-  if (e.event == "session_close" && text_of(record, "reason") == "client closed") return;
+  if (e.event == event::kSessionClose && text_of(record, "reason") == "client closed") return;
   out.push_back(std::move(e));
 }
 

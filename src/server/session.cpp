@@ -126,8 +126,8 @@ std::optional<SessionEnd> Session::run_approved(const proto::ExecRequest& req,
   auto plan = plan_command(req, d, acct, {who_.cn, conn_}, st_.config);
   plan.limits.stop_fd = st_.stop_fd.get();
   plan.limits.hard_stop_fd = st_.hard_stop_fd.get();
-  if (!record_or_refuse(
-          audit::ExecStart{conn_, id, who_.cn, command_text(req), plan.spec.cwd, acct.name})) {
+  if (!record_or_refuse(audit::ExecStart{conn_, id, who_.cn, command_text(req), plan.spec.cwd,
+                                         acct.name, d.rule})) {
     return std::nullopt;
   }
   auto proc = start_process(plan.spec, req.shell);

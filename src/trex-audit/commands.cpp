@@ -75,7 +75,15 @@ bool for_each_record(const std::vector<std::string>& files,
   return clean;
 }
 
+std::string printable_text(std::string_view s) {
+  std::string out;
+  for (unsigned char c : s) out += (c < 0x20 || c == 0x7f) ? '?' : static_cast<char>(c);
+  return out;
+}
+
 int run_verify(const Trail& trail, const Query& window, const std::optional<Anchor>& expect) {
+  const auto trails = group_trails(trail.files);
+  if (trails.size() > 1) return run_verify_hosts(trails);
   const auto& files = trail.files;
   const VerifyReport report = verify_files(files, expect);
   if (report.ok()) {

@@ -35,6 +35,18 @@ struct ShowOptions {
 
 // With `expect`, the trail must reach that record with that hash.
 int run_verify(const Trail& trail, const Query& window, const std::optional<Anchor>& expect);
+
+// FILE arguments as one chain per trail: a file and its rotated FILE.N, oldest
+// first, named after their folder (HOST for HOST/audit.jsonl).
+struct HostTrail {
+  std::string host;
+  std::vector<std::string> files;
+};
+std::vector<HostTrail> group_trails(const std::vector<std::string>& files);
+// Verifies each trail; one line per host. 0 when every chain is intact.
+int run_verify_hosts(const std::vector<HostTrail>& trails);
+// One line of terminal-safe text (control characters escaped).
+std::string printable_text(std::string_view s);
 int run_show(const Trail& trail, const ShowOptions& options);
 int run_follow(const Trail& trail, const ShowOptions& options);
 int run_stats(const Trail& trail, const Query& query, Format format);

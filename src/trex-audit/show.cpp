@@ -8,6 +8,7 @@
 #include <optional>
 
 #include "trex-audit/commands.hpp"
+#include "trex/audit_events.hpp"
 #include "trex/audit_follow.hpp"
 
 namespace trex::audit::cli {
@@ -28,10 +29,10 @@ class Printer {
       if (matches(entry_of(r), o_.query)) emit([l = std::string(line)] { std::cout << l << '\n'; });
     } else if (o_.events) {
       Entry e = entry_of(r);
-      if (e.event == "exec_start") e.status = "started";
+      if (e.event == event::kExecStart) e.status = "started";
       view_.add(r, entries_);  // an exec_end's line names its exec_start's command
       for (auto& joined : entries_) {
-        if (e.event != "exec_end" || joined.event != "exec_end") continue;
+        if (e.event != event::kExecEnd || joined.event != event::kExecEnd) continue;
         e.argv = std::move(joined.argv);
         e.command = std::move(joined.command);
         e.run_as = std::move(joined.run_as);

@@ -10,12 +10,15 @@ namespace {
 std::string dump(const Json& j) { return j.dump(); }
 
 TEST(AuditEvents, ExecStartNamesTheCommandByMode) {
-  ExecStart e{3, "3.1", "ops", {false, {"ls", "-l"}, ""}, "/", "root"};
+  ExecStart e{3, "3.1", "ops", {false, {"ls", "-l"}, ""}, "/", "root", ""};
   EXPECT_EQ(dump(e.to_json()),
             R"({"conn":3,"id":"3.1","cn":"ops","argv":["ls","-l"],"cwd":"/","run_as":"root"})");
   e.command = {true, {}, "echo hi"};
   EXPECT_EQ(dump(e.to_json()),
             R"({"conn":3,"id":"3.1","cn":"ops","shell":"echo hi","cwd":"/","run_as":"root"})");
+  e.rule = "ops-readonly";  // the rule that allowed it, when a policy decided
+  EXPECT_EQ(dump(e.to_json()), R"({"conn":3,"id":"3.1","cn":"ops","shell":"echo hi","cwd":"/",)"
+                               R"("run_as":"root","rule":"ops-readonly"})");
   EXPECT_EQ(ExecStart::kName, "exec_start");
 }
 

@@ -414,5 +414,37 @@ TEST_F(ReviewCli, Stats) {
   EXPECT_EQ(run.out.find("make"), std::string::npos) << run.out;
 }
 
+// Two hosts' trails, one rotated, verified in one call: a line per host.
+TEST_F(ReviewCli, VerifyManyHosts) {
+  for (const char* host : {"lab1", "lab2"}) {
+    fs::create_directories(dir_ + "/" + host);
+    Writer::Options options;
+    options.path = dir_ + "/" + host + "/audit.jsonl";
+    options.max_bytes = std::string(host) == "lab1" ? 300 : 1 << 20;
+    auto w = std::move(*Writer::open(options));
+    for (int i = 0; i < 6; ++i) ASSERT_TRUE(w->write("reload", {{"what", "policy"}}).ok());
+  }
+  ASSERT_TRUE(fs::exists(dir_ + "/lab1/audit.jsonl.2"));
+  // The shell lists lab1's files in name order (audit.jsonl before .1): the
+  // grouping puts each trail's files oldest first.
+  CliRun run = trex_audit("verify lab1/audit.jsonl* lab2/audit.jsonl* log/audit.jsonl", dir_);
+  EXPECT_EQ(run.code, 0) << run.out;
+  auto lines = lines_of(run.out);
+  ASSERT_EQ(lines.size(), 4u) << run.out;
+  EXPECT_EQ(lines[0].rfind("HOST ", 0), 0u) << run.out;
+  EXPECT_EQ(lines[1].rfind("lab1 ", 0), 0u) << run.out;
+  EXPECT_NE(lines[1].find(" 6  "), std::string::npos) << run.out;
+  EXPECT_NE(lines[1].find("ok, chain intact"), std::string::npos) << run.out;
+  EXPECT_NE(lines[2].find("ok, chain intact"), std::string::npos) << run.out;
+  EXPECT_EQ(lines[3].rfind(fs::path(dir_).filename().string() + "/log ", 0), 0u) << run.out;
+  fs::remove(dir_ + "/lab1/audit.jsonl.1");  // a host whose oldest file went missing
+  run = trex_audit("verify lab1/audit.jsonl* lab2/audit.jsonl*", dir_);
+  EXPECT_EQ(run.code, 1) << run.out;
+  lines = lines_of(run.out);
+  ASSERT_EQ(lines.size(), 3u) << run.out;
+  EXPECT_NE(lines[1].find("BROKEN: lab1/audit.jsonl.2:1: seq is"), std::string::npos) << run.out;
+  EXPECT_NE(lines[2].find("ok, chain intact"), std::string::npos) << run.out;
+}
+
 }  // namespace
 }  // namespace trex::audit
