@@ -27,10 +27,13 @@ void set_command(Entry& e, const Json& r) {
   if (const auto argv = r.find("argv"); argv != r.end() && argv->is_array()) {
     e.argv = *argv;
     e.command = shell_join(*argv);
-  } else if (const auto sh = r.find("shell"); sh != r.end() && sh->is_string()) {
+  } else if (const auto sh = r.find("shell"); sh != r.end()) {
+    // A string, or {"hex": ...} for bytes that are not UTF-8.
+    const auto bytes = field_bytes(*sh);
+    if (!bytes) return;
     e.argv = *sh;
     e.shell = true;
-    e.command = "sh -c " + shell_join(Json::array({*sh}));
+    e.command = "sh -c " + shell_join(Json::array({*bytes}));
   }
 }
 

@@ -78,6 +78,10 @@ TEST(CommandView, OpenCommandsAndRestarts) {
   ASSERT_EQ(view.open_commands().size(), 1u);
   EXPECT_TRUE(view.open_commands()[0].running);
   EXPECT_EQ(view.open_commands()[0].command, "sh -c 'sleep 9'");
+  // A shell string that is not UTF-8 is recorded as {"hex": ...}: shown escaped.
+  const Entry hex = entry_of(rec("exec_start", {{"shell", {{"hex", "6563686f20ff"}}}}));
+  EXPECT_TRUE(hex.shell);
+  EXPECT_EQ(hex.command, "sh -c $'echo \\xff'");
   view.add(rec("server_start", {{"pid", 1}}), out);  // conn numbers start again
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(out[0].status, "no end record");
