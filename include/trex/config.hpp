@@ -19,8 +19,8 @@ struct ServerConfig {
   std::string key = "pki/private/server.key";
   std::string crl = "pki/crl.pem";  // trexd uses it only when no crl_dir is given instead
   std::string crl_dir{};            // a directory of CRL files, with or instead of crl
-  std::string policy;      // required unless allow_all
-  bool allow_all = false;  // no policy: every certificate may run anything
+  std::string policy;               // required unless allow_all
+  bool allow_all = false;           // no policy: every certificate may run anything
   std::string log_dir = "log";
   std::string audit_log;  // empty: <log_dir>/audit.jsonl
   std::uint32_t max_sessions = 64;

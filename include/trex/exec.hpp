@@ -47,6 +47,12 @@ inline constexpr std::string_view kCommandPath =
 std::optional<std::string> find_program(std::string_view name,
                                         std::string_view path = kCommandPath);
 
+// Makes what every spawn needs once (the reaper's sealed image), so that a
+// server learns at start-up, not at its first command, that it cannot run
+// commands, and holds the same descriptors from then on. Thread-safe;
+// spawn() calls it too.
+Status prepare();
+
 struct Spec {
   std::string program;            // absolute path passed to execve
   std::vector<std::string> argv;  // argv[0] included

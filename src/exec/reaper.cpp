@@ -83,3 +83,12 @@ std::vector<std::string> reaper_argv(const Spec& spec, const ChildPlan& plan, in
 }
 
 }  // namespace trex::exec::detail
+
+namespace trex::exec {
+
+Status prepare() {
+  if (auto fd = detail::reaper_image_fd(); !fd) return fd.error();
+  return Status::success();
+}
+
+}  // namespace trex::exec

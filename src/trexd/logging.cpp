@@ -13,6 +13,7 @@
 #include <spdlog/sinks/syslog_sink.h>
 
 #include "trex/audit_events.hpp"
+#include "trex/exec.hpp"
 
 namespace trexd {
 
@@ -78,6 +79,7 @@ trex::Result<std::shared_ptr<spdlog::logger>> make_logger(const trex::config::Se
 
 trex::Result<Running> start(const trex::config::ServerConfig& c,
                             const std::shared_ptr<spdlog::logger>& log) {
+  if (auto st = trex::exec::prepare(); !st) return st.error();
   auto ctx = trex::tls::Context::server({c.ca, c.cert, c.key, c.crl, c.crl_dir});
   if (!ctx) return ctx.error();
   auto policy = std::make_shared<trex::policy::Policy>(trex::policy::Policy::allow_all());
