@@ -18,15 +18,6 @@ using Clock = std::chrono::steady_clock;
 constexpr const char* kIssuing = "CN=trex lab issuing CA";
 constexpr const char* kRoot = "CN=trex lab root CA";
 
-bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 10s) {
-  const auto deadline = Clock::now() + scaled(timeout);
-  while (!pred()) {
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
-}
-
 // The auth_fail record whose reason starts with `reason` (null if none came).
 nlohmann::json auth_fail(const Trexd& server, const std::string& reason) {
   nlohmann::json found;

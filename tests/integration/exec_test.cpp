@@ -60,15 +60,6 @@ bool gone(pid_t pid) {
 }
 
 // Polls `cond` until it holds or `timeout` passes.
-bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds timeout = 10s) {
-  const auto deadline = Clock::now() + scaled(timeout);
-  while (!cond()) {
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
-}
-
 pid_t first_pid(const std::string& out) {
   std::istringstream in(out);
   long pid = -1;

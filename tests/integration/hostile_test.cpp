@@ -44,15 +44,6 @@ RunOptions with_timeout(std::chrono::milliseconds timeout) {
   return o;
 }
 
-bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds timeout = 10s) {
-  const auto deadline = Clock::now() + scaled(timeout);
-  for (;;) {
-    if (pred()) return true;
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-}
-
 std::uint16_t port_of(const Trexd& server) {
   return static_cast<std::uint16_t>(std::stoi(server.port()));
 }

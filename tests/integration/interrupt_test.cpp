@@ -21,15 +21,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds timeout = 20s) {
-  const auto deadline = Clock::now() + scaled(timeout);
-  while (!cond()) {
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(10ms);
-  }
-  return true;
-}
-
 const std::string kPrompt = "trex 127.0.0.1$ ";
 
 class Interrupt : public ::testing::Test {
@@ -74,7 +65,7 @@ void Interrupt::interrupt_line(Pty& t, const std::string& line, const std::funct
   when();
   t.send("\x03");
   ASSERT_TRUE(t.expect(kPrompt, mark, 20s)) << t.out();
-  ASSERT_TRUE(eventually(all_ended));
+  ASSERT_TRUE(eventually(all_ended, 20s));
   if (count("exec_start") > starts) {
     EXPECT_NE(t.out().find("[exit 130]", mark), std::string::npos) << t.out();
   }
@@ -104,14 +95,15 @@ TEST_F(Interrupt, CtrlCThroughATerminalAtEveryMomentOfACommand) {
   }
   // As soon as the server has recorded its start.
   const auto starts = count("exec_start");
-  interrupt_line(t, "sleep 300",
-                 [&] { ASSERT_TRUE(eventually([&] { return count("exec_start") > starts; })); });
+  interrupt_line(t, "sleep 300", [&] {
+    ASSERT_TRUE(eventually([&] { return count("exec_start") > starts; }, 20s));
+  });
   // While it writes output.
   mark = t.out().size();
   interrupt_line(t, "while :; do echo tick; sleep 0.05; done",
                  [&] { ASSERT_TRUE(t.expect("tick\r\n", mark)) << t.out(); });
 
-  EXPECT_TRUE(eventually(all_ended));
+  EXPECT_TRUE(eventually(all_ended, 20s));
   mark = t.out().size();
   t.send("echo still here\r");
   ASSERT_TRUE(t.expect("\nstill here\r\n", mark)) << t.out();
@@ -138,7 +130,7 @@ TEST_F(Interrupt, SigintToASingleCommandAtSeveralPoints) {
   c.kill(SIGINT);
   const auto r = c.wait(30s);
   EXPECT_EQ(r.status, 130) << r.err;
-  EXPECT_TRUE(eventually(all_ended));
+  EXPECT_TRUE(eventually(all_ended, 20s));
 }
 
 }  // namespace

@@ -176,6 +176,9 @@ TEST_F(Ipv6, CertificateWithoutTheAddressIsRefused) {
   EXPECT_TRUE(server->alive());
   // Refused during the handshake: the server never saw a client
   // certificate, so it opened no session and audits a failed handshake.
+  // The record is written after the client has its answer: wait for it.
+  ASSERT_TRUE(
+      eventually([&] { return !audit_records(server->audit_path(), "auth_fail").empty(); }));
   EXPECT_TRUE(audit_records(server->audit_path(), "session_open").empty());
   const auto fails = audit_records(server->audit_path(), "auth_fail");
   ASSERT_EQ(fails.size(), 1u);

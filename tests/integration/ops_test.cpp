@@ -29,15 +29,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds timeout = 10s) {
-  const auto deadline = Clock::now() + scaled(timeout);
-  while (!cond()) {
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
-}
-
 // UTC time `offset` from now in tools/pki's YYYYMMDDHHMMSSZ form.
 std::string utc_stamp(std::chrono::seconds offset) {
   const std::time_t t = std::time(nullptr) + offset.count();

@@ -34,15 +34,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr const char* kDeniedPrefix = "trex: not allowed by the server's policy: ";
 
-bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds timeout = 10s) {
-  const auto deadline = Clock::now() + scaled(timeout);
-  while (!cond()) {
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(20ms);
-  }
-  return true;
-}
-
 bool contains(const std::string& hay, const std::string& needle) {
   return hay.find(needle) != std::string::npos;
 }

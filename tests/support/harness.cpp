@@ -119,6 +119,15 @@ std::chrono::milliseconds scaled(std::chrono::milliseconds d) {
       static_cast<std::int64_t>(static_cast<double>(d.count()) * time_scale()));
 }
 
+bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + scaled(timeout);
+  while (!cond()) {
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(20ms);
+  }
+  return true;
+}
+
 bool under_asan() {
 #if defined(__SANITIZE_ADDRESS__)
   return true;

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -51,6 +52,11 @@ struct RunOptions {
 // everything runs several times slower. scaled(d) is d times that factor.
 double time_scale();
 std::chrono::milliseconds scaled(std::chrono::milliseconds d);
+
+// Polls `cond` every 20 ms until it holds (true) or scaled(timeout) has
+// passed (false). For state another process reaches in its own time: an
+// audit record written after the client has its answer, a process ending.
+bool eventually(const std::function<bool()>& cond, std::chrono::milliseconds timeout = 10s);
 
 // Is this test binary built with ASan or TSan? (The programs under test are
 // built with the same flags.)
