@@ -68,9 +68,19 @@ class Session {
   const Target& target() const { return target_; }
   // The person interrupted twice: trex stopped waiting for the command.
   bool abandoned() const { return abandoned_; }
+  // The server's certificate and the cipher, as the handshake saw them.
+  const tls::PeerIdentity& server() const { return server_; }
+  const std::string& cipher() const { return cipher_; }
+  // The id the server gave the last command (its audit records' `id`),
+  // controls escaped; empty before a `started` frame.
+  const std::string& command_id() const { return command_id_; }
 
  private:
-  Session(Channel ch, Target t) : ch_(std::move(ch)), target_(std::move(t)) {}
+  Session(Channel ch, Target t, tls::PeerIdentity server, std::string cipher)
+      : ch_(std::move(ch)),
+        target_(std::move(t)),
+        server_(std::move(server)),
+        cipher_(std::move(cipher)) {}
   Result<std::optional<proto::ExitInfo>> on_frame(const proto::Frame& f, Output& out);
   Result<std::optional<proto::ExitInfo>> take_frames(Output& out, bool& answered);
   Status check_between_commands();
@@ -80,6 +90,9 @@ class Session {
   Error closed_error(bool answered);
   Channel ch_;
   Target target_;
+  tls::PeerIdentity server_;
+  std::string cipher_;
+  std::string command_id_;
   NullOutput null_output_;
   bool started_ = false;    // the current command's `started` came
   bool broken_ = false;     // the session cannot carry another command

@@ -139,6 +139,8 @@ class Connection : public Stream {
 
   int fd() const override { return fd_; }
   const PeerIdentity& peer() const { return peer_; }
+  // "TLSv1.3 TLS13-AES128-GCM-SHA256": what the handshake agreed on.
+  std::string cipher() const;
 
   IoResult read(char* buf, std::size_t len) override;
   // After kWouldBlock the caller must retry with the same bytes.

@@ -155,7 +155,10 @@ Result<Session> Session::open(std::shared_ptr<tls::Context> ctx, const Target& t
     }
     return make_error("TLS handshake with " + where + " failed: " + err->reason());
   }
-  return Session(Channel(std::move(std::get<tls::Connection>(hs))), target);
+  auto& conn = std::get<tls::Connection>(hs);
+  auto server = conn.peer();
+  auto cipher = conn.cipher();
+  return Session(Channel(std::move(conn)), target, std::move(server), std::move(cipher));
 }
 
 Result<std::optional<proto::ExitInfo>> Session::on_frame(const proto::Frame& f, Output& out) {
@@ -170,6 +173,7 @@ Result<std::optional<proto::ExitInfo>> Session::on_frame(const proto::Frame& f, 
     case proto::FrameType::kStarted:
       if (started_) return protocol_error("a second started frame");
       started_ = true;
+      command_id_ = escape_controls(std::string_view(f.payload).substr(0, 128));
       return std::optional<proto::ExitInfo>();
     case proto::FrameType::kExit: {
       auto info = proto::decode_exit(f.payload);

@@ -608,6 +608,12 @@ void Connection::shutdown() {
   wolfSSL_shutdown(ssl_);  // non-blocking: sends close_notify if the socket takes it
 }
 
+std::string Connection::cipher() const {
+  const char* version = wolfSSL_get_version(ssl_);
+  const char* name = wolfSSL_get_cipher_name(ssl_);
+  return std::string(version ? version : "?") + " " + (name ? name : "?");
+}
+
 std::optional<std::string> Connection::describe_alert() const {
   WOLFSSL_ALERT_HISTORY h{};
   if (ssl_ == nullptr || wolfSSL_get_alert_history(ssl_, &h) != WOLFSSL_SUCCESS ||

@@ -11,6 +11,8 @@
 #include <cstdlib>
 
 #include "common.hpp"
+#include "trex/client_text.hpp"
+#include "trex/host.hpp"
 #include "trex/tls.hpp"
 
 namespace trexcli {
@@ -32,17 +34,36 @@ void on_sigint(int) {
   errno = saved;
 }
 
+// -v: where trex connected, whom it found there and how. The certificate's
+// fields were checked by the handshake but are still the server's words.
+void describe_session(const trex::client::Session& s) {
+  using trex::client::escape_controls;
+  const auto& t = s.target();
+  const auto& peer = s.server();
+  std::fprintf(stderr, "trex: connected to %s, server certificate for %s\n",
+               trex::host::join_host_port(t.host, t.port).c_str(), t.expected_name().c_str());
+  std::fprintf(stderr, "trex: server certificate CN=%s serial %s, expires %s\n",
+               escape_controls(peer.cn).c_str(), escape_controls(peer.serial).c_str(),
+               escape_controls(peer.not_after).c_str());
+  std::fprintf(stderr, "trex: %s\n", escape_controls(s.cipher()).c_str());
+}
+
 int run_single(const trex::client::Args& args, std::shared_ptr<trex::tls::Context> ctx) {
   auto target = target_of(args.hosts.front(), args);
   if (!target) return fail(target.message());
   auto session = trex::client::Session::open(std::move(ctx), *target,
                                              std::chrono::seconds(args.connect_timeout));
   if (!session) return fail(session.message());
+  if (args.verbose) describe_session(*session);
   install_interrupt_handler();
   trex::client::StdOutput out;
   const auto req = request_of(args);
   auto result = session->run(req, out, args.no_stdin ? -1 : STDIN_FILENO, interrupt_fd(),
                              run_limits(args, false));
+  if (args.verbose && !session->command_id().empty()) {
+    std::fprintf(stderr, "trex: command id %s (the id of its audit records)\n",
+                 session->command_id().c_str());
+  }
   if (!result) {
     const int status = fail(result.message());
     return session->abandoned() ? 128 + SIGINT : status;
@@ -152,9 +173,12 @@ int main(int argc, char** argv) {
   if (auto st = trexcli::load_config(*args); !st) return trexcli::fail(st.message());
   auto hosts = trexcli::host_list(*args);
   if (!hosts) return trexcli::fail(hosts.message());
-  const bool many = args->fan_out || hosts->size() > 1;
+  // --json for one host is a fan-out of one: the same object, the same code.
+  const bool many = args->fan_out || hosts->size() > 1 || args->json;
   if (many && !args->shell && args->argv.empty()) {
-    return trexcli::fail("fan-out needs a command (interactive mode is for one host)");
+    return trexcli::fail(args->json && !args->fan_out && hosts->size() == 1
+                             ? "--json needs a command (interactive mode prints no JSON)"
+                             : "fan-out needs a command (interactive mode is for one host)");
   }
   args->hosts = std::move(*hosts);
   trex::tls::Library tls_library;

@@ -284,5 +284,43 @@ TEST_F(ClientConfig, FanOutRefusesStdinUnlessStdinAll) {
   EXPECT_EQ(r.status, 0) << r.err;
 }
 
+TEST_F(ClientConfig, VerboseSaysWhereWhomHowAndTheCommandId) {
+  install_default("alice");
+  auto r = whoami({"-v"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("connected to " + server_->address() + ", server certificate for"),
+            std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("server certificate CN=server serial "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(", expires 20"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("trex: TLSv1.3 TLS13-"), std::string::npos) << r.err;
+  const auto at = r.err.find("command id ");
+  ASSERT_NE(at, std::string::npos) << r.err;
+  const auto id = r.err.substr(at + 11, r.err.find(' ', at + 11) - at - 11);
+  ASSERT_FALSE(id.empty()) << r.err;
+  bool audited = false;
+  for (const auto& rec : audit_records(server_->audit_path(), "exec_start")) {
+    audited = audited || rec["id"] == id;
+  }
+  EXPECT_TRUE(audited) << "no exec_start with id " << id;
+  r = whoami();
+  EXPECT_EQ(r.err, "");
+}
+
+TEST_F(ClientConfig, JsonForOneHost) {
+  install_default("alice");
+  auto r = trex({"--json", server_->address(), "-c", "echo hi; exit 3"});
+  EXPECT_EQ(r.status, 3) << r.err;
+  const auto lines = lines_of(r.out);
+  ASSERT_EQ(lines.size(), 1U) << r.out;
+  const auto j = nlohmann::json::parse(lines[0]);
+  EXPECT_EQ(j["host"], server_->address());
+  EXPECT_EQ(j["exit"], 3);
+  EXPECT_EQ(j["stdout"], "hi\n");
+  r = trex({"--json", server_->address()});
+  EXPECT_EQ(r.status, 255);
+  EXPECT_NE(r.err.find("--json needs a command"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace trex::testing
