@@ -27,6 +27,7 @@ struct Args {
   bool no_stdin = false;               // -n
   bool stdin_all = false;              // --stdin-all: a fan-out sends stdin to every host
   bool json = false;
+  bool gather = false;             // -b: hosts with identical results printed once
   bool raw = false;                // --raw: fan-out output's control characters as they are
   std::uint32_t host_timeout = 0;  // --host-timeout: fan-out, each host's whole run
   bool verbose = false;

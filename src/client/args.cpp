@@ -45,6 +45,8 @@ const char* const kUsage =
     "  --json                  one JSON object per host, as each finishes (one host\n"
     "                          too; stdin as in a fan-out)\n"
     "                          (at most 1 MiB of each stream, then \"truncated\": true)\n"
+    "  -b                      gather: each set of hosts whose output and status were\n"
+    "                          identical is printed once, under a line naming them\n"
     "  --raw                   fan-out: remote control characters as they are (on a\n"
     "                          terminal they are shown escaped, \\xNN)\n"
     "  -v                      say what trex does: config and certificate files, address,\n"
@@ -122,6 +124,8 @@ Status parse_option(const std::vector<std::string>& in, std::size_t& i, Args& a)
     a.quiet = true;
   } else if (arg == "--json") {
     a.json = true;
+  } else if (arg == "-b") {
+    a.gather = true;
   } else if (arg == "--raw") {
     a.raw = true;
   } else if (arg == "--stdin-all") {
@@ -173,6 +177,7 @@ Result<Args> parse_args(const std::vector<std::string>& in) {
     if (auto st = parse_options(in, i, a, ended); !st) return st.error();
   }
   if (a.help || a.version) return a;
+  if (a.gather && a.json) return make_error("-b and --json cannot be combined: choose one");
   if (a.shell) {
     if (i < in.size()) return make_error("-c takes one shell string; quote the whole command");
     if (a.shell_command.empty()) return make_error("-c needs a non-empty shell command");

@@ -4,15 +4,19 @@
 // is buffered up to kMaxLine and scanned once, --json keeps at most
 // kJsonCap per stream, and on a terminal remote control characters are
 // shown escaped (--raw keeps them) so one host cannot rewrite another's lines.
+// -b keeps each host's output as --json does and prints each set of hosts
+// whose results were identical once, at the end.
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <map>
 #include <mutex>
 #include <system_error>
 #include <thread>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -40,12 +44,12 @@ void emit(bool is_stderr, const std::string& s) {
 class PrefixOutput : public trex::client::Output {
  public:
   PrefixOutput(const std::string& host, const trex::client::Args& args)
-      : prefix_(host + ": "), json_(args.json) {
+      : prefix_(host + ": "), keep_(args.json || args.gather) {
     for (int i = 0; i < 2; ++i) escape_[i] = !args.raw && isatty(i == 0 ? 1 : 2) != 0;
   }
   void write(bool is_stderr, std::string_view data) override {
     const int i = is_stderr ? 1 : 0;
-    if (json_) {
+    if (keep_) {
       const std::size_t room = kJsonCap - std::min(kJsonCap, kept_[i].size());
       if (data.size() > room) truncated_ = true;
       kept_[i].append(data.substr(0, room));
@@ -57,14 +61,14 @@ class PrefixOutput : public trex::client::Output {
   }
   void finish() {
     for (int i = 0; i < 2; ++i) {
-      if (json_) continue;
+      if (keep_) continue;
       pieces_.clear();
       trex::client::LineSplitter::Piece last;
       if (split_[i].finish(last)) pieces_.push_back(std::move(last));
       print(i == 1);
     }
   }
-  std::string kept_[2];  // --json: stdout, stderr
+  std::string kept_[2];  // --json and -b: stdout, stderr
   bool truncated_ = false;
 
  private:
@@ -79,7 +83,7 @@ class PrefixOutput : public trex::client::Output {
     emit(is_stderr, lines);
   }
   std::string prefix_;
-  bool json_;
+  bool keep_;  // --json, -b: keep the output instead of printing it
   bool escape_[2] = {false, false};
   trex::client::LineSplitter split_[2] = {trex::client::LineSplitter(kMaxLine),
                                           trex::client::LineSplitter(kMaxLine)};
@@ -94,6 +98,24 @@ struct HostResult {
   trex::proto::ExitInfo info;
   long long duration_ms = 0;
 };
+
+// -b: the results so far, one copy of each distinct one (stdout, stderr,
+// status), so that a thousand hosts that printed the same keep one copy.
+class Gather {
+ public:
+  void add(std::size_t host, const HostResult& r, PrefixOutput& out);
+  void print(const trex::client::Args& args, const std::vector<HostResult>& results) const;
+
+ private:
+  // status, trex's error, output cut, stdout, stderr
+  using Key = std::tuple<int, std::string, bool, std::string, std::string>;
+  void print_group(const trex::client::Args& args, const Key& key,
+                   const std::vector<std::string>& hosts) const;
+  std::mutex mu_;
+  std::map<Key, std::vector<std::size_t>> groups_;  // the hosts' places in the list
+};
+
+Gather g_gather;
 
 void run_session(const trex::client::Args& args, PrefixOutput& out, HostResult& r) {
   const auto limits = run_limits(args, true);  // from the host's start, connection included
@@ -147,7 +169,7 @@ void print_json(const HostResult& r, const PrefixOutput& out) {
   emit(false, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
-void run_host(const trex::client::Args& args, HostResult& r) {
+void run_host(const trex::client::Args& args, std::size_t host, HostResult& r) {
   const auto start = std::chrono::steady_clock::now();
   PrefixOutput out(r.host, args);
   run_session(args, out, r);
@@ -157,7 +179,9 @@ void run_host(const trex::client::Args& args, HostResult& r) {
                       std::chrono::steady_clock::now() - start)
                       .count();
   // Each host's result as soon as it is known: a slow host holds back no other.
-  if (args.json) {
+  if (args.gather) {
+    g_gather.add(host, r, out);
+  } else if (args.json) {
     print_json(r, out);
   } else if (!r.error.empty()) {
     emit(true, r.host + ": trex: " + r.error + "\n");
@@ -186,7 +210,7 @@ std::size_t parallel_for(const trex::client::Args& args, std::size_t hosts) {
 void run_all(const trex::client::Args& args, std::vector<HostResult>& results) {
   std::atomic<std::size_t> next{0};
   auto work = [&] {
-    for (std::size_t i; (i = next.fetch_add(1)) < results.size();) run_host(args, results[i]);
+    for (std::size_t i; (i = next.fetch_add(1)) < results.size();) run_host(args, i, results[i]);
   };
   std::vector<std::thread> workers;
   const std::size_t n = parallel_for(args, results.size());
@@ -204,12 +228,64 @@ void run_all(const trex::client::Args& args, std::vector<HostResult>& results) {
   for (auto& t : workers) t.join();
 }
 
+std::string shown(const trex::client::Args& args, int fd, std::string text) {
+  if (!args.raw && isatty(fd) != 0) text = trex::client::escape_controls(text, true);
+  if (!text.empty() && text.back() != '\n') text += '\n';
+  return text;
+}
+
+void Gather::add(std::size_t host, const HostResult& r, PrefixOutput& out) {
+  // Success with no output is left out, as clush -b does.
+  if (r.status == 0 && out.kept_[0].empty() && out.kept_[1].empty()) return;
+  Key key(r.status, r.error, out.truncated_ || r.info.truncated, std::move(out.kept_[0]),
+          std::move(out.kept_[1]));
+  std::lock_guard lock(mu_);
+  groups_[std::move(key)].push_back(host);
+}
+
+// As clush -b and dshbak -c: each group once, in the order of its first host.
+void Gather::print(const trex::client::Args& args, const std::vector<HostResult>& results) const {
+  std::vector<std::pair<std::vector<std::size_t>, const Key*>> order;
+  for (const auto& [key, places] : groups_) {
+    order.emplace_back(places, &key);
+    std::sort(order.back().first.begin(), order.back().first.end());  // threads end in any order
+  }
+  std::sort(order.begin(), order.end(),
+            [](const auto& a, const auto& b) { return a.first.front() < b.first.front(); });
+  for (const auto& [places, key] : order) {
+    std::vector<std::string> hosts;
+    for (const auto i : places) hosts.push_back(results[i].host);
+    print_group(args, *key, hosts);
+  }
+}
+
+// A line naming the hosts (and their status when it is not success) between
+// two rules, then the output: stdout's on stdout, stderr's under the same
+// heading on stderr.
+void Gather::print_group(const trex::client::Args& args, const Key& key,
+                         const std::vector<std::string>& hosts) const {
+  const auto& [status, error, cut, out, err] = key;
+  std::string head = "----------------\n";
+  for (const auto& h : hosts) head += (&h == &hosts.front() ? "" : ",") + h;
+  head += " (" + std::to_string(hosts.size()) + ")";
+  if (!error.empty()) {
+    head += ": trex: " + error;
+  } else if (status != 0) {
+    head += ": exit " + std::to_string(status);
+  }
+  if (cut) head += " (output cut)";
+  head += "\n----------------\n";
+  emit(false, head + shown(args, 1, out));
+  if (!err.empty()) emit(true, head + shown(args, 2, err));
+}
+
 }  // namespace
 
 int fan_out(const trex::client::Args& args, const std::vector<std::string>& hosts) {
   std::vector<HostResult> results(hosts.size());
   for (std::size_t i = 0; i < hosts.size(); ++i) results[i].host = hosts[i];
   run_all(args, results);
+  if (args.gather) g_gather.print(args, results);
   int worst = 0;
   std::vector<std::string> failed;
   for (const auto& r : results) {

@@ -173,11 +173,11 @@ int main(int argc, char** argv) {
   if (auto st = trexcli::load_config(*args); !st) return trexcli::fail(st.message());
   auto hosts = trexcli::host_list(*args);
   if (!hosts) return trexcli::fail(hosts.message());
-  // --json for one host is a fan-out of one: the same object, the same code.
-  const bool many = args->fan_out || hosts->size() > 1 || args->json;
+  // --json and -b for one host are a fan-out of one: the same output, the same code.
+  const bool many = args->fan_out || hosts->size() > 1 || args->json || args->gather;
   if (many && !args->shell && args->argv.empty()) {
-    return trexcli::fail(args->json && !args->fan_out && hosts->size() == 1
-                             ? "--json needs a command (interactive mode prints no JSON)"
+    return trexcli::fail((args->json || args->gather) && !args->fan_out && hosts->size() == 1
+                             ? "--json and -b need a command (not for interactive mode)"
                              : "fan-out needs a command (interactive mode is for one host)");
   }
   args->hosts = std::move(*hosts);

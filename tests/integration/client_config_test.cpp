@@ -319,7 +319,7 @@ TEST_F(ClientConfig, JsonForOneHost) {
   EXPECT_EQ(j["stdout"], "hi\n");
   r = trex({"--json", server_->address()});
   EXPECT_EQ(r.status, 255);
-  EXPECT_NE(r.err.find("--json needs a command"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--json and -b need a command"), std::string::npos) << r.err;
 }
 
 }  // namespace

@@ -224,6 +224,34 @@ TEST_F(Fanout, JsonPrintsOneObjectPerHost) {
   EXPECT_EQ(d["stdout"], "");
 }
 
+TEST_F(Fanout, GatherPrintsEachSetOfIdenticalResultsOnce) {
+  const LocalPort dead(false);
+  const std::string rule = "----------------\n";
+  const std::string a = s1_->address(), b = s2_->address();
+  auto r =
+      trex({"-b", "-H", a + "," + dead.host() + "," + b, "-c", "echo same; echo warn >&2; exit 3"});
+  EXPECT_EQ(r.status, 255) << r.err;
+  const std::string both = rule + a + "," + b + " (2): exit 3\n" + rule;
+  EXPECT_EQ(r.out.find(both + "same\n"), 0U) << r.out;  // the first host's group first
+  EXPECT_EQ(count_of(r.out, "same"), 1) << r.out;
+  EXPECT_EQ(count_of(r.err, both + "warn\n"), 1) << r.err;
+  EXPECT_NE(r.out.find(rule + dead.host() + " (1): trex: "), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find(a + ": "), std::string::npos) << "no per-line prefixes: " << r.out;
+  EXPECT_NE(r.err.find("trex: 3 of 3 hosts failed:"), std::string::npos) << r.err;
+  // Different output: one group each; the reaper (the command's parent) differs.
+  r = trex({"-b", "-H", a + "," + b, "-c", "echo $PPID"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(count_of(r.out, rule), 4) << r.out;
+  EXPECT_NE(r.out.find(rule + a + " (1)\n" + rule), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(rule + b + " (1)\n" + rule), std::string::npos) << r.out;
+  // Success with no output is left out; one host works too.
+  r = trex({"-b", "-H", a + "," + b, "true"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "");
+  r = trex({"-b", a, "-c", "printf one"});
+  EXPECT_EQ(r.out, rule + a + " (1)\n" + rule + "one\n") << r.err;
+}
+
 TEST_F(Fanout, HostsFileWithCommentsAndParallelOne) {
   const std::string hosts = tmp_.file("hosts");
   write_file(hosts, "# lab machines\n" + s1_->address() + "   # the first\n\n  \t\n" +

@@ -66,6 +66,13 @@ TEST(ClientArgs, FanOutCollectsHosts) {
   EXPECT_NE(parse_err({"-H", "a,b"}).find("needs a command"), std::string::npos);
 }
 
+TEST(ClientArgs, GatherIsAFlagThatJsonExcludes) {
+  EXPECT_TRUE(parse_ok({"-b", "-H", "a,b", "uptime"}).gather);
+  EXPECT_TRUE(parse_ok({"lab[1-3]", "-b", "uptime"}).gather);
+  EXPECT_FALSE(parse_ok({"-H", "a,b", "uptime", "-b"}).gather);  // the command's own -b
+  EXPECT_NE(parse_err({"-b", "--json", "-H", "a", "x"}).find("-b and --json"), std::string::npos);
+}
+
 TEST(ClientArgs, BadInputGetsOneClearError) {
   EXPECT_NE(parse_err({}).find("no host"), std::string::npos);
   EXPECT_NE(parse_err({"--bogus", "h", "x"}).find("unknown option '--bogus'"), std::string::npos);
