@@ -1,5 +1,9 @@
 #include "audit/scan.hpp"
 
+#include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstdlib>
 #include <vector>
 
 namespace trex::audit {
@@ -56,10 +60,27 @@ void put_utf8(std::string& out, unsigned cp) {
   }
 }
 
+// Bytes a string copies as they are: printable ASCII but '"' and '\\'.
+constexpr auto kPlain = [] {
+  std::array<bool, 256> plain{};
+  for (int c = 0x20; c < 0x80; ++c) plain[c] = c != '"' && c != '\\';
+  return plain;
+}();
+
 class Scanner {
  public:
   explicit Scanner(std::string_view s)
       : begin_(reinterpret_cast<const unsigned char*>(s.data())), p_(begin_), end_(p_ + s.size()) {}
+  // Record mode: top-level fields not in `skip` are decoded into `*out`.
+  Scanner(std::string_view s, Json* out, const std::vector<std::string_view>* skip) : Scanner(s) {
+    record_ = out;
+    skip_ = skip;
+  }
+
+  Status fields() {
+    if (!document()) return make_error(error_);
+    return {};
+  }
 
   Result<RecordHead> run() {
     if (!document()) return make_error(error_);
@@ -94,6 +115,8 @@ class Scanner {
   bool utf8();
   bool number(bool& integer);
   bool literal(std::string_view word);
+  bool key(bool top, Field& field, Json*& slot);
+  bool keep_scalar(Json& slot);
 
   const unsigned char* begin_;
   const unsigned char* p_;
@@ -102,6 +125,12 @@ class Scanner {
   unsigned seen_ = 0;
   std::string scratch_;
   std::string error_;
+  // Record mode: the object being filled and the kept containers open in it.
+  // Pointers into a container stay valid: nothing is added to a container
+  // while a value inside it is being built.
+  Json* record_ = nullptr;
+  const std::vector<std::string_view>* skip_ = nullptr;
+  std::vector<Json*> build_;
 };
 
 // Containers are tracked on an explicit stack: nesting depth is unbounded in
@@ -120,36 +149,27 @@ bool Scanner::document() {
   bool expect_key = true;  // just opened '{' or read ',' inside one
   for (;;) {
     Field field = kOther;
+    Json* slot = nullptr;  // record mode: where a kept value goes
     if (expect_key) {
-      const bool top = stack.size() == 1;
-      if (peek() != '"') return syntax("expected a key");
-      if (!string(top ? &scratch_ : nullptr)) return false;
-      if (top) {
-        field = scratch_ == "ts"      ? kTs
-                : scratch_ == "seq"   ? kSeq
-                : scratch_ == "event" ? kEvent
-                : scratch_ == "prev"  ? kPrev
-                                      : kOther;
-        if (seen_ & field) return fail("field " + scratch_ + " appears twice");
-      }
-      ws();
-      if (peek() != ':') return syntax("expected ':'");
-      ++p_;
-      ws();
+      if (!key(stack.size() == 1, field, slot)) return false;
+    } else if (!build_.empty()) {
+      slot = &build_.back()->emplace_back();  // the next item of a kept array
     }
     const int c = peek();
     if (c == '{' || c == '[') {
       if (field != kOther) return typed(field, Kind::kContainer);
+      if (slot) *slot = c == '{' ? Json::object() : Json::array();
       ++p_;
       ws();
       if (peek() == (c == '{' ? '}' : ']')) {
         ++p_;
       } else {
         stack.push_back(static_cast<char>(c));
+        if (slot) build_.push_back(slot);
         expect_key = c == '{';
         continue;
       }
-    } else if (!value(field)) {
+    } else if (slot ? !keep_scalar(*slot) : !value(field)) {
       return false;
     }
     // After a value: ',' continues the container, a bracket closes it.
@@ -166,12 +186,39 @@ bool Scanner::document() {
         return syntax("expected ',' or a closing bracket");
       ++p_;
       stack.pop_back();
+      if (!build_.empty()) build_.pop_back();
       if (stack.empty()) {
         ws();
         return p_ == end_ || syntax("text after the object");
       }
     }
   }
+}
+
+// Reads a key and its ':'. A top-level key names a chain field (verifier) or,
+// in record mode, a field kept unless skipped; keys in kept objects are kept.
+bool Scanner::key(bool top, Field& field, Json*& slot) {
+  if (peek() != '"') return syntax("expected a key");
+  if (!string(top || !build_.empty() ? &scratch_ : nullptr)) return false;
+  if (!build_.empty()) {
+    slot = &(*build_.back())[scratch_];
+  } else if (top && record_) {
+    if (std::find(skip_->begin(), skip_->end(), scratch_) == skip_->end()) {
+      slot = &(*record_)[scratch_];
+    }
+  } else if (top) {
+    field = scratch_ == "ts"      ? kTs
+            : scratch_ == "seq"   ? kSeq
+            : scratch_ == "event" ? kEvent
+            : scratch_ == "prev"  ? kPrev
+                                  : kOther;
+    if (seen_ & field) return fail("field " + scratch_ + " appears twice");
+  }
+  ws();
+  if (peek() != ':') return syntax("expected ':'");
+  ++p_;
+  ws();
+  return true;
 }
 
 bool Scanner::value(Field field) {
@@ -221,13 +268,47 @@ bool Scanner::typed(Field field, Kind kind) {
   return true;
 }
 
+// A kept string, number or literal, decoded as nlohmann would: integers as
+// unsigned or signed 64-bit when they fit, else as doubles.
+bool Scanner::keep_scalar(Json& slot) {
+  const int c = peek();
+  if (c == '"') {
+    if (!string(&scratch_)) return false;
+    slot = scratch_;
+    return true;
+  }
+  const unsigned char* start = p_;
+  if (c != '-' && (c < '0' || c > '9')) {
+    if (!value(kOther)) return false;
+    slot = c == 'n' ? Json() : Json(c == 't');
+    return true;
+  }
+  bool integer = false;
+  if (!number(integer)) return false;
+  const char* first = reinterpret_cast<const char*>(start);
+  const char* last = reinterpret_cast<const char*>(p_);
+  if (integer && *first != '-') {
+    std::uint64_t u = 0;
+    if (const auto r = std::from_chars(first, last, u); r.ec == std::errc() && r.ptr == last) {
+      return slot = u, true;
+    }
+  } else if (integer) {
+    std::int64_t i = 0;
+    if (const auto r = std::from_chars(first, last, i); r.ec == std::errc() && r.ptr == last) {
+      return slot = i, true;
+    }
+  }
+  slot = std::strtod(std::string(first, last).c_str(), nullptr);
+  return true;
+}
+
 // At the opening quote; decodes into *out when given.
 bool Scanner::string(std::string* out) {
   if (out) out->clear();
   ++p_;
   for (;;) {
     const unsigned char* run = p_;
-    while (p_ < end_ && *p_ >= 0x20 && *p_ < 0x80 && *p_ != '"' && *p_ != '\\') ++p_;
+    while (p_ < end_ && kPlain[*p_]) ++p_;
     if (out) out->append(reinterpret_cast<const char*>(run), static_cast<std::size_t>(p_ - run));
     if (p_ == end_) return syntax("unterminated string");
     const unsigned char c = *p_;
@@ -350,6 +431,14 @@ bool Scanner::literal(std::string_view word) {
 Result<RecordHead> scan_record(std::string_view line) {
   if (line.empty()) return make_error("empty line");
   return Scanner(line).run();
+}
+
+Result<Json> scan_fields(std::string_view line, const std::vector<std::string_view>& skip) {
+  if (line.empty()) return make_error("empty line");
+  Json record = Json::object();
+  record.get_ref<Json::object_t&>().reserve(16);
+  if (auto s = Scanner(line, &record, &skip).fields(); !s) return make_error(s.message());
+  return record;
 }
 
 }  // namespace trex::audit

@@ -190,10 +190,24 @@ void CommandView::remember(const std::string& key, Entry start) {
 }
 
 void CommandView::add(const Json& record, std::vector<Entry>& out) {
+  const std::string event = text_of(record, "event");
+  const std::string key = text_of(record, "conn") + "/" + text_of(record, "id");
+  if (event == event::kExecEnd) {
+    // Most records end a command: join them without building their own entry.
+    const auto it = open_.find(key);
+    if (it != open_.end()) {
+      Entry start = std::move(it->second);
+      open_.erase(it);
+      set_end(start, record);
+      start.event = event;
+      out.push_back(std::move(start));
+      return;
+    }
+  }
+  if (event == event::kSessionClose && text_of(record, "reason") == "client closed") return;
   Entry e = entry_of(record);
-  const std::string key = text_of(record, "conn") + "/" + e.id;
-  if (e.event == event::kExecStart) return remember(key, std::move(e));
-  if (e.event == event::kServerStart) {
+  if (event == event::kExecStart) return remember(key, std::move(e));
+  if (event == event::kServerStart) {
     // conn numbers restart with the server: what was open will never end.
     for (Entry& lost : open_commands()) {
       lost.status = "no end record";
@@ -204,18 +218,6 @@ void CommandView::add(const Json& record, std::vector<Entry>& out) {
     open_.clear();
     order_.clear();
   }
-  if (e.event == event::kExecEnd) {
-    const auto it = open_.find(key);
-    if (it != open_.end()) {
-      Entry start = std::move(it->second);
-      open_.erase(it);
-      set_end(start, record);
-      start.event = e.event;
-      out.push_back(std::move(start));
-      return;
-    }
-  }
-  if (e.event == event::kSessionClose && text_of(record, "reason") == "client closed") return;
   out.push_back(std::move(e));
 }
 

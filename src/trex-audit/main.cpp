@@ -61,22 +61,27 @@ void add_common(CLI::App* cmd, Args& a) {
   cmd->add_option("--until", a.until, "before TIME (same forms as --since)")->type_name("TIME");
 }
 
+// A list option: repeatable, each value a comma list. One value per flag, so
+// that `--status failed FILE` leaves FILE to the FILE arguments.
+CLI::Option* add_list(CLI::App* cmd, const std::string& name, std::vector<std::string>& to,
+                      const std::string& help, const std::string& type) {
+  return cmd->add_option(name, to, help)
+      ->delimiter(',')
+      ->type_name(type)
+      ->type_size(1)
+      ->allow_extra_args(false);
+}
+
 void add_filters(CLI::App* cmd, Args& a) {
   auto& q = a.show.query;
-  cmd->add_option("--client", q.clients, "only these client CNs (repeatable or comma list)")
-      ->delimiter(',')
-      ->type_name("CN");
-  cmd->add_option("--event", q.events, "only these events (repeatable or comma list)")
-      ->delimiter(',')
-      ->type_name("NAME");
-  cmd->add_option("--status", q.statuses,
-                  "only these outcomes: ok, failed, timeout, signal, denied, refused, running, "
-                  "or an exit code (comma list)")
-      ->delimiter(',')
-      ->type_name("WORD");
-  cmd->add_option("--rule", q.rules, "only commands allowed or denied by these rules (comma list)")
-      ->delimiter(',')
-      ->type_name("NAME");
+  add_list(cmd, "--client", q.clients, "only these client CNs (repeatable or comma list)", "CN");
+  add_list(cmd, "--event", q.events, "only these events (repeatable or comma list)", "NAME");
+  add_list(cmd, "--status", q.statuses,
+           "only these outcomes: ok, failed, timeout, signal, denied, refused, running, or an "
+           "exit code (comma list)",
+           "WORD");
+  add_list(cmd, "--rule", q.rules, "only commands allowed or denied by these rules (comma list)",
+           "NAME");
   cmd->add_flag("--failed", q.failed_only,
                 "only failures: refused handshakes, denials, non-zero exits, signals, timeouts");
   cmd->add_option("--format", a.format, "table (default), csv or json")

@@ -67,6 +67,7 @@ class Printer {
  private:
   void entry(Entry e) {
     if (!matches(e, o_.query)) return;
+    if (!hold_) return writer_->add(e);  // no closure per line on the common path
     emit([this, e = std::move(e)] { writer_->add(e); });
   }
   void emit(std::function<void()> f) {

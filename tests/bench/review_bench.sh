@@ -1,33 +1,55 @@
 #!/usr/bin/env bash
-# trex-audit on a large trail: show (table, csv), stats and verify of N
-# records (default 1,000,000), and --follow's latency from a record's write
-# to its line on the follower's stdout. Prints one "name seconds" line per
-# figure (medians of 3 runs) and the latency line. Called by tools/bench.sh;
-# runs alone too: tests/bench/review_bench.sh BUILD_DIR [N]
+# trex-audit on a large trail: show (table, csv, filtered), stats and verify
+# of N records (default 1,000,000), and --follow's latency from a record's
+# write to its line on the follower's stdout. Prints one line per figure,
+# "name WALL_S CPU_S" (medians of 3 runs; CPU = user + system, which the
+# machine's load does not inflate), then the latency line, and the load
+# average before and after. Called by tools/bench.sh; runs alone too:
+#   tests/bench/review_bench.sh BUILD_DIR [N] [BASE_TREX_AUDIT]
+# With BASE_TREX_AUDIT (e.g. a build of an older commit), each run of
+# BUILD_DIR's trex-audit alternates with one of the base on the same trail,
+# and each line adds "base WALL_S CPU_S ratio CPU_RATIO" (this / base).
 # A benchmark only: no timed assertions.
 set -euo pipefail
-BIN=${1:?usage: review_bench.sh BUILD_DIR [N]} N=${2:-1000000}
+BIN=${1:?usage: review_bench.sh BUILD_DIR [N] [BASE_TREX_AUDIT]} N=${2:-1000000} BASE=${3:-}
 T=$(mktemp -d "${TMPDIR:-/tmp}/trex-review-bench.XXXXXX")
 trap 'rm -rf "$T"' EXIT
 "$BIN/tests/review_bench" trail "$N" "$T" >/dev/null
 echo "trail $(wc -l <"$T/audit.jsonl") records, $(($(stat -c %s "$T/audit.jsonl") >> 20)) MiB"
+echo "load before $(cut -d' ' -f1-3 /proc/loadavg)"
 median() { printf '%s\n' "$@" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
-figure() {  # figure NAME CMD...: the median wall time of 3 runs, in seconds
-  local name=$1 runs=() t0
+# once BIN ARGS...: prints "WALL CPU" of one run; fails when the command does.
+once() {
+  local TIMEFORMAT='%R %U %S' t
+  { t=$( { time "$@" >/dev/null 2>&1; } 2>&1 ); } || return 1
+  awk '{ printf "%.2f %.2f\n", $1, $2 + $3 }' <<<"$t"
+}
+figure() {  # figure NAME ARGS...: 3 runs each of trex-audit (and the base), alternated
+  local name=$1 a=() b=() ac=() bc=() r
   shift
   for _ in 1 2 3; do
-    t0=$EPOCHREALTIME
-    "$@" >/dev/null 2>&1 || { echo "$name failed"; return; }
-    runs+=("$(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }')")
+    r=$(once "$BIN/trex-audit" "$@") || { echo "$name failed (exit status of trex-audit $*)"; return; }
+    a+=("${r% *}") ac+=("${r#* }")
+    if [ -n "$BASE" ]; then
+      r=$(once "$BASE" "$@") || { echo "$name failed (exit status of base $*)"; return; }
+      b+=("${r% *}") bc+=("${r#* }")
+    fi
   done
-  echo "$name $(median "${runs[@]}")"
+  local line="$name $(median "${a[@]}") $(median "${ac[@]}")"
+  if [ -n "$BASE" ]; then
+    line+=" base $(median "${b[@]}") $(median "${bc[@]}")"
+    line+=$(awk -v a="$(median "${a[@]}")" -v b="$(median "${b[@]}")" -v c="$(median "${ac[@]}")" \
+      -v d="$(median "${bc[@]}")" 'BEGIN { printf " %.2f %.2f", a / b, c / d }')
+  fi
+  echo "$line"
 }
-A=$BIN/trex-audit
-figure show "$A" show "$T/audit.jsonl"
-figure show-csv "$A" show --format csv "$T/audit.jsonl"
-figure show-events "$A" show --events "$T/audit.jsonl"
-figure show-filtered "$A" show --client user7 --status failed "$T/audit.jsonl"
-figure stats "$A" stats "$T/audit.jsonl"
-figure verify "$A" verify "$T/audit.jsonl"
+F=$T/audit.jsonl
+figure show show "$F"
+figure show-csv show --format csv "$F"
+figure show-events show --events "$F"
+figure show-filtered show --client user7 --status failed "$F"
+figure stats stats "$F"
+figure verify verify "$F"
 mkdir "$T/follow"
-"$BIN/tests/review_bench" follow "$A" "$T/follow" 200
+"$BIN/tests/review_bench" follow "$BIN/trex-audit" "$T/follow" 200
+echo "load after $(cut -d' ' -f1-3 /proc/loadavg)"

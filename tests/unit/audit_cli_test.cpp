@@ -260,5 +260,37 @@ TEST(Review, DescribeToleratesOddRecords) {
   EXPECT_FALSE(parse_record(R"({"event":1})").ok());
 }
 
+// parse_record skips the fields no view reads; what it keeps must be what
+// nlohmann makes of the line, and it must refuse what nlohmann refuses.
+TEST(Review, ParseRecordKeepsWhatNlohmannReads) {
+  Chain chain;
+  Json fields{
+      {"conn", 7}, {"id", "7.1"}, {"exit_code", -1}, {"stdout_sha256", std::string(64, 'a')}};
+  const std::string sealed = chain.seal("exec_end", fields, system_clock::now());
+  const std::string odd =
+      R"({"event":"x","u":18446744073709551615,"i":-9223372036854775808,"big":18446744073709551616,)"
+      R"("f":1.5e3,"z":-0,"t":true,"n":null,"a":[1,{"x":"y"}],"o":{},"e":[],)"
+      R"("s":"\u00e9\ud83d\ude00\n","prev":"p","cwd":{"deep":[[]]}})";
+  for (const std::string& line : {sealed, odd}) {
+    auto record = parse_record(line);
+    ASSERT_TRUE(record.ok()) << record.message();
+    Json expected = Json::parse(line);
+    for (const char* unread : {"seq", "prev", "stdout_sha256", "cwd"}) {
+      EXPECT_FALSE(record->contains(unread)) << unread;
+      expected.erase(unread);
+    }
+    EXPECT_EQ(*record, expected) << line;
+  }
+  auto twice = parse_record(R"({"event":"a","cn":"x","event":"b"})");
+  ASSERT_TRUE(twice.ok());
+  EXPECT_EQ((*twice)["event"], "b");  // as nlohmann: the last wins
+  for (const std::string& bad : std::vector<std::string>{
+           R"({"event":"x"} x)", R"({"event":"x","a":[1,]})", "{\"event\":\"\xff\"}",
+           R"({"event":"\udc00"})", std::string("{\"event\":\"x\"}\0", 14),
+           R"({"event":"x","cwd":[})"}) {
+    EXPECT_FALSE(parse_record(bad).ok()) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace trex::audit

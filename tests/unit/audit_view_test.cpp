@@ -340,6 +340,8 @@ TEST_F(ReviewCli, FiltersAndTheirErrors) {
   EXPECT_EQ(rows("--event auth_fail,exec_denied"), 2u);
   EXPECT_EQ(rows("--since 1h --until 2999-01-01"), 6u);
   EXPECT_EQ(rows("--until 1h"), 0u);
+  // A list flag takes one value: FILE after it is a FILE, not a status.
+  EXPECT_EQ(rows("--client alice --status failed log/audit.jsonl"), 2u);
   CliRun run = trex_audit("show --event exec_fail", dir_);
   EXPECT_EQ(run.code, 2);
   EXPECT_NE(run.out.find("unknown event 'exec_fail' (known: server_start"), std::string::npos)
