@@ -60,7 +60,7 @@ struct Process::Impl {
     while (::write(ctl.get(), word, len) < 0 && errno == EINTR) {
     }
   }
-  void read_events();
+  void read_events(int limit = -1);  // up to `limit` records (-1: all there are)
   void reaper_gone();
 };
 
@@ -79,11 +79,12 @@ ExitStatus decode_status(int raw) {
 
 }  // namespace
 
-void Process::Impl::read_events() {
+void Process::Impl::read_events(int limit) {
   detail::ReaperRecord rec;
-  for (;;) {
-    const ssize_t n = ::read(events.get(), &rec, sizeof rec);
-    if (n < 0 && errno == EINTR) continue;
+  for (int got = 0; limit < 0 || got < limit; ++got) {
+    ssize_t n = 0;
+    while ((n = ::read(events.get(), &rec, sizeof rec)) < 0 && errno == EINTR) {
+    }
     if (n < 0 && errno == EAGAIN) return;
     if (n != static_cast<ssize_t>(sizeof rec)) return reaper_gone();
     if (rec.event == static_cast<int>(detail::ReaperEvent::kStarted)) {
@@ -288,7 +289,10 @@ Result<Process> detail::spawn_with_mode(const Spec& spec, ForkMode mode) {
   if (auto failure = read_report(io->report_read)) {
     return make_error(describe_failure(*failure, *plan, spec));
   }
-  impl->read_events();  // kStarted was written before the report's end of file
+  // kStarted was written before the report's end of file. Only that one
+  // record: a later one (the exit of a command that was quick) stays in the
+  // pipe, so that pid_fd() wakes the caller for it.
+  impl->read_events(1);
   impl->stdin_w = std::move(io->stdin_parent);
   impl->stdout_r = std::move(io->stdout_parent);
   impl->stderr_r = std::move(io->stderr_parent);

@@ -44,6 +44,7 @@ class Loop {
   }
   void end_tree() { proc_.end_tree(lim_.linger && !kill_at_); }
   void escalate(const char* why);
+  void learn_status();
   void on_frames();
   void on_socket_readable();
   void pump_pipe(bool is_stdout);
@@ -79,6 +80,15 @@ void Loop::escalate(const char* why) {
   (void)why;
   proc_.signal_group(SIGTERM);
   kill_at_ = Clock::now() + lim_.kill_grace;
+}
+
+void Loop::learn_status() {
+  const bool had_status = status_.has_value();
+  status_ = proc_.try_wait();
+  // Leftover children holding the pipes get kLinger to finish their output.
+  if (!had_status && status_ && (proc_.stdout_fd() >= 0 || proc_.stderr_fd() >= 0)) {
+    linger_until_ = Clock::now() + kLinger;
+  }
 }
 
 void Loop::fail_session(SessionEnd why) {
@@ -234,6 +244,9 @@ void Loop::check_deadlines() {
 
 CommandOutcome Loop::run() {
   if (proc_.stdin_fd() < 0) stdin_eof_ = true;
+  // The reaper's records read at spawn may already hold the exit: the events
+  // fd will not wake us for it, so learn it now.
+  learn_status();
   // Frames that arrived with the exec request (stdin, even its EOF) are
   // already decoded: the socket will not wake us for them.
   on_frames();
@@ -275,13 +288,7 @@ CommandOutcome Loop::run() {
     if (ready(i_err)) pump_pipe(false);
     if (ready(i_in)) pump_stdin();
     // The events fd closes once all is known (possibly already at spawn).
-    if (ready(i_pid) || proc_.pid_fd() < 0) {
-      const bool had_status = status_.has_value();
-      status_ = proc_.try_wait();
-      if (!had_status && status_ && (proc_.stdout_fd() >= 0 || proc_.stderr_fd() >= 0)) {
-        linger_until_ = Clock::now() + kLinger;
-      }
-    }
+    if (ready(i_pid) || proc_.pid_fd() < 0) learn_status();
     // The output ended: nothing left worth waiting for.
     if (status_ && proc_.stdout_fd() < 0 && proc_.stderr_fd() < 0) end_tree();
     if (ready(i_stop) && !stop_at_) stop_at_ = Clock::now() + lim_.kill_grace;

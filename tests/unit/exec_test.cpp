@@ -388,6 +388,22 @@ TEST_P(ExecTest, EndTreeKillsEveryLeftoverAfterExit) {
   EXPECT_EQ(run(p).status.code, 0);  // and the output ends
 }
 
+// pid_fd() must wake the caller for the exit even when the command ended
+// before spawn() returned (its record then arrives with the start record):
+// a caller that polls it, as trexd does, would otherwise wait until the
+// leftover child ends. The window is short, so the test tries many times.
+TEST_P(ExecTest, PidFdWakesForAnExitThatCameDuringSpawn) {
+  for (int i = 0; i < 100; ++i) {
+    Process p = spawn(sh("sleep 100 </dev/null >/dev/null 2>&1 & exit 3"));
+    pollfd fd{p.pid_fd(), POLLIN, 0};
+    ASSERT_EQ(::poll(&fd, 1, 10'000), 1) << "no wake-up for the exit, run " << i;
+    ASSERT_TRUE(p.try_wait().has_value()) << "run " << i;
+    EXPECT_EQ(p.try_wait()->code, 3);
+    p.end_tree(false);
+    ASSERT_TRUE(wait_events(p, [&] { return p.settled().has_value(); }));
+  }
+}
+
 TEST_P(ExecTest, LingerLeavesLeftoversRunningAndCountsThem) {
   Process p = spawn(sh(std::string(kEscapees) + "exit 0"));
   const auto pids = read_pids(p, 3);
