@@ -9,7 +9,8 @@ trex_install_deps() {
   for set in "$@"; do
     case "$set" in
       test) want+=(libgtest-dev clang clang-format libclang-rt-14-dev procps python3 tcpdump
-                  easy-rsa golang-cfssl) ;;  # interop_test: the CA tools labs run
+                  easy-rsa golang-cfssl  # interop_test: the CA tools labs run
+                  man-db groff-base) ;;  # man_test renders the man pages
       bench) want+=(openssh-server openssh-client hyperfine) ;;
     esac
   done
