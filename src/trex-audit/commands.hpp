@@ -50,6 +50,9 @@ std::string printable_text(std::string_view s);
 int run_show(const Trail& trail, const ShowOptions& options);
 int run_follow(const Trail& trail, const ShowOptions& options);
 int run_stats(const Trail& trail, const Query& query, Format format);
+// Writes the HTML report of the entries `query` selects to `html` ('-':
+// stdout); the window defaults to the last 7 days.
+int run_report(const Trail& trail, const Query& query, const std::string& html);
 
 // Feeds every well-formed record of the trail to fn(record, line); reports
 // the rest on stderr. Returns false when anything was skipped or unreadable.

@@ -18,7 +18,7 @@ using trex::audit::Format;
 struct Args {
   std::vector<std::string> files;
   std::string expect_text, checkpoint;
-  std::string log_dir, since, until, format = "table";
+  std::string log_dir, since, until, format = "table", html;
   bool utc = false;
   cli::ShowOptions show;
 };
@@ -145,16 +145,7 @@ bool expect_of(const Args& a, std::optional<trex::audit::Anchor>& expect) {
   return true;
 }
 
-}  // namespace
-
-int run(int argc, char** argv) {
-  CLI::App app{"Review and verify the trex audit trail (hash-chained JSON lines)."};
-  app.set_version_flag("--version", std::string("trex-audit ") + TREX_VERSION);
-  app.require_subcommand(1);
-  app.footer(
-      "Exit status: 0 ok, 1 broken chain or unreadable/skipped lines, 2 no trail or a usage "
-      "error.\nRun 'trex-audit COMMAND --help' for the options of a command.");
-  Args a;
+CLI::App* add_verify(CLI::App& app, Args& a) {
   auto* verify = app.add_subcommand("verify", "check the hash chain; print the first bad line");
   add_common(verify, a);
   verify
@@ -168,6 +159,33 @@ int run(int argc, char** argv) {
                    "audit.jsonl.head)")
       ->type_name("FILE")
       ->excludes("--expect");
+  return verify;
+}
+
+CLI::App* add_report(CLI::App& app, Args& a) {
+  auto* report = app.add_subcommand(
+      "report",
+      "an HTML page: the chain's verification, commands per hour by client, failures and "
+      "denials over time, the busiest commands and refused peers (default: the last 7 days)");
+  add_common(report, a);
+  add_list(report, "--client", a.show.query.clients, "only these client CNs (comma list)", "CN");
+  report->add_option("--html", a.html, "write the report to FILE ('-': stdout)")
+      ->required()
+      ->type_name("FILE");
+  return report;
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  CLI::App app{"Review and verify the trex audit trail (hash-chained JSON lines)."};
+  app.set_version_flag("--version", std::string("trex-audit ") + TREX_VERSION);
+  app.require_subcommand(1);
+  app.footer(
+      "Exit status: 0 ok, 1 broken chain or unreadable/skipped lines, 2 no trail or a usage "
+      "error.\nRun 'trex-audit COMMAND --help' for the options of a command.");
+  Args a;
+  auto* verify = add_verify(app, a);
   auto* show = app.add_subcommand(
       "show", "one line per command, session, denial and refused handshake (--events: per record)");
   add_common(show, a);
@@ -177,6 +195,7 @@ int run(int argc, char** argv) {
       "stats", "counts per client, per command, per rule, and the most refused peers");
   add_common(stats, a);
   add_filters(stats, a);
+  auto* report = add_report(app, a);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -194,6 +213,7 @@ int run(int argc, char** argv) {
     return cli::run_verify(*trail, a.show.query, expect);
   }
   if (stats->parsed()) return cli::run_stats(*trail, a.show.query, a.show.format);
+  if (report->parsed()) return cli::run_report(*trail, a.show.query, a.html);
   return a.show.follow ? cli::run_follow(*trail, a.show) : cli::run_show(*trail, a.show);
 }
 

@@ -62,7 +62,7 @@ covers "$man_dir/man1/trex.1" "$work/trex.help"
 "$work/prefix/bin/trexd" --help >"$work/trexd.help"
 covers "$man_dir/man8/trexd.8" "$work/trexd.help"
 : >"$work/audit.help"
-for cmd in show stats verify; do "$work/prefix/bin/trex-audit" "$cmd" --help >>"$work/audit.help"; done
+for cmd in show stats verify report; do "$work/prefix/bin/trex-audit" "$cmd" --help >>"$work/audit.help"; done
 "$work/prefix/bin/trex-audit" --help >>"$work/audit.help"
 covers "$man_dir/man1/trex-audit.1" "$work/audit.help"
 "$work/prefix/bin/trex-pki" --help >"$work/pki.help"

@@ -118,7 +118,7 @@ _trex_audit() {
   local IFS=$' \t\n'
   COMPREPLY=()
   if ((COMP_CWORD == 1)); then
-    COMPREPLY=($(compgen -W 'show stats verify -h --help --version' -- "$cur"))
+    COMPREPLY=($(compgen -W 'show stats verify report -h --help --version' -- "$cur"))
     return
   fi
   local common='--log-dir --since --until -h --help'
@@ -128,11 +128,12 @@ _trex_audit() {
     show) opts="$common $filters --events --json --wide -f --follow --host-local --utc" ;;
     stats) opts="$common $filters" ;;
     verify) opts="$common --expect --checkpoint" ;;
+    report) opts="$common --client --html" ;;
     *) return ;;
   esac
   case $prev in
     --log-dir) _trex_files -d "$cur"; return ;;
-    --checkpoint) _trex_files -f "$cur"; return ;;
+    --checkpoint | --html) _trex_files -f "$cur"; return ;;
     --format) COMPREPLY=($(compgen -W 'table csv json' -- "$cur")); return ;;
     --status) _trex_comma_list "$cur" ok failed timeout signal denied refused running; return ;;
     --since | --until | --client | --event | --rule | --expect) return ;;
