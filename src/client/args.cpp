@@ -54,6 +54,8 @@ const char* const kUsage =
     "  -q                      no notes or warnings of trex's own (errors still show)\n"
     "  --help, --version\n"
     "Ctrl-C is forwarded to the command; a second one makes trex give up at once (130).\n"
+    "In a fan-out the first Ctrl-C lists the hosts still running, the second interrupts\n"
+    "their commands and starts no more hosts, a third gives up on them.\n"
     "exit status: the command's own; 128+N killed by signal N; 124 timed out;\n"
     "  126 refused by policy; 127 not found; 255 trex's own failure\n";
 

@@ -8,6 +8,7 @@
 // whose results were identical once, at the end.
 #include <sys/resource.h>
 #include <unistd.h>
+#include <csignal>
 
 #include <algorithm>
 #include <atomic>
@@ -21,6 +22,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common.hpp"
+#include "interrupts.hpp"
 #include "trex/client_text.hpp"
 
 namespace trexcli {
@@ -117,8 +119,20 @@ class Gather {
 
 Gather g_gather;
 
-void run_session(const trex::client::Args& args, PrefixOutput& out, HostResult& r) {
+void run_session(const trex::client::Args& args, PrefixOutput& out, HostResult& r,
+                 FanOutInterrupts& interrupts, std::size_t host) {
   const auto limits = run_limits(args, true);  // from the host's start, connection included
+  const int interrupt = interrupts.enter(host);
+  if (interrupt == FanOutInterrupts::kCancelled) {
+    r.status = 128 + SIGINT;
+    r.error = "not started: interrupted (Ctrl-C)";
+    return;
+  }
+  struct Leave {
+    FanOutInterrupts& interrupts;
+    std::size_t host;
+    ~Leave() { interrupts.leave(host); }
+  } leave{interrupts, host};
   auto target = target_of(r.host, args);
   if (!target) {
     r.error = target.message();
@@ -138,10 +152,11 @@ void run_session(const trex::client::Args& args, PrefixOutput& out, HostResult& 
   // One stdin cannot feed many hosts, except a copy with --stdin-all.
   const int in = open_fanout_stdin();
   req.stdin_open = in >= 0;
-  auto res = s->run(req, out, in, -1, limits);
+  auto res = s->run(req, out, in, interrupt, limits);
   if (in >= 0) ::close(in);
   if (!res) {
     r.error = res.message();
+    if (s->abandoned()) r.status = 128 + SIGINT;
   } else {
     r.info = *res;
     r.status = trex::proto::client_exit_status(*res);
@@ -169,10 +184,11 @@ void print_json(const HostResult& r, const PrefixOutput& out) {
   emit(false, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n");
 }
 
-void run_host(const trex::client::Args& args, std::size_t host, HostResult& r) {
+void run_host(const trex::client::Args& args, std::size_t host, HostResult& r,
+              FanOutInterrupts& interrupts) {
   const auto start = std::chrono::steady_clock::now();
   PrefixOutput out(r.host, args);
-  run_session(args, out, r);
+  run_session(args, out, r, interrupts, host);
   if (!r.error.empty() && r.status == 0) r.status = kOwnFailure;
   out.finish();
   r.duration_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -190,13 +206,13 @@ void run_host(const trex::client::Args& args, std::size_t host, HostResult& r) {
   }
 }
 
-// --parallel as asked, or what the descriptor limit allows (one socket per
-// host at once, and as many spare for wolfSSL and the kernel's TLS buffers).
+// --parallel as asked, or what the descriptor limit allows (per host at
+// once: its socket, its interrupt pipe and one spare).
 std::size_t parallel_for(const trex::client::Args& args, std::size_t hosts) {
   std::size_t n = std::min<std::size_t>(args.parallel, hosts);
   rlimit rl{};
   if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
-    const rlim_t fit = rl.rlim_cur > kReservedFds ? (rl.rlim_cur - kReservedFds) / 2 : 1;
+    const rlim_t fit = rl.rlim_cur > kReservedFds ? (rl.rlim_cur - kReservedFds) / 4 : 1;
     if (n > std::max<rlim_t>(fit, 1)) {
       n = std::max<rlim_t>(fit, 1);
       std::fprintf(stderr,
@@ -207,10 +223,13 @@ std::size_t parallel_for(const trex::client::Args& args, std::size_t hosts) {
   return n;
 }
 
-void run_all(const trex::client::Args& args, std::vector<HostResult>& results) {
-  std::atomic<std::size_t> next{0};
+void run_all(const trex::client::Args& args, std::vector<HostResult>& results,
+             FanOutInterrupts& interrupts) {
+  std::atomic<std::size_t> next{0}, finished{0};
   auto work = [&] {
-    for (std::size_t i; (i = next.fetch_add(1)) < results.size();) run_host(args, i, results[i]);
+    for (std::size_t i; (i = next.fetch_add(1)) < results.size(); ++finished) {
+      run_host(args, i, results[i], interrupts);
+    }
   };
   std::vector<std::thread> workers;
   const std::size_t n = parallel_for(args, results.size());
@@ -224,7 +243,12 @@ void run_all(const trex::client::Args& args, std::vector<HostResult>& results) {
       break;
     }
   }
-  if (workers.empty()) work();
+  if (workers.empty()) {
+    work();  // Ctrl-C keeps its default: it ends trex
+  } else {
+    install_interrupt_handler();
+    interrupts.watch(interrupt_fd(), [&] { return finished.load() == results.size(); });
+  }
   for (auto& t : workers) t.join();
 }
 
@@ -284,7 +308,8 @@ void Gather::print_group(const trex::client::Args& args, const Key& key,
 int fan_out(const trex::client::Args& args, const std::vector<std::string>& hosts) {
   std::vector<HostResult> results(hosts.size());
   for (std::size_t i = 0; i < hosts.size(); ++i) results[i].host = hosts[i];
-  run_all(args, results);
+  FanOutInterrupts interrupts(hosts);
+  run_all(args, results, interrupts);
   if (args.gather) g_gather.print(args, results);
   int worst = 0;
   std::vector<std::string> failed;

@@ -252,6 +252,54 @@ TEST_F(Fanout, GatherPrintsEachSetOfIdenticalResultsOnce) {
   EXPECT_EQ(r.out, rule + a + " (1)\n" + rule + "one\n") << r.err;
 }
 
+TEST_F(Fanout, FirstCtrlCListsTheRunningHostsTheSecondInterruptsThem) {
+  const std::string a = s1_->address(), b = s2_->address();
+  Child c(trex_argv({"-n", "-H", a + "," + b, "-c",
+                     "trap 'echo got-int; exit 7' INT; echo ready; while :; do sleep 0.1; done"}));
+  ASSERT_TRUE(c.wait_for_output(a + ": ready\n"));
+  ASSERT_TRUE(c.wait_for_output(b + ": ready\n"));
+  c.kill(SIGINT);
+  EXPECT_FALSE(c.wait_for_output("got-int", 1s)) << "the first Ctrl-C only lists the hosts";
+  c.kill(SIGINT);
+  const auto r = c.wait(60s);
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.status, 7) << r.err;
+  const auto listed = r.err.find("trex: still running on 2 of 2 hosts: ");
+  ASSERT_NE(listed, std::string::npos) << r.err;
+  const auto line = r.err.substr(listed, r.err.find('\n', listed) - listed);
+  EXPECT_NE(line.find(a), std::string::npos) << line;
+  EXPECT_NE(line.find(b), std::string::npos) << line;
+  EXPECT_EQ(count_of(r.out, ": got-int\n"), 2) << r.out;
+  // The status each host ended with.
+  EXPECT_NE(r.err.find(a + " (exit 7)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(b + " (exit 7)"), std::string::npos) << r.err;
+}
+
+TEST_F(Fanout, ThirdCtrlCGivesUpAndHostsNotStartedStayUnstarted) {
+  const std::string a = s1_->address(), b = s2_->address();
+  // The command and its sleep ignore SIGINT: only giving up ends this. Its
+  // stderr joins stdout, so that each Ctrl-C is sent once the last one was
+  // taken (signals of one kind that wait together are delivered once).
+  std::vector<std::string> argv{"sh", "-c", "exec \"$@\" 2>&1", "sh"};
+  for (const auto& w : trex_argv({"-n", "--parallel", "1", "-H", a + "," + b, "-c",
+                                  "trap '' INT; echo ready; sleep 300"})) {
+    argv.push_back(w);
+  }
+  Child c(argv);
+  ASSERT_TRUE(c.wait_for_output(a + ": ready\n"));
+  c.kill(SIGINT);
+  ASSERT_TRUE(c.wait_for_output("trex: still running on 1 of 2 hosts: " + a + " ("));
+  c.kill(SIGINT);
+  ASSERT_TRUE(c.wait_for_output("trex: interrupting the commands on 1 of 2 hosts"));
+  c.kill(SIGINT);
+  const auto r = c.wait(60s);
+  EXPECT_FALSE(r.timed_out);
+  EXPECT_EQ(r.status, 130) << r.out;
+  EXPECT_NE(r.out.find(a + ": trex: interrupted again"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(b + " (not started: interrupted (Ctrl-C))"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find(b + ": ready"), std::string::npos) << r.out;
+}
+
 TEST_F(Fanout, HostsFileWithCommentsAndParallelOne) {
   const std::string hosts = tmp_.file("hosts");
   write_file(hosts, "# lab machines\n" + s1_->address() + "   # the first\n\n  \t\n" +
