@@ -37,14 +37,17 @@ class Builder {
                       "] (the tables are [hosts.ALIAS] and [groups])");
   }
 
-  Status path(const TomlEntry& e, std::string& out) const {
+  // `build` false: a host this run does not use, checked but not built.
+  Status path(const TomlEntry& e, std::string& out, bool build = true) const {
     if (e.value.kind != Kind::kString || e.value.text.empty()) {
       return fail(e, "must be a non-empty string (a file path)");
     }
     const auto& p = e.value.text;
     if (p.rfind("~/", 0) == 0) {
       if (home_.empty()) return fail(e, "uses ~/ but HOME is not set");
-      out = home_ + p.substr(1);
+      if (build) out = home_ + p.substr(1);
+    } else if (!build) {
+      return {};
     } else {
       out = p.front() == '/' ? p : dir_ + "/" + p;
     }
@@ -98,9 +101,10 @@ class Builder {
       }
     }
     HostEntry& h = *host_;
-    if (e.key == "ca") return path(e, h.ca);
-    if (e.key == "cert") return path(e, h.cert);
-    if (e.key == "key") return path(e, h.key);
+    const bool kept = host_ != &scratch_;
+    if (e.key == "ca") return path(e, h.ca, kept);
+    if (e.key == "cert") return path(e, h.cert, kept);
+    if (e.key == "key") return path(e, h.key, kept);
     if (e.key == "port") {
       if (h.port) return fail(e, "repeats the port given in address");
       return number(e, h.port, 1, 65535);

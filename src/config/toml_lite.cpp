@@ -22,17 +22,14 @@ class Reader {
         if (!st) return st.error();
         keys.clear();
       } else {
+        // `e` is reused from entry to entry: its strings keep their capacity,
+        // so most entries allocate nothing.
         e.line = line_;
-        e.value = TomlValue();
-        auto k = key();
-        if (!k) return k.error();
-        e.key = std::move(*k);
+        if (auto st = key(e.key); !st) return st;
         skip_space();
         if (!eat('=')) return fail("expected '=' after key '" + e.key + "'");
         skip_space();
-        auto v = value();
-        if (!v) return v.error();
-        e.value = std::move(*v);
+        if (auto st = value(e.value); !st) return st;
         // A table appears once (a repeated header is refused), so a repeated
         // key can only be among the current table's keys.
         if (std::find(keys.begin(), keys.end(), e.key) != keys.end()) {
@@ -100,9 +97,8 @@ class Reader {
     table.clear();
     do {
       skip_space();
-      auto k = key();
-      if (!k) return k.error();
-      table.push_back(std::move(*k));
+      table.emplace_back();
+      if (auto st = key(table.back()); !st) return st;
       skip_space();
     } while (eat('.'));
     if (!eat(']')) return fail("expected ']' to end the table header");
@@ -110,41 +106,41 @@ class Reader {
     return {};
   }
 
-  Result<std::string> key() {
+  Status key(std::string& out) {
     if (pos_ < s_.size() && (s_[pos_] == '"' || s_[pos_] == '\'')) {
-      auto k = string();
-      if (k && k->empty()) return fail("empty key");
-      return k;
+      if (auto st = string(out); !st) return st;
+      if (out.empty()) return fail("empty key");
+      return {};
     }
     const auto start = pos_;
     while (pos_ < s_.size() && bare_key_char(s_[pos_])) ++pos_;
     if (pos_ == start) return fail("expected a key");
-    return std::string(s_.substr(start, pos_ - start));
+    out.assign(s_.substr(start, pos_ - start));
+    return {};
   }
 
-  Result<TomlValue> value() {
-    TomlValue v;
+  Status value(TomlValue& v) {
+    v.kind = TomlValue::Kind::kString;
+    v.text.clear();
+    v.strings.clear();
+    v.integer = 0;
+    v.boolean = false;
     if (pos_ >= s_.size()) return fail("missing value");
     const char c = s_[pos_];
-    if (c == '"' || c == '\'') {
-      auto str = string();
-      if (!str) return str.error();
-      v.text = std::move(*str);
-      return v;
-    }
-    if (c == '[') return array();
+    if (c == '"' || c == '\'') return string(v.text);
+    if (c == '[') return array(v);
     if (s_.substr(pos_, 4) == "true" || s_.substr(pos_, 5) == "false") {
       v.kind = TomlValue::Kind::kBool;
       v.boolean = c == 't';
       pos_ += v.boolean ? 4 : 5;
-      return v;
+      return {};
     }
-    if (c == '+' || c == '-' || (c >= '0' && c <= '9')) return integer();
+    if (c == '+' || c == '-' || (c >= '0' && c <= '9')) return integer(v);
     if (c == '{') return fail("inline tables are not used here; write a [table]");
     return fail("expected a value: \"string\", integer, true/false or [array]");
   }
 
-  Result<TomlValue> integer() {
+  Status integer(TomlValue& v) {
     std::string digits;
     const auto start = pos_;
     if (s_[pos_] == '+' || s_[pos_] == '-') digits += s_[pos_++];
@@ -152,7 +148,6 @@ class Reader {
       if (s_[pos_] != '_') digits += s_[pos_];
       ++pos_;
     }
-    TomlValue v;
     v.kind = TomlValue::Kind::kInteger;
     auto [p, ec] = std::from_chars(digits.data() + (digits[0] == '+'),
                                    digits.data() + digits.size(), v.integer);
@@ -162,23 +157,21 @@ class Reader {
       pos_ = start;
       return fail("expected an integer (floats, dates and hex are not used here)");
     }
-    return v;
+    return {};
   }
 
-  Result<TomlValue> array() {
+  Status array(TomlValue& v) {
     ++pos_;
-    TomlValue v;
     v.kind = TomlValue::Kind::kArray;
     for (;;) {
       skip_blank_lines();
-      if (eat(']')) return v;
+      if (eat(']')) return {};
       if (pos_ >= s_.size()) return fail("unterminated array");
       if (s_[pos_] != '"' && s_[pos_] != '\'') return fail("arrays here hold strings only");
-      auto str = string();
-      if (!str) return str.error();
-      v.strings.push_back(std::move(*str));
+      v.strings.emplace_back();
+      if (auto st = string(v.strings.back()); !st) return st;
       skip_blank_lines();
-      if (eat(']')) return v;
+      if (eat(']')) return {};
       if (!eat(',')) return fail("expected ',' or ']' in the array");
     }
   }
@@ -187,12 +180,13 @@ class Reader {
     const auto u = static_cast<unsigned char>(c);
     return c != quote && c != '\\' && (u >= 0x20 || c == '\t') && u != 0x7f;
   }
-  Result<std::string> string() {
+  // Into `out` (cleared first).
+  Status string(std::string& out) {
     const char quote = s_[pos_++];
-    if (s_.substr(pos_, 2) == std::string(2, quote)) {
+    if (pos_ + 1 < s_.size() && s_[pos_] == quote && s_[pos_ + 1] == quote) {
       return fail("multi-line strings are not used here");
     }
-    std::string out;
+    out.clear();
     while (pos_ < s_.size() && s_[pos_] != quote) {
       // The common case first: a run of plain characters, appended at once.
       const auto start = pos_;
@@ -212,7 +206,7 @@ class Reader {
       if (!st) return st.error();
     }
     if (!eat(quote)) return fail("unterminated string");
-    return out;
+    return {};
   }
 
   Status escape(std::string& out) {

@@ -1,7 +1,8 @@
 // Reads a client config file (as trex does: the whole file, then the parser)
 // N times and prints "parse_us MICROSECONDS" of CPU time per read (CPU time:
-// the machine may be busy). Usage: config_bench FILE [N]. tools/bench.sh row
-// (1d). Not a gtest.
+// the machine may be busy). With ALIAS, only that host's entry is kept, as
+// `trex ALIAS ...` does; without, every host is (as -g does).
+// Usage: config_bench FILE [N [ALIAS]]. tools/bench.sh row (1d). Not a gtest.
 #include <time.h>
 
 #include <cstdio>
@@ -13,6 +14,8 @@
 int main(int argc, char** argv) {
   if (argc < 2) return 2;
   const long n = argc > 2 ? std::atol(argv[2]) : 2000;
+  trex::config::HostFilter keep;
+  if (argc > 3) keep = [alias = std::string(argv[3])](const std::string& a) { return a == alias; };
   std::size_t hosts = 0;
   const auto cpu_us = [] {
     timespec ts{};
@@ -27,7 +30,7 @@ int main(int argc, char** argv) {
       for (std::size_t got; (got = std::fread(buf, 1, sizeof(buf), f)) > 0;) text.append(buf, got);
       std::fclose(f);
     }
-    auto c = trex::config::parse_client_config(text, argv[1], "/home/bench");
+    auto c = trex::config::parse_client_config(text, argv[1], "/home/bench", keep);
     if (!c) {
       std::fprintf(stderr, "%s\n", c.message().c_str());
       return 1;
