@@ -91,6 +91,12 @@ Result<std::vector<std::string>> expand_host_ranges(std::string_view word,
 // making the names.
 Result<std::size_t> count_host_ranges(std::string_view word, std::size_t limit = 10000);
 
+// The inverse, for showing a list of hosts: "lab01,lab02,lab03,lab05" ->
+// "lab[01-03,05]". Names that end in digits and share the rest and the
+// number of digits fold together; names holding ':' or brackets (IPv6,
+// HOST:PORT) are left as they are. Expanding the result gives the same hosts.
+std::string fold_host_ranges(const std::vector<std::string>& hosts);
+
 // Splits "a,b[1,2],c" on the commas outside brackets.
 std::vector<std::string> split_host_list(std::string_view list);
 

@@ -1,4 +1,5 @@
 // Host ranges as pdsh and clush write them: lab[01-12], 10.0.0.[11-20].
+#include <algorithm>
 #include <charconv>
 
 #include "trex/client_config.hpp"
@@ -108,6 +109,68 @@ Result<std::vector<std::string>> expand_host_ranges(std::string_view word, std::
 
 Result<std::size_t> count_host_ranges(std::string_view word, std::size_t limit) {
   return walk_ranges(word, limit, nullptr);
+}
+
+namespace {
+
+// The hosts of one fold: the same text before the same number of digits.
+struct NumberedSet {
+  std::string prefix;
+  std::size_t width;
+  std::vector<std::uint32_t> numbers;
+};
+
+std::string fold_set(NumberedSet& set) {
+  auto& n = set.numbers;
+  std::sort(n.begin(), n.end());
+  n.erase(std::unique(n.begin(), n.end()), n.end());
+  const auto padded = [&set](std::uint32_t v) {
+    std::string d = std::to_string(v);
+    return std::string(set.width > d.size() ? set.width - d.size() : 0, '0') + d;
+  };
+  if (n.size() == 1) return set.prefix + padded(n[0]);
+  std::string out = set.prefix + "[";
+  for (std::size_t i = 0; i < n.size();) {
+    std::size_t j = i;
+    while (j + 1 < n.size() && n[j + 1] == n[j] + 1) ++j;
+    out += (i == 0 ? "" : ",") + padded(n[i]) + (j > i ? "-" + padded(n[j]) : "");
+    i = j + 1;
+  }
+  return out + "]";
+}
+
+}  // namespace
+
+std::string fold_host_ranges(const std::vector<std::string>& hosts) {
+  std::vector<NumberedSet> sets;
+  std::vector<std::pair<std::size_t, std::string>> items;  // a set's index, or npos and a name
+  constexpr auto kName = std::string::npos;
+  for (const auto& h : hosts) {
+    std::size_t start = h.size();
+    while (start > 0 && h[start - 1] >= '0' && h[start - 1] <= '9') --start;
+    const std::size_t width = h.size() - start;
+    if (width == 0 || width > 9 || h.find_first_of(":[]") != std::string::npos) {
+      items.emplace_back(kName, h);
+      continue;
+    }
+    std::uint32_t value = 0;
+    std::from_chars(h.data() + start, h.data() + h.size(), value);
+    const auto prefix = std::string_view(h).substr(0, start);
+    auto at = std::find_if(sets.begin(), sets.end(), [&](const NumberedSet& s) {
+      return s.width == width && s.prefix == prefix;
+    });
+    if (at == sets.end()) {
+      items.emplace_back(sets.size(), std::string());
+      sets.push_back(NumberedSet{std::string(prefix), width, {}});
+      at = sets.end() - 1;
+    }
+    at->numbers.push_back(value);
+  }
+  std::string out;
+  for (const auto& [set, name] : items) {
+    out += (out.empty() ? "" : ",") + (set == kName ? name : fold_set(sets[set]));
+  }
+  return out;
 }
 
 std::vector<std::string> split_host_list(std::string_view list) {

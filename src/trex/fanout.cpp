@@ -290,7 +290,7 @@ void Gather::print_group(const trex::client::Args& args, const Key& key,
                          const std::vector<std::string>& hosts) const {
   const auto& [status, error, cut, out, err] = key;
   std::string head = "----------------\n";
-  for (const auto& h : hosts) head += (&h == &hosts.front() ? "" : ",") + h;
+  head += trex::config::fold_host_ranges(hosts);
   head += " (" + std::to_string(hosts.size()) + ")";
   if (!error.empty()) {
     head += ": trex: " + error;

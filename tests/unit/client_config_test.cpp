@@ -2,6 +2,7 @@
 // functions, no HOME or files needed.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 
 #include "config/toml_lite.hpp"
@@ -230,6 +231,31 @@ TEST(HostRanges, Expand) {
     if (!r.ok()) {
       EXPECT_NE(r.message().find(bad), std::string::npos) << r.message();
     }
+  }
+}
+
+TEST(HostRanges, FoldIsTheInverseOfExpand) {
+  EXPECT_EQ(fold_host_ranges({"lab03", "lab01", "lab02", "lab05"}), "lab[01-03,05]");
+  EXPECT_EQ(fold_host_ranges({"n1", "n2", "n10", "n11", "web"}), "n[1-2],n[10-11],web");
+  EXPECT_EQ(fold_host_ranges({"10.0.0.11", "10.0.0.12", "lab7"}), "10.0.0.[11-12],lab7");
+  EXPECT_EQ(fold_host_ranges({"lab2", "lab2"}), "lab2");
+  // HOST:PORT and IPv6 stay as they are (a bracket there is no range).
+  EXPECT_EQ(fold_host_ranges({"127.0.0.1:7443", "127.0.0.1:7444", "[::1]:7"}),
+            "127.0.0.1:7443,127.0.0.1:7444,[::1]:7");
+  EXPECT_EQ(fold_host_ranges({}), "");
+  for (const std::vector<std::string>& hosts :
+       {std::vector<std::string>{"lab01", "lab09", "lab10", "lab12", "x", "lab11"},
+        std::vector<std::string>{"a9", "a10", "a099", "a100", "b1.lab", "b2.lab"}}) {
+    std::vector<std::string> back;
+    for (const auto& word : split_host_list(fold_host_ranges(hosts))) {
+      auto names = expand_host_ranges(word);
+      ASSERT_TRUE(names.ok()) << word;
+      back.insert(back.end(), names->begin(), names->end());
+    }
+    auto want = hosts;
+    std::sort(want.begin(), want.end());
+    std::sort(back.begin(), back.end());
+    EXPECT_EQ(back, want);
   }
 }
 
