@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -118,6 +119,9 @@ class Writer {
     std::string path = "log/audit.jsonl";
     bool fsync = false;
     std::uint64_t max_bytes = 64ULL * 1024 * 1024;  // rotate when exceeded
+    // Called with each record line (no newline) once it is in the file, in
+    // chain order, under the writer's lock: it must not block (--audit-syslog).
+    std::function<void(std::string_view event, std::string_view line)> mirror;
   };
 
   // Opens (creating 0640) and resumes the chain from the last record of the

@@ -32,6 +32,8 @@ struct ServerConfig {
   bool audit_fsync = false;
   std::uint64_t audit_max_bytes = 64ULL << 20;
   bool syslog = false;
+  bool audit_syslog = false;                     // every audit record to syslog too
+  std::string audit_syslog_socket = "/dev/log";  // the syslog daemon's datagram socket
 
   std::string audit_path() const {
     return audit_log.empty() ? log_dir + "/audit.jsonl" : audit_log;

@@ -163,7 +163,9 @@ Status Writer::write(std::string_view event, const Json& fields) {
     if (auto s = rotate(); !s) return s;
   }
   if (auto s = append(record); !s) return s;
-  chain_.advance(std::string_view(record).substr(0, line_size));
+  const std::string_view line = std::string_view(record).substr(0, line_size);
+  chain_.advance(line);
+  if (options_.mirror) options_.mirror(event, line);
   return {};
 }
 

@@ -79,6 +79,8 @@ Status apply_key(ServerConfig& c, std::string_view key, const toml::node& n, std
   if (key == "audit_fsync") return read_bool(n, src, key, c.audit_fsync);
   if (key == "audit_max_bytes") return read_size(n, src, key, c.audit_max_bytes);
   if (key == "syslog") return read_bool(n, src, key, c.syslog);
+  if (key == "audit_syslog") return read_bool(n, src, key, c.audit_syslog);
+  if (key == "audit_syslog_socket") return read_string(n, src, key, c.audit_syslog_socket);
   if (key == "allow_all") return read_bool(n, src, key, c.allow_all);
   return make_error(std::string(src) + ":" + std::to_string(n.source().begin.line) +
                     ": unknown key '" + std::string(key) + "'");

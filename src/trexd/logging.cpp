@@ -95,9 +95,19 @@ trex::Result<Running> start(const trex::config::ServerConfig& c,
   if (auto st = make_log_dir(std::filesystem::path(audit_path).parent_path()); !st) {
     return st.error();
   }
-  auto writer = trex::audit::Writer::open({audit_path, c.audit_fsync, c.audit_max_bytes});
-  if (!writer) return writer.error();
   Running r;
+  trex::audit::Writer::Options options{audit_path, c.audit_fsync, c.audit_max_bytes, {}};
+  if (c.audit_syslog) {
+    auto sys = AuditSyslog::open(c.audit_syslog_socket, log);
+    if (!sys) return sys.error();
+    r.audit_syslog = std::move(*sys);
+    options.mirror = [s = r.audit_syslog.get()](std::string_view event, std::string_view line) {
+      s->send(event, line);
+    };
+    log->info("audit records also go to syslog at {}", c.audit_syslog_socket);
+  }
+  auto writer = trex::audit::Writer::open(options);
+  if (!writer) return writer.error();
   r.audit = std::move(*writer);
   r.server = std::make_unique<trex::server::Server>(c, *ctx, policy, *r.audit, log);
   if (auto st = r.server->listen(); !st) return st.error();

@@ -10,12 +10,14 @@
 #include "trex/config.hpp"
 #include "trex/result.hpp"
 #include "trex/server.hpp"
+#include "trexd/audit_syslog.hpp"
 
 namespace trexd {
 
 trex::Result<std::shared_ptr<spdlog::logger>> make_logger(const trex::config::ServerConfig& c);
 
 struct Running {
+  std::unique_ptr<AuditSyslog> audit_syslog;  // outlives the writer that sends to it
   std::unique_ptr<trex::audit::Writer> audit;
   std::unique_ptr<trex::server::Server> server;
 };

@@ -124,6 +124,12 @@ void add_options(CLI::App& app, Cli& cli) {
   add_size_option(app, "--audit-max-bytes", c.audit_max_bytes, 4096,
                   "rotate the audit trail at this size (K/M/G suffixes)");
   app.add_flag("--syslog", c.syslog, "also send the operational log to syslog");
+  app.add_flag("--audit-syslog", c.audit_syslog,
+               "also send every audit record to syslog (authpriv, RFC 5424, the same JSON line)");
+  app.add_option("--audit-syslog-socket", c.audit_syslog_socket,
+                 "the syslog socket --audit-syslog sends to")
+      ->capture_default_str()
+      ->type_name("PATH");
   app.add_flag("--check-config", cli.check,
                "check configuration, certificates, CRL and policy, then exit");
   app.add_option("--explain", cli.explain_cn,

@@ -24,6 +24,8 @@ kill_grace = 2
 audit_fsync = true
 audit_max_bytes = 1048576
 syslog = true
+audit_syslog = true
+audit_syslog_socket = "/run/rsyslog/trex.sock"
 )";
   auto c = apply_toml(ServerConfig{}, text, "trexd.toml");
   ASSERT_TRUE(c.ok()) << c.message();
@@ -44,6 +46,8 @@ syslog = true
   EXPECT_TRUE(c->audit_fsync);
   EXPECT_EQ(c->audit_max_bytes, 1u << 20);
   EXPECT_TRUE(c->syslog);
+  EXPECT_TRUE(c->audit_syslog);
+  EXPECT_EQ(c->audit_syslog_socket, "/run/rsyslog/trex.sock");
   EXPECT_TRUE(validate(*c).ok());
 }
 
@@ -162,6 +166,8 @@ TEST(ConfigToml, ExampleFileParsesAndShowsTheDefaults) {
   EXPECT_EQ(c->audit_fsync, d.audit_fsync);
   EXPECT_EQ(c->audit_max_bytes, d.audit_max_bytes);
   EXPECT_EQ(c->syslog, d.syslog);
+  EXPECT_EQ(c->audit_syslog, d.audit_syslog);
+  EXPECT_EQ(c->audit_syslog_socket, d.audit_syslog_socket);
   EXPECT_EQ(c->max_sessions, d.max_sessions);
   EXPECT_EQ(c->command_timeout, d.command_timeout);
   EXPECT_EQ(c->handshake_timeout, d.handshake_timeout);

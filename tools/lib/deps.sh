@@ -11,7 +11,8 @@ trex_install_deps() {
       test) want+=(libgtest-dev clang clang-format libclang-rt-14-dev procps python3 tcpdump
                   easy-rsa golang-cfssl  # interop_test: the CA tools labs run
                   man-db groff-base  # man_test renders the man pages
-                  chromium) ;;  # it_report renders trex-audit's HTML report
+                  chromium  # it_report renders trex-audit's HTML report
+                  rsyslog) ;;  # it_syslog: trexd --audit-syslog into a real rsyslogd
       bench) want+=(openssh-server openssh-client hyperfine) ;;
     esac
   done
