@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -19,6 +20,7 @@ inline constexpr std::string_view kServerStart = "server_start";
 inline constexpr std::string_view kServerStop = "server_stop";
 inline constexpr std::string_view kReload = "reload";
 inline constexpr std::string_view kAuthFail = "auth_fail";
+inline constexpr std::string_view kAuthFailSummary = "auth_fail_summary";
 inline constexpr std::string_view kSessionOpen = "session_open";
 inline constexpr std::string_view kSessionClose = "session_close";
 inline constexpr std::string_view kExecStart = "exec_start";
@@ -62,6 +64,17 @@ struct AuthFail {
   };
   std::optional<Claim> claimed;
   static constexpr std::string_view kName = event::kAuthFail;
+  Json to_json() const;
+};
+
+// Refusals from one address beyond the per-address rate, counted rather than
+// recorded one by one: how many, why, and the window they fell in.
+struct AuthFailSummary {
+  std::string peer;  // the address, without a port
+  std::uint64_t count = 0;
+  std::map<std::string, std::uint64_t> reasons;  // reason -> how many
+  std::string window_start, window_end;          // RFC 3339 UTC
+  static constexpr std::string_view kName = event::kAuthFailSummary;
   Json to_json() const;
 };
 

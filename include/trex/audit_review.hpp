@@ -111,6 +111,8 @@ inline constexpr std::string_view kNoCertificate = "(no certificate)";
 // Refusals of certificates that did not verify: what they claim (claimed_cn)
 // is nobody's identity, so they are counted here and never under a client.
 inline constexpr std::string_view kUnverified = "(unverified certificate)";
+// Refusals past trexd's per-address rate, counted in auth_fail_summary records.
+inline constexpr std::string_view kSummarized = "(counted in summaries)";
 
 class Stats {
  public:

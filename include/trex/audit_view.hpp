@@ -43,6 +43,7 @@ struct Entry {
   bool running = false;  // exec_start without exec_end (yet)
   std::optional<std::int64_t> exit_code, signal, duration_ms, bytes_out;
   bool timed_out = false;
+  std::int64_t refusals = 1;  // how many refusals a kRefused entry stands for
 };
 
 // One record as an entry of its own (the event view).

@@ -1,7 +1,9 @@
-// trexd's server: a listening socket, a fixed pool of session threads (each
-// owns one connection from handshake to close), a busy path for connections
-// beyond the pool, SIGHUP-style reload and a draining stop. run() is called
-// from one thread; stop() and reload() may be called from any thread.
+// trexd's server: a listening socket, a handshake stage (one thread carries
+// every TLS handshake in a poll loop, bounded overall and per address), a
+// fixed pool of session threads (each owns one authenticated connection to
+// its close), a busy path for clients beyond the pool, SIGHUP-style reload
+// and a draining stop. run() is called from one thread; stop() and reload()
+// may be called from any thread.
 #pragma once
 
 #include <memory>

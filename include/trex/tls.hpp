@@ -159,11 +159,14 @@ class Connection : public Stream {
   std::optional<std::string> describe_alert() const;
 
  private:
+  friend class ServerHandshake;
   struct ReadAhead;
   struct WriteBehind;
   Connection(std::shared_ptr<Context> ctx, WOLFSSL* ssl, int fd);
   void reset();
   IoResult failure(int err) const;
+  // Frees the TLS session and hands over the socket, open, to the caller.
+  int release_socket();
 
   std::shared_ptr<Context> ctx_;
   WOLFSSL* ssl_ = nullptr;
@@ -173,6 +176,32 @@ class Connection : public Stream {
   // wolfSSL's I/O contexts: their addresses must not move.
   std::unique_ptr<ReadAhead> rx_;
   std::unique_ptr<WriteBehind> tx_;
+};
+
+// The server's side of one handshake, moved on by the caller's poll loop: it
+// never blocks, so one thread can carry many handshakes at once (trexd's
+// handshake stage, where a silent client costs a descriptor, not a thread).
+// Move-only; owns the socket until finish() hands it on or take_socket().
+class ServerHandshake {
+ public:
+  // Takes ownership of `fd` (closed on destruction) and makes it non-blocking.
+  ServerHandshake(std::shared_ptr<Context> ctx, int fd);
+  ServerHandshake(ServerHandshake&&) noexcept;
+  ServerHandshake& operator=(ServerHandshake&&) noexcept;
+  ~ServerHandshake();
+  int fd() const;
+  // Goes as far as the socket allows: the poll events to wait for (POLLIN
+  // or POLLOUT), or 0 once the handshake has ended (then call finish()).
+  short step();
+  // The authenticated client's connection, or why it was refused (the alert
+  // or error frame is on its way: take_socket() and drain it before closing).
+  std::variant<Connection, HandshakeError> finish();
+  // The socket, still open, of a refused or abandoned handshake; -1 if none.
+  int take_socket();
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
 };
 
 // A certificate file looked at on its own (for --check-config and the

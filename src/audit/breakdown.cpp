@@ -43,6 +43,8 @@ std::string peer_host(std::string_view peer) {
     const auto close = peer.find(']');
     return std::string(close == std::string_view::npos ? peer : peer.substr(1, close - 1));
   }
+  // A bare IPv6 address (auth_fail_summary's peer) has no port to cut.
+  if (std::count(peer.begin(), peer.end(), ':') > 1) return std::string(peer);
   const auto colon = peer.rfind(':');
   return std::string(colon == std::string_view::npos ? peer : peer.substr(0, colon));
 }
@@ -67,7 +69,7 @@ void Breakdown::add(const Entry& e) {
     const std::string host = peer_host(e.peer);
     if (peers_.size() >= kMaxKeys && !peers_.count(host)) return;
     Peer& p = peers_[host];
-    ++p.refused;
+    p.refused += static_cast<std::uint64_t>(std::max<std::int64_t>(e.refusals, 0));
     p.last_reason = e.status.substr(std::min<std::size_t>(e.status.size(), 9));  // "refused: "
     p.last_ts = e.ts;
   }

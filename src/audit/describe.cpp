@@ -142,6 +142,10 @@ std::string status_of(const std::string& event, const Json& r) {
            ", issuer " + text_of(r, "issuer") + ", sha256 " + text_of(r, "fingerprint");
   }
   if (event == event::kAuthFail || event == event::kSessionClose) return text_of(r, "reason");
+  if (event == event::kAuthFailSummary) {
+    return text_of(r, "count") + " refusals from " + text_of(r, "peer") + ", " +
+           text_of(r, "window_start") + " to " + text_of(r, "window_end");
+  }
   if (event == event::kSessionOpen) return ou_text(r);
   if (event == event::kServerStart || event == event::kServerStop) {
     std::string s = "version " + text_of(r, "version") + ", pid " + text_of(r, "pid");

@@ -38,6 +38,14 @@ Json AuthFail::to_json() const {
   return j;
 }
 
+Json AuthFailSummary::to_json() const {
+  return {{"peer", peer},
+          {"count", count},
+          {"reasons", reasons},
+          {"window_start", window_start},
+          {"window_end", window_end}};
+}
+
 Json SessionOpen::to_json() const {
   return {{"conn", conn},
           {"peer", peer},

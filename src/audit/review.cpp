@@ -153,7 +153,8 @@ Result<Json> parse_record(std::string_view line) {
 
 bool is_failure(const Json& record) {
   const std::string event = text_of(record, "event");
-  if (event == event::kAuthFail || event == event::kExecDenied) return true;
+  if (event == event::kAuthFail || event == event::kAuthFailSummary) return true;
+  if (event == event::kExecDenied) return true;
   if (event != event::kExecEnd) return false;
   return true_of(record, "timed_out") || int_of(record, "signal").value_or(0) != 0 ||
          int_of(record, "exit_code").value_or(0) != 0;

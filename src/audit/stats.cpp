@@ -24,6 +24,10 @@ Cells cells_of(const std::string& name, const ClientStats& s) {
 
 void Stats::add(const Json& record) {
   const std::string event = text_of(record, "event");
+  if (event == event::kAuthFailSummary) {
+    clients_[std::string(kSummarized)].refused += int_of(record, "count").value_or(0);
+    return;
+  }
   const bool counted = event == event::kSessionOpen || event == event::kExecEnd ||
                        event == event::kExecDenied || event == event::kAuthFail;
   if (!counted) return;

@@ -98,6 +98,20 @@ void describe_other(Entry& e, const Json& r) {
     for (const char* key : {"issuer", "fingerprint"}) {
       if (const std::string v = text_of(r, key); !v.empty()) e.command += ", " + (key + (" " + v));
     }
+  } else if (ev == event::kAuthFailSummary) {
+    // Refusals past the per-address rate: one entry stands for them all.
+    e.kind = Kind::kRefused;
+    e.failed = true;
+    e.refusals = int_of(r, "count").value_or(0);
+    std::string reasons;
+    if (const auto it = r.find("reasons"); it != r.end() && it->is_object()) {
+      for (const auto& [reason, n] : it->items()) {
+        reasons += (reasons.empty() ? "" : ", ") + printable(reason) + " x" + n.dump();
+      }
+    }
+    e.status = "refused: " + std::to_string(e.refusals) + " more (" + reasons + ")";
+    e.command =
+        "from " + e.peer + ", " + text_of(r, "window_start") + " to " + text_of(r, "window_end");
   } else if (ev == event::kServerStart || ev == event::kServerStop || ev == event::kReload) {
     e.kind = Kind::kServer;
     e.status = server_status(ev, r);
@@ -111,9 +125,10 @@ void describe_other(Entry& e, const Json& r) {
 
 const std::vector<std::string_view>& known_events() {
   static const std::vector<std::string_view> names = {
-      event::kServerStart,  event::kServerStop, event::kAuthFail,   event::kSessionOpen,
-      event::kSessionClose, event::kExecStart,  event::kExecDenied, event::kExecEnd,
-      event::kReload,       "file_put",         "file_get"};  // the SPEC's changes in force
+      event::kServerStart,     event::kServerStop,  event::kAuthFail,
+      event::kAuthFailSummary, event::kSessionOpen, event::kSessionClose,
+      event::kExecStart,       event::kExecDenied,  event::kExecEnd,
+      event::kReload,          "file_put",          "file_get"};  // the SPEC's changes in force
   return names;
 }
 

@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "server/handshakes.hpp"
 #include "server/state.hpp"
 #include "trex/audit_events.hpp"
 #include "trex/host.hpp"
@@ -23,52 +24,13 @@
 namespace trex::server {
 namespace {
 
-// "a.b.c.d:port" or "[v6]:port". A dual-stack listener sees IPv4 clients
-// as ::ffff:a.b.c.d: they are written as the IPv4 address they are.
-std::string peer_name(const sockaddr_storage& ss) {
-  std::optional<host::IpAddress> ip;
-  unsigned port = 0;
-  if (ss.ss_family == AF_INET) {
-    const auto* a = reinterpret_cast<const sockaddr_in*>(&ss);
-    ip = host::IpAddress::from_bytes(reinterpret_cast<const unsigned char*>(&a->sin_addr), 4);
-    port = ntohs(a->sin_port);
-  } else if (ss.ss_family == AF_INET6) {
-    const auto* a = reinterpret_cast<const sockaddr_in6*>(&ss);
-    char zone[IF_NAMESIZE] = {};
-    if (a->sin6_scope_id != 0 && if_indextoname(a->sin6_scope_id, zone) == nullptr) {
-      std::snprintf(zone, sizeof(zone), "%u", a->sin6_scope_id);
-    }
-    ip = host::IpAddress::from_bytes(a->sin6_addr.s6_addr, 16, zone);
-    port = ntohs(a->sin6_port);
-  }
-  if (!ip) return "?";
-  return host::join_host_port(ip->unmapped().to_string(), static_cast<std::uint16_t>(port));
-}
-
 void signal_eventfd(int fd) {
   const std::uint64_t one = 1;
   [[maybe_unused]] auto n = ::write(fd, &one, sizeof(one));
 }
 
-struct Job {
-  int fd;
-  std::string peer;
-  std::uint64_t conn;
-};
-
-// A connection turned away for want of a session slot failed like a refused
-// handshake, and is audited the same way. No cn or serial: a dropped
-// connection never got to its handshake, and refuse_busy does not report
-// the certificate of the one it refuses.
-void audit_busy(State& st, const Job& job) {
-  const audit::AuthFail fail{job.conn,     job.peer,     "server busy",
-                             std::nullopt, std::nullopt, std::nullopt};
-  if (auto s = st.audit.record(fail); !s) {
-    st.log->error("audit: cannot record auth_fail: {}", s.message());
-  }
-}
-
-// A bounded hand-off between the acceptor and a set of threads.
+// A bounded hand-off between the handshake stage and a set of threads.
+template <class Job>
 class JobQueue {
  public:
   bool push(Job job, std::size_t limit) {
@@ -144,7 +106,7 @@ Status Server::listen() {
   socklen_t len = sizeof(ss);
   getsockname(fd.get(), reinterpret_cast<sockaddr*>(&ss), &len);
   listen_fd_ = std::move(fd);
-  address_ = peer_name(ss);
+  address_ = peer_of(ss).text;
   return {};
 }
 
@@ -153,56 +115,37 @@ std::string Server::address() const { return address_; }
 void Server::run() {
   State& st = *state_;
   const std::size_t pool_size = st.config.max_sessions;
-  JobQueue sessions, busy;
+  JobQueue<Admission> sessions, busy;
   std::atomic<std::size_t> idle{pool_size};
   std::vector<std::thread> threads;
   threads.reserve(pool_size + 1);
   for (std::size_t i = 0; i < pool_size; ++i) {
     threads.emplace_back([&] {
-      while (auto job = sessions.pop()) {
-        serve_connection(st, job->fd, job->peer, job->conn);
+      while (auto a = sessions.pop()) {
+        serve_admitted(st, std::move(*a));
         idle.fetch_add(1);
       }
     });
   }
   threads.emplace_back([&] {
-    while (auto job = busy.pop()) {
-      audit_busy(st, *job);
-      refuse_busy(st, job->fd, job->peer);
-    }
+    while (auto a = busy.pop()) refuse_busy(st, std::move(*a));
   });
-
-  for (;;) {
-    pollfd fds[2] = {{listen_fd_.get(), POLLIN, 0}, {st.stop_fd.get(), POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0 && errno != EINTR) break;
-    if (fds[1].revents != 0) break;
-    if (fds[0].revents == 0) continue;
-    sockaddr_storage ss{};
-    socklen_t len = sizeof(ss);
-    const int fd =
-        ::accept4(listen_fd_.get(), reinterpret_cast<sockaddr*>(&ss), &len, SOCK_CLOEXEC);
-    if (fd < 0) {
-      if (errno == EMFILE || errno == ENFILE) {
-        st.log->error("accept: {}; pausing 100 ms", std::strerror(errno));
-        std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      }
-      continue;
-    }
-    Job job{fd, peer_name(ss), st.next_conn.fetch_add(1)};
-    // Claim an idle thread first, so a queued job never waits behind a
-    // long-running session.
+  // A slot is claimed only for an authenticated client, and only from an
+  // idle thread, so a queued session never waits behind a long-running one.
+  auto take_slot = [&](Admission& a) {
     std::size_t n = idle.load();
     bool claimed = false;
     while (n > 0 && !(claimed = idle.compare_exchange_weak(n, n - 1))) {
     }
-    if (claimed) {
-      sessions.push(std::move(job), pool_size);
-    } else if (!busy.push(Job{fd, job.peer, job.conn}, 16)) {
-      st.log->warn("connection from {} dropped: server busy", job.peer);
-      ::close(fd);
-      audit_busy(st, job);
-    }
-  }
+    if (claimed) sessions.push(std::move(a), pool_size);
+    return claimed;
+  };
+  auto turn_away = [&](Admission a) {
+    const std::string peer = a.peer;
+    // Beyond 16 waiting to be told, the connection just closes.
+    if (!busy.push(std::move(a), 16)) st.log->warn("connection from {} dropped: server busy", peer);
+  };
+  HandshakeStage(st, listen_fd_.get(), take_slot, turn_away).run();
   listen_fd_.reset();
   st.log->info("stopped accepting; waiting for sessions to end");
   sessions.close();

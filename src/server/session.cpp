@@ -263,48 +263,20 @@ void serve_session(State& st, Channel channel, tls::PeerIdentity id, const std::
   Session(st, std::move(channel), std::move(id), peer, conn).run();
 }
 
-void serve_connection(State& st, int fd, const std::string& peer, std::uint64_t conn) {
-  auto hs =
-      tls::Connection::accept(st.tls(), fd, std::chrono::seconds(st.config.handshake_timeout));
-  if (auto* err = std::get_if<tls::HandshakeError>(&hs)) {
-    st.log->warn("conn {} from {}: handshake failed: {} [{}]", conn, peer, err->reason(),
-                 err->detail);
-    audit::AuthFail fail{conn, peer, err->reason(), std::nullopt, std::nullopt, std::nullopt};
-    if (err->peer && err->peer->verified) {
-      fail.cn = err->peer->cn;
-      fail.serial = err->peer->serial;
-    } else if (err->peer) {
-      // Anyone can put any CN in a certificate no CA of ours signed: record
-      // it as a claim, with what identifies that certificate.
-      fail.claimed =
-          audit::AuthFail::Claim{err->peer->cn, err->peer->issuer, err->peer->fingerprint};
-    }
-    if (auto s = st.audit.record(fail); !s) {
-      st.log->error("audit: cannot record auth_fail: {}", s.message());
-    }
-  } else {
-    auto& tls_conn = std::get<tls::Connection>(hs);
-    tls::PeerIdentity id = tls_conn.peer();
-    serve_session(st, Channel(std::move(tls_conn)), std::move(id), peer, conn);
-  }
-  // Each thread doing ECC keeps a cache until told to drop it (see NOTES).
-  tls::release_thread_caches();
+void serve_admitted(State& st, Admission a) {
+  tls::PeerIdentity id = a.conn.peer();
+  serve_session(st, Channel(std::move(a.conn)), std::move(id), a.peer, a.id);
 }
 
-void refuse_busy(State& st, int fd, const std::string& peer) {
-  auto hs = tls::Connection::accept(st.tls(), fd, std::chrono::seconds(2));
-  if (auto* conn = std::get_if<tls::Connection>(&hs)) {
-    Channel ch(std::move(*conn));
-    ch.send(
-        proto::FrameType::kError,
-        proto::encode(proto::ErrorInfo{
-            proto::ErrorCode::kBusy, "server busy: all " + std::to_string(st.config.max_sessions) +
+void refuse_busy(State& st, Admission a) {
+  Channel ch(std::move(a.conn));
+  ch.send(
+      proto::FrameType::kError,
+      proto::encode(proto::ErrorInfo{proto::ErrorCode::kBusy,
+                                     "server busy: all " + std::to_string(st.config.max_sessions) +
                                          " sessions are in use; try again later"}));
-    ch.flush_all(std::chrono::seconds(1));
-    ch.shutdown();
-  }
-  st.log->warn("connection from {} refused: server busy", peer);
-  tls::release_thread_caches();
+  ch.flush_all(std::chrono::seconds(1));
+  ch.shutdown();
 }
 
 }  // namespace trex::server

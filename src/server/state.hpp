@@ -53,12 +53,20 @@ struct State {
   std::shared_ptr<const policy::Policy> policy_;
 };
 
+// An authenticated connection on its way to a session slot.
+struct Admission {
+  tls::Connection conn;
+  std::string peer;  // "a.b.c.d:port"
+  std::uint64_t id;  // the connection's number (`conn` in the audit trail)
+};
+
 // Serves an authenticated session over `channel` until it ends.
 void serve_session(State& state, Channel channel, tls::PeerIdentity id, const std::string& peer,
                    std::uint64_t conn);
-// Serves one accepted connection start to finish (handshake included).
-void serve_connection(State& state, int fd, const std::string& peer, std::uint64_t conn);
-// Tells a connection beyond the pool that the server is busy, and closes it.
-void refuse_busy(State& state, int fd, const std::string& peer);
+// Serves an authenticated connection's session start to finish.
+void serve_admitted(State& state, Admission a);
+// Tells an authenticated client that every session slot is taken, and
+// closes (its refusal was recorded by the handshake stage).
+void refuse_busy(State& state, Admission a);
 
 }  // namespace trex::server

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <memory>
 #include <string_view>
+#include <utility>
 
 #include "tls/identity.hpp"
 #include "tls/server_name.hpp"
@@ -152,6 +153,24 @@ void linger_close(int fd, std::chrono::milliseconds max) {
   }
 }
 
+// Why wolfSSL_accept/connect failed with `err` (not WANT_READ/WRITE).
+HandshakeError failure_of(WOLFSSL* ssl, int err) {
+  HandshakeError e{failure_for_error(err), error_text(err), {}, {}};
+  if (e.kind == HandshakeFailure::kOther) e.context = error_text(err);
+  if (err == FATAL_ERROR) {
+    WOLFSSL_ALERT_HISTORY h{};
+    if (wolfSSL_get_alert_history(ssl, &h) == WOLFSSL_SUCCESS && h.last_rx.code > 0) {
+      e.kind = HandshakeFailure::kPeerAlert;
+      e.context = alert_reason(h.last_rx.code);
+    }
+  }
+  return e;
+}
+
+HandshakeError timed_out() {
+  return HandshakeError{HandshakeFailure::kTimeout, "handshake did not finish in time", {}, {}};
+}
+
 template <class Step>
 std::optional<HandshakeError> drive_handshake(WOLFSSL* ssl, int fd, Clock::time_point deadline,
                                               Step step) {
@@ -159,23 +178,10 @@ std::optional<HandshakeError> drive_handshake(WOLFSSL* ssl, int fd, Clock::time_
     const int ret = step(ssl);
     if (ret == WOLFSSL_SUCCESS) return std::nullopt;
     const int err = wolfSSL_get_error(ssl, ret);
-    if (err == WOLFSSL_ERROR_WANT_READ || err == WOLFSSL_ERROR_WANT_WRITE) {
-      if (!wait_fd(fd, err == WOLFSSL_ERROR_WANT_WRITE, deadline)) {
-        return HandshakeError{
-            HandshakeFailure::kTimeout, "handshake did not finish in time", {}, {}};
-      }
-      continue;
+    if (err != WOLFSSL_ERROR_WANT_READ && err != WOLFSSL_ERROR_WANT_WRITE) {
+      return failure_of(ssl, err);
     }
-    HandshakeError e{failure_for_error(err), error_text(err), {}, {}};
-    if (e.kind == HandshakeFailure::kOther) e.context = error_text(err);
-    if (err == FATAL_ERROR) {
-      WOLFSSL_ALERT_HISTORY h{};
-      if (wolfSSL_get_alert_history(ssl, &h) == WOLFSSL_SUCCESS && h.last_rx.code > 0) {
-        e.kind = HandshakeFailure::kPeerAlert;
-        e.context = alert_reason(h.last_rx.code);
-      }
-    }
-    return e;
+    if (!wait_fd(fd, err == WOLFSSL_ERROR_WANT_WRITE, deadline)) return timed_out();
   }
 }
 
@@ -389,34 +395,68 @@ HandshakeError refuse_after_handshake(Connection& conn, const VerifyNote& note,
 }
 }  // namespace
 
-std::variant<Connection, HandshakeError> Connection::accept(std::shared_ptr<Context> ctx, int fd,
-                                                            std::chrono::milliseconds timeout) {
-  prepare_socket(fd);
-  Connection conn(ctx, new_ssl(*ctx, fd), fd);
-  if (conn.ssl_ == nullptr) {
-    return HandshakeError{HandshakeFailure::kNoResources, "wolfSSL_new failed", {}, {}};
-  }
+struct ServerHandshake::State {
+  Connection conn;
   VerifyNote note;
-  wolfSSL_set_ex_data(conn.ssl_, 0, &note);
-  auto err = drive_handshake(conn.ssl_, fd, Clock::now() + timeout, wolfSSL_accept);
-  wolfSSL_set_ex_data(conn.ssl_, 0, nullptr);
-  constexpr std::chrono::milliseconds kLinger{500};
-  if (err) {
-    describe_failure(note, *err);
-    err->peer = std::move(note.claimed);
-    if (err->kind != HandshakeFailure::kTimeout) linger_close(fd, kLinger);
-    return *std::move(err);
+  std::optional<HandshakeError> failed;
+  bool ended = false;
+};
+
+ServerHandshake::ServerHandshake(std::shared_ptr<Context> ctx, int fd) {
+  prepare_socket(fd);
+  WOLFSSL* ssl = new_ssl(*ctx, fd);
+  state_ = std::make_unique<State>(State{Connection(std::move(ctx), ssl, fd), {}, {}, false});
+  if (ssl == nullptr) {
+    state_->failed = HandshakeError{HandshakeFailure::kNoResources, "wolfSSL_new failed", {}, {}};
+    state_->ended = true;
+    return;
   }
-  // Refusals after the handshake: end the session cleanly (close_notify;
-  // the destructor lingers).
+  wolfSSL_set_ex_data(ssl, 0, &state_->note);
+}
+
+ServerHandshake::ServerHandshake(ServerHandshake&&) noexcept = default;
+ServerHandshake& ServerHandshake::operator=(ServerHandshake&&) noexcept = default;
+ServerHandshake::~ServerHandshake() = default;
+
+int ServerHandshake::fd() const { return state_ ? state_->conn.fd_ : -1; }
+
+short ServerHandshake::step() {
+  State& s = *state_;
+  if (s.ended) return 0;
+  const int ret = wolfSSL_accept(s.conn.ssl_);
+  if (ret == WOLFSSL_SUCCESS) {
+    s.ended = true;
+    return 0;
+  }
+  const int err = wolfSSL_get_error(s.conn.ssl_, ret);
+  if (err == WOLFSSL_ERROR_WANT_READ) return POLLIN;
+  if (err == WOLFSSL_ERROR_WANT_WRITE) return POLLOUT;
+  s.failed = failure_of(s.conn.ssl_, err);
+  s.ended = true;
+  return 0;
+}
+
+std::variant<Connection, HandshakeError> ServerHandshake::finish() {
+  State& s = *state_;
+  Connection& conn = s.conn;
+  if (conn.ssl_ != nullptr) wolfSSL_set_ex_data(conn.ssl_, 0, nullptr);
+  if (s.failed) {
+    if (s.failed->kind != HandshakeFailure::kNoResources) {
+      describe_failure(s.note, *s.failed);
+      s.failed->peer = std::move(s.note.claimed);
+    }
+    return *std::move(s.failed);
+  }
+  // Refusals after the handshake: close_notify goes out, then the caller
+  // drains the socket (take_socket).
   auto refuse = [&](HandshakeError e) {
     conn.shutdown();
     return e;
   };
   bool client_auth = false;
   auto id = peer_leaf(conn.ssl_, &client_auth);
-  if (note.refuse_after_handshake) {
-    return refuse(refuse_after_handshake(conn, note, std::move(note.claimed)));
+  if (s.note.refuse_after_handshake) {
+    return refuse(refuse_after_handshake(conn, s.note, std::move(s.note.claimed)));
   }
   if (!id) {
     return refuse(
@@ -432,7 +472,36 @@ std::variant<Connection, HandshakeError> Connection::accept(std::shared_ptr<Cont
     return refuse(
         {HandshakeFailure::kWrongKeyUsage, "certificate lacks EKU clientAuth", conn.peer_, {}});
   }
-  return conn;
+  return std::move(conn);
+}
+
+int ServerHandshake::take_socket() { return state_ ? state_->conn.release_socket() : -1; }
+
+int Connection::release_socket() {
+  if (ssl_ != nullptr) wolfSSL_free(ssl_);
+  ssl_ = nullptr;
+  rx_.reset();
+  tx_.reset();
+  return std::exchange(fd_, -1);
+}
+
+std::variant<Connection, HandshakeError> Connection::accept(std::shared_ptr<Context> ctx, int fd,
+                                                            std::chrono::milliseconds timeout) {
+  ServerHandshake hs(std::move(ctx), fd);
+  const auto deadline = Clock::now() + timeout;
+  while (const short events = hs.step()) {
+    if (!wait_fd(hs.fd(), events == POLLOUT, deadline)) return timed_out();
+  }
+  auto result = hs.finish();
+  // A refusal's alert must not be overtaken by a reset: drain, then close.
+  const auto* err = std::get_if<HandshakeError>(&result);
+  if (const int s = hs.take_socket(); s >= 0) {
+    if (err != nullptr && err->kind != HandshakeFailure::kNoResources) {
+      linger_close(s, std::chrono::milliseconds(500));
+    }
+    ::close(s);
+  }
+  return result;
 }
 
 std::variant<Connection, HandshakeError> Connection::connect(std::shared_ptr<Context> ctx, int fd,

@@ -1,7 +1,9 @@
-// The server's pure parts: what an approved request becomes.
+// The server's pure parts: what an approved request becomes, and how many
+// refusals an address may write into the audit trail.
 #include <gtest/gtest.h>
 
 #include "server/plan.hpp"
+#include "server/refusals.hpp"
 
 namespace trex::server {
 namespace {
@@ -104,6 +106,66 @@ TEST(SessionEnd, TextFollowsTheKind) {
   EXPECT_FALSE(out.protocol_error());
   out.session_end = SessionEnd{EndKind::kProtocolError, "x"};
   EXPECT_TRUE(out.protocol_error());
+}
+
+// ---- refusal rate ---------------------------------------------------------
+
+struct RefusalLimiterTest : ::testing::Test {
+  Instant t0{std::chrono::steady_clock::time_point{} + std::chrono::hours(1),
+             std::chrono::system_clock::from_time_t(1'700'000'000)};
+  Instant at(std::chrono::milliseconds d) const { return {t0.mono + d, t0.wall + d}; }
+};
+
+TEST_F(RefusalLimiterTest, ABurstIsRecordedThenTheRestIsCountedPerAddress) {
+  RefusalLimiter lim(3, std::chrono::seconds(60));
+  int recorded = 0;
+  for (int i = 0; i < 10; ++i) recorded += lim.admit("10.0.0.1", "timeout", at({}));
+  EXPECT_EQ(recorded, 3);
+  // Another address has its own burst.
+  EXPECT_TRUE(lim.admit("10.0.0.2", "unknown CA", at({})));
+  EXPECT_TRUE(lim.take_due(at(std::chrono::seconds(59))).empty());
+  EXPECT_EQ(lim.next_due(), t0.mono + std::chrono::seconds(60));
+}
+
+TEST_F(RefusalLimiterTest, TheWindowEndsWithOneSummaryAndTheAddressStartsAfresh) {
+  RefusalLimiter lim(2, std::chrono::seconds(60));
+  lim.admit("10.0.0.1", "timeout", at({}));
+  lim.admit("10.0.0.1", "timeout", at({}));
+  for (int i = 0; i < 5; ++i) lim.admit("10.0.0.1", "timeout", at(std::chrono::seconds(1)));
+  for (int i = 0; i < 2; ++i) lim.admit("10.0.0.1", "no certificate", at(std::chrono::seconds(2)));
+  lim.admit("10.0.0.2", "timeout", at({}));  // within its burst: no summary
+  const auto due = lim.take_due(at(std::chrono::seconds(60)));
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].peer, "10.0.0.1");
+  EXPECT_EQ(due[0].count, 7u);
+  EXPECT_EQ(due[0].reasons,
+            (std::map<std::string, std::uint64_t>{{"no certificate", 2}, {"timeout", 5}}));
+  EXPECT_EQ(due[0].window_start, audit::rfc3339_utc(t0.wall));
+  EXPECT_EQ(due[0].window_end, audit::rfc3339_utc(t0.wall + std::chrono::seconds(60)));
+  EXPECT_FALSE(lim.next_due().has_value());
+  EXPECT_TRUE(lim.admit("10.0.0.1", "timeout", at(std::chrono::seconds(61))));
+}
+
+TEST_F(RefusalLimiterTest, StopTakesEveryOpenWindowEndingNow) {
+  RefusalLimiter lim(1, std::chrono::seconds(60));
+  for (int i = 0; i < 4; ++i) lim.admit("10.0.0.1", "timeout", at({}));
+  const auto due = lim.take_due(at(std::chrono::seconds(5)), true);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].count, 3u);
+  EXPECT_EQ(due[0].window_end, audit::rfc3339_utc(t0.wall + std::chrono::seconds(5)));
+  EXPECT_TRUE(lim.take_due(at(std::chrono::seconds(5)), true).empty());
+}
+
+TEST_F(RefusalLimiterTest, AddressesBeyondTheTableShareOneWindow) {
+  RefusalLimiter lim(1, std::chrono::seconds(60), 2);
+  EXPECT_TRUE(lim.admit("10.0.0.1", "timeout", at({})));
+  EXPECT_TRUE(lim.admit("10.0.0.2", "timeout", at({})));
+  EXPECT_TRUE(lim.admit("10.0.0.3", "timeout", at({})));   // the first under "*"
+  EXPECT_FALSE(lim.admit("10.0.0.4", "timeout", at({})));  // counted under "*"
+  const auto due = lim.take_due(at({}), true);
+  ASSERT_EQ(due.size(), 1u);
+  EXPECT_EQ(due[0].peer, "*");
+  EXPECT_EQ(due[0].count, 1u);
 }
 
 }  // namespace
