@@ -1,5 +1,6 @@
 // trexd: parses options, loads configuration, certificates, policy and the
 // audit trail, then runs the server. Exit 2 when it cannot start.
+#include <fcntl.h>
 #include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
@@ -196,6 +197,15 @@ void run_signal_thread(trex::server::Server& server, const ServerConfig& config,
   }
 }
 
+// trexd reads nothing from its terminal and hands it to no one: stdin
+// becomes /dev/null (stdout and stderr stay for the operator's log).
+void detach_stdin() {
+  if (const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC); null >= 0) {
+    ::dup2(null, STDIN_FILENO);
+    if (null != STDIN_FILENO) ::close(null);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -263,6 +273,7 @@ int main(int argc, char** argv) {
     if (!isatty(2)) std::fprintf(stderr, "trexd: %s\n", started.message().c_str());
     return 2;
   }
+  detach_stdin();
   auto& server = *started->server;
   std::atomic<bool> done{false};
   log_expiry(cli.config, **log);

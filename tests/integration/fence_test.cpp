@@ -211,7 +211,14 @@ TEST_F(FenceTest, CommandsGetNoControllingTerminal) {
   EXPECT_EQ(r.out.find("injected"), std::string::npos) << r.out;
   const auto start = audit_records(tty_dir.file("audit.jsonl"), "server_start");
   ASSERT_EQ(start.size(), 1u);
-  ::kill(start[0]["pid"].get<pid_t>(), SIGTERM);
+  // trexd does not keep the terminal as its stdin either (it reads nothing
+  // from it): /dev/null.
+  const auto pid = start[0]["pid"].get<pid_t>();
+  char stdin_target[256] = {};
+  const std::string fd0 = "/proc/" + std::to_string(pid) + "/fd/0";
+  ASSERT_GT(::readlink(fd0.c_str(), stdin_target, sizeof(stdin_target) - 1), 0);
+  EXPECT_STREQ(stdin_target, "/dev/null");
+  ::kill(pid, SIGTERM);
   script.wait();
 }
 
