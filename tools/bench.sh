@@ -167,7 +167,7 @@ SSH=("${SSH_BASE[@]}" -o LogLevel=ERROR)
 
 # trexd: a fresh PKI (Ed25519, the tools/pki default), logs in the temp dir.
 bash tools/pki init --dir "$T/pki" >/dev/null
-bash tools/pki server server --dir "$T/pki" >/dev/null
+bash tools/pki server server --loopback --dir "$T/pki" >/dev/null
 bash tools/pki client bench --dir "$T/pki" >/dev/null
 mkdir -p "$T/log"
 "$TREXD" --listen "127.0.0.1:$TREX_PORT" --ca "$T/pki/ca.crt" \
@@ -190,7 +190,7 @@ FSYNC_PID=$!
 # The same trexd on a two-level PKI (root, intermediate, a CRL each): clients
 # present leaf + intermediate, for (1e).
 bash tools/pki init --intermediate --dir "$T/pki2" >/dev/null
-bash tools/pki server server --dir "$T/pki2" >/dev/null
+bash tools/pki server server --loopback --dir "$T/pki2" >/dev/null
 bash tools/pki client bench --dir "$T/pki2" >/dev/null
 mkdir -p "$T/log-chain"
 "$TREXD" --listen "127.0.0.1:$CHAIN_PORT" --ca "$T/pki2/ca.crt" \

@@ -113,7 +113,7 @@ fi
 if [[ -f $PKI/issued/server.crt ]]; then
   note "reusing the server certificate $PKI/issued/server.crt"
 else
-  tools/pki server server
+  tools/pki server server --loopback
 fi
 if [[ -f $PKI/issued/client.crt ]]; then
   note "reusing the client certificate $PKI/issued/client.crt"

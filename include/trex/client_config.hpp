@@ -3,6 +3,7 @@
 // file and the environment and passes them in, so tests need no HOME.
 //
 //   ca = "ca.crt"          cert = "client.crt"     key = "client.key"
+//   crl = "crl.pem"        # check servers against the CA's CRL (fails closed)
 //   pki_dir = "/srv/pki"   # opt in to a tools/pki folder's client files
 //   port = 7443            connect_timeout = 10
 //   [hosts.web1]
@@ -30,11 +31,13 @@ struct HostEntry {
   std::optional<std::uint16_t> port;  // from `port` or "address:port"
   std::string server_name;            // the name the server's certificate must carry
   std::string ca, cert, key;          // empty: the general lookup
+  std::string crl{};                  // empty: the general lookup
 };
 
 struct ClientConfig {
   std::string source;         // the file read ("" when there was none)
   std::string ca, cert, key;  // resolved paths, empty when not set
+  std::string crl;            // resolved; empty: no revocation check of servers
   std::string pki_dir;        // resolved; empty: no pki/ fallback
   std::optional<std::uint16_t> port;
   std::optional<std::uint32_t> connect_timeout;
@@ -70,12 +73,16 @@ struct FileChoice {
 };
 struct CertFiles {
   FileChoice ca, cert, key;
+  FileChoice crl{};  // path "" when no CRL is set
 };
 struct CertFlags {
   std::string ca, cert, key;
+  std::string crl{};
 };
 // Flags, then TREX_CA/TREX_CERT/TREX_KEY, then the host's entry, then the
 // config's keys, then its pki_dir, then `config_dir`/{ca.crt,client.crt,client.key}.
+// The CRL: --crl, TREX_CRL, the host's entry, the config's `crl`; no default
+// (a CRL that trex did not ask for could not be kept current).
 CertFiles choose_cert_files(const CertFlags& flags, const EnvLookup& env,
                             const ClientConfig& config, const HostEntry* host,
                             const std::string& default_dir);

@@ -42,6 +42,9 @@ struct ServerFiles {
 };
 struct ClientFiles {
   std::string ca, cert, key;
+  // A PEM file of one or more CRLs: the server's chain is checked against
+  // it, and every CA of `ca` needs a current one. Empty: no revocation check.
+  std::string crl{};
 };
 
 class Context {

@@ -69,11 +69,12 @@ class Builder {
     if (e.key == "ca") return path(e, c_.ca);
     if (e.key == "cert") return path(e, c_.cert);
     if (e.key == "key") return path(e, c_.key);
+    if (e.key == "crl") return path(e, c_.crl);
     if (e.key == "pki_dir") return path(e, c_.pki_dir);
     if (e.key == "port") return number(e, c_.port, 1, 65535);
     if (e.key == "connect_timeout") return number(e, c_.connect_timeout, 1, 30 * 86400);
     return fail(e,
-                "is unknown (ca, cert, key, pki_dir, port, connect_timeout, [hosts.ALIAS], "
+                "is unknown (ca, cert, key, crl, pki_dir, port, connect_timeout, [hosts.ALIAS], "
                 "[groups])");
   }
 
@@ -105,6 +106,7 @@ class Builder {
     if (e.key == "ca") return path(e, h.ca, kept);
     if (e.key == "cert") return path(e, h.cert, kept);
     if (e.key == "key") return path(e, h.key, kept);
+    if (e.key == "crl") return path(e, h.crl, kept);
     if (e.key == "port") {
       if (h.port) return fail(e, "repeats the port given in address");
       return number(e, h.port, 1, 65535);
@@ -117,8 +119,8 @@ class Builder {
       return {};
     }
     if (e.key == "address") return address(e, h);
-    return fail(e,
-                "is unknown in [hosts." + alias + "] (address, port, server_name, ca, cert, key)");
+    return fail(
+        e, "is unknown in [hosts." + alias + "] (address, port, server_name, ca, cert, key, crl)");
   }
 
   Status address(const TomlEntry& e, HostEntry& h) const {
@@ -210,11 +212,23 @@ CertFiles choose_cert_files(const CertFlags& flags, const EnvLookup& env,
     if (default_dir.empty()) return FileChoice{"", "default (HOME is not set)"};
     return FileChoice{default_dir + "/" + default_name, "default"};
   };
-  return {choose(flags.ca, "--ca", "TREX_CA", &HostEntry::ca, config.ca, "ca.crt", "ca.crt"),
-          choose(flags.cert, "--cert", "TREX_CERT", &HostEntry::cert, config.cert,
-                 "issued/client.crt", "client.crt"),
-          choose(flags.key, "--key", "TREX_KEY", &HostEntry::key, config.key, "private/client.key",
-                 "client.key")};
+  CertFiles files{
+      choose(flags.ca, "--ca", "TREX_CA", &HostEntry::ca, config.ca, "ca.crt", "ca.crt"),
+      choose(flags.cert, "--cert", "TREX_CERT", &HostEntry::cert, config.cert, "issued/client.crt",
+             "client.crt"),
+      choose(flags.key, "--key", "TREX_KEY", &HostEntry::key, config.key, "private/client.key",
+             "client.key"),
+      {"", "not set: servers are not checked for revocation"}};
+  if (!flags.crl.empty()) {
+    files.crl = {flags.crl, "--crl"};
+  } else if (const char* v = nonempty(env, "TREX_CRL")) {
+    files.crl = {v, "TREX_CRL"};
+  } else if (host != nullptr && !host->crl.empty()) {
+    files.crl = {host->crl, in_config + " (its host entry)"};
+  } else if (!config.crl.empty()) {
+    files.crl = {config.crl, in_config};
+  }
+  return files;
 }
 
 }  // namespace trex::config

@@ -517,6 +517,7 @@ std::variant<Connection, HandshakeError> Connection::connect(std::shared_ptr<Con
   auto err = drive_handshake(conn.ssl_, fd, Clock::now() + timeout, wolfSSL_connect);
   if (err) {
     if (auto refused = names.refusal()) return *std::move(refused);
+    names.describe_chain_failure(*err);
     // The key is proven against the certificate only now, on the failure
     // path: a probe on every run would cost each command a handshake.
     if (err->kind != HandshakeFailure::kTimeout) {

@@ -90,7 +90,9 @@ Result<std::shared_ptr<Context>> Context::server(const ServerFiles& files) {
   // certificate explicitly.
   wolfSSL_CTX_set_verify(ctx.get(), WOLFSSL_VERIFY_PEER | WOLFSSL_VERIFY_FAIL_IF_NO_PEER_CERT,
                          verify_peer);
-  if (auto st = load_crls(ctx.get(), files); !st) return st.error();
+  if (auto st = load_crls(ctx.get(), {files.ca, files.crl, files.crl_dir, false}); !st) {
+    return st.error();
+  }
   // No tickets: a resumed session would skip the CRL check of the current list.
   wolfSSL_CTX_no_ticket_TLSv13(ctx.get());
   return std::shared_ptr<Context>(new Context(ctx.release(), true));
@@ -103,6 +105,11 @@ Result<std::shared_ptr<Context>> Context::client(const ClientFiles& files) {
     return st.error();
   }
   wolfSSL_CTX_set_verify(ctx.get(), WOLFSSL_VERIFY_PEER, nullptr);
+  // A lab machine whose key was stolen is revoked: with a CRL, trex refuses
+  // it, and fails closed when the CRL is stale.
+  if (!files.crl.empty()) {
+    if (auto st = load_crls(ctx.get(), {files.ca, files.crl, "", true}); !st) return st.error();
+  }
   return std::shared_ptr<Context>(new Context(ctx.release(), false, files));
 }
 

@@ -203,24 +203,28 @@ bool issued_by(const CrlBlob& b, const std::vector<CaName>& cas) {
                      [&](const CaName& c) { return c.subject_key == b.issuer_key; });
 }
 
-// Refuses what would lock clients out: an expired CRL, a CA of --ca without one.
+// Refuses what would lock peers out (trexd) or leave a revoked server
+// unnoticed (trex): an expired CRL, a CA of --ca without one.
 Status check_coverage(const std::vector<CrlBlob>& blobs, const std::vector<CaName>& cas,
-                      const std::string& ca_file) {
+                      const CrlSource& src) {
+  const std::string effect = src.client ? "trex cannot tell whether a server it signed was revoked"
+                                        : "every certificate that CA signed would be refused";
+  const std::string renew = src.client ? "get a current CRL from your CA (tools/pki crl there)"
+                                       : "renew it (tools/pki crl) and copy the new CRL";
   const auto now = Clock::now();
   for (const auto& b : blobs) {
     if (b.info.superseded || b.info.next_update >= now) continue;
     return make_error("CRL " + b.info.source + " of CA '" + b.info.issuer +
-                      "' has expired (nextUpdate " + when(b.info.next_update) +
-                      "): every certificate that CA signed would be refused; "
-                      "renew it (tools/pki crl) and copy the new CRL");
+                      "' has expired (nextUpdate " + when(b.info.next_update) + "): " + effect +
+                      "; " + renew);
   }
   for (const auto& ca : cas) {
     const bool has = std::any_of(blobs.begin(), blobs.end(),
                                  [&](const CrlBlob& b) { return b.issuer_key == ca.subject_key; });
     if (!has) {
-      return make_error("no CRL for CA '" + ca.subject + "' (in " + ca_file +
-                        "): every certificate it signed would be refused; add its CRL to "
-                        "--crl or --crl-dir");
+      return make_error("no CRL for CA '" + ca.subject + "' (in " + src.ca + ")" +
+                        (src.client ? " in " + src.crl : "") + ": " + effect + "; add its CRL to " +
+                        (src.client ? "that file" : "--crl or --crl-dir"));
     }
   }
   return {};
@@ -249,12 +253,12 @@ Status load_one(WOLFSSL_CTX* ctx, const CrlBlob& b, bool anchor) {
 
 }  // namespace
 
-Status load_crls(WOLFSSL_CTX* ctx, const ServerFiles& files) {
-  auto blobs = read_crl_blobs(files.crl, files.crl_dir);
+Status load_crls(WOLFSSL_CTX* ctx, const CrlSource& source) {
+  auto blobs = read_crl_blobs(source.crl, source.crl_dir);
   if (!blobs) return blobs.error();
-  auto cas = read_ca_names(files.ca);
+  auto cas = read_ca_names(source.ca);
   if (!cas) return cas.error();
-  if (auto st = check_coverage(*blobs, *cas, files.ca); !st) return st;
+  if (auto st = check_coverage(*blobs, *cas, source); !st) return st;
   // Fail closed: a CA in a chain without a loaded, current CRL refuses it.
   if (wolfSSL_CTX_EnableCRL(ctx, WOLFSSL_CRL_CHECKALL) != WOLFSSL_SUCCESS) {
     return make_error("cannot enable CRL checking");

@@ -1,4 +1,4 @@
-// Private: CRLs and CA names as trexd loads them into a server context.
+// Private: CRLs and CA names as trexd (and trex with --crl) load them into a context.
 #pragma once
 
 #include <string>
@@ -25,9 +25,13 @@ struct CaName {
 Result<std::vector<CaName>> read_ca_names(const std::string& path);
 
 // Loads every current CRL into `ctx` with checking of every CA in a chain
-// (fail closed). Each CA of `files.ca` needs a CRL; CRLs of other CAs
+// (fail closed). Each CA of `ca` needs a CRL; CRLs of other CAs
 // (intermediates that peers present) are checked against their CA's key at
 // first use, since that CA is known only once a peer presents it.
-Status load_crls(WOLFSSL_CTX* ctx, const ServerFiles& files);
+struct CrlSource {
+  std::string ca, crl, crl_dir;
+  bool client = false;  // trex checking a server (words its errors for that side)
+};
+Status load_crls(WOLFSSL_CTX* ctx, const CrlSource& source);
 
 }  // namespace trex::tls

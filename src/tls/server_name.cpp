@@ -36,11 +36,14 @@ ServerNameCheck::~ServerNameCheck() { wolfSSL_set_ex_data(ssl_, 0, nullptr); }
 
 // Whatever the chain check decided otherwise stands.
 int ServerNameCheck::callback(int preverify, WOLFSSL_X509_STORE_CTX* store) {
-  if (!preverify || store->error_depth != 0) return preverify;
   auto* ssl = static_cast<WOLFSSL*>(
       wolfSSL_X509_STORE_CTX_get_ex_data(store, wolfSSL_get_ex_data_X509_STORE_CTX_idx()));
   auto* self = ssl ? static_cast<ServerNameCheck*>(wolfSSL_get_ex_data(ssl, 0)) : nullptr;
-  if (self == nullptr) return preverify;  // recheck() still runs
+  if (!preverify) {
+    if (self != nullptr) note_failure(self->chain_, store);
+    return preverify;
+  }
+  if (self == nullptr || store->error_depth != 0) return preverify;  // recheck() still runs
   std::optional<std::vector<std::string>> sans;
   if (store->totalCerts > 0 && store->certs != nullptr) {
     auto info = info_from_der(store->certs[0].buffer, store->certs[0].length);

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "tls/verify.hpp"
 #include "tls/wolfssl.hpp"
 #include "trex/tls.hpp"
 
@@ -30,6 +31,9 @@ class ServerNameCheck {
   // After a finished handshake: the rule again on the verified leaf, in case
   // a wolfSSL build skipped the callback on success.
   std::optional<HandshakeError> recheck(const PeerIdentity& peer) const;
+  // After a failed handshake: the chain's first failure (a revoked CA names
+  // that CA, where wolfSSL's code would say "unknown CA").
+  void describe_chain_failure(HandshakeError& e) const { describe_failure(chain_, e); }
 
  private:
   static int callback(int preverify, WOLFSSL_X509_STORE_CTX* store);
@@ -40,6 +44,7 @@ class ServerNameCheck {
   const std::string& host_;
   bool refused_ = false;
   std::optional<std::vector<std::string>> sans_;  // of the refused leaf
+  VerifyNote chain_;
 };
 
 }  // namespace trex::tls

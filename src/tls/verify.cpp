@@ -38,24 +38,30 @@ void note_names(VerifyNote& note, const unsigned char* der, std::size_t len) {
 
 }  // namespace
 
+void note_failure(VerifyNote& note, WOLFSSL_X509_STORE_CTX* store) {
+  if (store->certs == nullptr || store->totalCerts <= 0) return;
+  const int depth = store->error_depth;
+  if (!note.claimed) {
+    note.claimed = identity_from_der(store->certs[0].buffer, store->certs[0].length, nullptr);
+  }
+  if (note.code != 0 || depth < 0 || depth >= store->totalCerts) return;
+  note.code = wolfssl_code(store->error);
+  note.depth = depth;
+  note_names(note, store->certs[depth].buffer, store->certs[depth].length);
+}
+
 int verify_peer(int preverify, WOLFSSL_X509_STORE_CTX* store) {
   if (preverify) return preverify;
   auto* ssl = static_cast<WOLFSSL*>(
       wolfSSL_X509_STORE_CTX_get_ex_data(store, wolfSSL_get_ex_data_X509_STORE_CTX_idx()));
   auto* note = ssl ? static_cast<VerifyNote*>(wolfSSL_get_ex_data(ssl, 0)) : nullptr;
-  if (note == nullptr || store->certs == nullptr || store->totalCerts <= 0) return preverify;
-  const int depth = store->error_depth;
-  if (!note->claimed) {
-    note->claimed = identity_from_der(store->certs[0].buffer, store->certs[0].length, nullptr);
-  }
-  if (note->code != 0 || depth < 0 || depth >= store->totalCerts) return preverify;
-  note->code = wolfssl_code(store->error);
-  note->depth = depth;
-  note_names(*note, store->certs[depth].buffer, store->certs[depth].length);
+  if (note == nullptr) return preverify;
+  const bool first = note->code == 0;
+  note_failure(*note, store);
   // Only at the leaf: a CA certificate accepted here would be added to the
   // context's trust store. The leaf is checked in full otherwise; accept()
   // refuses the session once the handshake is over.
-  if (depth == 0 && (note->code == CRL_MISSING || note->code == EXTKEYUSE_AUTH_E)) {
+  if (first && note->depth == 0 && (note->code == CRL_MISSING || note->code == EXTKEYUSE_AUTH_E)) {
     note->refuse_after_handshake = true;
     return 1;
   }

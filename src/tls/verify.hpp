@@ -30,6 +30,10 @@ std::string refusal_message(const VerifyNote& note);
 
 int verify_peer(int preverify, WOLFSSL_X509_STORE_CTX* store);
 
+// Keeps the first failure of a chain (and the leaf as claimed) in `note`:
+// for a callback that saw preverify fail.
+void note_failure(VerifyNote& note, WOLFSSL_X509_STORE_CTX* store);
+
 // wolfSSL's error code as a handshake failure kind.
 HandshakeFailure failure_for_error(int code);
 

@@ -25,7 +25,8 @@ namespace {
 trex::config::ClientConfig g_config;
 std::string g_config_note;  // for -v: which config file, or why none
 std::mutex g_ctx_mu;
-std::map<std::tuple<std::string, std::string, std::string>, std::shared_ptr<trex::tls::Context>>
+std::map<std::tuple<std::string, std::string, std::string, std::string>,
+         std::shared_ptr<trex::tls::Context>>
     g_contexts;
 
 const char* env(const char* name) { return std::getenv(name); }
@@ -158,10 +159,11 @@ trex::Result<trex::client::Target> target_of(const std::string& word,
 
 trex::Result<std::shared_ptr<trex::tls::Context>> context_for(const std::string& word,
                                                               const trex::client::Args& args) {
-  const auto files = trex::config::choose_cert_files({args.ca, args.cert, args.key}, env, g_config,
-                                                     entry_of(word), trex::config::config_dir(env));
+  const auto files =
+      trex::config::choose_cert_files({args.ca, args.cert, args.key, args.crl}, env, g_config,
+                                      entry_of(word), trex::config::config_dir(env));
   std::lock_guard lock(g_ctx_mu);
-  const auto key = std::make_tuple(files.ca.path, files.cert.path, files.key.path);
+  const auto key = std::make_tuple(files.ca.path, files.cert.path, files.key.path, files.crl.path);
   if (auto it = g_contexts.find(key); it != g_contexts.end()) return it->second;
   if (args.verbose) {
     std::fprintf(stderr, "trex: %s\n", g_config_note.c_str());
@@ -172,6 +174,12 @@ trex::Result<std::shared_ptr<trex::tls::Context>> context_for(const std::string&
                                       : "key",
                    f->path.c_str(), f->from.c_str());
     }
+    if (files.crl.path.empty()) {
+      std::fprintf(stderr, "trex: CRL %s\n", files.crl.from.c_str());
+    } else {
+      std::fprintf(stderr, "trex: CRL %s (from %s)\n", files.crl.path.c_str(),
+                   files.crl.from.c_str());
+    }
   }
   for (const auto* f : {&files.ca, &files.cert, &files.key}) {
     if (f->path.empty()) {
@@ -180,10 +188,12 @@ trex::Result<std::shared_ptr<trex::tls::Context>> context_for(const std::string&
   }
   if (auto st = check_dates(files.cert.path); !st) return st.error();
   warn_if_key_exposed(files.key.path, args);
-  auto ctx = trex::tls::Context::client({files.ca.path, files.cert.path, files.key.path});
+  auto ctx =
+      trex::tls::Context::client({files.ca.path, files.cert.path, files.key.path, files.crl.path});
   if (!ctx) {
     std::string from;
-    for (const auto* f : {&files.ca, &files.cert, &files.key}) {
+    for (const auto* f : {&files.ca, &files.cert, &files.key, &files.crl}) {
+      if (f->path.empty()) continue;
       if (ctx.message().find(f->path) != std::string::npos) from = f->from;
     }
     return trex::make_error(ctx.message() + (from.empty() ? "" : " (from " + from + ")") +

@@ -99,7 +99,7 @@ class Ops : public ::testing::Test {
     pki_tmp_ = new TempDir();
     pki_ = new Pki(pki_tmp_->path());
     // A server certificate that expires in 3 days.
-    pki_->pki({"server", "s2", "--end", utc_stamp(std::chrono::hours(72))});
+    pki_->pki({"server", "s2", "--loopback", "--end", utc_stamp(std::chrono::hours(72))});
   }
   static void TearDownTestSuite() {
     delete pki_;
@@ -280,7 +280,7 @@ TEST_F(Ops, SighupReloadsTheServerCertificateAndKeepsItWhenTheNewKeyIsBroken) {
   ASSERT_EQ(served_serial(d, pki), old_serial);
 
   // Re-issue: a new certificate and key in the files trexd was started with.
-  pki.pki({"server", "renewed"});
+  pki.pki({"server", "renewed", "--loopback"});
   const std::string new_serial = serial_of_pem(read_file(pki.cert("renewed")));
   ASSERT_NE(new_serial, old_serial);
   namespace fs = std::filesystem;

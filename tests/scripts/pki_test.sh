@@ -110,7 +110,8 @@ check "private dir still 0700" test "$(mode "$D/private")" = 700
 srv=$(text "$D/issued/srv.crt")
 check "server EKU serverAuth" has "$srv" 'TLS Web Server Authentication'
 check "server EKU lacks clientAuth" hasnt "$srv" 'TLS Web Client Authentication'
-check "server default SANs" has "$srv" 'DNS:srv, DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1'
+check "server default SAN is its name only" has "$srv" 'DNS:srv$'
+check "server default SANs lack loopback names" hasnt "$srv" 'localhost|127\.0\.0\.1'
 check "server CA:FALSE" has "$srv" 'CA:FALSE'
 check "server keyUsage digitalSignature only (ed25519)" has "$srv" '^ +Digital Signature$'
 check "server has SKI" has "$srv" 'Subject Key Identifier'
@@ -129,6 +130,10 @@ ok "server --san" server web --san DNS:web.lab,DNS:*.web.lab,IP:10.0.0.5,IP:fd00
 web=$(text "$D/issued/web.crt")
 check "--san replaces the defaults" has "$web" 'DNS:web.lab, DNS:\*.web.lab, IP Address:10.0.0.5, IP Address:FD00:0:0:0:0:0:0:5$'
 check "--san drops localhost" hasnt "$web" 'localhost'
+ok "server --loopback" server lo --loopback --dir "$D"
+check "--loopback adds localhost and the loopback addresses" has "$(text "$D/issued/lo.crt")" 'DNS:lo, DNS:localhost, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1$'
+ok "server --san --loopback" server lo2 --san DNS:lo2.lab --loopback --dir "$D"
+check "--loopback adds to --san" has "$(text "$D/issued/lo2.crt")" 'DNS:lo2.lab, DNS:localhost, IP Address:127.0.0.1'
 web_end=$(openssl x509 -in "$D/issued/web.crt" -noout -enddate)
 web_end=$(epoch "${web_end#notAfter=}")
 check "server --days 10" test $(((web_end - now + 3600) / 86400)) -eq 10

@@ -26,7 +26,7 @@ cleanup() {
 trap cleanup EXIT
 
 bash "$pki_script" --dir "$tmp/pki" init >/dev/null
-bash "$pki_script" --dir "$tmp/pki" server server >/dev/null
+bash "$pki_script" --dir "$tmp/pki" server server --loopback >/dev/null
 bash "$pki_script" --dir "$tmp/pki" client client >/dev/null
 P=$tmp/pki
 log=$tmp/log/server.log

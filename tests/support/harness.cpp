@@ -279,13 +279,13 @@ RunResult Child::wait(std::chrono::milliseconds timeout) {
 
 Pki::Pki(const std::string& dir, const std::string& algo) : dir_(dir + "/pki") {
   pki({"init", "--algo", algo});
-  pki({"server", "server"});
+  pki({"server", "server", "--loopback"});
   pki({"client", "client", "--ou", "ops"});
 }
 
 Pki::Pki(const std::string& dir, TwoLevel) : dir_(dir + "/pki") {
   pki({"init", "--intermediate"});
-  pki({"server", "server"});
+  pki({"server", "server", "--loopback"});
   pki({"client", "client", "--ou", "ops"});
 }
 

@@ -204,6 +204,39 @@ TEST(ClientConfig, CertificateLookupOrder) {
   EXPECT_EQ(f.cert.from, "--cert");
 }
 
+TEST(ClientConfig, CrlLookupOrderHasNoDefault) {
+  std::map<std::string, std::string> vars;
+  const EnvLookup env = [&](const char* n) -> const char* {
+    auto it = vars.find(n);
+    return it == vars.end() ? nullptr : it->second.c_str();
+  };
+  // Not even pki_dir's crl.pem: a CRL trex did not ask for could go stale
+  // and stop it.
+  auto c = parsed("pki_dir = \"/p\"\n");
+  auto f = choose_cert_files({}, env, c, nullptr, "/d");
+  EXPECT_TRUE(f.crl.path.empty());
+  EXPECT_EQ(f.crl.from, "not set: servers are not checked for revocation");
+  c = parsed("crl = \"crl.pem\"\n[hosts.web1]\ncrl = \"~/web1-crl.pem\"\n");
+  EXPECT_EQ(c.crl, "/home/u/.config/trex/crl.pem");
+  ASSERT_EQ(c.hosts.count("web1"), 1u);
+  f = choose_cert_files({}, env, c, nullptr, "/d");
+  EXPECT_EQ(f.crl.path, "/home/u/.config/trex/crl.pem");
+  EXPECT_EQ(f.crl.from, "config /home/u/.config/trex/config.toml");
+  f = choose_cert_files({}, env, c, &c.hosts["web1"], "/d");
+  EXPECT_EQ(f.crl.path, "/home/u/web1-crl.pem");
+  vars["TREX_CRL"] = "";  // empty counts as unset
+  EXPECT_EQ(choose_cert_files({}, env, c, nullptr, "/d").crl.from,
+            "config /home/u/.config/trex/config.toml");
+  vars["TREX_CRL"] = "/env.pem";
+  f = choose_cert_files({}, env, c, &c.hosts["web1"], "/d");
+  EXPECT_EQ(f.crl.path, "/env.pem");
+  EXPECT_EQ(f.crl.from, "TREX_CRL");
+  f = choose_cert_files({"", "", "", "/flag.pem"}, env, c, nullptr, "/d");
+  EXPECT_EQ(f.crl.path, "/flag.pem");
+  EXPECT_EQ(f.crl.from, "--crl");
+  EXPECT_NE(error_of("crl = 7\n").find("key 'crl' must be a non-empty string"), std::string::npos);
+}
+
 TEST(HostRanges, Expand) {
   const auto e = [](std::string_view w) {
     auto r = expand_host_ranges(w);

@@ -68,8 +68,8 @@ class Pkis {
     const std::string dir = root() + "/" + algo;
     const std::string pki = "bash " + q(TREX_PKI_SCRIPT) + " --dir " + q(dir) + " ";
     for (const std::string& args :
-         {"init --algo " + algo, std::string("server server"), std::string("client alice --ou ops"),
-          std::string("client bob")}) {
+         {"init --algo " + algo, std::string("server server --loopback"),
+          std::string("client alice --ou ops"), std::string("client bob")}) {
       Run r = sh(pki + args);
       if (r.code != 0) ADD_FAILURE() << "tools/pki " << args << " failed:\n" << r.out;
     }

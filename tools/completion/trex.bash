@@ -158,7 +158,7 @@ _trex_pki() {
   local opts='--dir -h --help'
   case ${COMP_WORDS[1]} in
     init) opts+=' --cn --algo --days --intermediate --root-cn' ;;
-    server) opts+=' --san --algo --days --start --end' ;;
+    server) opts+=' --san --loopback --algo --days --start --end' ;;
     client) opts+=' --ou --algo --days --start --end' ;;
     revoke) opts+=' --intermediate' ;;
     crl) opts+=' --days --root --lastupdate --nextupdate' ;;
