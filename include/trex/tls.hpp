@@ -2,7 +2,7 @@
 // once (one guard in main). Context is an immutable, fully configured
 // WOLFSSL_CTX shared by all sessions through shared_ptr (SIGHUP builds a new
 // one and swaps it; live sessions keep theirs). Connection owns one WOLFSSL
-// and its socket and must be used by one thread only (see NOTES: a reader
+// and its socket and must be used by one thread only (src/README.md, "Invariants": a reader
 // and a writer thread on one WOLFSSL corrupt the stream).
 #pragma once
 

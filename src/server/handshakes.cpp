@@ -253,7 +253,7 @@ void HandshakeStage::shut_down() {
   pending_.clear();
   lingering_.clear();
   flush_summaries(true);
-  // This thread did every handshake's ECC: drop its cache (see NOTES).
+  // This thread did every handshake's ECC: drop its cache (src/README.md, "Invariants").
   tls::release_thread_caches();
 }
 

@@ -168,7 +168,7 @@ void Server::reload() {
   const auto& c = st.config;
   auto ctx = tls::Context::server({c.ca, c.cert, c.key, c.crl, c.crl_dir});
   // The key probe's loopback handshake did ECC in this (the signal) thread:
-  // drop the thread's ECC cache, or it leaks when the thread ends (NOTES).
+  // drop the thread's ECC cache, or it leaks when the thread ends (src/README.md, "Invariants").
   tls::release_thread_caches();
   const audit::Reload rec{"tls", ctx.ok(), ctx.ok() ? "" : ctx.message()};
   if (ctx) {

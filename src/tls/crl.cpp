@@ -14,7 +14,7 @@
 #include <sstream>
 
 #include "tls/x509_name.hpp"
-#include "trex/audit.hpp"
+#include "util/time.hpp"
 
 #include <wolfssl/wolfcrypt/asn_public.h>
 
@@ -134,7 +134,7 @@ Result<std::vector<std::string>> crl_files_in(const std::string& dir) {
   return files;
 }
 
-std::string when(Clock::time_point t) { return audit::rfc3339_utc(t); }
+std::string when(Clock::time_point t) { return util::rfc3339_utc(t); }
 
 }  // namespace
 

@@ -14,7 +14,7 @@
 
 #include "tls/identity.hpp"
 #include "tls/x509_name.hpp"
-#include "trex/audit.hpp"
+#include "util/time.hpp"
 
 #include <wolfssl/wolfcrypt/asn_public.h>
 #include <wolfssl/wolfcrypt/hash.h>
@@ -162,7 +162,7 @@ std::optional<PeerIdentity> identity_from_der(const unsigned char* der, std::siz
   if (wc_Sha256Hash(der, static_cast<word32>(len), digest) == 0) {
     id.fingerprint = hex(digest, sizeof(digest), false);
   }
-  id.not_after = audit::rfc3339_utc(info.not_after);
+  id.not_after = util::rfc3339_utc(info.not_after);
   if (client_auth != nullptr) *client_auth = info.client_auth;
   return id;
 }

@@ -4,7 +4,10 @@
 
 #include "trex/audit_view.hpp"
 
-namespace trex::audit::cli {
+namespace trex::trex_audit {
+
+using namespace trex::audit;  // this program is the audit module's front end
+
 namespace {
 
 void print_stats_csv(const Stats& stats, const Breakdown& more) {
@@ -141,4 +144,4 @@ int run_stats(const Trail& trail, const Query& query, Format format) {
   return clean ? 0 : 1;
 }
 
-}  // namespace trex::audit::cli
+}  // namespace trex::trex_audit

@@ -10,7 +10,14 @@
 #include "trex/audit_review.hpp"
 #include "trex/audit_view.hpp"
 
-namespace trex::audit::cli {
+namespace trex::trex_audit {
+
+using audit::Anchor;
+using audit::Filter;
+using audit::Format;
+using audit::Json;
+using audit::Query;
+using audit::TableOptions;
 
 inline constexpr int kUsage = 2;
 
@@ -59,4 +66,4 @@ int run_report(const Trail& trail, const Query& query, const std::string& html);
 bool for_each_record(const std::vector<std::string>& files,
                      const std::function<void(const Json&, std::string_view)>& fn);
 
-}  // namespace trex::audit::cli
+}  // namespace trex::trex_audit

@@ -8,7 +8,10 @@
 
 #include "trex-audit/commands.hpp"
 
-namespace trex::audit::cli {
+namespace trex::trex_audit {
+
+using namespace trex::audit;  // this program is the audit module's front end
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -89,4 +92,4 @@ int run_verify_hosts(const std::vector<HostTrail>& trails) {
   return all_ok ? 0 : 1;
 }
 
-}  // namespace trex::audit::cli
+}  // namespace trex::trex_audit

@@ -12,7 +12,7 @@
 
 namespace {
 
-namespace cli = trex::audit::cli;
+namespace cli = trex::trex_audit;
 using trex::audit::Format;
 
 struct Args {

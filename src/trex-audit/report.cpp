@@ -10,7 +10,10 @@
 #include "trex-audit/commands.hpp"
 #include "trex/audit_report.hpp"
 
-namespace trex::audit::cli {
+namespace trex::trex_audit {
+
+using namespace trex::audit;  // this program is the audit module's front end
+
 namespace {
 
 ChainSummary summary_of(const VerifyReport& v, std::size_t files) {
@@ -79,4 +82,4 @@ int run_report(const Trail& trail, const Query& query, const std::string& html) 
   return clean && verified.ok() ? 0 : 1;
 }
 
-}  // namespace trex::audit::cli
+}  // namespace trex::trex_audit

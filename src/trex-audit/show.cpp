@@ -11,7 +11,10 @@
 #include "trex/audit_events.hpp"
 #include "trex/audit_follow.hpp"
 
-namespace trex::audit::cli {
+namespace trex::trex_audit {
+
+using namespace trex::audit;  // this program is the audit module's front end
+
 namespace {
 
 constexpr auto kFollowPoll = std::chrono::milliseconds(20);
@@ -129,4 +132,4 @@ int run_follow(const Trail& trail, const ShowOptions& options) {
   }
 }
 
-}  // namespace trex::audit::cli
+}  // namespace trex::trex_audit

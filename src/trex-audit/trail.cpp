@@ -3,7 +3,10 @@
 
 #include "trex-audit/commands.hpp"
 
-namespace trex::audit::cli {
+namespace trex::trex_audit {
+
+using namespace trex::audit;  // this program is the audit module's front end
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -49,4 +52,4 @@ Result<Trail> find_trail(const std::vector<std::string>& files, const std::strin
   return make_error(msg);
 }
 
-}  // namespace trex::audit::cli
+}  // namespace trex::trex_audit

@@ -11,7 +11,7 @@
 #include "trex/client_config.hpp"
 #include "trex/config.hpp"
 
-namespace trexcli {
+namespace trex::trex_cli {
 
 inline constexpr int kOwnFailure = 255;
 
@@ -73,4 +73,4 @@ bool take_prompt_interrupt();
 void warn_if_expiring(const std::string& cert_path,
                       std::chrono::system_clock::time_point not_after);
 
-}  // namespace trexcli
+}  // namespace trex::trex_cli

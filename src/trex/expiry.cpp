@@ -12,7 +12,7 @@
 
 #include "common.hpp"
 
-namespace trexcli {
+namespace trex::trex_cli {
 namespace {
 
 std::filesystem::path stamp_for(const std::string& cert_path) {
@@ -55,4 +55,4 @@ void warn_if_expiring(const std::string& cert_path,
   std::ofstream(stamp).put('\n');
 }
 
-}  // namespace trexcli
+}  // namespace trex::trex_cli

@@ -25,7 +25,7 @@
 #include "interrupts.hpp"
 #include "trex/client_text.hpp"
 
-namespace trexcli {
+namespace trex::trex_cli {
 namespace {
 
 constexpr std::size_t kMaxLine = 64 * 1024;
@@ -328,4 +328,4 @@ int fan_out(const trex::client::Args& args, const std::vector<std::string>& host
   return worst;
 }
 
-}  // namespace trexcli
+}  // namespace trex::trex_cli

@@ -8,7 +8,7 @@
 #include "common.hpp"
 #include "line_reader.hpp"
 
-namespace trexcli {
+namespace trex::trex_cli {
 namespace {
 
 bool is_blank(const std::string& s) { return s.find_first_not_of(" \t\r") == std::string::npos; }
@@ -65,4 +65,4 @@ int interactive(const trex::client::Args& args, std::shared_ptr<trex::tls::Conte
   return last;
 }
 
-}  // namespace trexcli
+}  // namespace trex::trex_cli

@@ -6,7 +6,7 @@
 
 #include <cstdio>
 
-namespace trexcli {
+namespace trex::trex_cli {
 namespace {
 
 // At most this many names in the list of running hosts.
@@ -72,4 +72,4 @@ void FanOutInterrupts::on_interrupt() {
   }
 }
 
-}  // namespace trexcli
+}  // namespace trex::trex_cli

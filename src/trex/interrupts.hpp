@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-namespace trexcli {
+namespace trex::trex_cli {
 
 class FanOutInterrupts {
  public:
@@ -41,4 +41,4 @@ class FanOutInterrupts {
   std::atomic<int> count_{0};
 };
 
-}  // namespace trexcli
+}  // namespace trex::trex_cli

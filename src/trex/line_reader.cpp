@@ -13,7 +13,7 @@
 
 #include "common.hpp"
 
-namespace trexcli {
+namespace trex::trex_cli {
 
 namespace {
 
@@ -124,4 +124,4 @@ std::optional<std::string> LineReader::plain() {
   }
 }
 
-}  // namespace trexcli
+}  // namespace trex::trex_cli

@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-namespace trexcli {
+namespace trex::trex_cli {
 
 class LineReader {
  public:
@@ -32,4 +32,4 @@ class LineReader {
   std::string buf_;  // plain(): bytes read past the last line
 };
 
-}  // namespace trexcli
+}  // namespace trex::trex_cli

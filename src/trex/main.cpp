@@ -15,7 +15,7 @@
 #include "trex/host.hpp"
 #include "trex/tls.hpp"
 
-namespace trexcli {
+namespace trex::trex_cli {
 namespace {
 
 int interrupt_pipe[2] = {-1, -1};
@@ -149,13 +149,13 @@ trex::proto::ExecRequest request_of(const trex::client::Args& args) {
   return req;
 }
 
-}  // namespace trexcli
+}  // namespace trex::trex_cli
 
 int main(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);  // wolfSSL does not pass MSG_NOSIGNAL
   std::vector<std::string> in(argv + 1, argv + argc);
   auto args = trex::client::parse_args(in);
-  if (!args) return trexcli::fail(args.message());
+  if (!args) return trex::trex_cli::fail(args.message());
   if (args->help) {
     std::fputs(trex::client::kUsage, stdout);
     return 0;
@@ -166,28 +166,29 @@ int main(int argc, char** argv) {
   }
   if (args->shell || !args->argv.empty()) {
     // A command that cannot fit in one request fails here, before any connection.
-    if (auto enc = trex::proto::encode(trexcli::request_of(*args)); !enc) {
-      return trexcli::fail(enc.message());
+    if (auto enc = trex::proto::encode(trex::trex_cli::request_of(*args)); !enc) {
+      return trex::trex_cli::fail(enc.message());
     }
   }
-  if (auto st = trexcli::load_config(*args); !st) return trexcli::fail(st.message());
-  auto hosts = trexcli::host_list(*args);
-  if (!hosts) return trexcli::fail(hosts.message());
+  if (auto st = trex::trex_cli::load_config(*args); !st) return trex::trex_cli::fail(st.message());
+  auto hosts = trex::trex_cli::host_list(*args);
+  if (!hosts) return trex::trex_cli::fail(hosts.message());
   // --json and -b for one host are a fan-out of one: the same output, the same code.
   const bool many = args->fan_out || hosts->size() > 1 || args->json || args->gather;
   if (many && !args->shell && args->argv.empty()) {
-    return trexcli::fail((args->json || args->gather) && !args->fan_out && hosts->size() == 1
-                             ? "--json and -b need a command (not for interactive mode)"
-                             : "fan-out needs a command (interactive mode is for one host)");
+    return trex::trex_cli::fail((args->json || args->gather) && !args->fan_out && hosts->size() == 1
+                                    ? "--json and -b need a command (not for interactive mode)"
+                                    : "fan-out needs a command (interactive mode is for one host)");
   }
   args->hosts = std::move(*hosts);
   trex::tls::Library tls_library;
   if (many) {
-    if (auto st = trexcli::prepare_fanout_stdin(*args); !st) return trexcli::fail(st.message());
-    return trexcli::fan_out(*args, args->hosts);
+    if (auto st = trex::trex_cli::prepare_fanout_stdin(*args); !st)
+      return trex::trex_cli::fail(st.message());
+    return trex::trex_cli::fan_out(*args, args->hosts);
   }
-  auto ctx = trexcli::context_for(args->hosts.front(), *args);
-  if (!ctx) return trexcli::fail(ctx.message());
-  if (!args->shell && args->argv.empty()) return trexcli::interactive(*args, *ctx);
-  return trexcli::run_single(*args, *ctx);
+  auto ctx = trex::trex_cli::context_for(args->hosts.front(), *args);
+  if (!ctx) return trex::trex_cli::fail(ctx.message());
+  if (!args->shell && args->argv.empty()) return trex::trex_cli::interactive(*args, *ctx);
+  return trex::trex_cli::run_single(*args, *ctx);
 }

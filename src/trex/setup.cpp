@@ -19,7 +19,7 @@
 
 #include "common.hpp"
 
-namespace trexcli {
+namespace trex::trex_cli {
 namespace {
 
 trex::config::ClientConfig g_config;
@@ -291,4 +291,4 @@ int open_fanout_stdin() {
   return ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
 }
 
-}  // namespace trexcli
+}  // namespace trex::trex_cli

@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
-namespace trexd {
+namespace trex::trexd {
 namespace {
 
 constexpr int kAuthpriv = 10;                   // RFC 5424 facility 10: security/authorization
@@ -121,4 +121,4 @@ void AuditSyslog::send(std::string_view event, std::string_view line) {
   failing_ = true;
 }
 
-}  // namespace trexd
+}  // namespace trex::trexd

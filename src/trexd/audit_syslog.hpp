@@ -17,7 +17,7 @@
 #include "trex/result.hpp"
 #include "util/unique_fd.hpp"
 
-namespace trexd {
+namespace trex::trexd {
 
 class AuditSyslog {
  public:
@@ -45,4 +45,4 @@ class AuditSyslog {
   bool failing_ = false;  // warned about the current run of drops
 };
 
-}  // namespace trexd
+}  // namespace trex::trexd

@@ -12,7 +12,7 @@
 #include "trex/policy.hpp"
 #include "trex/tls.hpp"
 
-namespace trexd {
+namespace trex::trexd {
 namespace {
 
 using Clock = std::chrono::system_clock;
@@ -137,4 +137,4 @@ int check_config(const trex::config::ServerConfig& c, std::ostream& out) {
   return r.errors ? 1 : 0;
 }
 
-}  // namespace trexd
+}  // namespace trex::trexd

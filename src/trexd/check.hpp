@@ -9,7 +9,7 @@
 
 #include "trex/config.hpp"
 
-namespace trexd {
+namespace trex::trexd {
 
 int check_config(const trex::config::ServerConfig& config, std::ostream& out);
 
@@ -17,4 +17,4 @@ int check_config(const trex::config::ServerConfig& config, std::ostream& out);
 // or have expired: written to the log at start-up and once a day.
 std::vector<std::string> expiry_warnings(const trex::config::ServerConfig& config);
 
-}  // namespace trexd
+}  // namespace trex::trexd

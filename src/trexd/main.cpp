@@ -17,7 +17,7 @@
 #include "trex/server.hpp"
 #include "trex/tls.hpp"
 #include "trexd/check.hpp"
-#include "trexd/logging.hpp"
+#include "trexd/startup.hpp"
 
 namespace {
 
@@ -174,7 +174,7 @@ int explain(const Cli& cli) {
 
 // An expired CRL or certificate locks everyone out: say so ahead of time.
 void log_expiry(const ServerConfig& config, spdlog::logger& log) {
-  for (const auto& w : trexd::expiry_warnings(config)) log.warn("{}", w);
+  for (const auto& w : trex::trexd::expiry_warnings(config)) log.warn("{}", w);
 }
 
 // Signals are taken by one thread with sigwait; every other thread blocks
@@ -251,7 +251,7 @@ int main(int argc, char** argv) {
   }
   trex::tls::Library tls_library;
   if (!cli.explain_cn.empty()) return explain(cli);
-  if (cli.check) return trexd::check_config(cli.config, std::cout);
+  if (cli.check) return trex::trexd::check_config(cli.config, std::cout);
   if (const auto missing = trex::config::missing_policy(cli.config); !missing.empty()) {
     std::fprintf(stderr, "trexd: %s\n", missing.c_str());
     return 2;
@@ -262,12 +262,12 @@ int main(int argc, char** argv) {
   for (int s : {SIGHUP, SIGTERM, SIGINT}) sigaddset(&set, s);
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 
-  auto log = trexd::make_logger(cli.config);
+  auto log = trex::trexd::make_logger(cli.config);
   if (!log) {
     std::fprintf(stderr, "trexd: %s\n", log.message().c_str());
     return 2;
   }
-  auto started = trexd::start(cli.config, *log);
+  auto started = trex::trexd::start(cli.config, *log);
   if (!started) {
     (*log)->critical("cannot start: {}", started.message());
     if (!isatty(2)) std::fprintf(stderr, "trexd: %s\n", started.message().c_str());
@@ -281,5 +281,5 @@ int main(int argc, char** argv) {
   server.run();
   done = true;
   signals.join();
-  return trexd::finish(*started, *log);
+  return trex::trexd::finish(*started, *log);
 }

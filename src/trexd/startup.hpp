@@ -12,7 +12,7 @@
 #include "trex/server.hpp"
 #include "trexd/audit_syslog.hpp"
 
-namespace trexd {
+namespace trex::trexd {
 
 trex::Result<std::shared_ptr<spdlog::logger>> make_logger(const trex::config::ServerConfig& c);
 
@@ -29,4 +29,4 @@ trex::Result<Running> start(const trex::config::ServerConfig& c,
 // Records server_stop; returns the process exit status.
 int finish(Running& running, const std::shared_ptr<spdlog::logger>& log);
 
-}  // namespace trexd
+}  // namespace trex::trexd

@@ -1,4 +1,4 @@
-#include "trexd/logging.hpp"
+#include "trexd/startup.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -15,7 +15,7 @@
 #include "trex/audit_events.hpp"
 #include "trex/exec.hpp"
 
-namespace trexd {
+namespace trex::trexd {
 
 using trex::make_error;
 
@@ -131,4 +131,4 @@ int finish(Running& r, const std::shared_ptr<spdlog::logger>& log) {
   return 0;
 }
 
-}  // namespace trexd
+}  // namespace trex::trexd
