@@ -47,6 +47,9 @@ struct ClientFiles {
   std::string crl{};
 };
 
+struct PeerIdentity;
+struct HandshakeError;
+
 class Context {
  public:
   // Fail with a reason naming the file that could not be used.
@@ -57,6 +60,10 @@ class Context {
   Context& operator=(const Context&) = delete;
   WOLFSSL_CTX* get() const { return ctx_; }
   bool is_server() const { return server_; }
+  // Would this (server) context still accept `peer`'s chain, which an older
+  // one verified: its CAs, dates and CRLs? Why not, or nothing when it would.
+  // For SIGHUP: a session whose certificate was revoked or expired since.
+  std::optional<HandshakeError> recheck(const PeerIdentity& peer) const;
   // A client's own files, to explain a handshake that failed on its side.
   const ClientFiles& files() const { return files_; }
 
@@ -77,6 +84,9 @@ struct PeerIdentity {
   std::string fingerprint;  // SHA-256 of the DER, hex
   std::string not_after;    // RFC 3339 UTC
   std::string issuer;       // the issuing CA's subject, RFC 4514: "CN=Lab CA,O=Lab"
+  // The chain as the peer sent it, DER, leaf first (a verified peer's), so
+  // that a reload can check it again.
+  std::vector<std::string> chain;
   // The certificate verified against the CA and CRL: only then is `cn` who
   // the peer is; otherwise (a refused handshake) it is only what it claims.
   bool verified = false;
@@ -142,6 +152,8 @@ class Connection : public Stream {
 
   int fd() const override { return fd_; }
   const PeerIdentity& peer() const { return peer_; }
+  // The context that verified the peer.
+  const Context* context() const { return ctx_.get(); }
   // "TLSv1.3 TLS13-AES128-GCM-SHA256": what the handshake agreed on.
   std::string cipher() const;
 

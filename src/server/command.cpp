@@ -47,6 +47,7 @@ class Loop {
   void learn_status();
   void on_frames();
   void on_socket_readable();
+  void on_session_ended();
   void pump_pipe(bool is_stdout);
   std::size_t pump_pipe_once(bool is_stdout);  // bytes read
   void pump_stdin();
@@ -94,7 +95,9 @@ void Loop::learn_status() {
 void Loop::fail_session(SessionEnd why) {
   if (!session_ok_) return;
   // Deliver the error frame if the client still listens; never wait long.
-  if (why.kind == EndKind::kProtocolError) ch_.flush_all(std::chrono::seconds(1));
+  if (why.kind == EndKind::kProtocolError || why.kind == EndKind::kCertificate) {
+    ch_.flush_all(std::chrono::seconds(1));
+  }
   session_ok_ = false;
   out_.session_end = std::move(why);
   escalate("session ended");
@@ -136,6 +139,13 @@ void Loop::on_frames() {
              proto::encode(proto::ErrorInfo{proto::ErrorCode::kProtocol, what}));
     return fail_session({EndKind::kProtocolError, what});
   }
+}
+
+void Loop::on_session_ended() {
+  const std::string why = lim_.live->why().value_or("ended by the server");
+  ch_.send(proto::FrameType::kError, proto::encode(proto::ErrorInfo{proto::ErrorCode::kCertificate,
+                                                                    LiveSession::message(why)}));
+  fail_session({EndKind::kCertificate, why});
 }
 
 void Loop::on_socket_readable() {
@@ -252,7 +262,7 @@ CommandOutcome Loop::run() {
   on_frames();
   while (!finished()) {
     if (stdin_eof_ && stdin_off_ >= stdin_buf_.size() && proc_.stdin_fd() >= 0) proc_.close_stdin();
-    pollfd fds[7];
+    pollfd fds[8];
     int n = 0;
     auto add = [&](int fd, short ev) -> int {
       if (fd < 0 || ev == 0) return -1;
@@ -276,12 +286,14 @@ CommandOutcome Loop::run() {
     const int i_pid = add(proc_.pid_fd(), POLLIN);
     const int i_stop = add(lim_.stop_fd, stop_at_ || out_.session_end ? 0 : POLLIN);
     const int i_hard = add(lim_.hard_stop_fd, hard_stopped_ ? 0 : POLLIN);
+    const int i_end = add(lim_.live ? lim_.live->ended_fd() : -1, session_ok_ ? POLLIN : 0);
     const bool readable = in_room && ch_.has_pending();
     const int timeout = session_ok_ && readable ? 0 : poll_timeout_ms();
     if (::poll(fds, static_cast<nfds_t>(n), timeout) < 0 && errno != EINTR) break;
     auto ready = [&](int i) { return i >= 0 && fds[i].revents != 0; };
 
     const bool hung_up = i_sock >= 0 && (fds[i_sock].revents & (POLLHUP | POLLERR)) != 0;
+    if (ready(i_end) && session_ok_) on_session_ended();
     if (session_ok_ && ((in_room && ready(i_sock)) || readable || hung_up)) on_socket_readable();
     deliver_signals();
     if (ready(i_out)) pump_pipe(true);
@@ -345,6 +357,8 @@ std::string SessionEnd::text() const {
       return "idle timeout";
     case EndKind::kServerStopping:
       return "server stopping";
+    case EndKind::kCertificate:
+      return detail;
   }
   return "unknown";
 }

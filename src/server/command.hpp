@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 
+#include "server/live.hpp"
 #include "trex/channel.hpp"
 #include "trex/exec.hpp"
 #include "trex/proto.hpp"
@@ -25,11 +26,12 @@ enum class EndKind {
   kProtocolError,       // the client broke the protocol (it got an error frame)
   kIdleTimeout,
   kServerStopping,
+  kCertificate,  // a reload found the certificate revoked, expired or untrusted
 };
 
 struct SessionEnd {
   EndKind kind;
-  std::string detail;  // what happened, for the three kinds that say more
+  std::string detail;  // what happened, for the kinds that say more
   std::string text() const;
 };
 
@@ -42,6 +44,9 @@ struct CommandLimits {
   // After a normal exit, leave the processes the command started running
   // (the rule's `linger`); a timeout, a lost client or a stop still kills them.
   bool linger = false;
+  // The session's registration: once it is ended (its certificate no longer
+  // valid), the command is killed as on client loss, after an error frame.
+  const LiveSession* live = nullptr;
 };
 
 struct CommandOutcome {
@@ -52,8 +57,10 @@ struct CommandOutcome {
   std::chrono::milliseconds duration{0};
   // Why the session cannot go on; nothing when it can.
   std::optional<SessionEnd> session_end;
-  bool protocol_error() const {
-    return session_end && session_end->kind == EndKind::kProtocolError;
+  // An error frame was the session's last word: no exit frame follows.
+  bool error_sent() const {
+    return session_end && (session_end->kind == EndKind::kProtocolError ||
+                           session_end->kind == EndKind::kCertificate);
   }
   int lingered = 0;  // processes left running (linger)
 };

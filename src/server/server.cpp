@@ -174,6 +174,9 @@ void Server::reload() {
   if (ctx) {
     st.set_tls(*ctx);
     st.log->info("reload: CA, certificate, key and CRL reloaded");
+    // Open sessions whose certificate is now revoked or expired end.
+    st.live.recheck_all(st, **ctx);
+    tls::release_thread_caches();
   } else {
     st.log->error("reload: keeping the old TLS settings: {}", ctx.message());
   }

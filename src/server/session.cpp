@@ -74,8 +74,9 @@ class Session {
         id_(std::move(id)),
         peer_(std::move(peer)),
         conn_(conn),
-        who_{id_.cn, id_.ou} {}
-  void run();
+        who_{id_.cn, id_.ou},
+        live_(id_, conn_) {}
+  void run(const tls::Context* handshake);
 
  private:
   template <class Event>
@@ -107,6 +108,11 @@ class Session {
     send_error(code, msg);
     return why;
   }
+  SessionEnd end_for_certificate() {
+    const std::string why = live_.why().value_or("ended by the server");
+    return end_with_error(proto::ErrorCode::kCertificate, {EndKind::kCertificate, why},
+                          LiveSession::message(why));
+  }
 
   State& st_;
   Channel ch_;
@@ -116,6 +122,7 @@ class Session {
   policy::Identity who_;
   std::uint64_t commands_ = 0;
   bool seen_exec_ = false;  // stdin/signal frames before the first exec break the protocol
+  LiveSession live_;        // after id_: it refers to it
 };
 
 // Decide (done by the caller), plan, record, act, record.
@@ -126,6 +133,7 @@ std::optional<SessionEnd> Session::run_approved(const proto::ExecRequest& req,
   auto plan = plan_command(req, d, acct, {who_.cn, conn_}, st_.config);
   plan.limits.stop_fd = st_.stop_fd.get();
   plan.limits.hard_stop_fd = st_.hard_stop_fd.get();
+  plan.limits.live = &live_;
   if (!record_or_refuse(audit::ExecStart{conn_, id, who_.cn, command_text(req), plan.spec.cwd,
                                          acct.name, d.rule})) {
     return std::nullopt;
@@ -140,8 +148,9 @@ std::optional<SessionEnd> Session::run_approved(const proto::ExecRequest& req,
   announce_started(id);
   const auto out = run_command(ch_, *proc, plan.limits);
   const auto end = end_record(conn_, id, who_.cn, out);
-  // After a protocol error the error frame was the session's last word.
-  if (out.protocol_error()) {
+  // After a protocol error or a certificate found no longer valid, the error
+  // frame was the session's last word.
+  if (out.error_sent()) {
     record(end);
   } else if (record_or_refuse(end)) {
     send_exit(out.exit);
@@ -193,6 +202,8 @@ SessionEnd Session::wait_for_frames() {
     }
     if (state == proto::Decoder::State::kFrame) {
       if (f.type == proto::FrameType::kExec) {
+        // Checked here too: a client that keeps the socket busy skips the poll.
+        if (live_.why()) return end_for_certificate();
         seen_exec_ = true;
         if (auto end = handle_exec(f.payload)) return *end;
         if (!ch_.flush_all(std::chrono::seconds(st_.config.idle_timeout))) {
@@ -221,8 +232,10 @@ SessionEnd Session::wait_for_frames() {
                             "idle for " + std::to_string(st_.config.idle_timeout) + " s");
     }
     if (!ch_.has_pending()) {
-      pollfd fds[2] = {{ch_.fd(), POLLIN, 0}, {st_.stop_fd.get(), POLLIN, 0}};
-      const int r = ::poll(fds, 2, static_cast<int>(std::min<std::int64_t>(left, 60'000)));
+      pollfd fds[3] = {
+          {ch_.fd(), POLLIN, 0}, {st_.stop_fd.get(), POLLIN, 0}, {live_.ended_fd(), POLLIN, 0}};
+      const int r = ::poll(fds, 3, static_cast<int>(std::min<std::int64_t>(left, 60'000)));
+      if (fds[2].revents != 0) return end_for_certificate();
       if (r == 0 && Clock::now() >= idle_deadline) {
         return end_with_error(proto::ErrorCode::kIdle, {EndKind::kIdleTimeout, {}},
                               "idle for " + std::to_string(st_.config.idle_timeout) + " s");
@@ -238,7 +251,7 @@ SessionEnd Session::wait_for_frames() {
   }
 }
 
-void Session::run() {
+void Session::run(const tls::Context* handshake) {
   const auto& id = id_;
   st_.log->info("conn {} from {}: cn={} serial={} issuer={}", conn_, peer_, id.cn, id.serial,
                 id.issuer);
@@ -249,7 +262,15 @@ void Session::run() {
     ch_.shutdown();
     return;
   }
-  const std::string reason = wait_for_frames().text();
+  const LiveSessions::Registration registered(st_, live_, handshake);
+  // Without its eventfd a reload could not end the session: refuse it.
+  const std::string reason =
+      live_.ended_fd() < 0
+          ? end_with_error(proto::ErrorCode::kInternal,
+                           {EndKind::kConnectionError, "no eventfd: out of file descriptors"},
+                           "the server is out of file descriptors; try again later")
+                .text()
+          : wait_for_frames().text();
   ch_.flush_all(std::chrono::seconds(2));
   ch_.shutdown();
   record(audit::SessionClose{conn_, id.cn, reason, commands_});
@@ -259,13 +280,14 @@ void Session::run() {
 }  // namespace
 
 void serve_session(State& st, Channel channel, tls::PeerIdentity id, const std::string& peer,
-                   std::uint64_t conn) {
-  Session(st, std::move(channel), std::move(id), peer, conn).run();
+                   std::uint64_t conn, const tls::Context* handshake) {
+  Session(st, std::move(channel), std::move(id), peer, conn).run(handshake);
 }
 
 void serve_admitted(State& st, Admission a) {
   tls::PeerIdentity id = a.conn.peer();
-  serve_session(st, Channel(std::move(a.conn)), std::move(id), a.peer, a.id);
+  const tls::Context* handshake = a.conn.context();
+  serve_session(st, Channel(std::move(a.conn)), std::move(id), a.peer, a.id, handshake);
 }
 
 void refuse_busy(State& st, Admission a) {

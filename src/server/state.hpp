@@ -9,6 +9,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "server/live.hpp"
 #include "trex/audit.hpp"
 #include "trex/channel.hpp"
 #include "trex/config.hpp"
@@ -26,6 +27,7 @@ struct State {
   util::UniqueFd hard_stop_fd;  // eventfd: readable on the second stop (kill now)
   std::atomic<bool> stopping{false};
   std::atomic<std::uint64_t> next_conn{1};
+  LiveSessions live;  // for a reload to end sessions it no longer accepts
 
   std::shared_ptr<tls::Context> tls() const {
     std::lock_guard lock(mu);
@@ -60,9 +62,10 @@ struct Admission {
   std::uint64_t id;  // the connection's number (`conn` in the audit trail)
 };
 
-// Serves an authenticated session over `channel` until it ends.
+// Serves an authenticated session over `channel` until it ends; `handshake`
+// is the context that verified the peer.
 void serve_session(State& state, Channel channel, tls::PeerIdentity id, const std::string& peer,
-                   std::uint64_t conn);
+                   std::uint64_t conn, const tls::Context* handshake);
 // Serves an authenticated connection's session start to finish.
 void serve_admitted(State& state, Admission a);
 // Tells an authenticated client that every session slot is taken, and

@@ -205,6 +205,18 @@ std::optional<PeerIdentity> peer_leaf(WOLFSSL* ssl, bool* client_auth) {
                            client_auth);
 }
 
+// The peer's chain as sent, DER, leaf first.
+std::vector<std::string> peer_chain(WOLFSSL* ssl) {
+  std::vector<std::string> out;
+  WOLFSSL_X509_CHAIN* chain = wolfSSL_get_peer_chain(ssl);
+  const int n = chain == nullptr ? 0 : wolfSSL_get_chain_count(chain);
+  for (int i = 0; i < n; ++i) {
+    out.emplace_back(reinterpret_cast<const char*>(wolfSSL_get_chain_cert(chain, i)),
+                     static_cast<std::size_t>(wolfSSL_get_chain_length(chain, i)));
+  }
+  return out;
+}
+
 WOLFSSL* new_ssl(const Context& ctx, int fd) {
   WOLFSSL* ssl = wolfSSL_new(ctx.get());
   if (ssl == nullptr) return nullptr;
@@ -464,6 +476,7 @@ std::variant<Connection, HandshakeError> ServerHandshake::finish() {
   }
   conn.peer_ = std::move(*id);
   conn.peer_.verified = true;  // the handshake verified it
+  conn.peer_.chain = peer_chain(conn.ssl_);
   if (auto st = check_alpn(conn.ssl_); !st) {
     return refuse({HandshakeFailure::kNoAlpn, "client did not offer ALPN", conn.peer_, {}});
   }

@@ -26,6 +26,8 @@ int wolfssl_code(int x509_or_wolfssl) {
   }
 }
 
+}  // namespace
+
 void note_names(VerifyNote& note, const unsigned char* der, std::size_t len) {
   DecodedCert dc;
   wc_InitDecodedCert(&dc, der, static_cast<word32>(len), nullptr);
@@ -35,8 +37,6 @@ void note_names(VerifyNote& note, const unsigned char* der, std::size_t len) {
   }
   wc_FreeDecodedCert(&dc);
 }
-
-}  // namespace
 
 void note_failure(VerifyNote& note, WOLFSSL_X509_STORE_CTX* store) {
   if (store->certs == nullptr || store->totalCerts <= 0) return;

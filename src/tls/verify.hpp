@@ -28,6 +28,9 @@ struct VerifyNote {
 // The error frame's words for such a refusal.
 std::string refusal_message(const VerifyNote& note);
 
+// Fills the note's subject and issuer from a DER certificate.
+void note_names(VerifyNote& note, const unsigned char* der, std::size_t len);
+
 int verify_peer(int preverify, WOLFSSL_X509_STORE_CTX* store);
 
 // Keeps the first failure of a chain (and the leaf as claimed) in `note`:

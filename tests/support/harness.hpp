@@ -178,5 +178,9 @@ void write_file(const std::string& path, const std::string& data);
 bool process_exists(pid_t pid);
 // Runs `trex-audit verify FILE` and returns its status.
 int verify_trail(const std::string& audit_path);
+// Polls `cond` every 20 ms until it holds (true) or scaled(timeout) passed.
+bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds timeout = 20s);
+// UTC time `offset` from now in tools/pki's --start/--end form YYYYMMDDHHMMSSZ.
+std::string pki_time(std::chrono::seconds offset);
 
 }  // namespace trex::testing

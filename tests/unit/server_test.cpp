@@ -102,10 +102,16 @@ TEST(SessionEnd, TextFollowsTheKind) {
             "protocol error: unexpected exit frame");
   EXPECT_EQ((SessionEnd{EndKind::kIdleTimeout, {}}).text(), "idle timeout");
   EXPECT_EQ((SessionEnd{EndKind::kServerStopping, {}}).text(), "server stopping");
+  EXPECT_EQ((SessionEnd{EndKind::kCertificate, "certificate revoked"}).text(),
+            "certificate revoked");
   CommandOutcome out;
-  EXPECT_FALSE(out.protocol_error());
+  EXPECT_FALSE(out.error_sent());
   out.session_end = SessionEnd{EndKind::kProtocolError, "x"};
-  EXPECT_TRUE(out.protocol_error());
+  EXPECT_TRUE(out.error_sent());
+  out.session_end = SessionEnd{EndKind::kCertificate, "certificate expired"};
+  EXPECT_TRUE(out.error_sent());
+  out.session_end = SessionEnd{EndKind::kClientGone, {}};
+  EXPECT_FALSE(out.error_sent());
 }
 
 // ---- refusal rate ---------------------------------------------------------
