@@ -113,6 +113,8 @@ VerifyReport verify_files(const std::vector<std::string>& files,
 // `path` and its rotated files (path.1, path.2, ...), oldest first, current last.
 std::vector<std::string> trail_files(const std::string& path);
 
+class HeadFile;
+
 class Writer {
  public:
   struct Options {
@@ -122,6 +124,15 @@ class Writer {
     // Called with each record line (no newline) once it is in the file, in
     // chain order, under the writer's lock: it must not block (--audit-syslog).
     std::function<void(std::string_view event, std::string_view line)> mirror;
+    // The state file that keeps the last record's SEQ:HASH (rewritten after
+    // every record); empty: none. open() refuses a trail that no longer
+    // reaches the head it holds (cut short, rolled back, replaced) ...
+    std::string head_path{};
+    // ... unless this is set: then it goes on from the trail as it is and
+    // recovery() says what was expected and what was found.
+    bool accept_shortened = false;
+    // Called (under the writer's lock) with the head of a file just rotated.
+    std::function<void(const Anchor&)> on_rotate{};
   };
 
   // Opens (creating 0640) and resumes the chain from the last record of the
@@ -138,8 +149,11 @@ class Writer {
     return write(Event::kName, e.to_json());
   }
 
-  // What open() repaired, as fields for server_start; null when nothing.
+  // What open() repaired or found, as fields for server_start (recovered,
+  // trail_shortened, head_missing); null when nothing.
   const Json& recovery() const { return recovery_; }
+  // The last record written; nothing while the trail is empty.
+  std::optional<Anchor> head() const;
   const std::string& path() const { return options_.path; }
 
   ~Writer();
@@ -155,13 +169,16 @@ class Writer {
   Status set_aside(std::uint64_t good_end);
   Status ensure_current();
   Status append(std::string_view record);
+  Status check_head();
+  std::optional<Anchor> last_record() const;
 
   Options options_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   util::UniqueFd fd_;
   std::uint64_t size_ = 0;
   Chain chain_;
   Json recovery_;
+  std::unique_ptr<HeadFile> head_;  // the state file, when Options::head_path is set
 };
 
 }  // namespace trex::audit

@@ -34,6 +34,14 @@ struct ServerConfig {
   bool syslog = false;
   bool audit_syslog = false;                     // every audit record to syslog too
   std::string audit_syslog_socket = "/dev/log";  // the syslog daemon's datagram socket
+  // The audit trail's head (SEQ:HASH) goes to this syslog socket at start,
+  // rotation, stop and every audit_head_interval seconds (0: not on a
+  // timer); "none" sends nothing.
+  std::string audit_head_syslog = "/dev/log";
+  std::uint32_t audit_head_interval = 3600;
+  // Command line only: start from a trail shorter than the head trexd last
+  // recorded in its state file (recorded in server_start).
+  bool accept_shortened_trail = false;
 
   std::string audit_path() const {
     return audit_log.empty() ? log_dir + "/audit.jsonl" : audit_log;

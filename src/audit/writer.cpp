@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "audit/files.hpp"
+#include "audit/head.hpp"
 #include "trex/audit.hpp"
 
 namespace trex::audit {
@@ -68,7 +69,59 @@ Result<std::unique_ptr<Writer>> Writer::open(const Options& options) {
   std::unique_ptr<Writer> writer(new Writer(options));
   if (auto s = writer->open_current(); !s) return s.error();
   if (auto s = writer->resume(); !s) return s.error();
+  if (!options.head_path.empty()) {
+    if (auto s = writer->check_head(); !s) return s.error();
+  }
   return writer;
+}
+
+std::optional<Anchor> Writer::last_record() const {
+  if (chain_.next_seq() <= 1) return std::nullopt;
+  return Anchor{chain_.next_seq() - 1, chain_.prev()};
+}
+
+std::optional<Anchor> Writer::head() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_record();
+}
+
+// The trail must still reach the head trexd last recorded; a trail that
+// does not was cut short, rolled back or replaced while trexd was not
+// looking, and going on would hide that.
+Status Writer::check_head() {
+  auto file = HeadFile::open(options_.head_path);
+  if (!file) return file.error();
+  head_ = std::make_unique<HeadFile>(std::move(*file));
+  const auto last = last_record();
+  if (const auto& stored = head_->stored()) {
+    std::string problem;
+    auto expected = parse_anchor(*stored);
+    if (!expected) {
+      problem = "holds no head (" + expected.message() + ")";
+    } else {
+      auto held = trail_holds(options_.path, *expected);
+      if (!held)
+        return make_error("cannot check audit trail " + options_.path + ": " + held.message());
+      if (!*held) problem = "says it reached record " + expected->text();
+    }
+    if (!problem.empty()) {
+      const std::string found = last ? "ends at record " + last->text() : "is empty";
+      if (!options_.accept_shortened) {
+        return make_error("audit trail " + options_.path + " " + found + ", but " +
+                          options_.head_path + " " + problem +
+                          ": the trail was cut short, rolled back or replaced since trexd last "
+                          "wrote it. Keep the files for investigation; to go on from the trail "
+                          "as it is, start trexd once with --accept-shortened-trail");
+      }
+      if (!recovery_.is_object()) recovery_ = Json::object();
+      recovery_["trail_shortened"] = {{"expected", expected ? Json(expected->text()) : Json()},
+                                      {"found", last ? Json(last->text()) : Json()}};
+    }
+  } else if (last) {
+    if (!recovery_.is_object()) recovery_ = Json::object();
+    recovery_["head_missing"] = true;  // first start with one, or it was removed
+  }
+  return last ? head_->store(*last, options_.fsync) : Status();
 }
 
 Status Writer::open_current() {
@@ -161,10 +214,16 @@ Status Writer::write(std::string_view event, const Json& fields) {
   record.push_back('\n');
   if (size_ > 0 && size_ + record.size() > options_.max_bytes) {
     if (auto s = rotate(); !s) return s;
+    if (const auto rotated = last_record(); rotated && options_.on_rotate) {
+      options_.on_rotate(*rotated);
+    }
   }
   if (auto s = append(record); !s) return s;
   const std::string_view line = std::string_view(record).substr(0, line_size);
   chain_.advance(line);
+  // Best effort: a head left behind only makes the next start check an
+  // older record, which the trail still holds.
+  if (head_) (void)head_->store(*last_record(), options_.fsync);
   if (options_.mirror) options_.mirror(event, line);
   return {};
 }

@@ -81,6 +81,8 @@ Status apply_key(ServerConfig& c, std::string_view key, const toml::node& n, std
   if (key == "syslog") return read_bool(n, src, key, c.syslog);
   if (key == "audit_syslog") return read_bool(n, src, key, c.audit_syslog);
   if (key == "audit_syslog_socket") return read_string(n, src, key, c.audit_syslog_socket);
+  if (key == "audit_head_syslog") return read_string(n, src, key, c.audit_head_syslog);
+  if (key == "audit_head_interval") return read_uint(n, src, key, c.audit_head_interval, 0, kDay);
   if (key == "allow_all") return read_bool(n, src, key, c.allow_all);
   return make_error(std::string(src) + ":" + std::to_string(n.source().begin.line) +
                     ": unknown key '" + std::string(key) + "'");
@@ -149,6 +151,10 @@ Status validate(const ServerConfig& c) {
   if (c.audit_max_bytes < 4096) return make_error("audit-max-bytes must be at least 4096");
   if (c.allow_all && !c.policy.empty()) {
     return make_error("--allow-all and --policy exclude each other: give one of them");
+  }
+  if (c.audit_head_syslog != "none" && c.audit_head_syslog.rfind('/', 0) != 0) {
+    return make_error("audit-head-syslog must be an absolute socket path or 'none', not '" +
+                      c.audit_head_syslog + "'");
   }
   return {};
 }

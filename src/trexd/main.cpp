@@ -131,6 +131,19 @@ void add_options(CLI::App& app, Cli& cli) {
                  "the syslog socket --audit-syslog sends to")
       ->capture_default_str()
       ->type_name("PATH");
+  app.add_option("--audit-head-syslog", c.audit_head_syslog,
+                 "syslog socket that gets the audit trail's head (SEQ:HASH) at start, "
+                 "rotation, stop and every --audit-head-interval; 'none' for no copy")
+      ->capture_default_str();
+  app.add_option("--audit-head-interval", c.audit_head_interval,
+                 "seconds between copies of the audit head to syslog (0: only at start, "
+                 "rotation and stop)")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 86400));
+  app.add_flag("--accept-shortened-trail", c.accept_shortened_trail,
+               "start although the audit trail no longer reaches the head in its state file "
+               "(LOG_DIR/audit.jsonl.head): it was cut short or rolled back; server_start "
+               "records both heads");
   app.add_flag("--check-config", cli.check,
                "check configuration, certificates, CRL and policy, then exit");
   app.add_option("--explain", cli.explain_cn,
@@ -179,17 +192,25 @@ void log_expiry(const ServerConfig& config, spdlog::logger& log) {
 
 // Signals are taken by one thread with sigwait; every other thread blocks
 // them. The same thread repeats the expiry check once a day.
-void run_signal_thread(trex::server::Server& server, const ServerConfig& config,
+void run_signal_thread(trex::trexd::Running& running, const ServerConfig& config,
                        spdlog::logger& log, std::atomic<bool>& done) {
+  auto& server = *running.server;
   sigset_t set;
   sigemptyset(&set);
   for (int s : {SIGHUP, SIGTERM, SIGINT}) sigaddset(&set, s);
   const timespec tick{0, 200'000'000};
+  const auto head_interval = std::chrono::seconds(config.audit_head_interval);
   auto next_check = std::chrono::steady_clock::now() + std::chrono::hours(24);
+  auto next_head = std::chrono::steady_clock::now() + head_interval;
   while (!done) {
-    if (std::chrono::steady_clock::now() >= next_check) {
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= next_check) {
       log_expiry(config, log);
       next_check += std::chrono::hours(24);
+    }
+    if (head_interval.count() > 0 && now >= next_head) {
+      trex::trexd::report_head(running, "interval");
+      next_head = now + head_interval;
     }
     const int sig = sigtimedwait(&set, nullptr, &tick);
     if (sig == SIGHUP) server.reload();
@@ -277,7 +298,7 @@ int main(int argc, char** argv) {
   auto& server = *started->server;
   std::atomic<bool> done{false};
   log_expiry(cli.config, **log);
-  std::thread signals([&] { run_signal_thread(server, cli.config, **log, done); });
+  std::thread signals([&] { run_signal_thread(*started, cli.config, **log, done); });
   server.run();
   done = true;
   signals.join();

@@ -96,7 +96,16 @@ trex::Result<Running> start(const trex::config::ServerConfig& c,
     return st.error();
   }
   Running r;
-  trex::audit::Writer::Options options{audit_path, c.audit_fsync, c.audit_max_bytes, {}};
+  r.heads = std::make_unique<HeadLog>(c.audit_head_syslog, audit_path, log);
+  trex::audit::Writer::Options options;
+  options.path = audit_path;
+  options.fsync = c.audit_fsync;
+  options.max_bytes = c.audit_max_bytes;
+  options.head_path = audit_path + ".head";
+  options.accept_shortened = c.accept_shortened_trail;
+  options.on_rotate = [heads = r.heads.get()](const trex::audit::Anchor& a) {
+    heads->send(a, "rotation");
+  };
   if (c.audit_syslog) {
     auto sys = AuditSyslog::open(c.audit_syslog_socket, log);
     if (!sys) return sys.error();
@@ -109,6 +118,12 @@ trex::Result<Running> start(const trex::config::ServerConfig& c,
   auto writer = trex::audit::Writer::open(options);
   if (!writer) return writer.error();
   r.audit = std::move(*writer);
+  if (r.audit->recovery().contains("trail_shortened")) {
+    log->warn(
+        "--accept-shortened-trail: going on from a trail that does not reach the head in "
+        "{}.head: {}",
+        audit_path, r.audit->recovery()["trail_shortened"].dump());
+  }
   r.server = std::make_unique<trex::server::Server>(c, *ctx, policy, *r.audit, log);
   if (auto st = r.server->listen(); !st) return st.error();
   const trex::audit::ServerLife rec{TREX_VERSION, r.server->address(), static_cast<long>(getpid()),
@@ -117,7 +132,12 @@ trex::Result<Running> start(const trex::config::ServerConfig& c,
     return make_error("cannot write the audit trail: " + st.message());
   }
   log->info("trexd {} listening on {} (pid {})", TREX_VERSION, r.server->address(), getpid());
+  report_head(r, "start");
   return r;
+}
+
+void report_head(Running& r, std::string_view when) {
+  if (const auto head = r.audit->head()) r.heads->send(*head, when);
 }
 
 int finish(Running& r, const std::shared_ptr<spdlog::logger>& log) {
@@ -126,6 +146,7 @@ int finish(Running& r, const std::shared_ptr<spdlog::logger>& log) {
   if (auto st = r.audit->write(trex::audit::event::kServerStop, rec.to_json()); !st) {
     log->error("audit: cannot record server_stop: {}", st.message());
   }
+  report_head(r, "stop");
   log->info("trexd stopped");
   log->flush();
   return 0;

@@ -11,6 +11,7 @@
 #include "trex/result.hpp"
 #include "trex/server.hpp"
 #include "trexd/audit_syslog.hpp"
+#include "trexd/head_log.hpp"
 
 namespace trex::trexd {
 
@@ -18,6 +19,7 @@ trex::Result<std::shared_ptr<spdlog::logger>> make_logger(const trex::config::Se
 
 struct Running {
   std::unique_ptr<AuditSyslog> audit_syslog;  // outlives the writer that sends to it
+  std::unique_ptr<HeadLog> heads;             // before audit: the writer reports rotations to it
   std::unique_ptr<trex::audit::Writer> audit;
   std::unique_ptr<trex::server::Server> server;
 };
@@ -26,6 +28,8 @@ struct Running {
 // server_start. Fails naming the file or address that stopped it.
 trex::Result<Running> start(const trex::config::ServerConfig& c,
                             const std::shared_ptr<spdlog::logger>& log);
+// Sends the audit trail's head to syslog; `when`: start, interval, ...
+void report_head(Running& running, std::string_view when);
 // Records server_stop; returns the process exit status.
 int finish(Running& running, const std::shared_ptr<spdlog::logger>& log);
 

@@ -321,8 +321,14 @@ Trexd::Trexd(const Pki& pki, const std::string& dir, std::vector<std::string> ex
   // trexd refuses a repeated option: a default flag given in `extra` is
   // left out here so that the extra one wins.
   const std::vector<std::pair<std::string, std::string>> defaults{
-      {"--listen", "127.0.0.1:0"},  {"--ca", pki.ca()},   {"--cert", pki.cert("server")},
-      {"--key", pki.key("server")}, {"--crl", pki.crl()}, {"--log-dir", log_dir()}};
+      {"--listen", "127.0.0.1:0"},
+      {"--ca", pki.ca()},
+      {"--cert", pki.cert("server")},
+      {"--key", pki.key("server")},
+      {"--crl", pki.crl()},
+      {"--log-dir", log_dir()},
+      // Not the machine's syslog: tests that want the heads own a socket.
+      {"--audit-head-syslog", "none"}};
   std::vector<std::string> argv{TREXD_BIN};
   for (const auto& [flag, value] : defaults) {
     if (!add_defaults) break;
@@ -340,6 +346,8 @@ Trexd::Trexd(const Pki& pki, const std::string& dir, std::vector<std::string> ex
   }
   argv.insert(argv.end(), extra.begin(), extra.end());
   const std::string out = dir_ + "/trexd.stderr";
+  // A trexd started before in the same folder left its own "listening on".
+  const std::size_t log_from = server_log().size();
   pid_ = fork();
   if (pid_ == 0) {
     const int fd = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
@@ -357,7 +365,7 @@ Trexd::Trexd(const Pki& pki, const std::string& dir, std::vector<std::string> ex
   const std::string marker = "listening on ";
   while (Clock::now() < deadline) {
     const std::string log = server_log();
-    if (auto at = log.find(marker); at != std::string::npos) {
+    if (auto at = log.find(marker, log_from); at != std::string::npos) {
       const auto end = log.find_first_of(" \n", at + marker.size());
       address_ = log.substr(at + marker.size(), end - at - marker.size());
       return;

@@ -127,7 +127,8 @@ class Trexd {
  public:
   // Starts trexd with the PKI's server files, logs in `dir`/log, and waits
   // until it listens. Extra flags go after the defaults (and win). Without
-  // --policy, --allow-all or --config in `extra`, --allow-all is added.
+  // --policy, --allow-all or --config in `extra`, --allow-all is added; the
+  // audit head goes to no syslog unless `extra` names a socket.
   Trexd(const Pki& pki, const std::string& dir, std::vector<std::string> extra = {});
   // With add_defaults = false, only `extra` is passed (e.g. --config FILE);
   // the configuration must still put the log in `dir`/log.

@@ -100,17 +100,18 @@ _trexd() {
   local opts='--config --listen --ca --cert --key --crl --crl-dir --policy --allow-all
     --log-dir --audit-log --max-sessions --command-timeout --handshake-timeout
     --idle-timeout --max-output --kill-grace --audit-fsync --audit-max-bytes --syslog
-    --audit-syslog --audit-syslog-socket
-    --check-config --explain --ou -h --help --version'
+    --audit-syslog --audit-syslog-socket --audit-head-syslog --audit-head-interval
+    --accept-shortened-trail --check-config --explain --ou -h --help --version'
   local IFS=$' \t\n'
   COMPREPLY=()
   case $prev in
     --config | --ca | --cert | --key | --crl | --policy | --audit-log | \
-      --audit-syslog-socket)
+      --audit-syslog-socket | --audit-head-syslog)
       _trex_files -f "$cur"; return ;;
     --crl-dir | --log-dir) _trex_files -d "$cur"; return ;;
     --listen | --max-sessions | --command-timeout | --handshake-timeout | --idle-timeout | \
-      --max-output | --kill-grace | --audit-max-bytes | --explain | --ou) return ;;
+      --max-output | --kill-grace | --audit-max-bytes | --audit-head-interval | --explain | \
+      --ou) return ;;
   esac
   [[ $cur == -* ]] && COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 }
