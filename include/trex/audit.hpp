@@ -73,11 +73,19 @@ struct Anchor {
 Result<Anchor> parse_anchor(std::string_view text);
 
 // Checks lines one by one against the chain. Pure.
+// Why a chain check failed. kIncomplete: a last line without its newline;
+// kUnreadable: a file missing or unreadable; kNotExpected / kCutOff: the
+// trail does not reach the --expect record with its hash.
+enum class VerifyFault { kRecord, kSeq, kPrev, kIncomplete, kUnreadable, kNotExpected, kCutOff };
+
 class Verifier {
  public:
   // Returns the reason when `line` breaks the chain (bad JSON, missing field,
   // seq gap, prev mismatch), nothing when it is good.
   std::optional<std::string> check(std::string_view line);
+  // What the last failed check() found: kSeq or kPrev for a broken link,
+  // kRecord for a line that is not a record.
+  VerifyFault fault() const { return fault_; }
   std::uint64_t records() const { return records_; }
   // The last good record, once there is one.
   std::optional<Anchor> head() const {
@@ -89,12 +97,14 @@ class Verifier {
   std::uint64_t records_ = 0;
   std::uint64_t next_seq_ = 1;
   std::string prev_{kGenesis};
+  VerifyFault fault_ = VerifyFault::kRecord;
 };
 
 struct VerifyFailure {
   std::string file;
   std::uint64_t line = 0;  // 1-based within `file`; 0 when the file is missing
-  std::string reason;
+  std::string reason;      // for people; callers branch on `kind`
+  VerifyFault kind = VerifyFault::kRecord;
 };
 
 struct VerifyReport {

@@ -30,13 +30,18 @@ std::string brief(std::string_view s) {
 
 std::optional<std::string> Verifier::check(std::string_view line) {
   auto head = scan_record(line);
-  if (!head) return head.message();
+  if (!head) {
+    fault_ = VerifyFault::kRecord;
+    return head.message();
+  }
   if (head->seq != next_seq_) {
+    fault_ = VerifyFault::kSeq;
     const char* why = head->seq > next_seq_ ? "records are missing" : "repeated or out of order";
     return "seq is " + std::to_string(head->seq) + ", expected " + std::to_string(next_seq_) +
            " (" + why + ")";
   }
   if (head->prev != prev_) {
+    fault_ = VerifyFault::kPrev;
     return "prev does not match the previous line (expected " + brief(prev_) + ", found " +
            brief(head->prev) + ")";
   }
@@ -111,23 +116,25 @@ VerifyReport verify_files(const std::vector<std::string>& files,
     std::optional<VerifyFailure> failure;
     auto status = for_each_line(file, [&](std::string_view line, std::uint64_t n, bool complete) {
       if (!complete) {
-        failure = VerifyFailure{file, n, "incomplete last line (no newline at the end)"};
+        failure = VerifyFailure{file, n, "incomplete last line (no newline at the end)",
+                                VerifyFault::kIncomplete};
         return false;
       }
       if (auto reason = verifier.check(line)) {
-        failure = VerifyFailure{file, n, std::move(*reason)};
+        failure = VerifyFailure{file, n, std::move(*reason), verifier.fault()};
       } else if (expect && verifier.head()->seq == expect->seq) {
         reached = true;
         if (verifier.head()->hash != expect->hash) {
           failure = VerifyFailure{file, n,
                                   "record " + std::to_string(expect->seq) +
                                       " is not the expected one (its hash is " +
-                                      verifier.head()->hash + ", expected " + expect->hash + ")"};
+                                      verifier.head()->hash + ", expected " + expect->hash + ")",
+                                  VerifyFault::kNotExpected};
         }
       }
       return !failure;
     });
-    if (!status) failure = VerifyFailure{file, 0, status.message()};
+    if (!status) failure = VerifyFailure{file, 0, status.message(), VerifyFault::kUnreadable};
     if (failure) {
       report.failure = std::move(failure);
       break;
@@ -140,7 +147,8 @@ VerifyReport verify_files(const std::vector<std::string>& files,
     report.failure = VerifyFailure{
         files.empty() ? std::string() : files.back(), 0,
         "the trail ends at record " + std::to_string(last) + ", before the expected record " +
-            std::to_string(expect->seq) + ": records at its end are missing (cut off?)"};
+            std::to_string(expect->seq) + ": records at its end are missing (cut off?)",
+        VerifyFault::kCutOff};
   }
   return report;
 }

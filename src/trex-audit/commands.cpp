@@ -110,7 +110,7 @@ int run_verify(const Trail& trail, const Query& window, const std::optional<Anch
   std::cerr << f.file;
   if (f.line > 0) std::cerr << ':' << f.line;
   std::cerr << ": " << f.reason << '\n';
-  if (f.file == files.front() && f.line == 1 && f.reason.rfind("seq is", 0) == 0) {
+  if (f.file == files.front() && f.line == 1 && f.kind == VerifyFault::kSeq) {
     std::cerr << "(a rotated trail is verified from its oldest file: give all of its files, "
                  "oldest first)\n";
   }

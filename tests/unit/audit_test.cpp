@@ -210,18 +210,29 @@ TEST(VerifyFiles, OneChainAcrossFilesAndMissingFiles) {
   report = verify_files({dir / "a"});  // a continuation alone does not start a chain
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.failure->line, 1u);
+  EXPECT_EQ(report.failure->kind, VerifyFault::kSeq);
 
   report = verify_files({dir / "a.1", dir / "a.2", dir / "a"});
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.failure->file, dir / "a.2");
   EXPECT_EQ(report.failure->line, 0u);
   EXPECT_EQ(report.failure->reason, "missing file");
+  EXPECT_EQ(report.failure->kind, VerifyFault::kUnreadable);
 
   write_file(dir / "a", lines[2] + "\n" + lines[3], false);
   report = verify_files({dir / "a.1", dir / "a"});
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.failure->line, 2u);
   EXPECT_NE(report.failure->reason.find("incomplete"), std::string::npos);
+  EXPECT_EQ(report.failure->kind, VerifyFault::kIncomplete);
+
+  auto forged = lines;  // a changed line breaks the next one's link
+  forged[1].replace(forged[1].find("alice"), 5, "mallo");
+  write_file(dir / "a.1", forged[0] + "\n" + forged[1] + "\n");
+  write_file(dir / "a", lines[2] + "\n" + lines[3] + "\n");
+  report = verify_files({dir / "a.1", dir / "a"});
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.failure->kind, VerifyFault::kPrev);
 }
 
 TEST(TrailFiles, OldestFirstWithGaps) {
