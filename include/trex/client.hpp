@@ -94,6 +94,9 @@ class Session {
   std::string cipher_;
   std::string command_id_;
   NullOutput null_output_;
+  // The session's end (an error frame: the server stopping, idle) that came
+  // in the same read as the last command's exit; read before the next one.
+  std::optional<proto::Frame> end_after_exit_;
   bool started_ = false;    // the current command's `started` came
   bool broken_ = false;     // the session cannot carry another command
   bool abandoned_ = false;  // see abandoned()

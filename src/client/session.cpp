@@ -153,16 +153,6 @@ Result<Session> Session::open(std::shared_ptr<tls::Context> ctx, const Target& t
     if (err->kind == tls::HandshakeFailure::kTimeout) {
       return make_error("TLS handshake with " + where + " timed out");
     }
-    // Only a CRL trex was given can say these: name what it means.
-    if (err->kind == tls::HandshakeFailure::kRevoked) {
-      return make_error("refused the server " + where + " (" + err->reason() +
-                        ", on your CRL): its key may be in other hands; do not use that machine "
-                        "until it has a new certificate");
-    }
-    if (err->kind == tls::HandshakeFailure::kNoValidCrl) {
-      return make_error("refused the server " + where + ": your CRL file has " + err->reason() +
-                        " of its certificate chain; ask your CA for that CRL");
-    }
     return make_error("TLS handshake with " + where + " failed: " + err->reason());
   }
   auto& conn = std::get<tls::Connection>(hs);
@@ -221,9 +211,14 @@ Status Session::check_between_commands() {
     if (r.status == tls::IoStatus::kError) return make_error(r.error);
   }
   proto::Frame f;
-  const auto st = ch_.next(f);
-  if (st == proto::Decoder::State::kError) return protocol_error(ch_.decode_error());
-  if (st == proto::Decoder::State::kNeedMore) return Status::success();
+  if (end_after_exit_) {
+    f = std::move(*end_after_exit_);
+    end_after_exit_.reset();
+  } else {
+    const auto st = ch_.next(f);
+    if (st == proto::Decoder::State::kError) return protocol_error(ch_.decode_error());
+    if (st == proto::Decoder::State::kNeedMore) return Status::success();
+  }
   if (f.type == proto::FrameType::kError) {
     auto e = on_frame(f, null_output_);
     return e ? protocol_error("an unreadable error frame") : e.error();
@@ -244,9 +239,15 @@ Result<std::optional<proto::ExitInfo>> Session::take_frames(Output& out, bool& a
       if (!done) return done.error();
       continue;
     }
-    // Nothing may follow an exit in the same read.
-    if (ch_.next(f) != proto::Decoder::State::kNeedMore) {
-      return protocol_error("a frame after the command's exit");
+    // Only the session's end (an error frame: the server stopping) may
+    // follow an exit in the same read; it is kept for the next command.
+    const auto after = ch_.next(f);
+    if (after == proto::Decoder::State::kError) return protocol_error(ch_.decode_error());
+    if (after != proto::Decoder::State::kNeedMore) {
+      if (f.type != proto::FrameType::kError) {
+        return protocol_error("a frame after the command's exit");
+      }
+      end_after_exit_ = std::move(f);
     }
     return done;
   }

@@ -235,6 +235,31 @@ TEST_F(HostileServer, FramesAfterAnExitEndTheInteractiveSession) {
   EXPECT_EQ(r.err.find("[exit 7]"), std::string::npos) << r.err;
 }
 
+// A server that stops right after a command's exit sends its goodbye (an
+// error frame) in the same write: the command's status stands, and an
+// interactive session ends with the server's reason, not a protocol error.
+TEST_F(HostileServer, ServerStoppingRightAfterAnExitIsNoProtocolError) {
+  EvilServer evil(*pki_, [](EvilServer& s, Channel& ch) {
+    if (!s.wait_for(ch, FrameType::kExec) || !s.send(ch, FrameType::kStarted, "1.1")) return;
+    ch.send(FrameType::kStdout, "one\n");
+    ch.send(FrameType::kExit, exit_payload(3));
+    ch.send(FrameType::kError,
+            proto::encode(proto::ErrorInfo{proto::ErrorCode::kShutdown, "server stopping"}));
+    (void)ch.flush_all(scaled(30s));
+  });
+  ASSERT_TRUE(evil.ok()) << evil.error();
+  const auto r = trex({evil.address(), "true"});
+  EXPECT_EQ(r.status, 3) << r.err;
+  EXPECT_EQ(r.out, "one\n");
+  EXPECT_EQ(r.err.find("protocol error"), std::string::npos) << r.err;
+
+  RunOptions o;
+  o.stdin_data = "first\nsecond\n";
+  const auto i = run(trex_argv({evil.address()}), o);
+  EXPECT_EQ(i.err.find("protocol error"), std::string::npos) << i.err;
+  EXPECT_NE(i.err.find("server stopping"), std::string::npos) << i.err;
+}
+
 TEST_F(HostileServer, TruncatedButSuccessfulHostCountsAsASuccess) {
   EvilServer evil(*pki_, [](EvilServer& s, Channel& ch) {
     if (!s.wait_for(ch, FrameType::kExec) || !s.send(ch, FrameType::kStarted, "1.1")) return;
