@@ -153,6 +153,16 @@ Result<Session> Session::open(std::shared_ptr<tls::Context> ctx, const Target& t
     if (err->kind == tls::HandshakeFailure::kTimeout) {
       return make_error("TLS handshake with " + where + " timed out");
     }
+    // Only a CRL trex was given can say these: name what it means.
+    if (err->kind == tls::HandshakeFailure::kRevoked) {
+      return make_error("refused the server " + where + " (" + err->reason() +
+                        ", on your CRL): its key may be in other hands; do not use that machine "
+                        "until it has a new certificate");
+    }
+    if (err->kind == tls::HandshakeFailure::kNoValidCrl) {
+      return make_error("refused the server " + where + ": your CRL file has " + err->reason() +
+                        " of its certificate chain; ask your CA for that CRL");
+    }
     return make_error("TLS handshake with " + where + " failed: " + err->reason());
   }
   auto& conn = std::get<tls::Connection>(hs);
