@@ -359,10 +359,20 @@ constexpr const char* kEscapees =
     "sleep 0.2; ";
 
 TEST_P(ExecTest, SignalGroupReachesTheGroupButNeverTheReaper) {
-  Process p = spawn(
-      sh("sleep 100 & echo $!; sleep 100 & echo $!; setsid sleep 100 >/dev/null 2>&1 & wait"));
-  const auto pids = read_pids(p, 2);
-  ASSERT_EQ(pids.size(), 2u);
+  Process p =
+      spawn(sh("sleep 100 & echo $!; sleep 100 & echo $!; "
+               "setsid sh -c 'echo $$; exec sleep 100 >/dev/null 2>&1' & wait"));
+  auto pids = read_pids(p, 3);
+  ASSERT_EQ(pids.size(), 3u);
+  // Kill only once the third has left the group: before its setsid() the
+  // group's SIGKILL would end it too, and the reaper would have nothing left.
+  const pid_t escapee = pids.back();
+  pids.pop_back();
+  const auto deadline = Clock::now() + std::chrono::seconds(10);
+  while (::getsid(escapee) != escapee && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_EQ(::getsid(escapee), escapee);
   p.signal_group(SIGKILL);
   auto o = run(p);
   EXPECT_TRUE(o.status.signaled);
