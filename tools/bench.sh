@@ -3,7 +3,8 @@
 #
 # usage: tools/bench.sh [--quick] [--no-build] [--keep] [--help]
 #
-#   --quick     fewer repetitions and 64 MiB instead of 512 MiB (about a minute)
+#   --quick     fewer repetitions, 64 MiB instead of 512 MiB of output and a 256 MiB
+#               file instead of 1 GiB for (8) (a few minutes)
 #   --no-build  do not build; use build/release-asm (else build/release)
 #   --keep      keep the temporary directory (keys, configs, logs) for inspection
 #
@@ -41,12 +42,14 @@ if ((quick)); then
   N1=30  W1=3  # new connection: repetitions, warm-up runs
   K=100  N2=3  # open session: commands per repetition, repetitions
   BYTES=$((64 << 20)) N3=3
+  FILE_BYTES=$((256 << 20)) N8=2  # (8) put/get vs scp
   N4=1         # 16 x 30 concurrent: repetitions
   N6=3         # first byte: repetitions
 else
   N1=100 W1=5
   K=200  N2=10
   BYTES=$((512 << 20)) N3=5
+  FILE_BYTES=$((1024 << 20)) N8=3
   N4=3
   N6=10
 fi
@@ -408,6 +411,16 @@ ssh_f6() { first_byte ssh --stamped "${SSH[@]}" 127.0.0.1 "sh -c 'date +%s%N; sl
 trex_f6b() { first_byte trex "$TREX" "$TH" sh -c 'echo x; sleep 1'; }
 ssh_f6b() { first_byte ssh "${SSH[@]}" 127.0.0.1 "sh -c 'echo x; sleep 1'"; }
 
+# (8) one file of FILE_BYTES copied to and from the loopback host: trex put /
+# get against scp (the same sshd, default cipher); both land on the same disk.
+SCP=(scp -q -F /dev/null -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null
+     -o BatchMode=yes -o LogLevel=ERROR -i "$T/ssh/client_ed25519" -P "$SSH_PORT")
+FILES=$T/files
+trex_f8() { timed "$TREX" put -q "$FILES/src.bin" "$TH:$FILES/put-trex.bin" </dev/null 2>>"$ERR_TREX" || { note_err trex $? "put"; return 1; }; }
+ssh_f8() { timed "${SCP[@]}" "$FILES/src.bin" "127.0.0.1:$FILES/put-scp.bin" </dev/null 2>>"$ERR_SSH" || { note_err ssh $? "scp put"; return 1; }; }
+trex_f8b() { timed "$TREX" get -q "$TH:$FILES/src.bin" "$FILES/get-trex.bin" </dev/null 2>>"$ERR_TREX" || { note_err trex $? "get"; return 1; }; }
+ssh_f8b() { timed "${SCP[@]}" "127.0.0.1:$FILES/src.bin" "$FILES/get-scp.bin" </dev/null 2>>"$ERR_SSH" || { note_err ssh $? "scp get"; return 1; }; }
+
 # ---------------------------------------------------------------- run
 say "checking that both sides deliver exactly 1 MiB of output"
 for side in trex ssh; do
@@ -483,6 +496,18 @@ wd_start 900 "(6) first byte"
 run_figure f6 "$N6" 1 trex ssh
 run_figure f6b "$N6" 1 trex ssh
 wd_stop
+
+say "(8) a $((FILE_BYTES >> 20)) MiB file put and got: $N8 repetitions each (scp: default cipher $SSH_CIPHER)"
+mkdir -p "$FILES"
+head -c "$FILE_BYTES" /dev/urandom >"$FILES/src.bin"
+wd_start 1800 "(8) files"
+run_figure f8 "$N8" 1 trex ssh
+run_figure f8b "$N8" 1 trex ssh
+wd_stop
+for f in put-trex put-scp get-trex get-scp; do
+  cmp -s "$FILES/src.bin" "$FILES/$f.bin" || NOTES[f8_$f]=" $f.bin differs from the source"
+done
+rm -rf "$FILES"
 
 # (7) the audit trail: writing and verifying 1,000,000 records. The writer's
 # time per record (in-process, the same code trexd runs) against (2)'s time
@@ -642,6 +667,17 @@ if [ -n "$REVIEW_OUT" ]; then
   fi
 fi
 
+# (8)
+for fig in f8 f8b; do
+  a=$(med_of ${fig}_trex) b=$(med_of ${fig}_ssh)
+  what=$([ $fig = f8 ] && echo "trex put vs scp to" || echo "trex get vs scp from")
+  bad="${NOTES[f8_put-trex]:-}${NOTES[f8_put-scp]:-}${NOTES[f8_get-trex]:-}${NOTES[f8_get-scp]:-}"
+  if have "$a" "$b"; then
+    ta=$(calc "$FILE_BYTES / $a") tb=$(calc "$FILE_BYTES / $b")
+    r=$(calc "$ta / $tb")
+    rows+=("| (8${fig#f8}) $((FILE_BYTES >> 20)) MiB file, $what the host, MB/s (scp: default $SSH_CIPHER)${bad:+; NOT identical:$bad} | $(f "$ta" 0) | $(f "$tb" 0) | $(f "$r")x | ≥ 1.5x scp: $(ok "$r >= 1.5") |")
+  else rows+=("| (8${fig#f8}) $((FILE_BYTES >> 20)) MiB file, $what the host, MB/s | ${a:-failed} | ${b:-failed} | n/a | NOT met (no result) |"); fi
+done
 echo
 echo "## trex vs OpenSSH on loopback ($([ $quick = 1 ] && echo quick || echo full) run, $(date -u '+%Y-%m-%d %H:%M UTC'))"
 echo

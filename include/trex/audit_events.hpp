@@ -26,6 +26,8 @@ inline constexpr std::string_view kSessionClose = "session_close";
 inline constexpr std::string_view kExecStart = "exec_start";
 inline constexpr std::string_view kExecDenied = "exec_denied";
 inline constexpr std::string_view kExecEnd = "exec_end";
+inline constexpr std::string_view kFilePut = "file_put";
+inline constexpr std::string_view kFileGet = "file_get";
 }  // namespace event
 
 // What a client asked to run: `shell` for a shell command, else `argv`.
@@ -133,6 +135,31 @@ struct ExecEnd {
 
   // The record of a command that never started: exit 127, nothing moved.
   static ExecEnd not_started(std::uint64_t conn, std::string id, std::string cn, std::string error);
+};
+
+// file_put and file_get: one record per transfer, written before the server
+// acts on its end (a put's rename, a get's exit frame).
+struct FileTransfer {
+  std::uint64_t conn = 0;
+  std::string id;  // "CONN.N" like a command's; "" for a refused request
+  std::string cn, path;
+  std::string rule;        // the rule that granted or refused it; "" without a policy
+  std::string run_as;      // the account the file was opened as
+  std::uint64_t size = 0;  // bytes written (put) or sent (get)
+  unsigned mode = 0;       // the permission bits of the file written or read
+  std::string sha256;      // of those bytes
+  std::int64_t duration_ms = 0;
+  enum class Result { kOk, kDenied, kFailed } result = Result::kOk;
+  std::string error;  // why it was refused or failed; "" when ok
+  Json to_json() const;
+};
+
+struct FilePut : FileTransfer {
+  static constexpr std::string_view kName = event::kFilePut;
+};
+
+struct FileGet : FileTransfer {
+  static constexpr std::string_view kName = event::kFileGet;
 };
 
 }  // namespace trex::audit

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -64,6 +65,17 @@ class Session {
   // server sends for trex's messages comes back with its controls escaped.
   Result<proto::ExitInfo> run(const proto::ExecRequest& request, Output& out, int stdin_fd,
                               int interrupt_fd, const RunLimits& limits = {});
+  // File transfers (README "File transfers"). `progress`, when set, is told
+  // the bytes moved so far and the total. The exit frame says how it ended:
+  // exited 0 done, exited 1 failed (its message says why), denied, failed.
+  using Progress = std::function<void(std::uint64_t done, std::uint64_t total)>;
+  // Sends req.size bytes read from `fd` once the server has started the put.
+  // A file that changes size while read is not completed: the session ends
+  // and the server keeps the old file.
+  Result<proto::ExitInfo> put(const proto::PutRequest& req, int fd, const Progress& progress);
+  // Writes the file's bytes to `fd`; `info` gets the server's description.
+  Result<proto::ExitInfo> get(const proto::GetRequest& req, int fd, proto::FileInfo& info,
+                              const Progress& progress);
   void close();
   const Target& target() const { return target_; }
   // The person interrupted twice: trex stopped waiting for the command.
@@ -88,6 +100,11 @@ class Session {
   int poll_timeout(const RunLimits& limits) const;
   Error protocol_error(const std::string& what);
   Error closed_error(bool answered);
+  // The next frame of a transfer (waiting for it when `wait`); nothing when
+  // none is there yet. Error frames and broken connections are errors.
+  Result<std::optional<proto::Frame>> transfer_frame(bool wait);
+  Status flush_some(bool wait);
+  Result<std::optional<proto::ExitInfo>> transfer_exit(const proto::Frame& f);
   Channel ch_;
   Target target_;
   tls::PeerIdentity server_;

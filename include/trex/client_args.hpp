@@ -5,6 +5,8 @@
 //   trex [options] HOST[:PORT] -c 'SHELL STRING'
 //   trex [options] HOST[:PORT]                      (interactive)
 //   trex [options] -H HOST[,HOST...] [-H ...] COMMAND [ARG...] | -c '...'
+//   trex put [options] LOCAL... HOST:REMOTE
+//   trex get [options] HOST:REMOTE... LOCAL
 #pragma once
 
 #include <cstdint>
@@ -15,6 +17,8 @@
 #include "trex/result.hpp"
 
 namespace trex::client {
+
+enum class FileCommand { kNone, kPut, kGet };
 
 struct Args {
   std::string ca, cert, key;          // empty: environment, config, ~/.config/trex/
@@ -40,8 +44,18 @@ struct Args {
   bool fan_out = false;             // -H, -g or --hosts-file given
   bool shell = false;               // -c
   std::string shell_command;
-  std::vector<std::string> argv;  // empty and !shell: interactive
+  std::vector<std::string> argv;           // empty and !shell: interactive
+  FileCommand files = FileCommand::kNone;  // trex put / trex get
+  bool preserve = false;                   // -p: keep modes and times
+  std::vector<std::string> sources;        // put: LOCAL...; get: REMOTE paths
+  std::string destination;                 // put: REMOTE; get: LOCAL
 };
+
+// "HOST:/path" (or "[v6]:/path"): the host word and the remote path.
+struct RemotePath {
+  std::string host, path;
+};
+Result<RemotePath> parse_remote(const std::string& word);
 
 Result<Args> parse_args(const std::vector<std::string>& args);
 

@@ -40,6 +40,9 @@ struct Rule {
   std::vector<std::vector<std::regex>> arg_lists;
   bool shell = false;
   bool linger = false;  // processes a command leaves behind keep running
+  // Path globs (README "File transfers") of files `trex put` may write and
+  // `trex get` may read.
+  std::vector<std::string> put, get;
   std::optional<std::string> run_as;
   std::optional<std::uint32_t> timeout_s;
   std::optional<std::uint64_t> max_output;
@@ -47,6 +50,14 @@ struct Rule {
   std::optional<unsigned> umask;
   exec::Limits limits;
   int line = 0;  // where the rule starts in its file
+};
+
+enum class FileOp { kPut, kGet };
+
+// A file transfer: which file, to write (put) or read (get).
+struct FileRequest {
+  FileOp op = FileOp::kGet;
+  std::string path;  // absolute, as the client sent it
 };
 
 struct Decision {
@@ -61,6 +72,10 @@ struct Decision {
   std::optional<std::string> cwd;
   std::optional<unsigned> umask;
   exec::Limits limits;
+  // File transfers: the granted tree the path must be resolved beneath
+  // without following symlinks ("/" without a policy), and the path's
+  // components below it ("inbox/a.txt").
+  std::string tree, beneath;
 };
 
 class Policy {
@@ -73,6 +88,9 @@ class Policy {
   static Result<Policy> parse(std::string_view text, std::string_view source_name);
 
   Decision decide(const Identity& who, const Request& what) const;
+  // A put or get: the first rule naming the identity whose put (get) globs
+  // match the path decides; a path that is not normalised is refused.
+  Decision decide_file(const Identity& who, const FileRequest& what) const;
   // For `trexd --explain`: one line per rule saying whether it matched the
   // identity, the program, the arguments and shell mode, then the decision.
   std::vector<std::string> explain(const Identity& who, const Request& what) const;

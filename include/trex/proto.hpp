@@ -24,10 +24,14 @@ enum class FrameType : std::uint8_t {
   kExec = 0x01,     // client -> server: ExecRequest
   kStdin = 0x02,    // client -> server: bytes for the command; empty payload = EOF
   kSignal = 0x03,   // client -> server: one byte, a signal for the command's group
+  kPut = 0x04,      // client -> server: PutRequest; data frames follow once started
+  kGet = 0x05,      // client -> server: GetRequest
+  kData = 0x06,     // either way: a file's bytes; an empty payload ends the file
   kStarted = 0x10,  // server -> client: the command's id (audit `id`)
   kStdout = 0x11,   // server -> client: bytes the command wrote to stdout
   kStderr = 0x12,   // server -> client: bytes the command wrote to stderr
   kExit = 0x13,     // server -> client: ExitInfo; ends the command
+  kFile = 0x14,     // server -> client: FileInfo of the file a get sends next
   kError = 0x20,    // server -> client: ErrorInfo; ends the session
 };
 
@@ -125,5 +129,46 @@ Result<ErrorInfo> decode_error(std::string_view payload);
 bool is_forwardable_signal(int signo);
 std::string encode_signal(int signo);
 Result<int> decode_signal(std::string_view payload);
+
+// ---- file transfers (trex put / trex get) ----------------------------------
+
+inline constexpr std::size_t kMaxPath = 4096;
+inline constexpr std::uint32_t kMaxFileMode = 07777;
+
+// A file to write on the server. `size` bytes follow in data frames after the
+// server's `started`, then an empty data frame.
+struct PutRequest {
+  std::string path;  // absolute path on the server
+  std::uint64_t size = 0;
+  std::uint32_t mode = 0644;  // permission bits of the local file
+  bool preserve = false;      // -p: keep mode exactly, and the times below
+  std::int64_t mtime_s = 0;
+  std::uint32_t mtime_ns = 0;
+
+  friend bool operator==(const PutRequest&, const PutRequest&) = default;
+};
+std::string encode(const PutRequest& request);
+Result<PutRequest> decode_put(std::string_view payload);
+
+// A file to read on the server: it answers started, file, data*, "" and exit.
+struct GetRequest {
+  std::string path;
+
+  friend bool operator==(const GetRequest&, const GetRequest&) = default;
+};
+std::string encode(const GetRequest& request);
+Result<GetRequest> decode_get(std::string_view payload);
+
+// What a get is about to send.
+struct FileInfo {
+  std::uint64_t size = 0;
+  std::uint32_t mode = 0;
+  std::int64_t mtime_s = 0;
+  std::uint32_t mtime_ns = 0;
+
+  friend bool operator==(const FileInfo&, const FileInfo&) = default;
+};
+std::string encode(const FileInfo& info);
+Result<FileInfo> decode_file(std::string_view payload);
 
 }  // namespace trex::proto

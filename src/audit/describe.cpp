@@ -109,6 +109,10 @@ std::string quote_arg(const std::string& arg) {
 }
 
 std::string command_of(const Json& record) {
+  if (const auto path = record.find("path"); path != record.end()) {
+    const bool put = text_of(record, "event") == event::kFilePut;
+    return std::string(put ? "put " : "get ") + shell_join(Json::array({*path}));
+  }
   const auto argv = record.find("argv");
   if (argv != record.end() && argv->is_array()) return shell_join(*argv);
   const auto shell = record.find("shell");
@@ -134,6 +138,11 @@ std::string exec_status(const Json& r) {
 
 std::string status_of(const std::string& event, const Json& r) {
   if (event == event::kExecEnd) return exec_status(r);
+  if (event == event::kFilePut || event == event::kFileGet) {
+    const std::string result = text_of(r, "result");
+    if (result == "ok") return "ok " + text_of(r, "size") + " B sha256 " + text_of(r, "sha256");
+    return result + ": " + text_of(r, "error");
+  }
   if (event == event::kExecDenied) return "denied: " + text_of(r, "reason");
   if (event == event::kExecStart) return "started";
   if (event == event::kAuthFail && r.contains("claimed_cn")) {

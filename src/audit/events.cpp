@@ -1,5 +1,7 @@
 #include "trex/audit_events.hpp"
 
+#include <cstdio>
+
 namespace trex::audit {
 namespace {
 
@@ -93,6 +95,25 @@ Json ExecEnd::to_json() const {
   j["lingered"] = lingered;
   if (ended_by) j["ended_by"] = *ended_by;
   if (error) j["error"] = *error;
+  return j;
+}
+
+Json FileTransfer::to_json() const {
+  static constexpr const char* kResults[] = {"ok", "denied", "failed"};
+  char octal[8];
+  std::snprintf(octal, sizeof(octal), "%04o", mode & 07777U);
+  Json j{{"conn", conn}};
+  if (!id.empty()) j["id"] = id;
+  j["cn"] = cn;
+  j["path"] = bytes_field(path);
+  j["rule"] = rule;
+  j["run_as"] = run_as;
+  j["size"] = size;
+  j["mode"] = octal;
+  j["sha256"] = sha256;
+  j["duration_ms"] = duration_ms;
+  j["result"] = kResults[static_cast<int>(result)];
+  if (result != Result::kOk) j["error"] = error;
   return j;
 }
 

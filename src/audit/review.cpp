@@ -155,6 +155,8 @@ bool is_failure(const Json& record) {
   const std::string event = text_of(record, "event");
   if (event == event::kAuthFail || event == event::kAuthFailSummary) return true;
   if (event == event::kExecDenied) return true;
+  if (event == event::kFilePut || event == event::kFileGet)
+    return text_of(record, "result") != "ok";
   if (event != event::kExecEnd) return false;
   return true_of(record, "timed_out") || int_of(record, "signal").value_or(0) != 0 ||
          int_of(record, "exit_code").value_or(0) != 0;

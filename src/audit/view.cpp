@@ -78,6 +78,27 @@ std::string server_detail(const std::string& ev, const Json& r) {
   return s;
 }
 
+// file_put / file_get: a line of its own, like a command: "put '/srv/in/a'
+// 5 B, mode 0640, sha256 2cf24dba5fb0a30e".
+void set_file(Entry& e, const Json& r) {
+  const std::string result = text_of(r, "result");
+  const bool put = e.event == event::kFilePut;
+  e.kind = result == "denied" ? Kind::kDenied : Kind::kCommand;
+  e.failed = result != "ok";
+  const auto path = r.find("path");
+  e.command = std::string(put ? "put " : "get ") +
+              shell_join(Json::array({path == r.end() ? Json("?") : *path}));
+  e.duration_ms = int_of(r, "duration_ms");
+  e.bytes_out = int_of(r, "size");
+  if (result == "ok") {
+    e.status = "ok";
+    e.command += " " + text_of(r, "size") + " B, mode " + text_of(r, "mode") + ", sha256 " +
+                 text_of(r, "sha256").substr(0, 16);
+  } else {
+    e.status = (result.empty() ? std::string("?") : result) + ": " + text_of(r, "error");
+  }
+}
+
 void describe_other(Entry& e, const Json& r) {
   const std::string& ev = e.event;
   if (ev == event::kSessionOpen || ev == event::kSessionClose) {
@@ -125,10 +146,9 @@ void describe_other(Entry& e, const Json& r) {
 
 const std::vector<std::string_view>& known_events() {
   static const std::vector<std::string_view> names = {
-      event::kServerStart,     event::kServerStop,  event::kAuthFail,
-      event::kAuthFailSummary, event::kSessionOpen, event::kSessionClose,
-      event::kExecStart,       event::kExecDenied,  event::kExecEnd,
-      event::kReload,          "file_put",          "file_get"};  // the SPEC's changes in force
+      event::kServerStart, event::kServerStop,   event::kAuthFail,  event::kAuthFailSummary,
+      event::kSessionOpen, event::kSessionClose, event::kExecStart, event::kExecDenied,
+      event::kExecEnd,     event::kReload,       event::kFilePut,   event::kFileGet};
   return names;
 }
 
@@ -176,6 +196,8 @@ Entry entry_of(const Json& r) {
     e.running = e.event == event::kExecStart;
     e.status = e.running ? "running" : "";
     if (!e.running) set_end(e, r);
+  } else if (e.event == event::kFilePut || e.event == event::kFileGet) {
+    set_file(e, r);
   } else if (e.event == event::kExecDenied) {
     e.kind = Kind::kDenied;
     e.failed = true;

@@ -14,6 +14,8 @@ const char* const kUsage =
     "prompt\n"
     "       trex [options] -H HOST[,HOST...] [-H ...] COMMAND [ARG...] | -c '...'   fan-out\n"
     "       trex [options] -g GROUP COMMAND [ARG...] | -c '...'   fan-out to a config group\n"
+    "       trex put [options] [-p] LOCAL... HOST[:PORT]:/REMOTE   copy files to HOST\n"
+    "       trex get [options] [-p] HOST[:PORT]:/REMOTE... LOCAL   copy files from HOST\n"
     "HOST: an alias from the config file, a name, an IPv4 address or an IPv6 address; with\n"
     "  a port, [IPv6]:PORT; a range such as lab[01-12] or 10.0.0.[11-20] names several\n"
     "  hosts (a fan-out)\n"
@@ -52,7 +54,9 @@ const char* const kUsage =
     "                          terminal they are shown escaped, \\xNN)\n"
     "  -v                      say what trex does: config and certificate files, address,\n"
     "                          server certificate and its expiry, cipher, the command's id\n"
-    "  -q                      no notes or warnings of trex's own (errors still show)\n"
+    "  -q                      no notes or warnings of trex's own (errors still show);\n"
+    "                          put/get: no progress line\n"
+    "  -p                      put/get: keep the file's mode and modification time\n"
     "  --help, --version\n"
     "Ctrl-C is forwarded to the command; a second one makes trex give up at once (130).\n"
     "In a fan-out the first Ctrl-C lists the hosts still running, the second interrupts\n"
@@ -131,6 +135,8 @@ Status parse_option(const std::vector<std::string>& in, std::size_t& i, Args& a)
     a.gather = true;
   } else if (arg == "--raw") {
     a.raw = true;
+  } else if (arg == "-p" && a.files != FileCommand::kNone) {
+    a.preserve = true;
   } else if (arg == "--stdin-all") {
     a.stdin_all = true;
   } else if (arg == "-h" || arg == "--help") {
@@ -165,11 +171,81 @@ Status parse_options(const std::vector<std::string>& in, std::size_t& i, Args& a
   return {};
 }
 
+// trex put|get [options] WORD... : options anywhere before "--".
+Result<Args> parse_transfer(const std::vector<std::string>& in) {
+  Args a;
+  a.files = in[0] == "put" ? FileCommand::kPut : FileCommand::kGet;
+  std::vector<std::string> words;
+  bool ended = false;
+  for (std::size_t i = 1; i < in.size();) {
+    if (auto st = parse_options(in, i, a, ended); !st) return st.error();
+    if (i < in.size()) words.push_back(in[i++]);
+  }
+  if (a.help || a.version) return a;
+  if (a.shell || a.fan_out || a.no_stdin || a.json || a.gather) {
+    return make_error("trex " + in[0] + " takes no -c, -H, -g, --hosts-file, -n, --json or -b");
+  }
+  const bool put = a.files == FileCommand::kPut;
+  if (words.size() < 2) {
+    return make_error(put ? "usage: trex put [-p] LOCAL... HOST:/REMOTE"
+                          : "usage: trex get [-p] HOST:/REMOTE... LOCAL");
+  }
+  a.destination = words.back();
+  words.pop_back();
+  const std::string& remote_word = put ? a.destination : words.front();
+  auto remote = parse_remote(remote_word);
+  if (!remote) return remote.error();
+  a.hosts.push_back(remote->host);
+  if (put) {
+    a.sources = std::move(words);
+    a.destination = remote->path;
+    return a;
+  }
+  for (const auto& w : words) {
+    auto r = parse_remote(w);
+    if (!r) return r.error();
+    if (r->host != remote->host) return make_error("trex get copies from one host at a time");
+    a.sources.push_back(r->path);
+  }
+  return a;
+}
+
 }  // namespace
+
+Result<RemotePath> parse_remote(const std::string& word) {
+  std::size_t colon = std::string::npos;
+  if (!word.empty() && word.front() == '[') {
+    const auto close = word.find(']');
+    if (close != std::string::npos && close + 1 < word.size() && word[close + 1] == ':') {
+      colon = close + 1;
+    }
+  } else {
+    colon = word.find(':');
+  }
+  if (colon == std::string::npos || colon == 0) {
+    return make_error("'" + word + "' is not HOST:/PATH");
+  }
+  // HOST:PORT:/PATH: a path is absolute, so digits after the host are a port.
+  if (colon + 1 < word.size() && word[colon + 1] != '/') {
+    const auto second = word.find(':', colon + 1);
+    const std::string digits = word.substr(colon + 1, second - colon - 1);
+    if (second != std::string::npos && !digits.empty() &&
+        digits.find_first_not_of("0123456789") == std::string::npos) {
+      colon = second;
+    }
+  }
+  RemotePath r{word.substr(0, colon), word.substr(colon + 1)};
+  if (r.path.empty() || r.path.front() != '/') {
+    return make_error("the remote path in '" + word + "' must be absolute (HOST:/PATH)");
+  }
+  return r;
+}
 
 // Options may come before and after HOST, as ssh takes them, up to the
 // first word that is not an option (the command) or "--".
 Result<Args> parse_args(const std::vector<std::string>& in) {
+  // A host named put or get is written put:7443 (or given by its address).
+  if (!in.empty() && (in[0] == "put" || in[0] == "get")) return parse_transfer(in);
   Args a;
   std::size_t i = 0;
   bool ended = false;

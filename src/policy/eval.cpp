@@ -12,16 +12,6 @@ bool contains(const std::vector<std::string>& list, const std::string& s) {
   return std::find(list.begin(), list.end(), s) != list.end();
 }
 
-std::optional<std::string> identity_match(const Rule& rule, const Identity& who) {
-  if (contains(rule.cn, "*")) return std::string("cn=*");
-  // An empty CN never names anyone, even if a rule were to list "".
-  if (!who.cn.empty() && contains(rule.cn, who.cn)) return "cn=" + escape(who.cn);
-  for (const auto& ou : who.ou) {
-    if (!ou.empty() && contains(rule.ou, ou)) return "ou=" + escape(ou);
-  }
-  return std::nullopt;
-}
-
 // Exact string equality on purpose: a bare name only ever equals a bare
 // argv[0] (the server resolves it through its fixed PATH), and an absolute
 // entry only the same spelling, so "./x", "/tmp/x" and "/usr/bin/../bin/x"
@@ -128,6 +118,16 @@ bool list_admits(const std::vector<std::regex>& list, const Request& what) {
     if (!std::regex_match(what.argv[i + 1], list[i])) return false;
   }
   return true;
+}
+
+std::optional<std::string> identity_match(const Rule& rule, const Identity& who) {
+  if (contains(rule.cn, "*")) return std::string("cn=*");
+  // An empty CN never names anyone, even if a rule were to list "".
+  if (!who.cn.empty() && contains(rule.cn, who.cn)) return "cn=" + escape(who.cn);
+  for (const auto& ou : who.ou) {
+    if (!ou.empty() && contains(rule.ou, ou)) return "ou=" + escape(ou);
+  }
+  return std::nullopt;
 }
 
 std::string describe(const Identity& who) { return "cn=" + escape(who.cn) + " ou=" + list(who.ou); }

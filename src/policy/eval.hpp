@@ -48,6 +48,8 @@ std::string join_args(const Request& what);
 std::size_t ambiguous_arg(const Request& what);
 // Does this arg_lists entry admit argv[1..]? (Same count, each matches.)
 bool list_admits(const std::vector<std::regex>& list, const Request& what);
+// How the rule names the identity ("cn=alice", "ou=ops", "cn=*"), if it does.
+std::optional<std::string> identity_match(const Rule& rule, const Identity& who);
 // "cn=alice ou=[ops,dev]"
 std::string describe(const Identity& who);
 

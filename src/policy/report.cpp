@@ -28,7 +28,8 @@ bool shadows(const Rule& first, const Rule& later) {
                               ((first.args_patterns.empty() && first.arg_lists.empty()) ||
                                (first.args_patterns == later.args_patterns &&
                                 first.arg_list_patterns == later.arg_list_patterns)));
-  return identity && programs && (!later.shell || first.shell);
+  const bool files = subset(later.put, first.put) && subset(later.get, first.get);
+  return identity && programs && files && (!later.shell || first.shell);
 }
 
 std::string at_line(const Rule& rule) {
@@ -125,6 +126,8 @@ std::string summarize(const Rule& r) {
     }
   }
   out += std::string("; shell ") + (r.shell ? "yes" : "no");
+  if (!r.put.empty()) out += "; put " + detail::list(r.put);
+  if (!r.get.empty()) out += "; get " + detail::list(r.get);
   if (r.linger) out += "; linger";
   out += "; run_as " + (r.run_as ? *r.run_as : std::string("(server's user)"));
   if (r.timeout_s) out += "; timeout " + std::to_string(*r.timeout_s) + "s";

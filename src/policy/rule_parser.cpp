@@ -10,6 +10,7 @@
 #include <regex>
 #include <system_error>
 
+#include "policy/paths.hpp"
 #include "policy/text.hpp"
 
 namespace trex::policy::detail {
@@ -26,20 +27,6 @@ using Check = std::optional<std::string>;  // an error message, or nullopt when 
 bool has_control(std::string_view s) {
   return std::any_of(s.begin(), s.end(),
                      [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7F; });
-}
-
-// A normalised absolute path: no empty, "." or ".." component, no trailing '/'.
-bool is_clean_absolute(std::string_view p) {
-  if (p.size() < 2 || p.front() != '/' || p.back() == '/') return false;
-  std::size_t start = 1;
-  while (start <= p.size()) {
-    std::size_t end = p.find('/', start);
-    if (end == std::string_view::npos) end = p.size();
-    const std::string_view part = p.substr(start, end - start);
-    if (part.empty() || part == "." || part == "..") return false;
-    start = end + 1;
-  }
-  return true;
 }
 
 Check check_allow_entry(const std::string& entry) {
@@ -203,6 +190,7 @@ class RuleParser {
       return s;
     }
     if (k == "allow") return parse_allow(value);
+    if (k == "put" || k == "get") return parse_globs(k, value);
     if (k == "args") return parse_args(value);
     if (k == "arg_lists") return parse_arg_lists(value);
     if (k == "umask") return parse_umask(value);
@@ -213,8 +201,8 @@ class RuleParser {
     }
     return fail(key.source(),
                 "unknown key '" + escape(k) +
-                    "' (known: name, cn, ou, allow, args, arg_lists, shell, linger, run_as, "
-                    "timeout, max_output, cwd, umask, limits)");
+                    "' (known: name, cn, ou, allow, args, arg_lists, shell, linger, put, get, "
+                    "run_as, timeout, max_output, cwd, umask, limits)");
   }
 
   Status string_list(std::string_view key, const toml::node& value, bool allow_empty,
@@ -239,6 +227,17 @@ class RuleParser {
     for (std::size_t i = 0; i < rule_.allow.size(); ++i) {
       if (Check bad = check_allow_entry(rule_.allow[i])) {
         return key_fail(*value.as_array()->get(i), "allow", *bad);
+      }
+    }
+    return {};
+  }
+
+  Status parse_globs(std::string_view key, const toml::node& value) {
+    auto& out = key == "put" ? rule_.put : rule_.get;
+    if (Status s = string_list(key, value, false, out); !s) return s;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      if (Check bad = check_glob(out[i])) {
+        return key_fail(*value.as_array()->get(i), key, "entry " + quote(out[i]) + " " + *bad);
       }
     }
     return {};
@@ -368,8 +367,8 @@ Status RuleParser::finish() {
   if (rule_.cn.empty() && rule_.ou.empty()) {
     return fail(table_.source(), "needs a non-empty 'cn' or 'ou' (who the rule is for)");
   }
-  if (rule_.allow.empty() && !rule_.shell) {
-    return fail(table_.source(), "allows nothing: give 'allow' or 'shell = true'");
+  if (rule_.allow.empty() && !rule_.shell && rule_.put.empty() && rule_.get.empty()) {
+    return fail(table_.source(), "allows nothing: give 'allow', 'shell = true', 'put' or 'get'");
   }
   for (const char* key : {"args", "arg_lists"}) {
     if (table_.get(key) != nullptr && rule_.allow.empty()) {

@@ -4,50 +4,14 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "proto/wire.hpp"
+
 namespace trex::proto {
 namespace {
 
-void put_u32(std::string& out, std::uint32_t v) {
-  const char b[4] = {static_cast<char>(v >> 24), static_cast<char>(v >> 16),
-                     static_cast<char>(v >> 8), static_cast<char>(v)};
-  out.append(b, 4);
-}
-
-std::uint32_t get_u32(const char* p) {
-  const auto* u = reinterpret_cast<const unsigned char*>(p);
-  return (std::uint32_t{u[0]} << 24) | (std::uint32_t{u[1]} << 16) | (std::uint32_t{u[2]} << 8) |
-         std::uint32_t{u[3]};
-}
-
-// Cursor over a payload; every read is bounds-checked.
-class Reader {
- public:
-  explicit Reader(std::string_view s) : s_(s) {}
-  bool u8(std::uint8_t& v) {
-    if (s_.size() < 1) return false;
-    v = static_cast<std::uint8_t>(s_[0]);
-    s_.remove_prefix(1);
-    return true;
-  }
-  bool u32(std::uint32_t& v) {
-    if (s_.size() < 4) return false;
-    v = get_u32(s_.data());
-    s_.remove_prefix(4);
-    return true;
-  }
-  bool bytes(std::string& v) {
-    std::uint32_t n = 0;
-    if (!u32(n) || s_.size() < n) return false;
-    v.assign(s_.data(), n);
-    s_.remove_prefix(n);
-    return true;
-  }
-  std::string_view rest() const { return s_; }
-  bool empty() const { return s_.empty(); }
-
- private:
-  std::string_view s_;
-};
+using detail::get_u32;
+using detail::put_u32;
+using detail::Reader;
 
 constexpr std::uint8_t kFlagShell = 1;
 constexpr std::uint8_t kFlagStdin = 2;
@@ -59,6 +23,10 @@ bool is_known_type(std::uint8_t type) {
     case FrameType::kExec:
     case FrameType::kStdin:
     case FrameType::kSignal:
+    case FrameType::kPut:
+    case FrameType::kGet:
+    case FrameType::kData:
+    case FrameType::kFile:
     case FrameType::kStarted:
     case FrameType::kStdout:
     case FrameType::kStderr:
@@ -77,6 +45,14 @@ std::string_view type_name(FrameType type) {
       return "stdin";
     case FrameType::kSignal:
       return "signal";
+    case FrameType::kPut:
+      return "put";
+    case FrameType::kGet:
+      return "get";
+    case FrameType::kData:
+      return "data";
+    case FrameType::kFile:
+      return "file";
     case FrameType::kStarted:
       return "started";
     case FrameType::kStdout:

@@ -8,6 +8,7 @@
 #include "server/command.hpp"
 #include "server/plan.hpp"
 #include "server/state.hpp"
+#include "server/transfer.hpp"
 #include "trex/audit_events.hpp"
 #include "trex/channel.hpp"
 #include "trex/exec.hpp"
@@ -201,11 +202,15 @@ SessionEnd Session::wait_for_frames() {
                             {EndKind::kProtocolError, ch_.decode_error()}, ch_.decode_error());
     }
     if (state == proto::Decoder::State::kFrame) {
-      if (f.type == proto::FrameType::kExec) {
+      if (f.type == proto::FrameType::kExec || f.type == proto::FrameType::kPut ||
+          f.type == proto::FrameType::kGet) {
         // Checked here too: a client that keeps the socket busy skips the poll.
         if (live_.why()) return end_for_certificate();
         seen_exec_ = true;
-        if (auto end = handle_exec(f.payload)) return *end;
+        TransferContext files{st_, ch_, who_, conn_, commands_};
+        auto end =
+            f.type == proto::FrameType::kExec ? handle_exec(f.payload) : serve_transfer(files, f);
+        if (end) return *end;
         if (!ch_.flush_all(std::chrono::seconds(st_.config.idle_timeout))) {
           return {EndKind::kClientGone, {}};
         }
@@ -216,10 +221,12 @@ SessionEnd Session::wait_for_frames() {
         idle_deadline = Clock::now() + idle;
         continue;
       }
-      // Stdin or a signal that raced the end of the last command: too late.
-      // Before any command there is nothing they could have raced.
-      const bool late_input =
-          f.type == proto::FrameType::kStdin || f.type == proto::FrameType::kSignal;
+      // Stdin, a signal or a put's data that raced the end of the last
+      // request (a put refused midway): too late. Before any request there is
+      // nothing they could have raced.
+      const bool late_input = f.type == proto::FrameType::kStdin ||
+                              f.type == proto::FrameType::kSignal ||
+                              f.type == proto::FrameType::kData;
       if (late_input && seen_exec_) continue;
       const std::string what = "unexpected " + std::string(proto::type_name(f.type)) + " frame" +
                                (late_input ? " before any command" : "");

@@ -56,6 +56,8 @@ trex::client::RunLimits run_limits(const trex::client::Args& args, bool fan_out)
 
 // Interactive mode on one session. Returns trex's exit status.
 int interactive(const trex::client::Args& args, std::shared_ptr<trex::tls::Context> ctx);
+// trex put / trex get on one session. Returns the largest status.
+int transfer(const trex::client::Args& args, std::shared_ptr<trex::tls::Context> ctx);
 // Fan-out over several hosts. Returns the largest status.
 int fan_out(const trex::client::Args& args, const std::vector<std::string>& hosts);
 

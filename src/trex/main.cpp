@@ -173,8 +173,12 @@ int main(int argc, char** argv) {
   if (auto st = trex::trex_cli::load_config(*args); !st) return trex::trex_cli::fail(st.message());
   auto hosts = trex::trex_cli::host_list(*args);
   if (!hosts) return trex::trex_cli::fail(hosts.message());
+  if (args->files != trex::client::FileCommand::kNone && hosts->size() > 1) {
+    return trex::trex_cli::fail("trex put and trex get work with one host at a time");
+  }
   // --json and -b for one host are a fan-out of one: the same output, the same code.
-  const bool many = args->fan_out || hosts->size() > 1 || args->json || args->gather;
+  const bool many = args->files == trex::client::FileCommand::kNone &&
+                    (args->fan_out || hosts->size() > 1 || args->json || args->gather);
   if (many && !args->shell && args->argv.empty()) {
     return trex::trex_cli::fail((args->json || args->gather) && !args->fan_out && hosts->size() == 1
                                     ? "--json and -b need a command (not for interactive mode)"
@@ -189,6 +193,9 @@ int main(int argc, char** argv) {
   }
   auto ctx = trex::trex_cli::context_for(args->hosts.front(), *args);
   if (!ctx) return trex::trex_cli::fail(ctx.message());
+  if (args->files != trex::client::FileCommand::kNone) {
+    return trex::trex_cli::transfer(*args, *ctx);
+  }
   if (!args->shell && args->argv.empty()) return trex::trex_cli::interactive(*args, *ctx);
   return trex::trex_cli::run_single(*args, *ctx);
 }

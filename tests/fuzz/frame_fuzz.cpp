@@ -32,6 +32,15 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       if (auto e = decode_error(f.payload); e.ok()) {
         if (*decode_error(encode(*e)) != *e) std::abort();
       }
+      if (auto p = decode_put(f.payload); p.ok()) {
+        if (*decode_put(encode(*p)) != *p) std::abort();
+      }
+      if (auto g = decode_get(f.payload); g.ok()) {
+        if (*decode_get(encode(*g)) != *g) std::abort();
+      }
+      if (auto i = decode_file(f.payload); i.ok()) {
+        if (*decode_file(encode(*i)) != *i) std::abort();
+      }
       (void)decode_signal(f.payload);
     }
   };

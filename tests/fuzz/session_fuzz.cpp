@@ -1,9 +1,10 @@
 // The session state machine driven by frame sequences: a real server session
 // (policy, audit trail, command runner) over a plain socketpair instead of
 // TLS. The policy allows only `echo` and `true`, so whatever the fuzzer
-// invents, nothing else runs.
+// invents, nothing else runs, and put/get only below its own folder.
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -25,6 +26,11 @@ cn = ["fuzz"]
 allow = ["echo", "true"]
 )";
 
+std::string files_rule(const std::string& dir) {
+  return "[[rule]]\nname = \"files\"\ncn = [\"fuzz\"]\nput = [\"" + dir + "/files/**\"]\n" +
+         "get = [\"" + dir + "/files/**\"]\n";
+}
+
 struct World {
   std::string dir;
   std::unique_ptr<trex::audit::Writer> audit;
@@ -44,7 +50,8 @@ struct World {
     auto log =
         std::make_shared<spdlog::logger>("fuzz", std::make_shared<spdlog::sinks::null_sink_mt>());
     state = std::make_unique<trex::server::State>(c, *audit, log);
-    auto policy = trex::policy::Policy::parse(kPolicy, "fuzz.toml");
+    ::mkdir((dir + "/files").c_str(), 0700);
+    auto policy = trex::policy::Policy::parse(kPolicy + files_rule(dir), "fuzz.toml");
     if (!policy) std::abort();
     state->set_policy(std::make_shared<const trex::policy::Policy>(std::move(*policy)));
     state->stop_fd.reset(eventfd(0, EFD_CLOEXEC));

@@ -53,6 +53,36 @@ TEST(AuditEvents, ExecEndOfASignaledCommandSaysWhoEndedTheSession) {
   EXPECT_EQ(j.back(), "client gone");  // ended_by comes last
 }
 
+TEST(AuditEvents, FilePutAndGetCarryPathSizeModeDigestAndResult) {
+  FilePut put;
+  put.conn = 4;
+  put.id = "4.2";
+  put.cn = "alice";
+  put.path = "/srv/in/a.txt";
+  put.rule = "inbox";
+  put.run_as = "lab";
+  put.size = 5;
+  put.mode = 0640;
+  put.sha256 = sha256_hex("hello");
+  put.duration_ms = 7;
+  EXPECT_EQ(dump(put.to_json()),
+            R"({"conn":4,"id":"4.2","cn":"alice","path":"/srv/in/a.txt","rule":"inbox",)"
+            R"("run_as":"lab","size":5,"mode":"0640","sha256":")" +
+                sha256_hex("hello") + R"(","duration_ms":7,"result":"ok"})");
+  EXPECT_EQ(FilePut::kName, "file_put");
+  FileGet get;
+  get.conn = 1;
+  get.cn = "bob";
+  get.path = std::string("/x\xff");
+  get.result = FileTransfer::Result::kDenied;
+  get.error = "rule 'r' grants no get";
+  EXPECT_EQ(dump(get.to_json()),
+            R"({"conn":1,"cn":"bob","path":{"hex":"2f78ff"},"rule":"","run_as":"","size":0,)"
+            R"("mode":"0000","sha256":"","duration_ms":0,"result":"denied",)"
+            R"("error":"rule 'r' grants no get"})");
+  EXPECT_EQ(FileGet::kName, "file_get");
+}
+
 TEST(AuditEvents, SessionAndServerRecords) {
   EXPECT_EQ(
       dump(SessionOpen{4, "127.0.0.1:5", "ops", {"a", "b"}, "0A", "ff", "2027", "CN=ca"}.to_json()),

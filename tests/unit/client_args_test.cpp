@@ -143,5 +143,29 @@ TEST(ClientArgs, OptionsMayFollowTheHostAsInSsh) {
   EXPECT_TRUE(a->stdin_all);
 }
 
+TEST(ClientArgs, PutAndGetTakeFilesAndOneRemoteHost) {
+  auto a = parse_args({"put", "-p", "a.txt", "b.txt", "lab1:/srv/in/"});
+  ASSERT_TRUE(a.ok()) << a.message();
+  EXPECT_EQ(a->files, FileCommand::kPut);
+  EXPECT_TRUE(a->preserve);
+  EXPECT_EQ(a->hosts, std::vector<std::string>{"lab1"});
+  EXPECT_EQ(a->sources, (std::vector<std::string>{"a.txt", "b.txt"}));
+  EXPECT_EQ(a->destination, "/srv/in/");
+  a = parse_args({"get", "-q", "lab1:7443:/var/a", "lab1:7443:/var/b", "out/"});
+  ASSERT_TRUE(a.ok()) << a.message();
+  EXPECT_EQ(a->hosts, std::vector<std::string>{"lab1:7443"});
+  EXPECT_EQ(a->sources, (std::vector<std::string>{"/var/a", "/var/b"}));
+  EXPECT_EQ(a->destination, "out/");
+  EXPECT_TRUE(a->quiet);
+  a = parse_args({"get", "[::1]:7443:/x", "y"});
+  ASSERT_TRUE(a.ok()) << a.message();
+  EXPECT_EQ(a->hosts, std::vector<std::string>{"[::1]:7443"});
+  EXPECT_FALSE(parse_args({"put", "a.txt", "lab1:relative"}).ok());
+  EXPECT_FALSE(parse_args({"put", "a.txt"}).ok());
+  EXPECT_FALSE(parse_args({"get", "lab1:/a", "lab2:/b", "dir"}).ok()) << "one host";
+  EXPECT_FALSE(parse_args({"put", "-c", "x", "a", "lab1:/b"}).ok());
+  EXPECT_FALSE(parse_args({"lab1", "-p", "true"}).ok()) << "-p is for put and get";
+}
+
 }  // namespace
 }  // namespace trex::client

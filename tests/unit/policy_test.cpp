@@ -926,6 +926,8 @@ TEST(PolicyExample, ToolsExampleLoadsAndBehavesAsCommented) {
   EXPECT_FALSE(p->decide(who("alice"), run({"/usr/bin/systemctl", "status nginx"})).allowed);
   EXPECT_FALSE(p->decide(who("alice"), run({"/usr/bin/systemctl", "stop", "nginx"})).allowed);
   EXPECT_EQ(p->decide(who("dan", {"dev"}), run({"journalctl", "-u", "x"})).rule, "dev-logs");
+  EXPECT_TRUE(p->decide_file(who("dan", {"dev"}), {FileOp::kGet, "/var/log/lab/a/b.log"}).allowed);
+  EXPECT_FALSE(p->decide_file(who("dan", {"dev"}), {FileOp::kPut, "/var/log/lab/x"}).allowed);
   EXPECT_TRUE(p->decide(who("carol"), sh("id")).allowed);
   EXPECT_FALSE(p->decide(who("alice"), sh("id")).allowed);
 }

@@ -16,9 +16,10 @@ std::vector<Frame> decode_all(Decoder& d) {
 
 TEST(FrameCodec, RoundTripsEveryType) {
   std::string wire;
-  const FrameType types[] = {FrameType::kExec,    FrameType::kStdin,  FrameType::kSignal,
-                             FrameType::kStarted, FrameType::kStdout, FrameType::kStderr,
-                             FrameType::kExit,    FrameType::kError};
+  const FrameType types[] = {FrameType::kExec,   FrameType::kStdin,   FrameType::kSignal,
+                             FrameType::kPut,    FrameType::kGet,     FrameType::kData,
+                             FrameType::kFile,   FrameType::kStarted, FrameType::kStdout,
+                             FrameType::kStderr, FrameType::kExit,    FrameType::kError};
   for (auto t : types) append_frame(wire, t, std::string(type_name(t)));
   Decoder d;
   d.feed(wire);
@@ -179,6 +180,59 @@ TEST(Signal, OnlyForwardableSignalsDecode) {
   EXPECT_FALSE(decode_signal(encode_signal(SIGSTOP)).ok());
   EXPECT_FALSE(decode_signal("").ok());
   EXPECT_FALSE(decode_signal("ab").ok());
+}
+
+TEST(FileFrames, TypeNumbersAreTheDocumentedOnes) {
+  EXPECT_EQ(static_cast<int>(FrameType::kPut), 0x04);
+  EXPECT_EQ(static_cast<int>(FrameType::kGet), 0x05);
+  EXPECT_EQ(static_cast<int>(FrameType::kData), 0x06);
+  EXPECT_EQ(static_cast<int>(FrameType::kFile), 0x14);
+}
+
+TEST(PutRequest, RoundTripsWithExactLayout) {
+  PutRequest p{"/srv/in/a.txt", (1ULL << 33) + 5, 0755, true, 1700000000, 123};
+  const std::string wire = encode(p);
+  // flags, mode, size (u64), mtime s (u64), ns (u32), then the path.
+  ASSERT_EQ(wire.size(), 1 + 4 + 8 + 8 + 4 + p.path.size());
+  EXPECT_EQ(wire[0], '\x01');
+  EXPECT_EQ(wire.substr(1, 4), std::string("\0\0\x01\xed", 4));
+  EXPECT_EQ(wire.substr(5, 8), std::string("\0\0\0\x02\0\0\0\x05", 8));
+  auto back = decode_put(wire);
+  ASSERT_TRUE(back.ok()) << back.message();
+  EXPECT_EQ(*back, p);
+}
+
+TEST(PutRequest, RejectsMalformedPayloads) {
+  const std::string good = encode(PutRequest{"/a", 1, 0644, false, 0, 0});
+  EXPECT_FALSE(decode_put(good.substr(0, 10)).ok()) << "truncated";
+  std::string flags = good;
+  flags[0] = 4;
+  EXPECT_FALSE(decode_put(flags).ok()) << "unknown flag";
+  EXPECT_FALSE(decode_put(encode(PutRequest{"", 1, 0644, false, 0, 0})).ok()) << "empty path";
+  EXPECT_FALSE(decode_put(encode(PutRequest{"rel/a", 1, 0644, false, 0, 0})).ok());
+  EXPECT_FALSE(decode_put(encode(PutRequest{std::string("/a\0b", 4), 1, 0644, false, 0, 0})).ok());
+  EXPECT_FALSE(decode_put(encode(PutRequest{"/a", 1, 010000, false, 0, 0})).ok()) << "mode";
+  EXPECT_FALSE(decode_put(encode(PutRequest{"/a", 1, 0644, false, 0, 1000000000})).ok());
+  auto too_long = encode(PutRequest{"/a", 1, 0644, false, 0, 0}) + std::string(kMaxPath, 'x');
+  EXPECT_FALSE(decode_put(too_long).ok()) << "path over kMaxPath";
+}
+
+TEST(GetRequest, RoundTripsAndRejectsBadPaths) {
+  auto back = decode_get(encode(GetRequest{"/var/log/x"}));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->path, "/var/log/x");
+  EXPECT_FALSE(decode_get("").ok());
+  EXPECT_FALSE(decode_get(std::string("\x01/a", 3)).ok()) << "unknown flag";
+  EXPECT_FALSE(decode_get(encode(GetRequest{"x"})).ok());
+}
+
+TEST(FileInfo, RoundTripsAndRejectsTrailingBytes) {
+  FileInfo f{0, 0600, -1, 5};
+  auto back = decode_file(encode(f));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, f);
+  EXPECT_FALSE(decode_file(encode(f) + "x").ok());
+  EXPECT_FALSE(decode_file(encode(f).substr(1)).ok());
 }
 
 }  // namespace

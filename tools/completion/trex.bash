@@ -62,7 +62,7 @@ _trex() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
   local opts='--config --ca --cert --key --crl --port --timeout --connect-timeout -n -c
     --stdin-all -H -g --hosts-file --parallel --host-timeout -b --json --raw -v --verbose
-    -q --quiet -h --help --version --'
+    -q --quiet -p -h --help --version --'
   local IFS=$' \t\n'
   COMPREPLY=()
   case $prev in
