@@ -158,6 +158,8 @@ X11Forwarding no
 MaxStartups 100:30:200
 MaxSessions 100
 SetEnv SHLVL=1
+# scp's transport since OpenSSH 9.0, for (8)
+Subsystem sftp internal-sftp
 EOF
 if [ ! -d /run/sshd ]; then
   if [ "$(id -u)" -eq 0 ]; then mkdir -p /run/sshd; else sudo mkdir -p /run/sshd; fi
