@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 #include "support/harness.hpp"
@@ -31,7 +32,8 @@ std::vector<std::string> lines_of(const std::string& path) {
 }
 
 // A private rsyslogd: one imuxsock socket, authpriv written to out.log as
-// "FACILITY SEVERITY APP-NAME MSGID STRUCTURED-DATA MSG".
+// "FACILITY SEVERITY APP-NAME MSGID STRUCTURED-DATA MSG", auth (the audit
+// head lines) to auth.log as "FACILITY SEVERITY PROGRAM MSG".
 class Rsyslogd {
  public:
   explicit Rsyslogd(const TempDir& tmp) : dir_(tmp.file("rsyslog")) {
@@ -47,7 +49,13 @@ class Rsyslogd {
                    "%syslogseverity-text% %app-name% %msgid% %structured-data% %msg%\\n\")\n"
                    "if $syslogfacility-text == \"authpriv\" then action(type=\"omfile\" "
                    "file=\"" +
-                   out() + "\" template=\"t\" flushOnTXEnd=\"on\")\n");
+                   out() +
+                   "\" template=\"t\" flushOnTXEnd=\"on\")\n"
+                   "template(name=\"h\" type=\"string\" string=\"%syslogfacility-text% "
+                   "%syslogseverity-text% %programname% %msg%\\n\")\n"
+                   "if $syslogfacility-text == \"auth\" then action(type=\"omfile\" "
+                   "file=\"" +
+                   auth() + "\" template=\"h\" flushOnTXEnd=\"on\")\n");
     RunOptions opts;
     opts.timeout = 600s;
     child_.emplace(std::vector<std::string>{"rsyslogd", "-n", "-f", dir_ + "/rsyslog.conf", "-i",
@@ -62,6 +70,7 @@ class Rsyslogd {
   }
   std::string socket() const { return dir_ + "/log.sock"; }
   std::string out() const { return dir_ + "/out.log"; }
+  std::string auth() const { return dir_ + "/auth.log"; }
 
  private:
   std::string dir_;
@@ -118,6 +127,37 @@ TEST_F(AuditSyslog, EveryRecordArrivesAndVerifies) {
   EXPECT_EQ(v.status, 0) << v.out << v.err;
   EXPECT_EQ(v.out.rfind("ok: " + std::to_string(file.size()) + " records in 1 file", 0), 0u)
       << v.out;
+}
+
+// The audit head lines (--audit-head-syslog) as a real rsyslogd files them:
+// facility auth, severity notice, program trexd, the head that `trex-audit
+// verify` computes from the trail at start and at stop.
+TEST_F(AuditSyslog, HeadLinesReachARealRsyslogd) {
+  Rsyslogd rsyslog(tmp_);
+  std::string audit_path;
+  {
+    Trexd server(pki_, tmp_.path(),
+                 {"--policy", tmp_.file("policy.toml"), "--audit-head-syslog", rsyslog.socket()});
+    audit_path = server.audit_path();
+    ASSERT_TRUE(eventually([&] { return lines_of(rsyslog.auth()).size() >= 1; }, scaled(20s)))
+        << "no start line arrived";
+    ASSERT_EQ(server.trex("client", {"echo", "x"}).status, 0);
+  }
+  ASSERT_TRUE(eventually([&] { return lines_of(rsyslog.auth()).size() >= 2; }, scaled(20s)))
+      << "no stop line arrived";
+  const auto got = lines_of(rsyslog.auth());
+  ASSERT_EQ(got.size(), 2u);
+  const std::regex start("auth notice trexd  ?audit head 1:[0-9a-f]{64} \\(start\\) trail=(.*)");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_match(got[0], m, start)) << got[0];
+  EXPECT_EQ(m[1].str(), audit_path);
+  const RunResult v = run({TREX_AUDIT_BIN, "verify", audit_path});
+  ASSERT_EQ(v.status, 0) << v.out << v.err;
+  std::smatch h;
+  ASSERT_TRUE(std::regex_search(v.out, h, std::regex("head: ([0-9]+:[0-9a-f]{64})"))) << v.out;
+  EXPECT_NE(got[1].find("audit head " + h[1].str() + " (stop) trail=" + audit_path),
+            std::string::npos)
+      << got[1] << " vs verify's " << h[1].str();
 }
 
 // No daemon at the socket: trexd refuses to start rather than drop every copy.
