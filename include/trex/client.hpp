@@ -32,6 +32,17 @@ class StdOutput : public Output {
   void write(bool is_stderr, std::string_view data) override;
 };
 
+// Writes to the given descriptors (a connection master writes to the ones
+// the trex it serves passed it); the caller keeps them open.
+class FdOutput : public Output {
+ public:
+  FdOutput(int out_fd, int err_fd) : out_(out_fd), err_(err_fd) {}
+  void write(bool is_stderr, std::string_view data) override;
+
+ private:
+  int out_, err_;
+};
+
 // Discards what it is given (frames that carry no output to show).
 class NullOutput : public Output {
  public:
@@ -60,7 +71,8 @@ class Session {
 
   // Runs one command. `stdin_fd` (-1: none) is forwarded until EOF; a byte
   // readable on `interrupt_fd` (-1: none) forwards SIGINT, a second one
-  // gives up at once (then abandoned() is true). Frames out of the
+  // gives up at once (then abandoned() is true), and so does its end (the
+  // trex a connection master runs the command for is gone). Frames out of the
   // protocol's order are a protocol error that ends the session; text the
   // server sends for trex's messages comes back with its controls escaped.
   Result<proto::ExitInfo> run(const proto::ExecRequest& request, Output& out, int stdin_fd,
@@ -77,6 +89,11 @@ class Session {
   Result<proto::ExitInfo> get(const proto::GetRequest& req, int fd, proto::FileInfo& info,
                               const Progress& progress);
   void close();
+  // Whether another command may be sent: the session has not ended and the
+  // server sent nothing since the last exit (else the error frame's text).
+  Status ready() { return check_between_commands(); }
+  bool broken() const { return broken_; }
+  int fd() const { return ch_.fd(); }
   const Target& target() const { return target_; }
   // The person interrupted twice: trex stopped waiting for the command.
   bool abandoned() const { return abandoned_; }

@@ -27,9 +27,10 @@ struct Args {
   std::optional<std::uint16_t> port;  // --port
   std::uint32_t timeout = 0;          // --timeout: ask for a shorter limit
   std::uint32_t connect_timeout = 10;
-  bool connect_timeout_given = false;  // else the config file's may apply
-  bool no_stdin = false;               // -n
-  bool stdin_all = false;              // --stdin-all: a fan-out sends stdin to every host
+  bool connect_timeout_given = false;    // else the config file's may apply
+  std::optional<std::uint32_t> persist;  // --persist: keep the connection for reuse (0: off)
+  bool no_stdin = false;                 // -n
+  bool stdin_all = false;                // --stdin-all: a fan-out sends stdin to every host
   bool json = false;
   bool gather = false;             // -b: hosts with identical results printed once
   bool raw = false;                // --raw: fan-out output's control characters as they are

@@ -6,6 +6,7 @@
 //   crl = "crl.pem"        # check servers against the CA's CRL (fails closed)
 //   pki_dir = "/srv/pki"   # opt in to a tools/pki folder's client files
 //   port = 7443            connect_timeout = 10
+//   persist = "60s"        # keep connections for reuse (trex --persist)
 //   [hosts.web1]
 //   address = "10.0.0.5"   port = 7444   server_name = "web1.lab"   cert = ...
 //   [groups]
@@ -27,11 +28,12 @@
 namespace trex::config {
 
 struct HostEntry {
-  std::string address;                // empty: the alias itself
-  std::optional<std::uint16_t> port;  // from `port` or "address:port"
-  std::string server_name;            // the name the server's certificate must carry
-  std::string ca, cert, key;          // empty: the general lookup
-  std::string crl{};                  // empty: the general lookup
+  std::string address;                     // empty: the alias itself
+  std::optional<std::uint16_t> port;       // from `port` or "address:port"
+  std::string server_name;                 // the name the server's certificate must carry
+  std::string ca, cert, key;               // empty: the general lookup
+  std::string crl{};                       // empty: the general lookup
+  std::optional<std::uint32_t> persist{};  // seconds; 0: off; none: the config's
 };
 
 struct ClientConfig {
@@ -41,7 +43,8 @@ struct ClientConfig {
   std::string pki_dir;        // resolved; empty: no pki/ fallback
   std::optional<std::uint16_t> port;
   std::optional<std::uint32_t> connect_timeout;
-  std::map<std::string, HostEntry> hosts;                  // by alias
+  std::optional<std::uint32_t> persist;    // seconds a connection is kept for reuse; 0: off
+  std::map<std::string, HostEntry> hosts;  // by alias
   std::map<std::string, std::vector<std::string>> groups;  // name -> host words
 };
 
@@ -103,6 +106,10 @@ Result<std::size_t> count_host_ranges(std::string_view word, std::size_t limit =
 // number of digits fold together; names holding ':' or brackets (IPv6,
 // HOST:PORT) are left as they are. Expanding the result gives the same hosts.
 std::string fold_host_ranges(const std::vector<std::string>& hosts);
+
+// A duration in seconds: "90", "90s", "5m", "1h" (at most 30 days); "off"
+// and "0" are 0. Errors say what was wrong.
+Result<std::uint32_t> parse_duration(std::string_view text);
 
 // Splits "a,b[1,2],c" on the commas outside brackets.
 std::vector<std::string> split_host_list(std::string_view list);

@@ -36,6 +36,11 @@ const char* const kUsage =
     "  --timeout SECONDS       ask the server for a shorter time limit (default: the server's);\n"
     "                          trex gives up (255) when no result comes 15 s after it\n"
     "  --connect-timeout SECONDS  connection and handshake limit (default 10)\n"
+    "  --persist TIME          keep the connection open TIME (90, 90s, 5m, 1h; 0 or off:\n"
+    "                          not) after the command, for the next trex to the same\n"
+    "                          host with the same certificate (config key persist;\n"
+    "                          default off); the socket is in $XDG_RUNTIME_DIR/trex\n"
+    "                          or /tmp/trex-UID, which must be yours, mode 0700\n"
     "  -n                      no stdin: the command reads /dev/null\n"
     "  --stdin-all             fan-out: send stdin to every host (else a fan-out refuses\n"
     "                          stdin that is not a terminal or /dev/null; give -n)\n"
@@ -95,6 +100,10 @@ Status option_with_value(const std::string& arg, const std::string& v, Args& a) 
   } else if (arg == "-H" || arg == "-g") {
     for (auto& h : config::split_host_list(v)) (arg == "-H" ? a.hosts : a.groups).push_back(h);
     a.fan_out = true;
+  } else if (arg == "--persist") {
+    auto d = config::parse_duration(v);
+    if (!d) return make_error("--persist " + d.message());
+    a.persist = *d;
   } else if (arg == "--port") {
     auto n = number(arg, v, 1, 65535);
     if (!n) return n.error();

@@ -111,6 +111,10 @@ void StdOutput::write(bool is_stderr, std::string_view data) {
   write_all(is_stderr ? STDERR_FILENO : STDOUT_FILENO, data);
 }
 
+void FdOutput::write(bool is_stderr, std::string_view data) {
+  write_all(is_stderr ? err_ : out_, data);
+}
+
 Result<int> tcp_connect(const std::string& host, std::uint16_t port,
                         std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
@@ -216,9 +220,14 @@ Error Session::protocol_error(const std::string& what) {
 Status Session::check_between_commands() {
   if (broken_) return make_error("the session with " + target_.host + " has ended");
   pollfd p{ch_.fd(), POLLIN, 0};
+  bool closed = false;
   if (ch_.has_pending() || ::poll(&p, 1, 0) > 0) {
     auto r = ch_.receive(1U << 20);
-    if (r.status == tls::IoStatus::kError) return make_error(r.error);
+    if (r.status == tls::IoStatus::kError) {
+      broken_ = true;
+      return make_error(r.error);
+    }
+    closed = r.status == tls::IoStatus::kClosed;
   }
   proto::Frame f;
   if (end_after_exit_) {
@@ -227,6 +236,10 @@ Status Session::check_between_commands() {
   } else {
     const auto st = ch_.next(f);
     if (st == proto::Decoder::State::kError) return protocol_error(ch_.decode_error());
+    if (st == proto::Decoder::State::kNeedMore && closed) {
+      broken_ = true;
+      return make_error("the server closed the session with " + target_.host);
+    }
     if (st == proto::Decoder::State::kNeedMore) return Status::success();
   }
   if (f.type == proto::FrameType::kError) {
@@ -267,7 +280,12 @@ Result<std::optional<proto::ExitInfo>> Session::take_frames(Output& out, bool& a
 Status Session::on_interrupt(int interrupt_fd, bool& forwarded) {
   char drain[64];
   const ssize_t n = ::read(interrupt_fd, drain, sizeof(drain));
-  if (n <= 0) return Status::success();
+  if (n < 0) return Status::success();
+  if (n == 0) {  // the one who could interrupt is gone: nobody waits for the result
+    abandoned_ = true;
+    broken_ = true;
+    return make_error("the trex that ran the command on " + target_.host + " is gone");
+  }
   if (forwarded || n > 1) {
     abandoned_ = true;
     broken_ = true;

@@ -73,9 +73,20 @@ class Builder {
     if (e.key == "pki_dir") return path(e, c_.pki_dir);
     if (e.key == "port") return number(e, c_.port, 1, 65535);
     if (e.key == "connect_timeout") return number(e, c_.connect_timeout, 1, 30 * 86400);
+    if (e.key == "persist") return duration(e, c_.persist);
     return fail(e,
-                "is unknown (ca, cert, key, crl, pki_dir, port, connect_timeout, [hosts.ALIAS], "
-                "[groups])");
+                "is unknown (ca, cert, key, crl, pki_dir, port, connect_timeout, persist, "
+                "[hosts.ALIAS], [groups])");
+  }
+
+  // An integer of seconds or a string: "60s", "5m", "1h", "off".
+  Status duration(const TomlEntry& e, std::optional<std::uint32_t>& out) const {
+    if (e.value.kind == Kind::kInteger) return number(e, out, 0, 30 * 86400);
+    if (e.value.kind != Kind::kString) return fail(e, "must be seconds or a string like \"60s\"");
+    auto d = parse_duration(e.value.text);
+    if (!d) return fail(e, d.message());
+    out = *d;
+    return {};
   }
 
   static bool plain_name(const std::string& s) {
@@ -119,8 +130,9 @@ class Builder {
       return {};
     }
     if (e.key == "address") return address(e, h);
-    return fail(
-        e, "is unknown in [hosts." + alias + "] (address, port, server_name, ca, cert, key, crl)");
+    if (e.key == "persist") return duration(e, h.persist);
+    return fail(e, "is unknown in [hosts." + alias +
+                       "] (address, port, server_name, ca, cert, key, crl, persist)");
   }
 
   Status address(const TomlEntry& e, HostEntry& h) const {
@@ -167,6 +179,30 @@ const char* nonempty(const EnvLookup& env, const char* name) {
 }
 
 }  // namespace
+
+Result<std::uint32_t> parse_duration(std::string_view text) {
+  if (text == "off") return 0U;
+  const std::string_view units = "smh";
+  std::uint64_t scale = 1;
+  std::string_view digits = text;
+  if (!text.empty() && units.find(text.back()) != std::string_view::npos) {
+    scale = text.back() == 's' ? 1 : text.back() == 'm' ? 60 : 3600;
+    digits.remove_suffix(1);
+  }
+  std::uint64_t n = 0;
+  bool ok = !digits.empty() && digits.size() <= 9;
+  for (const char c : digits) {
+    ok = ok && c >= '0' && c <= '9';
+    n = n * 10 + static_cast<std::uint64_t>(c - '0');
+  }
+  if (!ok || n * scale > 30 * 86400) {
+    return make_error(
+        "must be a duration such as 90, \"90s\", \"5m\" or \"1h\" (at most 30 "
+        "days), or \"off\", not '" +
+        std::string(text) + "'");
+  }
+  return static_cast<std::uint32_t>(n * scale);
+}
 
 Result<ClientConfig> parse_client_config(std::string_view text, const std::string& source,
                                          const std::string& home, const HostFilter& keep_host) {

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -10,6 +11,7 @@
 #include "trex/client_args.hpp"
 #include "trex/client_config.hpp"
 #include "trex/config.hpp"
+#include "util/unique_fd.hpp"
 
 namespace trex::trex_cli {
 
@@ -29,6 +31,12 @@ const trex::config::ClientConfig& client_config();
 // expired cert's date). Cached per set of files; thread-safe.
 trex::Result<std::shared_ptr<trex::tls::Context>> context_for(const std::string& word,
                                                               const trex::client::Args& args);
+
+// The certificate files for a host word (the lookup context_for uses).
+trex::config::CertFiles cert_files_for(const std::string& word, const trex::client::Args& args);
+// How long to keep a connection to a host word for reuse: --persist, the
+// host entry's persist, the config's; 0: not.
+std::uint32_t persist_for(const std::string& word, const trex::client::Args& args);
 
 // The hosts to run on: HOST or -H words, -g groups and --hosts-file, with
 // ranges expanded and duplicates (the same address and port) removed.
@@ -60,6 +68,42 @@ int interactive(const trex::client::Args& args, std::shared_ptr<trex::tls::Conte
 int transfer(const trex::client::Args& args, std::shared_ptr<trex::tls::Context> ctx);
 // Fan-out over several hosts. Returns the largest status.
 int fan_out(const trex::client::Args& args, const std::vector<std::string>& hosts);
+
+// Prints what trex says about a command's result (denied, not found, ...)
+// and returns trex's exit status for it.
+int report_exit(const trex::client::Args& args, const trex::proto::ExitInfo& info);
+
+// Connection reuse (README "Reusing connections"). A plan: where the
+// master's socket is and how long a master keeps its connections; none
+// when reuse is off or refused (then a warning said why).
+struct ReusePlan {
+  std::string socket;
+  std::chrono::seconds persist{0};
+  bool start_master = true;  // no master answered: this run may become one
+};
+std::optional<ReusePlan> reuse_plan(const trex::client::Args& args,
+                                    const trex::client::Target& target);
+// Runs the command through the master at plan.socket: trex's exit status,
+// or nothing when no master took it (then trex connects by itself).
+std::optional<int> run_via_master(const trex::client::Args& args, ReusePlan& plan);
+
+struct MasterSetup {
+  std::shared_ptr<trex::tls::Context> ctx;
+  trex::client::Target target;
+  std::chrono::milliseconds connect_timeout{0};
+  std::chrono::seconds persist{0};
+  std::string socket;
+};
+// The listening socket of a new master, bound and renamed to `path`.
+trex::Result<trex::util::UniqueFd> listen_for_reuse(const std::string& path);
+// Turns this (freshly forked) process into the master: it listens, writes
+// a byte to `ready_fd` and serves; never returns.
+[[noreturn]] void become_master(const MasterSetup& setup, int ready_fd,
+                                trex::client::Session session);
+// After a command: forks a master that keeps `session` (this process must
+// not use it afterwards). Says why not with -v when it cannot.
+void keep_for_reuse(const trex::client::Args& args, const ReusePlan& plan,
+                    std::shared_ptr<trex::tls::Context> ctx, trex::client::Session& session);
 
 // Self-pipe written by the SIGINT handler (one byte per interrupt); -1
 // before install.

@@ -48,11 +48,12 @@ void describe_session(const trex::client::Session& s) {
   std::fprintf(stderr, "trex: %s\n", escape_controls(s.cipher()).c_str());
 }
 
-int run_single(const trex::client::Args& args, std::shared_ptr<trex::tls::Context> ctx) {
+int run_single(const trex::client::Args& args, std::shared_ptr<trex::tls::Context> ctx,
+               const std::optional<ReusePlan>& plan) {
   auto target = target_of(args.hosts.front(), args);
   if (!target) return fail(target.message());
-  auto session = trex::client::Session::open(std::move(ctx), *target,
-                                             std::chrono::seconds(args.connect_timeout));
+  auto session =
+      trex::client::Session::open(ctx, *target, std::chrono::seconds(args.connect_timeout));
   if (!session) return fail(session.message());
   if (args.verbose) describe_session(*session);
   install_interrupt_handler();
@@ -68,15 +69,22 @@ int run_single(const trex::client::Args& args, std::shared_ptr<trex::tls::Contex
     const int status = fail(result.message());
     return session->abandoned() ? 128 + SIGINT : status;
   }
-  session->close();
-  const auto& info = *result;
+  if (plan && plan->start_master) {
+    keep_for_reuse(args, *plan, std::move(ctx), *session);
+  } else {
+    session->close();
+  }
+  return report_exit(args, *result);
+}
+
+}  // namespace
+
+int report_exit(const trex::client::Args& args, const trex::proto::ExitInfo& info) {
   switch (info.kind) {
     case trex::proto::ExitKind::kDenied:
       std::fprintf(stderr, "trex: not allowed by the server's policy: %s\n", info.message.c_str());
       break;
     case trex::proto::ExitKind::kNotFound:
-      std::fprintf(stderr, "trex: %s\n", info.message.c_str());
-      break;
     case trex::proto::ExitKind::kFailed:
       std::fprintf(stderr, "trex: %s\n", info.message.c_str());
       break;
@@ -91,8 +99,6 @@ int run_single(const trex::client::Args& args, std::shared_ptr<trex::tls::Contex
   }
   return trex::proto::client_exit_status(info);
 }
-
-}  // namespace
 
 int fail(const std::string& message) {
   std::fprintf(stderr, "trex: %s\n", message.c_str());
@@ -185,6 +191,19 @@ int main(int argc, char** argv) {
                                     : "fan-out needs a command (interactive mode is for one host)");
   }
   args->hosts = std::move(*hosts);
+  // A command for one host may go through a connection master: before any
+  // certificate is read, as that is what the master saves.
+  std::optional<trex::trex_cli::ReusePlan> plan;
+  const bool single = !many && args->files == trex::client::FileCommand::kNone &&
+                      (args->shell || !args->argv.empty());
+  if (single) {
+    if (auto target = trex::trex_cli::target_of(args->hosts.front(), *args)) {
+      plan = trex::trex_cli::reuse_plan(*args, *target);
+    }
+    if (plan) {
+      if (auto status = trex::trex_cli::run_via_master(*args, *plan)) return *status;
+    }
+  }
   trex::tls::Library tls_library;
   if (many) {
     if (auto st = trex::trex_cli::prepare_fanout_stdin(*args); !st)
@@ -197,5 +216,5 @@ int main(int argc, char** argv) {
     return trex::trex_cli::transfer(*args, *ctx);
   }
   if (!args->shell && args->argv.empty()) return trex::trex_cli::interactive(*args, *ctx);
-  return trex::trex_cli::run_single(*args, *ctx);
+  return trex::trex_cli::run_single(*args, *ctx, plan);
 }

@@ -157,11 +157,21 @@ trex::Result<trex::client::Target> target_of(const std::string& word,
   return trex::client::Target{ep->host, ep->port, ""};
 }
 
+trex::config::CertFiles cert_files_for(const std::string& word, const trex::client::Args& args) {
+  return trex::config::choose_cert_files({args.ca, args.cert, args.key, args.crl}, env, g_config,
+                                         entry_of(word), trex::config::config_dir(env));
+}
+
+std::uint32_t persist_for(const std::string& word, const trex::client::Args& args) {
+  if (args.persist) return *args.persist;
+  const auto* entry = entry_of(word);
+  if (entry != nullptr && entry->persist) return *entry->persist;
+  return g_config.persist.value_or(0);
+}
+
 trex::Result<std::shared_ptr<trex::tls::Context>> context_for(const std::string& word,
                                                               const trex::client::Args& args) {
-  const auto files =
-      trex::config::choose_cert_files({args.ca, args.cert, args.key, args.crl}, env, g_config,
-                                      entry_of(word), trex::config::config_dir(env));
+  const auto files = cert_files_for(word, args);
   std::lock_guard lock(g_ctx_mu);
   const auto key = std::make_tuple(files.ca.path, files.cert.path, files.key.path, files.crl.path);
   if (auto it = g_contexts.find(key); it != g_contexts.end()) return it->second;

@@ -63,6 +63,26 @@ lab = [ "web1",
   EXPECT_EQ(c.groups.at("lab"), (std::vector<std::string>{"web1", "lab[01-03]", "10.0.0.[11-12]"}));
 }
 
+TEST(ClientConfig, PersistTakesSecondsOrADurationPerHostToo) {
+  const auto c = parsed(
+      "persist = \"5m\"\n[hosts.a]\npersist = 0\n[hosts.b]\npersist = \"off\"\n"
+      "[hosts.c]\npersist = 90\n[hosts.d]\naddress = \"d1\"\n");
+  EXPECT_EQ(c.persist, 300u);
+  EXPECT_EQ(c.hosts.at("a").persist, 0u);
+  EXPECT_EQ(c.hosts.at("b").persist, 0u);
+  EXPECT_EQ(c.hosts.at("c").persist, 90u);
+  EXPECT_FALSE(c.hosts.at("d").persist.has_value());
+  EXPECT_EQ(*parse_duration("1h"), 3600u);
+  EXPECT_EQ(*parse_duration("45s"), 45u);
+  for (const char* bad : {"", "s", "-1", "1d", "1.5m", "721h", "ten"}) {
+    EXPECT_FALSE(parse_duration(bad).ok()) << bad;
+  }
+  const auto e = error_of("persist = \"forever\"\n");
+  EXPECT_NE(e.find("cfg.toml:1: key 'persist'"), std::string::npos) << e;
+  EXPECT_NE(e.find("'forever'"), std::string::npos) << e;
+  EXPECT_FALSE(error_of("persist = true\n").empty());
+}
+
 TEST(ClientConfig, EmptyFileIsNoSettings) {
   const auto c = parsed("\n# nothing\n\n");
   EXPECT_TRUE(c.ca.empty() && c.hosts.empty() && c.groups.empty() && !c.port);
