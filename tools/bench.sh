@@ -206,6 +206,10 @@ CHAIN_TREX=("$TREX" --ca "$T/pki2/ca.crt" --cert "$T/pki2/issued/bench.crt" --ke
 export TREX_CA=$T/pki/ca.crt TREX_CERT=$T/pki/issued/bench.crt TREX_KEY=$T/pki/private/bench.key
 # trex reads no config of the person running the benchmark; (1d) gives one.
 export TREX_CONFIG=$T/empty.toml
+# Connection masters of (1f) and (4) (trex --persist) keep their sockets here;
+# they end when the trexd they talk to stops.
+export XDG_RUNTIME_DIR=$T/run
+mkdir -m 0700 "$T/run"
 : >"$TREX_CONFIG"
 # A config of 200 hosts (every one with address, port, server name and its
 # own certificate) and 20 groups, for (1d).
@@ -343,6 +347,13 @@ note_err() {  # SIDE RC WHAT: keep the first failures' details for the report
 trex_f1() { timed "$TREX" "$TH" true </dev/null >/dev/null 2>>"$ERR_TREX" || { note_err trex $? "trex $TH true"; return 1; }; }
 ssh_f1() { timed "${SSH[@]}" 127.0.0.1 true </dev/null >/dev/null 2>>"$ERR_SSH" || { note_err ssh $? "ssh true"; return 1; }; }
 
+# (1f) the same with connection reuse (trex --persist: the first run leaves a
+# master, later runs hand it their command) beside the cold run and the
+# two-process floor (the client's start and the command's), interleaved.
+cold_f1f() { trex_f1; }
+reuse_f1f() { timed "$TREX" --persist 600 "$TH" true </dev/null >/dev/null 2>>"$ERR_TREX" || { note_err trex $? "trex --persist 600 $TH true"; return 1; }; }
+two_f1f() { timed two_true; }
+
 # (1e) the same with a two-level chain (root + intermediate, two CRLs) beside
 # the flat CA, interleaved in one run.
 flat_f1e() { trex_f1; }
@@ -386,6 +397,8 @@ concurrent() {  # FUNCTION
 }
 one_trex() { "$TREX" "$TH" true 2>>"$ERR_TREX" || { note_err trex $? "concurrent trex true"; return 1; }; }
 one_ssh() { "${SSH[@]}" 127.0.0.1 true 2>>"$ERR_SSH" || { note_err ssh $? "concurrent ssh true"; return 1; }; }
+one_reuse() { "$TREX" --persist 600 "$TH" true 2>>"$ERR_TREX" || { note_err trex $? "concurrent trex --persist true"; return 1; }; }
+reuse_f4() { timed concurrent one_reuse; local rc=$?; NOTES[f4_reuse]+=" $CONC_FAILS"; return $rc; }
 trex_f4() { timed concurrent one_trex; local rc=$?; NOTES[f4_trex]+=" $CONC_FAILS"; return $rc; }
 ssh_f4() { timed concurrent one_ssh; local rc=$?; NOTES[f4_ssh]+=" $CONC_FAILS"; return $rc; }
 # (4b) the same harness with no network: one /bin/true per command (the
@@ -436,6 +449,11 @@ LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
 say "(1) new connection per 'true': $W1 warm-up + $N1 repetitions each"
 wd_start 1800 "(1) new connection"
 run_figure f1 "$N1" "$W1" trex ssh
+wd_stop
+
+say "(1f) new connection: cold, with --persist, and two /bin/true: $W1 warm-up + $N1 repetitions each"
+wd_start 1800 "(1f) reuse"
+run_figure f1f "$N1" "$W1" cold reuse two
 wd_stop
 
 say "(1e) new connection, flat CA vs root + intermediate: $W1 warm-up + $N1 repetitions each"
@@ -490,7 +508,8 @@ wd_stop
 
 say "(4) $CLIENTS clients x $PER_CLIENT commands: $N4 repetitions each"
 wd_start 1800 "(4) concurrent"
-run_figure f4 "$N4" 0 trex ssh true1 true2
+"$TREX" --persist 600 "$TH" true </dev/null >/dev/null 2>>"$ERR_TREX" || true  # the master of (4r)
+run_figure f4 "$N4" 0 trex ssh true1 true2 reuse
 wd_stop
 
 say "(6) first byte of output: $N6 repetitions each"
@@ -578,6 +597,11 @@ fi
 if have "$c" "$d"; then
   rows+=("| (1c) floor under (1): two \`/bin/true\` in a row (client + command), ms | $(f "$(calc "$c / 1000")") | | $(frac "$(calc "$c / $d")") | (for information: 1/40 of ssh is $(f "$(calc "$d / 40000")") ms) |")
 fi
+a=$(med_of f1f_cold) b=$(med_of f1f_reuse) c=$(med_of f1f_two)
+if have "$a" "$c" && [ -n "$b" ]; then
+  ra=$(calc "$a / $c") rb=$(calc "$b / $c")
+  rows+=("| (1f) new-connection \`true\`: cold; with \`--persist\` (through a connection master); ms, and ÷ the two-process floor ($(f "$(calc "$c / 1000")") ms, same run) | $(f "$(calc "$a / 1000")") ($(f "$ra")x) | $(f "$(calc "$b / 1000")") ($(f "$rb")x) | — | cold ≤ 2.0x: $(ok "$ra <= 2.0"); reuse ≤ 1.4x: $(ok "$rb <= 1.4") |")
+fi
 a=$(med_of f1d_noconf) b=$(med_of f1d_conf200)
 if have "$a" "$b"; then
   rows+=("| (1d) \`trex HOST true\` with a config of 200 hosts and 20 groups; with an empty one, ms | $(f "$(calc "$b / 1000")") | $(f "$(calc "$a / 1000")") | — | 200-host config adds $(f "$(calc "($b - $a) / 1000")") ms (median difference, noisy); reading and parsing it alone for one host (as \`trex HOST\`): ${CONFIG_PARSE_US:-?} µs (every host, as -g: ${CONFIG_PARSE_ALL_US:-?} µs); ≤ 0.3 ms: $(ok "${CONFIG_PARSE_US:-1000} <= 300") |")
@@ -630,6 +654,12 @@ a=$(med_of f4_true1) c=$(med_of f4_true2) b=$(med_of f4_ssh)
 if have "$a" "$c" && [ -n "$b" ]; then
   ra=$(calc "$NCMD * 1000000 / $a") rc=$(calc "$NCMD * 1000000 / $c") rb=$(calc "$NCMD * 1000000 / $b")
   rows+=("| (4b) floors under (4), commands/s: one \`/bin/true\` per command; two (client + command) | $(f "$ra" 0) | $(f "$rc" 0) | $(f "$(calc "$rc / $rb")" 1)x (two ÷ ssh) | (for information: 25x ssh needs $(f "$(calc "25 * $rb")" 0)/s) |")
+fi
+a=$(med_of f4_trex) b=$(med_of f4_reuse) c=$(med_of f4_true2)
+if have "$a" "$c" && [ -n "$b" ]; then
+  ra=$(calc "$NCMD * 1000000 / $a") rb=$(calc "$NCMD * 1000000 / $b") rc=$(calc "$NCMD * 1000000 / $c")
+  pa=$(calc "100 * $ra / $rc") pb=$(calc "100 * $rb / $rc")
+  rows+=("| (4r) $CLIENTS × $PER_CLIENT, commands/s: new connections; with \`--persist\`; as % of the two-process floor ($(f "$rc" 0)/s, same run) | $(f "$ra" 0) ($(f "$pa" 0) %) | $(f "$rb" 0) ($(f "$pb" 0) %) | — | ≥ 80 % of the floor: cold $(ok "$pa >= 80"), reuse $(ok "$pb >= 80") |")
 fi
 # (5)
 if [ -n "$TREXD_RSS" ]; then
@@ -690,11 +720,11 @@ echo "| --- | ---: | ---: | ---: | --- |"
 printf '%s\n' "${rows[@]}"
 echo
 echo "Repetitions (raw values in µs of wall time per repetition; failures are not in the medians):"
-for key in f0_true f0_version f0_two f1_trex f1_ssh f2_trex f2_ssh f2_fsync f3_trex f3_trexsys f3_ssh f3_sshaes f4_trex f4_ssh f4_true1 f4_true2 f6_trex f6_ssh f6b_trex f6b_ssh; do
+for key in f0_true f0_version f0_two f1_trex f1_ssh f1f_cold f1f_reuse f1f_two f2_trex f2_ssh f2_fsync f3_trex f3_trexsys f3_ssh f3_sshaes f4_trex f4_ssh f4_true1 f4_true2 f4_reuse f6_trex f6_ssh f6b_trex f6b_ssh; do
   declare -p "R_$key" &>/dev/null || continue
   printf -- '- %-10s %s, failures %s\n' "$key" "$(spread_of "$key")" "${FAILS[$key]:-0}"
 done
-echo "- (4) failed commands per repetition: trex${NOTES[f4_trex]:- none}; ssh${NOTES[f4_ssh]:- none}"
+echo "- (4) failed commands per repetition: trex${NOTES[f4_trex]:- none}; ssh${NOTES[f4_ssh]:- none}; trex --persist${NOTES[f4_reuse]:- none}"
 echo "- trex's (1) runs argv directly (no shell); ssh's runs \`true\` through the login shell. (2) runs \`sh -c\` per line on trex, the login shell per command on ssh; the ssh master is started before the timing, trex's connection is inside it."
 if [ -s "$T/timeouts" ]; then
   echo

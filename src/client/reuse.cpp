@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 
 #include "util/sha256.hpp"
 
@@ -144,8 +145,10 @@ Status send_message(int sock, std::string_view msg, const std::vector<int>& fds)
 
 Result<std::optional<std::string>> receive_message(int sock, std::vector<int>& fds,
                                                    std::size_t max_fds) {
-  std::string buf(kMaxMessage, '\0');
-  iovec iov{buf.data(), buf.size()};
+  // Not zeroed: only the pages recvmsg writes are touched (a zeroed 64 KiB
+  // cost trex 16 page faults per run through a master).
+  std::unique_ptr<char[]> buf(new char[kMaxMessage]);
+  iovec iov{buf.get(), kMaxMessage};
   std::vector<char> control(CMSG_SPACE(sizeof(int) * (max_fds == 0 ? 1 : max_fds)));
   msghdr mh{};
   mh.msg_iov = &iov;
@@ -169,8 +172,7 @@ Result<std::optional<std::string>> receive_message(int sock, std::vector<int>& f
     return make_error("a message too large or with too many descriptors");
   }
   if (n == 0) return std::optional<std::string>();
-  buf.resize(static_cast<std::size_t>(n));
-  return std::optional<std::string>(std::move(buf));
+  return std::optional<std::string>(std::string(buf.get(), static_cast<std::size_t>(n)));
 }
 
 Result<PeerCred> peer_cred(int sock) {

@@ -60,7 +60,7 @@ _trex_comma_list() {
 
 _trex() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
-  local opts='--config --ca --cert --key --crl --port --timeout --connect-timeout -n -c
+  local opts='--config --ca --cert --key --crl --port --timeout --connect-timeout --persist -n -c
     --stdin-all -H -g --hosts-file --parallel --host-timeout -b --json --raw -v --verbose
     -q --quiet -p -h --help --version --'
   local IFS=$' \t\n'
@@ -69,6 +69,7 @@ _trex() {
     --config | --ca | --cert | --key | --crl | --hosts-file)
       _trex_files -f "$cur"; return ;;
     --port | --timeout | --connect-timeout | --parallel | --host-timeout | -c) return ;;
+    --persist) COMPREPLY=($(compgen -W '60s 5m 1h off' -- "$cur")); return ;;
     -H) _trex_comma_list "$cur" $(_trex_config_names hosts); return ;;
     -g) _trex_comma_list "$cur" $(_trex_config_names groups); return ;;
   esac
@@ -81,7 +82,7 @@ _trex() {
         --) ended=1 ;;
         -H | -g | --hosts-file) fanout=1; ((i++)) ;;
         --config | --ca | --cert | --key | --crl | --port | --timeout | --connect-timeout | \
-          --parallel | --host-timeout | -c) ((i++)) ;;
+          --persist | --parallel | --host-timeout | -c) ((i++)) ;;
       esac
       continue
     fi
