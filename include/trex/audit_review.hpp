@@ -6,7 +6,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <map>
 #include <optional>
@@ -28,10 +27,13 @@ using TimePoint = std::chrono::system_clock::time_point;
 using LineFn = std::function<bool(std::string_view, std::uint64_t, bool)>;
 Status for_each_line(const std::string& file, const LineFn& fn);
 
-// RFC 3339 ("2026-11-23T17:00:00Z", "...T19:00:00+02:00"; no zone means UTC),
-// a date ("2026-11-23", midnight UTC) or a span before `now` ("30m", "1h",
-// "7d", "2w"; also "s").
-Result<TimePoint> parse_time(std::string_view text, TimePoint now);
+// Where a time written without a zone is: UTC, or this host's zone (TZ).
+enum class Zone { kUtc, kLocal };
+
+// RFC 3339 ("2026-11-23T17:00:00Z", "...T19:00:00+02:00"; no zone means
+// `zone`), a date ("2026-11-23", midnight in `zone`) or a span before `now`
+// ("30m", "1h", "7d", "2w"; also "s").
+Result<TimePoint> parse_time(std::string_view text, TimePoint now, Zone zone = Zone::kUtc);
 
 // One line as a record for review: a JSON object with a string `event`.
 Result<Json> parse_record(std::string_view line);
@@ -52,51 +54,6 @@ bool matches(const Json& record, const Filter& filter);
 std::string shell_join(const Json& argv);
 // "850ms", "4.2s", "3m07s", "2h05m", "3d04h".
 std::string human_duration(std::uint64_t ms);
-
-struct Row {
-  std::string time, event, client, peer, status, duration, command;
-};
-
-// Describes records in trail order. It remembers open commands (by conn and
-// id) and session peers (by conn), each bounded, to fill exec_end rows: feed
-// it every record, including those a filter hides.
-class Describer {
- public:
-  Row describe(const Json& record);
-
- private:
-  // Insertion-ordered map that forgets its oldest entries beyond kLimit.
-  class Recent {
-   public:
-    void put(const std::string& key, std::string value);
-    std::optional<std::string> take(const std::string& key, bool erase);
-
-   private:
-    static constexpr std::size_t kLimit = 10000;
-    std::map<std::string, std::string> map_;
-    std::deque<std::string> order_;
-  };
-  Recent commands_;
-  Recent peers_;
-};
-
-// Prints rows as an aligned table under a header (printed even with no rows). Columns widen as
-// wider rows arrive; rows are printed in blocks so memory stays bounded.
-class TableWriter {
- public:
-  explicit TableWriter(std::ostream& out) : out_(out) {}
-  ~TableWriter() { flush(); }
-  TableWriter(const TableWriter&) = delete;
-  TableWriter& operator=(const TableWriter&) = delete;
-  void add(Row row);
-  void flush();
-
- private:
-  std::ostream& out_;
-  std::vector<Row> pending_;
-  std::vector<std::size_t> widths_;
-  bool header_done_ = false;
-};
 
 struct ClientStats {
   std::uint64_t sessions = 0;

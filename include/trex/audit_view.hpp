@@ -120,8 +120,9 @@ class EntryWriter {
 
 // Entry as a JSON object (for --format json).
 Json entry_json(const Entry& entry);
-// One CSV field: quoted when needed; text that a spreadsheet would run as a
-// formula (=, +, -, @ first) gets a leading apostrophe.
+// One CSV field: terminal controls escaped (as printable()), quoted when
+// needed; text that a spreadsheet would run as a formula (=, +, -, @ first)
+// gets a leading apostrophe.
 std::string csv_field(std::string_view s);
 // Cuts `s` to `width` display columns, ending in "…" when cut.
 std::string fit(std::string_view s, std::size_t width);

@@ -7,26 +7,6 @@
 namespace trex::audit {
 namespace {
 
-// "ou ops,lab" from the session_open record's array (a string is accepted too).
-std::string ou_text(const Json& r) {
-  const auto it = r.find("ou");
-  if (it == r.end()) return "";
-  if (it->is_string()) return "ou " + it->get<std::string>();
-  if (!it->is_array() || it->empty()) return "";
-  std::string out = "ou ";
-  for (const auto& v : *it) {
-    if (!v.is_string()) continue;
-    if (out.size() > 3) out += ",";
-    out += v.get<std::string>();
-  }
-  return out.size() > 3 ? out : "";
-}
-
-constexpr std::size_t kBlockRows = 256;
-Row header_row() {
-  return {"TIME (UTC)", "EVENT", "CLIENT", "PEER", "STATUS", "DURATION", "COMMAND"};
-}
-
 // One character of `s` at `i`: a code point of valid UTF-8, or one byte
 // that is not (`valid` false).
 struct Char {
@@ -108,75 +88,6 @@ std::string quote_arg(const std::string& arg) {
   return out + "'";
 }
 
-std::string command_of(const Json& record) {
-  if (const auto path = record.find("path"); path != record.end()) {
-    const bool put = text_of(record, "event") == event::kFilePut;
-    return std::string(put ? "put " : "get ") + shell_join(Json::array({*path}));
-  }
-  const auto argv = record.find("argv");
-  if (argv != record.end() && argv->is_array()) return shell_join(*argv);
-  const auto shell = record.find("shell");
-  if (shell == record.end()) return "";
-  // Bytes that are not UTF-8 ({"hex": ...}) are shown as $'...' escapes.
-  if (auto bytes = field_bytes(*shell)) return shell->is_string() ? *bytes : quote_arg(*bytes);
-  return text_of(record, "shell");
-}
-
-std::string exec_status(const Json& r) {
-  std::string s;
-  if (true_of(r, "timed_out")) {
-    s = "timeout";
-  } else if (const auto sig = int_of(r, "signal"); sig && *sig != 0) {
-    s = "signal " + std::to_string(*sig);
-  } else if (const auto code = int_of(r, "exit_code")) {
-    s = "exit " + std::to_string(*code);
-  } else {
-    s = "?";
-  }
-  return true_of(r, "truncated") ? s + " (output truncated)" : s;
-}
-
-std::string status_of(const std::string& event, const Json& r) {
-  if (event == event::kExecEnd) return exec_status(r);
-  if (event == event::kFilePut || event == event::kFileGet) {
-    const std::string result = text_of(r, "result");
-    if (result == "ok") return "ok " + text_of(r, "size") + " B sha256 " + text_of(r, "sha256");
-    return result + ": " + text_of(r, "error");
-  }
-  if (event == event::kExecDenied) return "denied: " + text_of(r, "reason");
-  if (event == event::kExecStart) return "started";
-  if (event == event::kAuthFail && r.contains("claimed_cn")) {
-    // Never in the CLIENT column: nobody proved to be this name.
-    return text_of(r, "reason") + "; unverified certificate claims cn=" + text_of(r, "claimed_cn") +
-           ", issuer " + text_of(r, "issuer") + ", sha256 " + text_of(r, "fingerprint");
-  }
-  if (event == event::kAuthFail || event == event::kSessionClose) return text_of(r, "reason");
-  if (event == event::kAuthFailSummary) {
-    return text_of(r, "count") + " refusals from " + text_of(r, "peer") + ", " +
-           text_of(r, "window_start") + " to " + text_of(r, "window_end");
-  }
-  if (event == event::kSessionOpen) return ou_text(r);
-  if (event == event::kServerStart || event == event::kServerStop) {
-    std::string s = "version " + text_of(r, "version") + ", pid " + text_of(r, "pid");
-    const auto rec = r.find("recovered");
-    if (rec != r.end() && rec->is_object()) {
-      s += ", set aside " + text_of(*rec, "torn_bytes") + " torn bytes in " +
-           text_of(*rec, "saved_to");
-    }
-    return s;
-  }
-  if (event == event::kReload) {
-    return text_of(r, "what") + (true_of(r, "ok") ? ": ok" : ": failed: " + text_of(r, "reason"));
-  }
-  return "";
-}
-
-// "2026-11-23T17:49:07.123456Z" -> "2026-11-23 17:49:07"
-std::string display_time(const std::string& ts) {
-  if (ts.size() < 20 || ts[10] != 'T' || ts.back() != 'Z') return ts;
-  return ts.substr(0, 10) + " " + ts.substr(11, 8);
-}
-
 }  // namespace
 
 // A table cell must stay on one line and must not carry terminal controls.
@@ -225,88 +136,6 @@ std::string human_duration(std::uint64_t ms) {
     std::snprintf(buf, sizeof buf, "%llud%02lluh", s / 86400ULL, s / 3600ULL % 24ULL);
   }
   return buf;
-}
-
-void Describer::Recent::put(const std::string& key, std::string value) {
-  if (map_.insert_or_assign(key, std::move(value)).second) order_.push_back(key);
-  while (map_.size() > kLimit && !order_.empty()) {
-    map_.erase(order_.front());
-    order_.pop_front();
-  }
-  if (order_.size() > 2 * kLimit) {  // drop keys already taken
-    std::deque<std::string> live;
-    for (auto& k : order_) {
-      if (map_.count(k)) live.push_back(std::move(k));
-    }
-    order_.swap(live);
-  }
-}
-
-std::optional<std::string> Describer::Recent::take(const std::string& key, bool erase) {
-  const auto it = map_.find(key);
-  if (it == map_.end()) return std::nullopt;
-  std::string value = erase ? std::move(it->second) : it->second;
-  if (erase) map_.erase(it);
-  return value;
-}
-
-Row Describer::describe(const Json& r) {
-  Row row;
-  row.event = text_of(r, "event");
-  row.time = display_time(text_of(r, "ts"));
-  row.client = text_of(r, "cn");
-  const std::string conn = text_of(r, "conn");
-  const std::string exec_key = conn + "/" + text_of(r, "id");
-  row.peer = text_of(r, "peer");
-  if (row.peer.empty() && !conn.empty()) row.peer = peers_.take(conn, false).value_or("");
-  row.command = command_of(r);
-  if (row.event == event::kSessionOpen && !conn.empty()) peers_.put(conn, row.peer);
-  if (row.event == event::kSessionClose) peers_.take(conn, true);
-  if (row.event == event::kExecStart) commands_.put(exec_key, row.command);
-  if (row.event == event::kExecEnd) row.command = commands_.take(exec_key, true).value_or("");
-  row.status = status_of(row.event, r);
-  if (const auto ms = int_of(r, "duration_ms"); ms && *ms >= 0) {
-    row.duration = human_duration(static_cast<std::uint64_t>(*ms));
-  }
-  for (std::string* cell :
-       {&row.time, &row.event, &row.client, &row.peer, &row.status, &row.duration, &row.command}) {
-    *cell = printable(*cell);
-    if (cell->empty() && cell != &row.command) *cell = "-";
-  }
-  return row;
-}
-
-void TableWriter::add(Row row) {
-  pending_.push_back(std::move(row));
-  if (pending_.size() >= kBlockRows) flush();
-}
-
-void TableWriter::flush() {
-  if (pending_.empty() && header_done_) return;
-  const auto cells = [](const Row& r) {
-    return std::vector<const std::string*>{&r.time,   &r.event,    &r.client, &r.peer,
-                                           &r.status, &r.duration, &r.command};
-  };
-  if (!header_done_) pending_.insert(pending_.begin(), header_row());
-  for (const Row& r : pending_) {
-    const auto c = cells(r);
-    widths_.resize(c.size(), 0);
-    for (std::size_t i = 0; i < c.size(); ++i) {
-      widths_[i] = std::max(widths_[i], display_width(*c[i]));
-    }
-  }
-  header_done_ = true;
-  for (const Row& r : pending_) {
-    const auto c = cells(r);
-    std::string line;
-    for (std::size_t i = 0; i < c.size(); ++i) {
-      line += *c[i];
-      if (i + 1 < c.size()) line += std::string(widths_[i] - display_width(*c[i]) + 2, ' ');
-    }
-    while (!line.empty() && line.back() == ' ') line.pop_back();
-    out_ << line << '\n';
-  }
-  pending_.clear();
 }
 
 }  // namespace trex::audit

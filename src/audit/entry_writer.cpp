@@ -115,7 +115,8 @@ std::string fit(std::string_view s, std::size_t width) {
 }
 
 std::string csv_field(std::string_view s) {
-  std::string v(s);
+  // A CSV is read in terminals and pagers too: controls are escaped as in the table.
+  std::string v = printable(s);
   if (!v.empty() && std::string_view("=+-@\t\r").find(v.front()) != std::string_view::npos) {
     v.insert(v.begin(), '\'');
   }

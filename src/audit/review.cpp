@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <ctime>
 
 #include "audit/fields.hpp"
 #include "audit/scan.hpp"
@@ -39,8 +40,9 @@ std::optional<TimePoint> parse_span(std::string_view s, TimePoint now) {
   return std::nullopt;
 }
 
-// Parses "[.fraction](Z|+hh:mm|-hh:mm|)" after the seconds; returns the offset east of UTC.
-std::optional<microseconds> parse_rest(std::string_view s, microseconds& frac) {
+// Parses "[.fraction](Z|+hh:mm|-hh:mm|)" after the seconds; returns the offset east of UTC
+// (zero, with `zoneless` set, when no zone is given).
+std::optional<microseconds> parse_rest(std::string_view s, microseconds& frac, bool& zoneless) {
   std::size_t pos = 0;
   if (pos < s.size() && s[pos] == '.') {
     std::int64_t scale = 100000;
@@ -49,7 +51,8 @@ std::optional<microseconds> parse_rest(std::string_view s, microseconds& frac) {
     }
     if (s[pos - 1] == '.') return std::nullopt;
   }
-  if (pos == s.size()) return microseconds(0);
+  zoneless = pos == s.size();
+  if (zoneless) return microseconds(0);
   if ((s[pos] == 'Z' || s[pos] == 'z') && pos + 1 == s.size()) return microseconds(0);
   int hh = 0, mm = 0;
   if ((s[pos] != '+' && s[pos] != '-') || s.size() != pos + 6 || !digits(s, pos + 1, 2, hh) ||
@@ -60,7 +63,22 @@ std::optional<microseconds> parse_rest(std::string_view s, microseconds& frac) {
   return s[pos] == '-' ? -offset : offset;
 }
 
-std::optional<TimePoint> parse_absolute(std::string_view s) {
+// This host's offset east of UTC at `t` (its time zone, TZ honoured).
+seconds local_offset(TimePoint t) {
+  const std::time_t tt = system_clock::to_time_t(t);
+  std::tm tm{};
+  if (::localtime_r(&tt, &tm) == nullptr) return seconds(0);
+  return seconds(tm.tm_gmtoff);
+}
+
+// A wall-clock time of this host's zone as UTC: the offset is taken at the
+// instant itself (twice, so that a time next to a DST change lands right).
+TimePoint from_local(TimePoint wall) {
+  const TimePoint guess = wall - local_offset(wall);
+  return wall - local_offset(guess);
+}
+
+std::optional<TimePoint> parse_absolute(std::string_view s, Zone zone) {
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
   if (!digits(s, 0, 4, y) || s.size() < 10 || s[4] != '-' || !digits(s, 5, 2, mo) || s[7] != '-' ||
       !digits(s, 8, 2, d)) {
@@ -73,7 +91,7 @@ std::optional<TimePoint> parse_absolute(std::string_view s) {
   if (y < 1680) return TimePoint::min();
   if (y > 2260) return TimePoint::max();
   const TimePoint midnight = sys_days(date);
-  if (s.size() == 10) return midnight;
+  if (s.size() == 10) return zone == Zone::kLocal ? from_local(midnight) : midnight;
   if ((s[10] != 'T' && s[10] != 't' && s[10] != ' ') || !digits(s, 11, 2, h) || s.size() < 16 ||
       s[13] != ':' || !digits(s, 14, 2, mi) || h > 23 || mi > 59) {
     return std::nullopt;
@@ -84,9 +102,12 @@ std::optional<TimePoint> parse_absolute(std::string_view s) {
     pos = 19;
   }
   microseconds frac(0);
-  auto offset = parse_rest(s.substr(pos), frac);
+  bool zoneless = false;
+  auto offset = parse_rest(s.substr(pos), frac, zoneless);
   if (!offset) return std::nullopt;
-  return midnight + hours(h) + minutes(mi) + seconds(sec) + frac - *offset;
+  const TimePoint wall = midnight + hours(h) + minutes(mi) + seconds(sec) + frac;
+  if (zoneless && zone == Zone::kLocal) return from_local(wall);
+  return wall - *offset;
 }
 
 }  // namespace
@@ -123,14 +144,14 @@ bool true_of(const Json& record, const char* key) {
   return it != record.end() && it->is_boolean() && it->get<bool>();
 }
 
-Result<TimePoint> parse_time(std::string_view text, TimePoint now) {
+Result<TimePoint> parse_time(std::string_view text, TimePoint now, Zone zone) {
   const auto first = text.find_first_not_of(" \t");
   const auto last = text.find_last_not_of(" \t");
   const std::string_view s =
       first == std::string_view::npos ? std::string_view() : text.substr(first, last - first + 1);
   std::optional<TimePoint> t;
   if (s.size() >= 2 && s.size() <= 8) t = parse_span(s, now);
-  if (!t) t = parse_absolute(s);
+  if (!t) t = parse_absolute(s, zone);
   if (!t) return make_error("bad time '" + std::string(text) + "': " + kTimeHelp);
   return *t;
 }
@@ -173,7 +194,7 @@ bool matches(const Json& record, const Filter& filter) {
   }
   if (filter.failed_only && !is_failure(record)) return false;
   if (filter.since || filter.until) {
-    const auto ts = parse_absolute(text_of(record, "ts"));
+    const auto ts = parse_absolute(text_of(record, "ts"), Zone::kUtc);
     if (!ts) return false;
     if (filter.since && *ts < *filter.since) return false;
     if (filter.until && *ts >= *filter.until) return false;

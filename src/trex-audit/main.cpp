@@ -24,10 +24,10 @@ struct Args {
 };
 
 // Parses --since/--until; one clear line on a bad value.
-bool set_time(const std::string& flag, const std::string& text,
+bool set_time(const std::string& flag, const std::string& text, trex::audit::Zone zone,
               std::optional<trex::audit::TimePoint>& out) {
   if (text.empty()) return true;
-  auto t = trex::audit::parse_time(text, std::chrono::system_clock::now());
+  auto t = trex::audit::parse_time(text, std::chrono::system_clock::now(), zone);
   if (!t) {
     std::cerr << "trex-audit: " << flag << ": " << t.message() << '\n';
     return false;
@@ -55,8 +55,8 @@ void add_common(CLI::App* cmd, Args& a) {
                   "trexd's log directory (default: $TREX_LOG_DIR, else ./log, else /var/log/trex)")
       ->type_name("DIR");
   cmd->add_option("--since", a.since,
-                  "from TIME: RFC 3339, a date (2026-11-23, UTC) or a span before now "
-                  "(30m, 1h, 7d, 2w)")
+                  "from TIME: RFC 3339, a date (2026-11-23) or a span before now (30m, 1h, "
+                  "7d, 2w); without a zone: UTC, or this host's zone where times are shown in it")
       ->type_name("TIME");
   cmd->add_option("--until", a.until, "before TIME (same forms as --since)")->type_name("TIME");
 }
@@ -105,7 +105,10 @@ void add_show(CLI::App* show, Args& a) {
 // Checks what CLI11 cannot; returns false after saying what was wrong.
 bool finish(Args& a) {
   auto& q = a.show.query;
-  if (!set_time("--since", a.since, q.since) || !set_time("--until", a.until, q.until))
+  if (a.utc) a.show.table.local_time = false;
+  // Times are read in the zone they are shown in.
+  const auto zone = a.show.table.local_time ? trex::audit::Zone::kLocal : trex::audit::Zone::kUtc;
+  if (!set_time("--since", a.since, zone, q.since) || !set_time("--until", a.until, zone, q.until))
     return false;
   for (const auto& check :
        {trex::audit::check_event_names(q.events), trex::audit::check_status_words(q.statuses)}) {
@@ -118,7 +121,6 @@ bool finish(Args& a) {
                   : a.format == "json" ? Format::kJson
                                        : Format::kTable;
   if (a.show.events && a.show.format == Format::kJson) a.show.raw_json = true;
-  if (a.utc) a.show.table.local_time = false;
   a.show.table.events = a.show.events;
   a.show.table.width = terminal_width();
   return true;

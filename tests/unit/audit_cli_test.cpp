@@ -2,6 +2,8 @@
 #include <sys/wait.h>
 
 #include <cstdio>
+#include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -246,16 +248,30 @@ TEST(Review, ShellJoinAndDurations) {
   EXPECT_EQ(human_duration(3ULL * 86400000 + 4ULL * 3600000), "3d04h");
 }
 
-TEST(Review, DescribeToleratesOddRecords) {
-  Describer d;
-  for (const char* line : {R"({"event":"exec_end","exit_code":"x","signal":[1],"cn":{}})",
-                           R"({"event":"exec_start","argv":[1,null,{"a":1}],"conn":[]})",
-                           R"({"event":"session_open","cn":"e\u001b[31m"})"}) {
-    auto record = parse_record(line);
-    ASSERT_TRUE(record.ok());
-    const Row row = d.describe(*record);
-    EXPECT_EQ(row.client.find('\x1b'), std::string::npos);
+// --host-local: a time without a zone is this host's wall clock (TZ), one
+// with a zone is what it says; the offset is the one in force on that day.
+TEST(Review, ParseTimeInTheHostZone) {
+  const char* old = std::getenv("TZ");
+  const std::string saved = old ? old : "";
+  ::setenv("TZ", "CET-1CEST,M3.5.0,M10.5.0/3", 1);  // POSIX rule: no tzdata needed
+  ::tzset();
+  const auto now = system_clock::now();
+  const auto local = [&](const char* s) { return rfc3339_utc(*parse_time(s, now, Zone::kLocal)); };
+  EXPECT_EQ(local("2026-11-23T17:00:00"), "2026-11-23T16:00:00.000000Z");  // CET, +01:00
+  EXPECT_EQ(local("2026-07-01 17:00"), "2026-07-01T15:00:00.000000Z");     // CEST, +02:00
+  EXPECT_EQ(local("2026-11-23"), "2026-11-22T23:00:00.000000Z");
+  EXPECT_EQ(local("2026-11-23T17:00:00Z"), "2026-11-23T17:00:00.000000Z");
+  EXPECT_EQ(local("2026-11-23T17:00:00-05:00"), "2026-11-23T22:00:00.000000Z");
+  EXPECT_EQ(rfc3339_utc(*parse_time("2026-11-23T17:00:00", now)), "2026-11-23T17:00:00.000000Z");
+  if (old) {
+    ::setenv("TZ", saved.c_str(), 1);
+  } else {
+    ::unsetenv("TZ");
   }
+  ::tzset();
+}
+
+TEST(Review, ParseRecordRefusesWhatIsNoRecord) {
   EXPECT_FALSE(parse_record("[]").ok());
   EXPECT_FALSE(parse_record(R"({"event":1})").ok());
 }

@@ -10,6 +10,7 @@
 
 #include "audit/fields.hpp"
 #include "trex/audit.hpp"
+#include "trex/audit_review.hpp"
 #include "trex/audit_view.hpp"
 #include "unit/audit_cli_run.hpp"
 
@@ -103,6 +104,40 @@ TEST(CommandView, RefusalsNameNoClient) {
   EXPECT_FALSE(matches(e, q));
   EXPECT_EQ(peer_host(e.peer), "::1");
   EXPECT_EQ(peer_host("10.1.2.3:77"), "10.1.2.3");
+}
+
+// Records are untrusted: fields of the wrong type never crash the view, and
+// no terminal control in them reaches the table.
+TEST(CommandView, ToleratesOddRecordsAndEscapesControls) {
+  std::vector<Json> records;
+  for (const char* line :
+       {R"({"event":"exec_start","argv":[1,null,{"a":1}],"conn":[],"id":"1"})",
+        R"({"event":"exec_end","exit_code":"x","signal":[1],"cn":{},"conn":[],"id":"1"})",
+        R"({"event":"session_open","cn":"e\u001b[31m","ou":[7],"peer":"p\u009b2J"})",
+        R"({"event":"exec_start","cn":"a","conn":1,"id":"2","argv":["x\u001b]0;t\u0007"]})",
+        R"({"event":"exec_end","cn":"a","conn":1,"id":"2","exit_code":0,"duration_ms":-5})",
+        R"({"event":"auth_fail","claimed_cn":"\u202eevil","reason":"r\r\nforged"})"}) {
+    auto record = parse_record(line);
+    ASSERT_TRUE(record.ok()) << line;
+    records.push_back(*record);
+  }
+  const auto entries = view_of(records);
+  ASSERT_GE(entries.size(), 3u);
+  for (const Format format : {Format::kTable, Format::kCsv}) {
+    std::ostringstream out;
+    {
+      EntryWriter writer(out, format, TableOptions{.wide = true, .events = true});
+      for (const auto& e : entries) writer.add(e);
+    }
+    std::string text = out.str();
+    for (std::size_t at; (at = text.find("\r\n")) != std::string::npos;) {
+      text.erase(at, 1);  // CSV's own line ends (RFC 4180)
+    }
+    for (const char bad : {'\x1b', '\x07', '\r'})
+      EXPECT_EQ(text.find(bad), std::string::npos) << text;
+    EXPECT_EQ(text.find("\xc2\x9b"), std::string::npos) << text;      // C1 CSI
+    EXPECT_EQ(text.find("\xe2\x80\xae"), std::string::npos) << text;  // RLO
+  }
 }
 
 TEST(Query, StatusRuleEventAndTime) {
