@@ -30,6 +30,10 @@ inline constexpr std::string_view kFilePut = "file_put";
 inline constexpr std::string_view kFileGet = "file_get";
 }  // namespace event
 
+// session_close's reason for the common, quiet end: the client said goodbye.
+// The server writes it, show leaves such records out.
+inline constexpr std::string_view kReasonClientClosed = "client closed";
+
 // What a client asked to run: `shell` for a shell command, else `argv`.
 struct CommandText {
   bool shell = false;

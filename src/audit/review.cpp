@@ -163,10 +163,13 @@ Result<Json> parse_record(std::string_view line) {
   static const std::vector<std::string_view> kUnread = {
       "seq", "prev", "stdout_sha256", "stderr_sha256", "stdin_bytes", "cwd", "not_after"};
   auto parsed = scan_fields(line, kUnread);
-  if (!parsed && parsed.message() == "not a JSON object" && !Json::accept(line)) {
-    return make_error("not valid JSON");  // rather than "not an object" for "not json"
+  if (!parsed) {
+    // "not an object" only for JSON that is not an object; for "not json" say so.
+    const auto first = line.find_first_not_of(" \t\r\n");
+    const bool object = first != std::string_view::npos && line[first] == '{';
+    if (!object && !Json::accept(line)) return make_error("not valid JSON");
+    return parsed;
   }
-  if (!parsed) return parsed;
   const auto event = parsed->find("event");
   if (event == parsed->end() || !event->is_string()) return make_error("no event name");
   return parsed;

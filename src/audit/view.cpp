@@ -241,7 +241,7 @@ void CommandView::add(const Json& record, std::vector<Entry>& out) {
       return;
     }
   }
-  if (event == event::kSessionClose && text_of(record, "reason") == "client closed") return;
+  if (event == event::kSessionClose && text_of(record, "reason") == kReasonClientClosed) return;
   Entry e = entry_of(record);
   if (event == event::kExecStart) return remember(key, std::move(e));
   if (event == event::kServerStart) {

@@ -8,6 +8,7 @@
 #include <optional>
 #include <vector>
 
+#include "trex/audit_events.hpp"
 #include "util/sha256.hpp"
 
 namespace trex::server {
@@ -344,7 +345,7 @@ CommandOutcome Loop::run() {
 std::string SessionEnd::text() const {
   switch (kind) {
     case EndKind::kClientClosed:
-      return "client closed";
+      return std::string(audit::kReasonClientClosed);
     case EndKind::kClientGone:
       return "client gone";
     case EndKind::kClientDisconnected:

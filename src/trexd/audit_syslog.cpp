@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "trex/audit_events.hpp"
+
 namespace trex::trexd {
 namespace {
 
@@ -82,7 +84,7 @@ trex::Status AuditSyslog::connect() {
 
 std::string AuditSyslog::message(std::string_view event, std::string_view line,
                                  std::string_view hostname, long pid) {
-  const bool notice = event == "auth_fail" || event == "exec_denied";
+  const bool notice = event == audit::event::kAuthFail || event == audit::event::kExecDenied;
   std::string m = "<" + std::to_string(kAuthpriv * 8 + (notice ? kNotice : kInformational)) + ">1 ";
   m += header_field(leading_field(line, "ts", '"'), 40) + ' ' + header_field(hostname, 255) +
        " trexd " + std::to_string(pid) + ' ' + header_field(event, 32) + " [" + kSdId;

@@ -5,6 +5,9 @@
 #include <chrono>
 #include <cstdio>
 #include <sstream>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
@@ -20,11 +23,16 @@ using Clock = std::chrono::system_clock;
 struct Report {
   std::ostream& out;
   int errors = 0;
+  std::vector<std::string> problems{};  // the warning and error lines, as printed
   void ok(const std::string& s) { out << "ok: " << s << "\n"; }
-  void warn(const std::string& s) { out << "warning: " << s << "\n"; }
+  void warn(const std::string& s) { problem("warning: " + s); }
   void error(const std::string& s) {
-    out << "error: " << s << "\n";
+    problem("error: " + s);
     ++errors;
+  }
+  void problem(std::string line) {
+    out << line << "\n";
+    problems.push_back(std::move(line));
   }
   // Days left; under 7 warns, past is an error: an expired CRL or
   // certificate locks everyone out.
@@ -118,12 +126,7 @@ std::vector<std::string> expiry_warnings(const trex::config::ServerConfig& c) {
     r.expiry("server certificate " + c.cert, cert->not_after);
   }
   check_crls(c, r, false);
-  std::vector<std::string> out;
-  std::istringstream lines(sink.str());
-  for (std::string line; std::getline(lines, line);) {
-    if (line.rfind("ok: ", 0) != 0) out.push_back(line);
-  }
-  return out;
+  return std::move(r.problems);
 }
 
 int check_config(const trex::config::ServerConfig& c, std::ostream& out) {

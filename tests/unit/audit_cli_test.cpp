@@ -272,7 +272,9 @@ TEST(Review, ParseTimeInTheHostZone) {
 }
 
 TEST(Review, ParseRecordRefusesWhatIsNoRecord) {
-  EXPECT_FALSE(parse_record("[]").ok());
+  EXPECT_EQ(parse_record(" []").message(), "not a JSON object");
+  EXPECT_EQ(parse_record("[").message(), "not valid JSON");
+  EXPECT_EQ(parse_record("not json").message(), "not valid JSON");
   EXPECT_FALSE(parse_record(R"({"event":1})").ok());
 }
 
