@@ -68,7 +68,4 @@ struct Endpoint {
 // "127.0.0.1:7443", "[::1]:7443", "host" (default_port), "[::1]".
 Result<Endpoint> parse_endpoint(std::string_view text, std::uint16_t default_port);
 
-// "512M", "1G", "1024" -> bytes (powers of 1024).
-Result<std::uint64_t> parse_size(std::string_view text);
-
 }  // namespace trex::config

@@ -24,6 +24,11 @@ namespace trex::server {
 
 struct State;
 
+// The policy trexd runs with: config.policy's file, allow-all when
+// config.allow_all, else an error saying that a policy is missing. Start-up,
+// reload, --check-config and --explain all read the policy through this.
+Result<policy::Policy> load_policy(const config::ServerConfig& config);
+
 class Server {
  public:
   Server(config::ServerConfig config, std::shared_ptr<tls::Context> tls,

@@ -1,10 +1,12 @@
 #include "trex/config.hpp"
 
 #include <toml++/toml.h>
-#include <charconv>
-#include <fstream>
+#include <cerrno>
 #include <optional>
-#include <sstream>
+
+#include "util/file.hpp"
+#include "util/size.hpp"
+#include "util/toml.hpp"
 
 namespace trex::config {
 namespace {
@@ -35,7 +37,7 @@ Status read_size(const toml::node& node, std::string_view source, std::string_vi
                  std::uint64_t& out) {
   if (node.is_integer()) return read_uint(node, source, key, out, 1, UINT64_MAX >> 1);
   if (node.is_string()) {
-    auto r = parse_size(*node.value<std::string>());
+    auto r = util::parse_size(*node.value<std::string>());
     if (r && *r > 0) {
       out = *r;
       return {};
@@ -90,55 +92,21 @@ Status apply_key(ServerConfig& c, std::string_view key, const toml::node& n, std
 
 }  // namespace
 
-Result<std::uint64_t> parse_size(std::string_view text) {
-  std::uint64_t value = 0;
-  const char* end = text.data() + text.size();
-  auto [p, ec] = std::from_chars(text.data(), end, value);
-  if (ec != std::errc() || p == text.data())
-    return make_error("not a size: '" + std::string(text) + "'");
-  std::string_view suffix(p, static_cast<std::size_t>(end - p));
-  if (suffix.size() == 2 && (suffix[1] == 'B' || suffix[1] == 'b')) suffix.remove_suffix(1);
-  int shift = 0;
-  if (suffix.empty())
-    shift = 0;
-  else if (suffix == "K" || suffix == "k")
-    shift = 10;
-  else if (suffix == "M" || suffix == "m")
-    shift = 20;
-  else if (suffix == "G" || suffix == "g")
-    shift = 30;
-  else if (suffix == "T" || suffix == "t")
-    shift = 40;
-  else
-    return make_error("not a size: '" + std::string(text) + "' (use K, M, G or T)");
-  if (shift > 0 && value > (UINT64_MAX >> shift))
-    return make_error("size too large: " + std::string(text));
-  return value << shift;
-}
-
 Result<ServerConfig> apply_toml(ServerConfig base, std::string_view text, std::string_view source) {
-  toml::table table;
-  try {
-    table = toml::parse(text, source);
-  } catch (const toml::parse_error& e) {
-    return make_error(std::string(source) + ":" + std::to_string(e.source().begin.line) + ":" +
-                      std::to_string(e.source().begin.column) + ": " +
-                      std::string(e.description()));
-  }
-  for (const auto& [key, node] : table) {
+  const Result<toml::table> table = util::parse_toml(text, source);
+  if (!table) return table.error();
+  for (const auto& [key, node] : *table) {
     if (auto st = apply_key(base, key.str(), node, source); !st) return st.error();
   }
   return base;
 }
 
 Result<ServerConfig> apply_toml_file(ServerConfig base, const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error("cannot read configuration file " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (ss.str().size() > (1 << 20))
-    return make_error("configuration file " + path + " is over 1 MiB");
-  return apply_toml(std::move(base), ss.str(), path);
+  const util::FileText file = util::read_file(path, std::size_t{1} << 20);
+  if (file.error == EFBIG) return make_error("configuration file " + path + " is over 1 MiB");
+  if (!file.ok())
+    return make_error("cannot read configuration file " + path + ": " + file.message());
+  return apply_toml(std::move(base), file.text, path);
 }
 
 Status validate(const ServerConfig& c) {

@@ -1,20 +1,15 @@
 // Reading a policy file: TOML -> validated rules. Every mistake an operator
 // can make is an Error naming the file, the line and the key; nothing here
 // throws past Policy::parse.
-#include <fcntl.h>
-#include <pwd.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <toml++/toml.h>
 #include <algorithm>
 #include <cerrno>
 #include <map>
-#include <system_error>
 
 #include "policy/rule_parser.hpp"
 #include "trex/policy.hpp"
-#include "util/unique_fd.hpp"
+#include "util/file.hpp"
+#include "util/toml.hpp"
 
 namespace trex::policy {
 namespace {
@@ -22,47 +17,13 @@ namespace {
 constexpr std::size_t kMaxFileBytes = std::size_t{1} << 20;
 constexpr std::size_t kMaxRules = 10000;
 
-std::string errno_text(int err) { return std::generic_category().message(err); }
-
-// Owns the descriptor of the file being read.
-class FileReader {
- public:
-  explicit FileReader(const std::string& path) : fd_(::open(path.c_str(), O_RDONLY | O_CLOEXEC)) {}
-
-  // Reads at most `limit` + 1 bytes so that an oversized file is noticed
-  // without reading all of it. Returns errno on failure.
-  int read_all(std::string& out, std::size_t limit) {
-    if (!fd_) return errno;
-    struct stat st {};
-    if (::fstat(fd_.get(), &st) != 0) return errno;
-    if (S_ISDIR(st.st_mode)) return EISDIR;
-    char buf[8192];
-    while (out.size() <= limit) {
-      const ssize_t n = ::read(fd_.get(), buf, sizeof buf);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) return errno;
-      if (n == 0) break;
-      out.append(buf, static_cast<std::size_t>(n));
-    }
-    return 0;
-  }
-
- private:
-  util::UniqueFd fd_;
-};
+Error too_large(std::string_view source) {
+  return make_error(std::string(source) + ": policy file larger than " +
+                    std::to_string(kMaxFileBytes >> 20) + " MiB");
+}
 
 Error at(std::string_view source, const toml::source_region& where, const std::string& what) {
   return make_error(std::string(source) + ":" + std::to_string(where.begin.line) + ": " + what);
-}
-
-Result<toml::table> parse_toml(std::string_view text, std::string_view source) {
-  try {
-    return toml::parse(text, source);
-  } catch (const toml::parse_error& e) {
-    return make_error(std::string(source) + ":" + std::to_string(e.source().begin.line) + ":" +
-                      std::to_string(e.source().begin.column) + ": " +
-                      std::string(e.description()));
-  }
 }
 
 // The only top-level key is `rule`, an array of tables.
@@ -110,23 +71,18 @@ Result<std::vector<Rule>> parse_rules(const toml::array& array, std::string_view
 }  // namespace
 
 Result<Policy> Policy::load_file(const std::string& path) {
-  std::string text;
-  FileReader reader(path);
-  if (int err = reader.read_all(text, kMaxFileBytes); err != 0) {
-    return make_error("cannot read policy file '" + path + "': " + errno_text(err));
-  }
-  return parse(text, path);
+  const util::FileText file = util::read_file(path, kMaxFileBytes);
+  if (file.error == EFBIG) return too_large(path);
+  if (!file.ok()) return make_error("cannot read policy file '" + path + "': " + file.message());
+  return parse(file.text, path);
 }
 
 Result<Policy> Policy::parse(std::string_view text, std::string_view source_name) {
-  if (text.size() > kMaxFileBytes) {
-    return make_error(std::string(source_name) + ": policy file larger than " +
-                      std::to_string(kMaxFileBytes >> 20) + " MiB");
-  }
+  if (text.size() > kMaxFileBytes) return too_large(source_name);
   // A policy is reloaded by a running server on SIGHUP: whatever goes wrong
   // while reading it must come back as an Error, never unwind the server.
   try {
-    Result<toml::table> doc = parse_toml(text, source_name);
+    Result<toml::table> doc = util::parse_toml(text, source_name);
     if (!doc) return doc.error();
     Result<const toml::array*> array = rule_array(*doc, source_name);
     if (!array) return array.error();

@@ -12,6 +12,7 @@
 
 #include "policy/paths.hpp"
 #include "policy/text.hpp"
+#include "util/size.hpp"
 
 namespace trex::policy::detail {
 namespace {
@@ -128,7 +129,9 @@ std::optional<std::uint64_t> size(const toml::node& node) {
     if (*n > 0) return static_cast<std::uint64_t>(*n);
     return std::nullopt;
   }
-  if (const auto* s = node.as_string()) return parse_size(s->get());
+  if (const auto* s = node.as_string()) {
+    if (auto n = util::parse_size(s->get()); n && *n > 0) return *n;
+  }
   return std::nullopt;
 }
 

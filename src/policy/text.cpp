@@ -1,7 +1,5 @@
 #include "policy/text.hpp"
 
-#include <limits>
-
 namespace trex::policy::detail {
 namespace {
 
@@ -41,43 +39,6 @@ void append_hex_escape(std::string& out, unsigned char c) {
 }
 
 }  // namespace
-
-std::optional<std::uint64_t> parse_size(std::string_view text) {
-  std::uint64_t unit = 1;
-  if (!text.empty()) {
-    switch (text.back()) {
-      case 'K':
-      case 'k':
-        unit = 1ULL << 10;
-        break;
-      case 'M':
-      case 'm':
-        unit = 1ULL << 20;
-        break;
-      case 'G':
-      case 'g':
-        unit = 1ULL << 30;
-        break;
-      case 'T':
-      case 't':
-        unit = 1ULL << 40;
-        break;
-      default:
-        break;
-    }
-    if (unit != 1) text.remove_suffix(1);
-  }
-  if (text.empty() || text.size() > 20) return std::nullopt;
-  std::uint64_t value = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return std::nullopt;
-    const auto digit = static_cast<std::uint64_t>(c - '0');
-    if (value > (std::numeric_limits<std::uint64_t>::max() - digit) / 10) return std::nullopt;
-    value = value * 10 + digit;
-  }
-  if (value == 0 || value > std::numeric_limits<std::uint64_t>::max() / unit) return std::nullopt;
-  return value * unit;
-}
 
 std::optional<unsigned> parse_umask(std::string_view text) {
   if (text.empty() || text.size() > 4) return std::nullopt;

@@ -1,4 +1,4 @@
-// Small pure helpers of the policy module: size and umask parsing, and
+// Small pure helpers of the policy module: umask parsing, size formatting, and
 // quoting untrusted text (argv from the network) for one-line reasons that
 // end up in audit records and on the client's terminal.
 #pragma once
@@ -12,9 +12,6 @@
 
 namespace trex::policy::detail {
 
-// "512M" -> 512 MiB: decimal digits with an optional K, M, G or T suffix
-// (either case, powers of 1024). nullopt when malformed, zero or overflowing.
-std::optional<std::uint64_t> parse_size(std::string_view text);
 // "0027", "027", "27": one to four octal digits, at most 0777.
 std::optional<unsigned> parse_umask(std::string_view text);
 

@@ -153,6 +153,14 @@ void Server::run() {
   for (auto& t : threads) t.join();
 }
 
+Result<policy::Policy> load_policy(const config::ServerConfig& config) {
+  if (auto missing = config::missing_policy(config); !missing.empty()) {
+    return make_error(std::move(missing));
+  }
+  if (config.policy.empty()) return policy::Policy::allow_all();
+  return policy::Policy::load_file(config.policy);
+}
+
 void Server::stop() {
   if (!state_->stopping.exchange(true)) {
     state_->log->info("stop requested: draining (kill grace {} s)", state_->config.kill_grace);
@@ -181,8 +189,8 @@ void Server::reload() {
     st.log->error("reload: keeping the old TLS settings: {}", ctx.message());
   }
   if (auto s = st.audit.record(rec); !s) st.log->error("audit: {}", s.message());
-  if (c.policy.empty()) return;
-  auto pol = policy::Policy::load_file(c.policy);
+  if (c.policy.empty()) return;  // --allow-all stays allow-all
+  auto pol = load_policy(c);
   const audit::Reload prec{"policy", pol.ok(), pol.ok() ? "" : pol.message()};
   if (pol) {
     st.set_policy(std::make_shared<const policy::Policy>(std::move(*pol)));

@@ -18,6 +18,7 @@
 #include <tuple>
 
 #include "common.hpp"
+#include "util/file.hpp"
 
 namespace trex::trex_cli {
 namespace {
@@ -30,36 +31,6 @@ std::map<std::tuple<std::string, std::string, std::string, std::string>,
     g_contexts;
 
 const char* env(const char* name) { return std::getenv(name); }
-
-// The config is read on every run: one read(2) of at most 1 MiB, no stdio.
-trex::Result<std::string> read_small_file(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return trex::make_error(std::strerror(errno));
-  std::string text;
-  constexpr std::size_t kMax = 1U << 20;
-  struct stat st {};
-  if (::fstat(fd, &st) == 0 && st.st_size > 0 && static_cast<std::size_t>(st.st_size) <= kMax) {
-    text.reserve(static_cast<std::size_t>(st.st_size) + 1);
-  }
-  char buf[16384];
-  for (;;) {
-    const ssize_t n = ::read(fd, buf, sizeof(buf));
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      const int e = errno;
-      ::close(fd);
-      return trex::make_error(std::strerror(e));
-    }
-    if (n == 0) break;
-    text.append(buf, static_cast<std::size_t>(n));
-    if (text.size() > kMax) {
-      ::close(fd);
-      return trex::make_error("larger than 1 MiB");
-    }
-  }
-  ::close(fd);
-  return text;
-}
 
 std::string date_of(std::chrono::system_clock::time_point t) {
   const std::time_t tt = std::chrono::system_clock::to_time_t(t);
@@ -110,9 +81,10 @@ trex::Status load_config(trex::client::Args& args) {
     g_config_note = "no config file (HOME is not set)";
     return {};
   }
-  auto text = read_small_file(where.path);
-  if (!text) {
-    if (!where.required && text.message() == std::strerror(ENOENT)) {
+  // Read on every run: one read(2) of at most 1 MiB, no stdio.
+  const trex::util::FileText text = trex::util::read_file(where.path, std::size_t{1} << 20);
+  if (!text.ok()) {
+    if (!where.required && text.error == ENOENT) {
       g_config_note = "no config file (" + where.path + " does not exist)";
       return {};
     }
@@ -130,7 +102,7 @@ trex::Status load_config(trex::client::Args& args) {
   }
   trex::config::HostFilter keep;
   if (!all) keep = [&named](const std::string& alias) { return named.count(alias) > 0; };
-  auto config = trex::config::parse_client_config(*text, where.path, home ? home : "", keep);
+  auto config = trex::config::parse_client_config(text.text, where.path, home ? home : "", keep);
   if (!config) return config.error();
   g_config = std::move(*config);
   g_config_note = "config file " + where.path;

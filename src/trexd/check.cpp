@@ -13,6 +13,7 @@
 #include <wolfssl/ssl.h>
 
 #include "trex/policy.hpp"
+#include "trex/server.hpp"
 #include "trex/tls.hpp"
 
 namespace trex::trexd {
@@ -101,15 +102,12 @@ void check_certs(const trex::config::ServerConfig& c, Report& r) {
 }
 
 void check_policy(const trex::config::ServerConfig& c, Report& r) {
-  if (const auto missing = trex::config::missing_policy(c); !missing.empty()) {
-    return r.error(missing);
-  }
-  if (c.allow_all) {
+  auto p = trex::server::load_policy(c);
+  if (!p) return r.error(p.message());
+  if (p->is_allow_all()) {
     r.warn("--allow-all: every certificate signed by the CA may run anything");
     return;
   }
-  auto p = trex::policy::Policy::load_file(c.policy);
-  if (!p) return r.error(p.message());
   r.ok("policy " + c.policy + ": " + std::to_string(p->rules().size()) + " rules");
   for (const auto& line : p->summary()) r.out << "  " << line << "\n";
   for (const auto& line : p->lint(geteuid() == 0)) r.warn(line);

@@ -18,6 +18,7 @@
 #include "trex/tls.hpp"
 #include "trexd/check.hpp"
 #include "trexd/startup.hpp"
+#include "util/size.hpp"
 
 namespace {
 
@@ -67,7 +68,7 @@ void add_size_option(CLI::App& app, const std::string& name, std::uint64_t& targ
   app.add_option_function<std::string>(
          name,
          [&target, name, min](const std::string& v) {
-           auto size = trex::config::parse_size(v);
+           auto size = trex::util::parse_size(v);
            if (!size || *size < min) {
              throw CLI::ValidationError(name, "must be a size of at least " + std::to_string(min) +
                                                   " bytes, like 1048576 or 64M, not '" + v + "'");
@@ -156,19 +157,12 @@ void add_options(CLI::App& app, Cli& cli) {
 }
 
 int explain(const Cli& cli) {
-  trex::policy::Policy policy = trex::policy::Policy::allow_all();
-  if (const auto missing = trex::config::missing_policy(cli.config); !missing.empty()) {
-    std::fprintf(stderr, "trexd: %s\n", missing.c_str());
+  auto loaded = trex::server::load_policy(cli.config);
+  if (!loaded) {
+    std::fprintf(stderr, "trexd: %s\n", loaded.message().c_str());
     return 2;
   }
-  if (!cli.config.policy.empty()) {
-    auto p = trex::policy::Policy::load_file(cli.config.policy);
-    if (!p) {
-      std::fprintf(stderr, "trexd: %s\n", p.message().c_str());
-      return 2;
-    }
-    policy = std::move(*p);
-  }
+  const trex::policy::Policy& policy = *loaded;
   if (cli.explain_cmd.empty()) {
     std::fprintf(stderr, "trexd: --explain needs a command after --\n");
     return 2;

@@ -82,14 +82,13 @@ trex::Result<Running> start(const trex::config::ServerConfig& c,
   if (auto st = trex::exec::prepare(); !st) return st.error();
   auto ctx = trex::tls::Context::server({c.ca, c.cert, c.key, c.crl, c.crl_dir});
   if (!ctx) return ctx.error();
-  auto policy = std::make_shared<trex::policy::Policy>(trex::policy::Policy::allow_all());
-  if (!c.policy.empty()) {
-    auto p = trex::policy::Policy::load_file(c.policy);
-    if (!p) return p.error();
-    *policy = std::move(*p);
-    log->info("policy {}: {} rules", c.policy, policy->rules().size());
-  } else {
+  auto loaded = trex::server::load_policy(c);
+  if (!loaded) return loaded.error();
+  auto policy = std::make_shared<trex::policy::Policy>(std::move(*loaded));
+  if (policy->is_allow_all()) {
     log->warn("--allow-all: no policy, every certificate signed by the CA may run anything");
+  } else {
+    log->info("policy {}: {} rules", c.policy, policy->rules().size());
   }
   const std::string audit_path = c.audit_path();
   if (auto st = make_log_dir(std::filesystem::path(audit_path).parent_path()); !st) {

@@ -2,8 +2,13 @@
 // refusals an address may write into the audit trail.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <fstream>
+
 #include "server/plan.hpp"
 #include "server/refusals.hpp"
+#include "trex/server.hpp"
 
 namespace trex::server {
 namespace {
@@ -91,6 +96,38 @@ TEST_F(PlanTest, TheTightestLimitWins) {
 }
 
 // The audit's session_close reason and exec_end ended_by come from the kind.
+// Start-up, reload, --check-config and --explain read the policy here.
+TEST(LoadPolicy, FileAllowAllOrNamedAsMissing) {
+  config::ServerConfig c;
+  auto none = load_policy(c);
+  ASSERT_FALSE(none.ok());
+  EXPECT_EQ(none.message().rfind("no policy: ", 0), 0u) << none.message();
+  c.allow_all = true;
+  auto all = load_policy(c);
+  ASSERT_TRUE(all.ok());
+  EXPECT_TRUE(all->is_allow_all());
+  char tmpl[] = "/tmp/trex-policy-XXXXXX";
+  const int fd = ::mkstemp(tmpl);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  std::ofstream(tmpl) << "[[rule]]\nname = \"r\"\ncn = [\"a\"]\nallow = [\"true\"]\n";
+  c.allow_all = false;
+  c.policy = tmpl;
+  auto file = load_policy(c);
+  ASSERT_TRUE(file.ok()) << file.message();
+  EXPECT_FALSE(file->is_allow_all());
+  EXPECT_EQ(file->rules().size(), 1u);
+  std::ofstream(tmpl) << "[[rule]]\nname = 1\n";
+  auto bad = load_policy(c);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.message().rfind(std::string(tmpl) + ":2:", 0), 0u) << bad.message();
+  ::unlink(tmpl);
+  auto gone = load_policy(c);
+  ASSERT_FALSE(gone.ok());
+  EXPECT_EQ(gone.message(),
+            "cannot read policy file '" + std::string(tmpl) + "': No such file or directory");
+}
+
 TEST(SessionEnd, TextFollowsTheKind) {
   EXPECT_EQ((SessionEnd{EndKind::kClientClosed, {}}).text(), "client closed");
   EXPECT_EQ((SessionEnd{EndKind::kClientGone, {}}).text(), "client gone");

@@ -1,10 +1,18 @@
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+#include <cstdint>
+
+#include <cerrno>
 #include <cstdio>
+#include <fstream>
 #include <random>
 #include <string>
+#include <utility>
 
+#include "util/file.hpp"
 #include "util/sha256.hpp"
+#include "util/size.hpp"
 
 namespace trex::util {
 namespace {
@@ -82,6 +90,66 @@ TEST(Sha256, MovedFromObjectsHashOn) {
   Sha256 b = std::move(a);
   b.update("c");
   EXPECT_EQ(b.hex_digest(), kVectors[1].hex);
+}
+
+// The one size grammar (README "Sizes"): trexd's options, trexd.toml and the
+// policy all read sizes through parse_size.
+TEST(Size, OneGrammarForEveryFile) {
+  const std::pair<const char*, std::uint64_t> good[] = {{"0", 0},
+                                                        {"512", 512},
+                                                        {"4K", 4096},
+                                                        {"4k", 4096},
+                                                        {"1KB", 1024},
+                                                        {"1kb", 1024},
+                                                        {"64MB", 64ull << 20},
+                                                        {"512M", 512ull << 20},
+                                                        {"1G", 1ull << 30},
+                                                        {"2T", 2ull << 40},
+                                                        {"0K", 0},
+                                                        {"18446744073709551615", UINT64_MAX},
+                                                        {"16777215T", 16777215ull << 40}};
+  for (const auto& [text, bytes] : good) {
+    auto r = parse_size(text);
+    ASSERT_TRUE(r.ok()) << text << ": " << r.message();
+    EXPECT_EQ(*r, bytes) << text;
+  }
+  for (const char* bad :
+       {"", "M", "B", "1B", "1X", "1KK", "1KBB", "1.5G", "-1", "+1", "0x10", " 1", "1 G", "1G "}) {
+    auto r = parse_size(bad);
+    ASSERT_FALSE(r.ok()) << bad;
+    EXPECT_NE(r.message().find("not a size: '" + std::string(bad) + "'"), std::string::npos)
+        << r.message();
+  }
+  for (const char* big : {"16777216T", "18446744073709551616", "99999999999999T"}) {
+    auto r = parse_size(big);
+    ASSERT_FALSE(r.ok()) << big;
+    EXPECT_EQ(r.message(), "size too large: " + std::string(big));
+  }
+}
+
+// The one bounded reader of small files (trexd.toml, the policy, trex's
+// config): whole files up to the limit, an error kind the callers branch on.
+TEST(ReadFile, WholeFilesUpToTheLimit) {
+  char tmpl[] = "/tmp/trex-read-XXXXXX";
+  const int fd = ::mkstemp(tmpl);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  std::ofstream(tmpl) << std::string(1000, 'x');
+  const FileText exact = read_file(tmpl, 1000);
+  ASSERT_TRUE(exact.ok()) << exact.message();
+  EXPECT_EQ(exact.text, std::string(1000, 'x'));
+  const FileText over = read_file(tmpl, 999);
+  EXPECT_EQ(over.error, EFBIG);
+  EXPECT_EQ(over.message(), "larger than 999 bytes");
+  EXPECT_TRUE(over.text.empty());
+  ::unlink(tmpl);
+  EXPECT_EQ(read_file(tmpl, 1000).error, ENOENT);
+  EXPECT_EQ(read_file(tmpl, 1000).message(), "No such file or directory");
+  EXPECT_EQ(read_file("/tmp", 1000).error, EISDIR);
+  // An endless file is refused after limit + 1 bytes, not read to its end.
+  const FileText zero = read_file("/dev/zero", std::size_t{1} << 20);
+  EXPECT_EQ(zero.error, EFBIG);
+  EXPECT_EQ(zero.message(), "larger than 1 MiB");
 }
 
 }  // namespace
