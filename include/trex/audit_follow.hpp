@@ -12,15 +12,13 @@
 #include <string_view>
 
 #include "trex/result.hpp"
+#include "util/unique_fd.hpp"
 
 namespace trex::audit {
 
 class Follower {
  public:
   explicit Follower(std::string path) : path_(std::move(path)) {}
-  ~Follower();
-  Follower(const Follower&) = delete;
-  Follower& operator=(const Follower&) = delete;
 
   // Calls fn(line) for each complete line (without '\n') appended since the
   // last call, the first call reading the file from its start. After a
@@ -38,7 +36,7 @@ class Follower {
   std::optional<std::uint64_t> rotated_after(std::uint64_t last) const;
 
   std::string path_;
-  int fd_ = -1;
+  util::UniqueFd fd_;
   dev_t dev_ = 0;
   ino_t ino_ = 0;
   std::uint64_t offset_ = 0;

@@ -17,6 +17,7 @@
 #include "trex/proto.hpp"
 #include "trex/result.hpp"
 #include "trex/tls.hpp"
+#include "util/unique_fd.hpp"
 
 namespace trex::client {
 
@@ -138,7 +139,7 @@ class Session {
 
 // Connects a TCP socket to host:port within the timeout (each address in
 // turn). The error names the host and the reason.
-Result<int> tcp_connect(const std::string& host, std::uint16_t port,
-                        std::chrono::milliseconds timeout);
+Result<util::UniqueFd> tcp_connect(const std::string& host, std::uint16_t port,
+                                   std::chrono::milliseconds timeout);
 
 }  // namespace trex::client

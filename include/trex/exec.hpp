@@ -99,12 +99,10 @@ class Process {
   // Readable when try_wait() or settled() may have news; -1 once settled.
   int pid_fd() const;
 
-  // Non-blocking pipe I/O; return bytes moved, 0 on EOF (read), -1 with errno.
-  ssize_t read_stdout(char* buf, std::size_t len);
-  ssize_t read_stderr(char* buf, std::size_t len);
-  // The caller must ignore SIGPIPE (trexd does): a write after the child
-  // closed its stdin fails with EPIPE.
-  ssize_t write_stdin(const char* buf, std::size_t len);
+  // The pipes are non-blocking. The caller polls and reads them itself (the
+  // command loop reads straight into a frame: Channel::send_from_fd) and
+  // must ignore SIGPIPE (trexd does): a write after the child closed its
+  // stdin fails with EPIPE. Process stays their owner: close them here.
   void close_stdout();
   void close_stderr();
   void close_stdin();

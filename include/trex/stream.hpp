@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <string>
 
+#include "util/unique_fd.hpp"
+
 namespace trex {
 
 enum class IoStatus { kOk, kWouldBlock, kClosed, kError };
@@ -47,17 +49,14 @@ class Stream {
 class PlainStream : public Stream {
  public:
   explicit PlainStream(int fd);
-  ~PlainStream() override;
-  PlainStream(const PlainStream&) = delete;
-  PlainStream& operator=(const PlainStream&) = delete;
-  int fd() const override { return fd_; }
+  int fd() const override { return fd_.get(); }
   IoResult read(char* buf, std::size_t len) override;
   IoResult write(const char* buf, std::size_t len) override;
   bool has_pending() const override { return false; }
   void shutdown() override;
 
  private:
-  int fd_;
+  util::UniqueFd fd_;
 };
 
 }  // namespace trex

@@ -16,11 +16,23 @@
 
 #include "trex/result.hpp"
 #include "trex/stream.hpp"
+#include "util/unique_fd.hpp"
 
 struct WOLFSSL_CTX;
 struct WOLFSSL;
 
 namespace trex::tls {
+
+// The owners of wolfSSL's handles (their deleters live in src/tls, so that
+// wolfSSL's headers stay private): Context holds a CtxPtr, Connection an SslPtr.
+struct CtxFree {
+  void operator()(WOLFSSL_CTX* ctx) const;
+};
+struct SslFree {
+  void operator()(WOLFSSL* ssl) const;
+};
+using CtxPtr = std::unique_ptr<WOLFSSL_CTX, CtxFree>;
+using SslPtr = std::unique_ptr<WOLFSSL, SslFree>;
 
 class Library {
  public:
@@ -55,10 +67,9 @@ class Context {
   // Fail with a reason naming the file that could not be used.
   static Result<std::shared_ptr<Context>> server(const ServerFiles& files);
   static Result<std::shared_ptr<Context>> client(const ClientFiles& files);
-  ~Context();
   Context(const Context&) = delete;
   Context& operator=(const Context&) = delete;
-  WOLFSSL_CTX* get() const { return ctx_; }
+  WOLFSSL_CTX* get() const { return ctx_.get(); }
   bool is_server() const { return server_; }
   // Would this (server) context still accept `peer`'s chain, which an older
   // one verified: its CAs, dates and CRLs? Why not, or nothing when it would.
@@ -68,9 +79,9 @@ class Context {
   const ClientFiles& files() const { return files_; }
 
  private:
-  Context(WOLFSSL_CTX* ctx, bool server, ClientFiles files = {})
-      : ctx_(ctx), server_(server), files_(std::move(files)) {}
-  WOLFSSL_CTX* ctx_;
+  Context(CtxPtr ctx, bool server, ClientFiles files = {})
+      : ctx_(std::move(ctx)), server_(server), files_(std::move(files)) {}
+  CtxPtr ctx_;
   bool server_;
   ClientFiles files_;
 };
@@ -144,13 +155,16 @@ class Connection : public Stream {
   static std::variant<Connection, HandshakeError> connect(std::shared_ptr<Context> ctx, int fd,
                                                           const std::string& host,
                                                           std::chrono::milliseconds timeout);
+  // Defaulted (in connection.cpp, where ReadAhead and WriteBehind are
+  // complete). Assigning over a live connection closes it at once, without
+  // the destructor's drain; nothing in trex does.
   Connection(Connection&&) noexcept;
   Connection& operator=(Connection&&) noexcept;
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
   ~Connection() override;
 
-  int fd() const override { return fd_; }
+  int fd() const override { return fd_.get(); }
   const PeerIdentity& peer() const { return peer_; }
   // The context that verified the peer.
   const Context* context() const { return ctx_.get(); }
@@ -177,20 +191,20 @@ class Connection : public Stream {
   friend class ServerHandshake;
   struct ReadAhead;
   struct WriteBehind;
-  Connection(std::shared_ptr<Context> ctx, WOLFSSL* ssl, int fd);
-  void reset();
+  Connection(std::shared_ptr<Context> ctx, SslPtr ssl, util::UniqueFd fd);
   IoResult failure(int err) const;
   // Frees the TLS session and hands over the socket, open, to the caller.
-  int release_socket();
+  util::UniqueFd release_socket();
 
+  // Destroyed bottom-up: the WOLFSSL first, then what it uses.
   std::shared_ptr<Context> ctx_;
-  WOLFSSL* ssl_ = nullptr;
-  int fd_ = -1;
-  bool shut_ = false;
-  PeerIdentity peer_;
+  util::UniqueFd fd_;
   // wolfSSL's I/O contexts: their addresses must not move.
   std::unique_ptr<ReadAhead> rx_;
   std::unique_ptr<WriteBehind> tx_;
+  SslPtr ssl_;
+  bool shut_ = false;
+  PeerIdentity peer_;
 };
 
 // The server's side of one handshake, moved on by the caller's poll loop: it
@@ -211,8 +225,8 @@ class ServerHandshake {
   // The authenticated client's connection, or why it was refused (the alert
   // or error frame is on its way: take_socket() and drain it before closing).
   std::variant<Connection, HandshakeError> finish();
-  // The socket, still open, of a refused or abandoned handshake; -1 if none.
-  int take_socket();
+  // The socket, still open, of a refused or abandoned handshake; none if none.
+  util::UniqueFd take_socket();
 
  private:
   struct State;

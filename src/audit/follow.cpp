@@ -17,10 +17,6 @@ constexpr std::size_t kMaxPartial = 16ULL << 20;  // a longer "line" is not a re
 
 }  // namespace
 
-Follower::~Follower() {
-  if (fd_ >= 0) ::close(fd_);
-}
-
 // True when path_ now names another file than the one open (rotated away).
 bool Follower::replaced() const {
   struct stat st {};
@@ -29,12 +25,11 @@ bool Follower::replaced() const {
 }
 
 void Follower::open_file(const std::string& file) {
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  fd_.reset(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
   offset_ = 0;
   partial_.clear();  // trexd writes whole lines: a torn end stays in the old file
   struct stat st {};
-  if (fd_ >= 0 && ::fstat(fd_, &st) == 0) {
+  if (fd_ && ::fstat(fd_.get(), &st) == 0) {
     dev_ = st.st_dev;
     ino_ = st.st_ino;
   }
@@ -61,13 +56,13 @@ std::optional<std::uint64_t> Follower::rotated_after(std::uint64_t last) const {
 
 Status Follower::drain(const LineFn& fn) {
   struct stat st {};
-  if (::fstat(fd_, &st) == 0 && static_cast<std::uint64_t>(st.st_size) < offset_) {
+  if (::fstat(fd_.get(), &st) == 0 && static_cast<std::uint64_t>(st.st_size) < offset_) {
     offset_ = 0;  // truncated in place: start over
     partial_.clear();
   }
   std::string buf(kReadSize, '\0');
   for (;;) {
-    const ssize_t n = ::pread(fd_, buf.data(), buf.size(), static_cast<off_t>(offset_));
+    const ssize_t n = ::pread(fd_.get(), buf.data(), buf.size(), static_cast<off_t>(offset_));
     if (n < 0 && errno == EINTR) continue;
     if (n < 0) return make_error(path_ + ": " + std::strerror(errno));
     if (n == 0) return Status::success();
@@ -89,9 +84,9 @@ Status Follower::drain(const LineFn& fn) {
 }
 
 Status Follower::poll(const LineFn& fn) {
-  if (fd_ < 0) {
+  if (!fd_) {
     open_file(path_);
-    if (fd_ < 0) return Status::success();  // not there yet
+    if (!fd_) return Status::success();  // not there yet
   }
   if (auto s = drain(fn); !s) return s;
   if (!replaced()) return Status::success();
@@ -104,13 +99,13 @@ Status Follower::poll(const LineFn& fn) {
     if (const auto next = rotated_after(last)) {
       last = *next;
       open_file(path_ + "." + std::to_string(last));
-      if (fd_ < 0) continue;  // removed meanwhile
+      if (!fd_) continue;  // removed meanwhile
       if (auto s = drain(fn); !s) return s;
       continue;
     }
     open_file(path_);
     // A rotation between the look and the open: read that file first.
-    if (!rotated_after(last)) return fd_ < 0 ? Status::success() : drain(fn);
+    if (!rotated_after(last)) return !fd_ ? Status::success() : drain(fn);
   }
 }
 

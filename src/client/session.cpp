@@ -37,28 +37,20 @@ void write_all(int fd, std::string_view data) {
   }
 }
 
-Result<int> connect_one(const addrinfo* ai, Clock::time_point deadline) {
-  const int fd = ::socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-  if (fd < 0) return make_error(std::strerror(errno));
-  if (::connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) return fd;
-  if (errno != EINPROGRESS) {
-    const std::string err = std::strerror(errno);
-    ::close(fd);
-    return make_error(err);
-  }
+Result<util::UniqueFd> connect_one(const addrinfo* ai, Clock::time_point deadline) {
+  util::UniqueFd fd(::socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd) return make_error(std::strerror(errno));
+  if (::connect(fd.get(), ai->ai_addr, ai->ai_addrlen) == 0) return fd;
+  if (errno != EINPROGRESS) return make_error(std::strerror(errno));
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-  pollfd p{fd, POLLOUT, 0};
+  pollfd p{fd.get(), POLLOUT, 0};
   if (::poll(&p, 1, static_cast<int>(std::max<long long>(left.count(), 0))) <= 0) {
-    ::close(fd);
     return make_error("timed out");
   }
   int err = 0;
   socklen_t len = sizeof(err);
-  getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
-  if (err != 0) {
-    ::close(fd);
-    return make_error(std::strerror(err));
-  }
+  getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
+  if (err != 0) return make_error(std::strerror(err));
   return fd;
 }
 
@@ -77,8 +69,8 @@ unsigned interface_index(const std::string& zone) {
 // An IP literal is connected to as it is, with no lookup: glibc's resolver
 // refuses a zone on all but link-local addresses and answers an unknown
 // interface with "Name or service not known".
-Result<int> connect_literal(const host::IpAddress& ip, std::uint16_t port,
-                            Clock::time_point deadline) {
+Result<util::UniqueFd> connect_literal(const host::IpAddress& ip, std::uint16_t port,
+                                       Clock::time_point deadline) {
   sockaddr_storage ss{};
   addrinfo ai{};
   if (ip.is_v4()) {
@@ -115,8 +107,8 @@ void FdOutput::write(bool is_stderr, std::string_view data) {
   write_all(is_stderr ? err_ : out_, data);
 }
 
-Result<int> tcp_connect(const std::string& host, std::uint16_t port,
-                        std::chrono::milliseconds timeout) {
+Result<util::UniqueFd> tcp_connect(const std::string& host, std::uint16_t port,
+                                   std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   if (const auto ip = host::parse_ip(host)) {
     auto fd = connect_literal(*ip, port, deadline);
@@ -137,7 +129,7 @@ Result<int> tcp_connect(const std::string& host, std::uint16_t port,
   std::string last = "no address";
   for (const addrinfo* ai = res; ai != nullptr; ai = ai->ai_next) {
     auto fd = connect_one(ai, deadline);
-    if (fd) return *fd;
+    if (fd) return fd;
     last = fd.message();
   }
   return make_error("cannot connect to " + host::join_host_port(host, port) + ": " + last);
@@ -147,7 +139,8 @@ Result<Session> Session::open(std::shared_ptr<tls::Context> ctx, const Target& t
                               std::chrono::milliseconds connect_timeout) {
   auto fd = tcp_connect(target.host, target.port, connect_timeout);
   if (!fd) return fd.error();
-  auto hs = tls::Connection::connect(std::move(ctx), *fd, target.expected_name(), connect_timeout);
+  auto hs = tls::Connection::connect(std::move(ctx), fd->release(), target.expected_name(),
+                                     connect_timeout);
   if (auto* err = std::get_if<tls::HandshakeError>(&hs)) {
     const std::string where = host::join_host_port(target.host, target.port);
     if (err->is_name_mismatch()) {

@@ -242,17 +242,6 @@ std::optional<detail::SetupFailure> read_report(const UniqueFd& fd) {
   return std::nullopt;
 }
 
-ssize_t read_fd(const UniqueFd& fd, char* buf, std::size_t len) {
-  if (!fd.valid()) {
-    errno = EBADF;
-    return -1;
-  }
-  ssize_t n = 0;
-  while ((n = ::read(fd.get(), buf, len)) < 0 && errno == EINTR) {
-  }
-  return n;
-}
-
 }  // namespace
 
 Result<Process> detail::spawn_with_mode(const Spec& spec, ForkMode mode) {
@@ -313,25 +302,6 @@ int Process::stdout_fd() const { return impl_ ? impl_->stdout_r.get() : -1; }
 int Process::stderr_fd() const { return impl_ ? impl_->stderr_r.get() : -1; }
 int Process::stdin_fd() const { return impl_ ? impl_->stdin_w.get() : -1; }
 int Process::pid_fd() const { return impl_ ? impl_->events.get() : -1; }
-
-ssize_t Process::read_stdout(char* buf, std::size_t len) {
-  return read_fd(impl_->stdout_r, buf, len);
-}
-
-ssize_t Process::read_stderr(char* buf, std::size_t len) {
-  return read_fd(impl_->stderr_r, buf, len);
-}
-
-ssize_t Process::write_stdin(const char* buf, std::size_t len) {
-  if (!impl_->stdin_w.valid()) {
-    errno = EBADF;
-    return -1;
-  }
-  ssize_t n = 0;
-  while ((n = ::write(impl_->stdin_w.get(), buf, len)) < 0 && errno == EINTR) {
-  }
-  return n;
-}
 
 void Process::close_stdout() {
   impl_->stdout_r.reset();

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <mutex>
 
+#include "util/unique_fd.hpp"
+
 namespace trex::exec::detail {
 
 extern const unsigned char kReaperImage[];
@@ -17,27 +19,22 @@ extern const std::size_t kReaperImageSize;
 namespace {
 
 Result<int> make_image_fd() {
-  const int fd = ::memfd_create("trex-reaper", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-  if (fd < 0) return make_error(std::string("cannot create the reaper: ") + std::strerror(errno));
+  util::UniqueFd fd(::memfd_create("trex-reaper", MFD_CLOEXEC | MFD_ALLOW_SEALING));
+  if (!fd) return make_error(std::string("cannot create the reaper: ") + std::strerror(errno));
   std::size_t off = 0;
   while (off < kReaperImageSize) {
-    const ssize_t n = ::write(fd, kReaperImage + off, kReaperImageSize - off);
+    const ssize_t n = ::write(fd.get(), kReaperImage + off, kReaperImageSize - off);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const std::string why = std::strerror(errno);
-      ::close(fd);
-      return make_error("cannot write the reaper: " + why);
-    }
+    if (n <= 0) return make_error(std::string("cannot write the reaper: ") + std::strerror(errno));
     off += static_cast<std::size_t>(n);
   }
   // Sealed: nothing, not even trexd, can change what every command runs under.
-  ::fchmod(fd, 0555);
-  if (::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) != 0) {
-    const std::string why = std::strerror(errno);
-    ::close(fd);
-    return make_error("cannot seal the reaper: " + why);
+  ::fchmod(fd.get(), 0555);
+  if (::fcntl(fd.get(), F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) !=
+      0) {
+    return make_error(std::string("cannot seal the reaper: ") + std::strerror(errno));
   }
-  return fd;
+  return fd.release();  // kept open for the process's life (reaper_image_fd)
 }
 
 std::string join(const std::vector<gid_t>& groups) {

@@ -169,12 +169,8 @@ void HandshakeStage::finish(Pending p) {
   auto result = p.hs.finish();
   if (auto* err = std::get_if<tls::HandshakeError>(&result)) {
     refuse(record_for(*err, p.conn, p.peer.text), p.peer.address, "handshake failed", err->detail);
-    const int fd = p.hs.take_socket();
-    if (err->kind == tls::HandshakeFailure::kNoResources) {
-      if (fd >= 0) ::close(fd);
-    } else {
-      linger(fd);
-    }
+    util::UniqueFd fd = p.hs.take_socket();
+    if (err->kind != tls::HandshakeFailure::kNoResources) linger(std::move(fd));
     return;
   }
   Admission a{std::get<tls::Connection>(std::move(result)), p.peer.text, p.conn};
@@ -215,14 +211,10 @@ void HandshakeStage::expire(Clock::time_point now) {
   std::erase_if(lingering_, [&](const Lingering& l) { return l.deadline <= now; });
 }
 
-void HandshakeStage::linger(int fd) {
-  if (fd < 0) return;
-  if (lingering_.size() >= kMaxLingering) {
-    ::close(fd);
-    return;
-  }
-  ::shutdown(fd, SHUT_WR);
-  lingering_.push_back({util::UniqueFd(fd), Clock::now() + kLinger});
+void HandshakeStage::linger(util::UniqueFd fd) {
+  if (!fd || lingering_.size() >= kMaxLingering) return;  // closed at once
+  ::shutdown(fd.get(), SHUT_WR);
+  lingering_.push_back({std::move(fd), Clock::now() + kLinger});
 }
 
 void HandshakeStage::refuse(const audit::AuthFail& fail, const std::string& address,

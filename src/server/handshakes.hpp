@@ -64,7 +64,7 @@ class HandshakeStage {
   void finish(Pending p);
   void serve_ready(const std::vector<pollfd>& fds);
   void expire(std::chrono::steady_clock::time_point now);
-  void linger(int fd);
+  void linger(util::UniqueFd fd);
   // Logs and records `fail` (`how`: "handshake failed", "dropped", ...), or
   // only counts it once its address is past the rate.
   void refuse(const audit::AuthFail& fail, const std::string& address, const std::string& how,

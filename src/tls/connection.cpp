@@ -326,64 +326,33 @@ std::string reason_for_error(int code) {
       .reason();
 }
 
-Connection::Connection(std::shared_ptr<Context> ctx, WOLFSSL* ssl, int fd)
-    : ctx_(std::move(ctx)), ssl_(ssl), fd_(fd) {
+Connection::Connection(std::shared_ptr<Context> ctx, SslPtr ssl, util::UniqueFd fd)
+    : ctx_(std::move(ctx)), fd_(std::move(fd)), ssl_(std::move(ssl)) {
   if (ssl_ != nullptr) {
     // A client receives the bulk (command output); a server mostly small
     // frames, and one record's worth keeps 64 sessions' buffers small.
-    rx_ = std::make_unique<ReadAhead>(fd_, ctx_->is_server() ? kServerReadAhead : kClientReadAhead);
-    wolfSSL_SSLSetIORecv(ssl_, &ReadAhead::receive);
-    wolfSSL_SetIOReadCtx(ssl_, rx_.get());
-    tx_ = std::make_unique<WriteBehind>(fd_);
-    wolfSSL_SSLSetIOSend(ssl_, &WriteBehind::send);
-    wolfSSL_SetIOWriteCtx(ssl_, tx_.get());
+    rx_ = std::make_unique<ReadAhead>(fd_.get(),
+                                      ctx_->is_server() ? kServerReadAhead : kClientReadAhead);
+    wolfSSL_SSLSetIORecv(ssl_.get(), &ReadAhead::receive);
+    wolfSSL_SetIOReadCtx(ssl_.get(), rx_.get());
+    tx_ = std::make_unique<WriteBehind>(fd_.get());
+    wolfSSL_SSLSetIOSend(ssl_.get(), &WriteBehind::send);
+    wolfSSL_SetIOWriteCtx(ssl_.get(), tx_.get());
   }
 }
 
-Connection::Connection(Connection&& o) noexcept
-    : ctx_(std::move(o.ctx_)),
-      ssl_(o.ssl_),
-      fd_(o.fd_),
-      shut_(o.shut_),
-      peer_(std::move(o.peer_)),
-      rx_(std::move(o.rx_)),
-      tx_(std::move(o.tx_)) {
-  o.ssl_ = nullptr;
-  o.fd_ = -1;
-}
+Connection::Connection(Connection&&) noexcept = default;
+Connection& Connection::operator=(Connection&&) noexcept = default;
 
-Connection& Connection::operator=(Connection&& o) noexcept {
-  if (this != &o) {
-    reset();
-    ctx_ = std::move(o.ctx_);
-    ssl_ = o.ssl_;
-    fd_ = o.fd_;
-    shut_ = o.shut_;
-    peer_ = std::move(o.peer_);
-    rx_ = std::move(o.rx_);
-    tx_ = std::move(o.tx_);
-    o.ssl_ = nullptr;
-    o.fd_ = -1;
-  }
-  return *this;
-}
-
-Connection::~Connection() { reset(); }
-
-void Connection::reset() {
-  if (ssl_ != nullptr) wolfSSL_free(ssl_);
+Connection::~Connection() {
   // A server that ended the session itself (an error frame, then
   // close_notify) may not have read all the client sent: closing now would
   // send a reset, which can destroy the error on its way to the client
   // ("connection lost" instead of "server busy"). Drain briefly first.
-  if (fd_ >= 0 && shut_ && ctx_ != nullptr && ctx_->is_server()) {
-    linger_close(fd_, std::chrono::milliseconds(500));
+  if (fd_ && shut_ && ctx_ != nullptr && ctx_->is_server()) {
+    ssl_.reset();
+    linger_close(fd_.get(), std::chrono::milliseconds(500));
   }
-  if (fd_ >= 0) ::close(fd_);
-  rx_.reset();
-  tx_.reset();
-  ssl_ = nullptr;
-  fd_ = -1;
 }
 
 namespace {
@@ -415,35 +384,38 @@ struct ServerHandshake::State {
 };
 
 ServerHandshake::ServerHandshake(std::shared_ptr<Context> ctx, int fd) {
+  util::UniqueFd socket(fd);
   prepare_socket(fd);
-  WOLFSSL* ssl = new_ssl(*ctx, fd);
-  state_ = std::make_unique<State>(State{Connection(std::move(ctx), ssl, fd), {}, {}, false});
-  if (ssl == nullptr) {
+  SslPtr ssl(new_ssl(*ctx, fd));
+  WOLFSSL* const raw = ssl.get();
+  state_ = std::make_unique<State>(
+      State{Connection(std::move(ctx), std::move(ssl), std::move(socket)), {}, {}, false});
+  if (raw == nullptr) {
     state_->failed = HandshakeError{HandshakeFailure::kNoResources, "wolfSSL_new failed", {}, {}};
     state_->ended = true;
     return;
   }
-  wolfSSL_set_ex_data(ssl, 0, &state_->note);
+  wolfSSL_set_ex_data(raw, 0, &state_->note);
 }
 
 ServerHandshake::ServerHandshake(ServerHandshake&&) noexcept = default;
 ServerHandshake& ServerHandshake::operator=(ServerHandshake&&) noexcept = default;
 ServerHandshake::~ServerHandshake() = default;
 
-int ServerHandshake::fd() const { return state_ ? state_->conn.fd_ : -1; }
+int ServerHandshake::fd() const { return state_ ? state_->conn.fd_.get() : -1; }
 
 short ServerHandshake::step() {
   State& s = *state_;
   if (s.ended) return 0;
-  const int ret = wolfSSL_accept(s.conn.ssl_);
+  const int ret = wolfSSL_accept(s.conn.ssl_.get());
   if (ret == WOLFSSL_SUCCESS) {
     s.ended = true;
     return 0;
   }
-  const int err = wolfSSL_get_error(s.conn.ssl_, ret);
+  const int err = wolfSSL_get_error(s.conn.ssl_.get(), ret);
   if (err == WOLFSSL_ERROR_WANT_READ) return POLLIN;
   if (err == WOLFSSL_ERROR_WANT_WRITE) return POLLOUT;
-  s.failed = failure_of(s.conn.ssl_, err);
+  s.failed = failure_of(s.conn.ssl_.get(), err);
   s.ended = true;
   return 0;
 }
@@ -451,7 +423,7 @@ short ServerHandshake::step() {
 std::variant<Connection, HandshakeError> ServerHandshake::finish() {
   State& s = *state_;
   Connection& conn = s.conn;
-  if (conn.ssl_ != nullptr) wolfSSL_set_ex_data(conn.ssl_, 0, nullptr);
+  if (conn.ssl_ != nullptr) wolfSSL_set_ex_data(conn.ssl_.get(), 0, nullptr);
   if (s.failed) {
     if (s.failed->kind != HandshakeFailure::kNoResources) {
       describe_failure(s.note, *s.failed);
@@ -466,7 +438,7 @@ std::variant<Connection, HandshakeError> ServerHandshake::finish() {
     return e;
   };
   bool client_auth = false;
-  auto id = peer_leaf(conn.ssl_, &client_auth);
+  auto id = peer_leaf(conn.ssl_.get(), &client_auth);
   if (s.note.refuse_after_handshake) {
     return refuse(refuse_after_handshake(conn, s.note, std::move(s.note.claimed)));
   }
@@ -476,8 +448,8 @@ std::variant<Connection, HandshakeError> ServerHandshake::finish() {
   }
   conn.peer_ = std::move(*id);
   conn.peer_.verified = true;  // the handshake verified it
-  conn.peer_.chain = peer_chain(conn.ssl_);
-  if (auto st = check_alpn(conn.ssl_); !st) {
+  conn.peer_.chain = peer_chain(conn.ssl_.get());
+  if (auto st = check_alpn(conn.ssl_.get()); !st) {
     return refuse({HandshakeFailure::kNoAlpn, "client did not offer ALPN", conn.peer_, {}});
   }
   // wolfSSL refuses a wrong EKU but accepts a certificate without any.
@@ -488,14 +460,15 @@ std::variant<Connection, HandshakeError> ServerHandshake::finish() {
   return std::move(conn);
 }
 
-int ServerHandshake::take_socket() { return state_ ? state_->conn.release_socket() : -1; }
+util::UniqueFd ServerHandshake::take_socket() {
+  return state_ ? state_->conn.release_socket() : util::UniqueFd();
+}
 
-int Connection::release_socket() {
-  if (ssl_ != nullptr) wolfSSL_free(ssl_);
-  ssl_ = nullptr;
+util::UniqueFd Connection::release_socket() {
+  ssl_.reset();
   rx_.reset();
   tx_.reset();
-  return std::exchange(fd_, -1);
+  return std::exchange(fd_, util::UniqueFd());
 }
 
 std::variant<Connection, HandshakeError> Connection::accept(std::shared_ptr<Context> ctx, int fd,
@@ -508,11 +481,9 @@ std::variant<Connection, HandshakeError> Connection::accept(std::shared_ptr<Cont
   auto result = hs.finish();
   // A refusal's alert must not be overtaken by a reset: drain, then close.
   const auto* err = std::get_if<HandshakeError>(&result);
-  if (const int s = hs.take_socket(); s >= 0) {
-    if (err != nullptr && err->kind != HandshakeFailure::kNoResources) {
-      linger_close(s, std::chrono::milliseconds(500));
-    }
-    ::close(s);
+  if (const util::UniqueFd s = hs.take_socket();
+      s && err != nullptr && err->kind != HandshakeFailure::kNoResources) {
+    linger_close(s.get(), std::chrono::milliseconds(500));
   }
   return result;
 }
@@ -520,14 +491,15 @@ std::variant<Connection, HandshakeError> Connection::accept(std::shared_ptr<Cont
 std::variant<Connection, HandshakeError> Connection::connect(std::shared_ptr<Context> ctx, int fd,
                                                              const std::string& host,
                                                              std::chrono::milliseconds timeout) {
+  util::UniqueFd socket(fd);
   prepare_socket(fd);
-  Connection conn(ctx, new_ssl(*ctx, fd), fd);
+  Connection conn(ctx, SslPtr(new_ssl(*ctx, fd)), std::move(socket));
   if (conn.ssl_ == nullptr) {
     return HandshakeError{HandshakeFailure::kNoResources, "wolfSSL_new failed", {}, {}};
   }
-  ServerNameCheck names(conn.ssl_, host);
-  wolfSSL_UseKeyShare(conn.ssl_, WOLFSSL_ECC_X25519);
-  auto err = drive_handshake(conn.ssl_, fd, Clock::now() + timeout, wolfSSL_connect);
+  ServerNameCheck names(conn.ssl_.get(), host);
+  wolfSSL_UseKeyShare(conn.ssl_.get(), WOLFSSL_ECC_X25519);
+  auto err = drive_handshake(conn.ssl_.get(), fd, Clock::now() + timeout, wolfSSL_connect);
   if (err) {
     if (auto refused = names.refusal()) return *std::move(refused);
     names.describe_chain_failure(*err);
@@ -541,10 +513,10 @@ std::variant<Connection, HandshakeError> Connection::connect(std::shared_ptr<Con
     }
     return *std::move(err);
   }
-  if (auto st = check_alpn(conn.ssl_); !st) {
+  if (auto st = check_alpn(conn.ssl_.get()); !st) {
     return HandshakeError{HandshakeFailure::kServerNoAlpn, "", {}, {}};
   }
-  if (auto id = peer_leaf(conn.ssl_, nullptr)) conn.peer_ = std::move(*id);
+  if (auto id = peer_leaf(conn.ssl_.get(), nullptr)) conn.peer_ = std::move(*id);
   if (auto wrong = names.recheck(conn.peer_)) {
     conn.shutdown();
     return *std::move(wrong);
@@ -606,9 +578,9 @@ std::string HandshakeError::reason() const {
 }
 
 IoResult Connection::read(char* buf, std::size_t len) {
-  const int ret = wolfSSL_read(ssl_, buf, static_cast<int>(len));
+  const int ret = wolfSSL_read(ssl_.get(), buf, static_cast<int>(len));
   if (ret > 0) return {IoStatus::kOk, static_cast<std::size_t>(ret), {}, false};
-  const int err = wolfSSL_get_error(ssl_, ret);
+  const int err = wolfSSL_get_error(ssl_.get(), ret);
   switch (err) {
     case WOLFSSL_ERROR_WANT_READ:
       return {IoStatus::kWouldBlock, 0, {}, false};
@@ -637,7 +609,7 @@ IoResult Connection::write(const char* buf, std::size_t len) {
     if (auto r = flush_unsent(); r.status != IoStatus::kOk) return r;
   }
   tx_->collecting = true;
-  const int ret = wolfSSL_write(ssl_, buf, static_cast<int>(len));
+  const int ret = wolfSSL_write(ssl_.get(), buf, static_cast<int>(len));
   tx_->collecting = false;
   if (ret > 0) {
     // The bytes are wolfSSL's now; what the kernel does not take yet stays
@@ -647,7 +619,7 @@ IoResult Connection::write(const char* buf, std::size_t len) {
     }
     return {IoStatus::kOk, static_cast<std::size_t>(ret), {}, false};
   }
-  const int err = wolfSSL_get_error(ssl_, ret);
+  const int err = wolfSSL_get_error(ssl_.get(), ret);
   switch (err) {
     case WOLFSSL_ERROR_WANT_WRITE:
       return {IoStatus::kWouldBlock, 0, {}, true};
@@ -659,7 +631,7 @@ IoResult Connection::write(const char* buf, std::size_t len) {
 }
 
 bool Connection::has_pending() const {
-  return ssl_ != nullptr && (wolfSSL_pending(ssl_) > 0 || (rx_ && rx_->buffered() > 0));
+  return ssl_ != nullptr && (wolfSSL_pending(ssl_.get()) > 0 || (rx_ && rx_->buffered() > 0));
 }
 
 std::size_t Connection::unsent() const { return tx_ ? tx_->pending() : 0; }
@@ -688,18 +660,18 @@ void Connection::discard_unsent() {
 void Connection::shutdown() {
   if (ssl_ == nullptr || shut_) return;
   shut_ = true;
-  wolfSSL_shutdown(ssl_);  // non-blocking: sends close_notify if the socket takes it
+  wolfSSL_shutdown(ssl_.get());  // non-blocking: sends close_notify if the socket takes it
 }
 
 std::string Connection::cipher() const {
-  const char* version = wolfSSL_get_version(ssl_);
-  const char* name = wolfSSL_get_cipher_name(ssl_);
+  const char* version = wolfSSL_get_version(ssl_.get());
+  const char* name = wolfSSL_get_cipher_name(ssl_.get());
   return std::string(version ? version : "?") + " " + (name ? name : "?");
 }
 
 std::optional<std::string> Connection::describe_alert() const {
   WOLFSSL_ALERT_HISTORY h{};
-  if (ssl_ == nullptr || wolfSSL_get_alert_history(ssl_, &h) != WOLFSSL_SUCCESS ||
+  if (ssl_ == nullptr || wolfSSL_get_alert_history(ssl_.get(), &h) != WOLFSSL_SUCCESS ||
       h.last_rx.code <= 0) {
     return std::nullopt;
   }

@@ -1,15 +1,16 @@
 #include <fcntl.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <utility>
 
 #include "tls/crl.hpp"
 #include "tls/verify.hpp"
 #include "tls/wolfssl.hpp"
 #include "trex/proto.hpp"
 #include "trex/tls.hpp"
+#include "util/unique_fd.hpp"
 
 namespace trex::tls {
 namespace {
@@ -28,16 +29,10 @@ constexpr const char* kCiphers =
 // Readable by us? Say which file and why, before wolfSSL's opaque codes.
 Status check_readable(const std::string& what, const std::string& path) {
   if (path.empty()) return make_error(what + " file is not set");
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return make_error("cannot read " + what + " " + path + ": " + std::strerror(errno));
-  ::close(fd);
+  const util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) return make_error("cannot read " + what + " " + path + ": " + std::strerror(errno));
   return {};
 }
-
-struct CtxFree {
-  void operator()(WOLFSSL_CTX* c) const { wolfSSL_CTX_free(c); }
-};
-using CtxPtr = std::unique_ptr<WOLFSSL_CTX, CtxFree>;
 
 Status load_common(WOLFSSL_CTX* ctx, const std::string& ca, const std::string& cert,
                    const std::string& key, const char* role) {
@@ -75,7 +70,8 @@ void release_thread_caches() {
 #endif
 }
 
-Context::~Context() { wolfSSL_CTX_free(ctx_); }
+void CtxFree::operator()(WOLFSSL_CTX* ctx) const { wolfSSL_CTX_free(ctx); }
+void SslFree::operator()(WOLFSSL* ssl) const { wolfSSL_free(ssl); }
 
 Result<std::shared_ptr<Context>> Context::server(const ServerFiles& files) {
   CtxPtr ctx(wolfSSL_CTX_new(wolfTLSv1_3_server_method()));
@@ -95,7 +91,7 @@ Result<std::shared_ptr<Context>> Context::server(const ServerFiles& files) {
   }
   // No tickets: a resumed session would skip the CRL check of the current list.
   wolfSSL_CTX_no_ticket_TLSv13(ctx.get());
-  return std::shared_ptr<Context>(new Context(ctx.release(), true));
+  return std::shared_ptr<Context>(new Context(std::move(ctx), true));
 }
 
 Result<std::shared_ptr<Context>> Context::client(const ClientFiles& files) {
@@ -110,7 +106,7 @@ Result<std::shared_ptr<Context>> Context::client(const ClientFiles& files) {
   if (!files.crl.empty()) {
     if (auto st = load_crls(ctx.get(), {files.ca, files.crl, "", true}); !st) return st.error();
   }
-  return std::shared_ptr<Context>(new Context(ctx.release(), false, files));
+  return std::shared_ptr<Context>(new Context(std::move(ctx), false, files));
 }
 
 }  // namespace trex::tls

@@ -9,17 +9,11 @@
 
 namespace trex {
 
-PlainStream::PlainStream(int fd) : fd_(fd) {
-  fcntl(fd_, F_SETFL, fcntl(fd_, F_GETFL) | O_NONBLOCK);
-}
-
-PlainStream::~PlainStream() {
-  if (fd_ >= 0) ::close(fd_);
-}
+PlainStream::PlainStream(int fd) : fd_(fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
 IoResult PlainStream::read(char* buf, std::size_t len) {
   for (;;) {
-    const ssize_t n = ::read(fd_, buf, len);
+    const ssize_t n = ::read(fd_.get(), buf, len);
     if (n > 0) return {IoStatus::kOk, static_cast<std::size_t>(n), {}, false};
     if (n == 0) return {IoStatus::kClosed, 0, "closed", false};
     if (errno == EINTR) continue;
@@ -30,7 +24,7 @@ IoResult PlainStream::read(char* buf, std::size_t len) {
 
 IoResult PlainStream::write(const char* buf, std::size_t len) {
   for (;;) {
-    const ssize_t n = ::send(fd_, buf, len, MSG_NOSIGNAL);
+    const ssize_t n = ::send(fd_.get(), buf, len, MSG_NOSIGNAL);
     if (n >= 0) return {IoStatus::kOk, static_cast<std::size_t>(n), {}, false};
     if (errno == EINTR) continue;
     if (errno == EAGAIN) return {IoStatus::kWouldBlock, 0, {}, true};
@@ -38,6 +32,6 @@ IoResult PlainStream::write(const char* buf, std::size_t len) {
   }
 }
 
-void PlainStream::shutdown() { ::shutdown(fd_, SHUT_WR); }
+void PlainStream::shutdown() { ::shutdown(fd_.get(), SHUT_WR); }
 
 }  // namespace trex

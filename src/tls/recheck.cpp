@@ -37,7 +37,7 @@ bool is_ca(const std::string& der) {
 }  // namespace
 
 std::optional<HandshakeError> Context::recheck(const PeerIdentity& peer) const {
-  WOLFSSL_CERT_MANAGER* cm = wolfSSL_CTX_GetCertManager(ctx_);
+  WOLFSSL_CERT_MANAGER* cm = wolfSSL_CTX_GetCertManager(ctx_.get());
   if (cm == nullptr || peer.chain.empty()) {
     return HandshakeError{HandshakeFailure::kNoCertificate, "recheck: no chain", peer, {}};
   }

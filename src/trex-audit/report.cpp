@@ -9,6 +9,7 @@
 
 #include "trex-audit/commands.hpp"
 #include "trex/audit_report.hpp"
+#include "util/unique_fd.hpp"
 
 namespace trex::trex_audit {
 
@@ -36,20 +37,19 @@ Status write_file(const std::string& path, const std::string& text) {
     std::cout.flush();
     return std::cout ? Status::success() : make_error("cannot write to stdout");
   }
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-  if (fd < 0) return make_error("cannot write " + path + ": " + std::strerror(errno));
+  util::UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640));
+  if (!fd) return make_error("cannot write " + path + ": " + std::strerror(errno));
   std::size_t done = 0;
   while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    const ssize_t n = ::write(fd.get(), text.data() + done, text.size() - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const std::string why = std::strerror(errno);
-      ::close(fd);
-      return make_error("cannot write " + path + ": " + why);
-    }
+    if (n <= 0) return make_error("cannot write " + path + ": " + std::strerror(errno));
     done += static_cast<std::size_t>(n);
   }
-  if (::close(fd) != 0) return make_error("cannot write " + path + ": " + std::strerror(errno));
+  // close(2) can report a failed write-back (NFS, quota): checked, not left to the owner.
+  if (::close(fd.release()) != 0) {
+    return make_error("cannot write " + path + ": " + std::strerror(errno));
+  }
   return Status::success();
 }
 

@@ -24,6 +24,7 @@
 #include "common.hpp"
 #include "interrupts.hpp"
 #include "trex/client_text.hpp"
+#include "util/unique_fd.hpp"
 
 namespace trex::trex_cli {
 namespace {
@@ -150,10 +151,9 @@ void run_session(const trex::client::Args& args, PrefixOutput& out, HostResult& 
   }
   auto req = request_of(args);
   // One stdin cannot feed many hosts, except a copy with --stdin-all.
-  const int in = open_fanout_stdin();
-  req.stdin_open = in >= 0;
-  auto res = s->run(req, out, in, interrupt, limits);
-  if (in >= 0) ::close(in);
+  const util::UniqueFd in(open_fanout_stdin());
+  req.stdin_open = in.valid();
+  auto res = s->run(req, out, in.get(), interrupt, limits);
   if (!res) {
     r.error = res.message();
     if (s->abandoned()) r.status = 128 + SIGINT;

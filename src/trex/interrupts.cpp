@@ -19,7 +19,7 @@ int FanOutInterrupts::enter(std::size_t host) {
   if (count_.load() >= 2) return kCancelled;
   int fds[2];
   if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) return -1;  // runs on, without Ctrl-C
-  running_[host] = Pipe{fds[0], fds[1]};
+  running_[host] = Pipe{util::UniqueFd(fds[0]), util::UniqueFd(fds[1])};
   return fds[0];
 }
 
@@ -27,8 +27,6 @@ void FanOutInterrupts::leave(std::size_t host) {
   std::lock_guard lock(mu_);
   const auto at = running_.find(host);
   if (at == running_.end()) return;
-  ::close(at->second.read_fd);
-  ::close(at->second.write_fd);
   running_.erase(at);
 }
 
@@ -52,7 +50,7 @@ void FanOutInterrupts::on_interrupt() {
       // The host's Session forwards SIGINT on the first byte and gives up on
       // the second, as for one host.
       const char b = 1;
-      [[maybe_unused]] auto w = ::write(pipe.write_fd, &b, 1);
+      [[maybe_unused]] auto w = ::write(pipe.write_fd.get(), &b, 1);
     }
     if (listed++ < kListed) names += (names.empty() ? "" : ", ") + hosts_[host];
   }

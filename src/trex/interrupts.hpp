@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "util/unique_fd.hpp"
+
 namespace trex::trex_cli {
 
 class FanOutInterrupts {
@@ -32,7 +34,7 @@ class FanOutInterrupts {
 
  private:
   struct Pipe {
-    int read_fd, write_fd;
+    util::UniqueFd read_fd, write_fd;
   };
   void on_interrupt();
   const std::vector<std::string>& hosts_;

@@ -14,6 +14,7 @@
 
 #include "trex/audit_events.hpp"
 #include "trex/exec.hpp"
+#include "util/unique_fd.hpp"
 
 namespace trex::trexd {
 
@@ -42,8 +43,7 @@ trex::Status make_log_dir(const std::filesystem::path& dir) {
 spdlog::file_event_handlers private_log_files() {
   spdlog::file_event_handlers h;
   h.before_open = [](const spdlog::filename_t& name) {
-    const int fd = ::open(name.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0640);
-    if (fd >= 0) ::close(fd);
+    const trex::util::UniqueFd created(::open(name.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0640));
   };
   h.after_open = [](const spdlog::filename_t&, std::FILE* f) {
     struct stat st {};

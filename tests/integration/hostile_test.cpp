@@ -116,7 +116,7 @@ class RawClient {
       error_ = fd.message();
       return;
     }
-    auto hs = tls::Connection::connect(*ctx, *fd, "127.0.0.1", scaled(5s));
+    auto hs = tls::Connection::connect(*ctx, fd->release(), "127.0.0.1", scaled(5s));
     if (auto* e = std::get_if<tls::HandshakeError>(&hs)) {
       error_ = e->reason();
       return;

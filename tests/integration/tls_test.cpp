@@ -183,7 +183,7 @@ std::string raw_attempt(const Trexd& server, const tls::ClientFiles& files) {
   const auto port = static_cast<std::uint16_t>(std::stoi(server.port()));
   auto fd = client::tcp_connect("127.0.0.1", port, scaled(5s));
   if (!fd) return "connect: " + fd.message();
-  auto hs = tls::Connection::connect(*ctx, *fd, "127.0.0.1", scaled(5s));
+  auto hs = tls::Connection::connect(*ctx, fd->release(), "127.0.0.1", scaled(5s));
   if (auto* e = std::get_if<tls::HandshakeError>(&hs)) return "handshake: " + e->reason();
   Channel ch(std::move(std::get<tls::Connection>(hs)));
   proto::ExecRequest req;
@@ -439,7 +439,7 @@ TlsPair tls_pair(const Pki& pki, const std::string& client_name) {
   });
   auto fd = client::tcp_connect("127.0.0.1", ntohs(addr.sin_port), scaled(5s));
   if (fd) {
-    auto hs = tls::Connection::connect(*client_ctx, *fd, "127.0.0.1", scaled(10s));
+    auto hs = tls::Connection::connect(*client_ctx, fd->release(), "127.0.0.1", scaled(10s));
     if (auto* conn = std::get_if<tls::Connection>(&hs)) pair.client.emplace(std::move(*conn));
   }
   acceptor.join();

@@ -47,8 +47,7 @@ Spec sh(const std::string& script) { return make_spec({"/bin/sh", "-c", script})
 
 bool drain(Process& p, int fd, std::string& sink) {
   char buf[65536];
-  const ssize_t n =
-      fd == p.stdout_fd() ? p.read_stdout(buf, sizeof buf) : p.read_stderr(buf, sizeof buf);
+  const ssize_t n = ::read(fd, buf, sizeof buf);
   if (n > 0) sink.append(buf, static_cast<std::size_t>(n));
   if (n == 0 || (n < 0 && errno != EAGAIN)) {
     fd == p.stdout_fd() ? p.close_stdout() : p.close_stderr();
@@ -80,7 +79,7 @@ Outcome run(Process& p, std::string_view input = {}, bool close_stdin = true) {
     if (fds[0].revents) drain(p, fds[0].fd, o.out);
     if (fds[1].revents) drain(p, fds[1].fd, o.err);
     if (fds[2].revents) {
-      const ssize_t n = p.write_stdin(input.data() + sent, input.size() - sent);
+      const ssize_t n = ::write(p.stdin_fd(), input.data() + sent, input.size() - sent);
       if (n > 0) sent += static_cast<std::size_t>(n);
       if (n < 0 && errno != EAGAIN) sent = input.size();
     }
@@ -199,7 +198,7 @@ TEST_P(ExecTest, ParentFdsAreNonBlockingAndCloseOnExec) {
     }
   }
   char c;
-  EXPECT_EQ(p.read_stdout(&c, 1), -1);
+  EXPECT_EQ(::read(p.stdout_fd(), &c, 1), -1);
   EXPECT_EQ(errno, EAGAIN);
   EXPECT_EQ(run(p).status.code, 0);
   wait_events(p, [&] { return p.pid_fd() < 0; });
