@@ -91,7 +91,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       "fuzz", {"lab"}, "01", std::string(64, 'a'), "2030-01-01T00:00:00.000000Z"};
   trex::server::serve_session(*world->state,
                               trex::Channel(std::make_unique<trex::PlainStream>(sv[0])), id,
-                              "fuzz:0", ++conn);
+                              "fuzz:0", ++conn, nullptr);
   client.join();
   return 0;
 }
