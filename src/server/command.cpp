@@ -56,6 +56,10 @@ class Loop {
   void deliver_signals();
   int poll_timeout_ms() const;
   void check_deadlines();
+  struct Round;
+  Round watch() const;       // what to poll for this round
+  void serve(const Round&);  // act on what poll found
+  CommandOutcome outcome();
 
   Channel& ch_;
   exec::Process& proc_;
@@ -253,6 +257,77 @@ void Loop::check_deadlines() {
   }
 }
 
+// One round's poll set: which slot watches what (-1: not this round).
+struct Loop::Round {
+  pollfd fds[8];
+  int n = 0;
+  int sock = -1, out = -1, err = -1, in = -1, pid = -1, stop = -1, hard = -1, end = -1;
+  bool in_room = false;   // stdin below its high-water mark: read the socket
+  bool readable = false;  // the stream holds bytes poll() cannot see
+
+  int add(int fd, short events) {
+    if (fd < 0 || events == 0) return -1;
+    fds[n] = pollfd{fd, events, 0};
+    return n++;
+  }
+  bool ready(int i) const { return i >= 0 && fds[i].revents != 0; }
+};
+
+Loop::Round Loop::watch() const {
+  Round r;
+  const bool out_room = ch_.queued() < kOutHighWater;
+  // Stdin beyond the high-water mark stops every read of the socket, the
+  // TLS read-ahead included: the client meets TCP back-pressure and trexd's
+  // buffer stays bounded (kInHighWater + one receive).
+  r.in_room = stdin_buf_.size() - stdin_off_ < kInHighWater;
+  short sock_ev = 0;
+  if (session_ok_) {
+    if (r.in_room) sock_ev |= POLLIN;
+    if (ch_.queued() > 0) sock_ev |= ch_.flush_wants_write() ? POLLOUT : POLLIN;
+  }
+  const short out_ev = out_room || !session_ok_ ? POLLIN : 0;
+  r.sock = r.add(ch_.fd(), sock_ev);
+  r.out = r.add(proc_.stdout_fd(), out_ev);
+  r.err = r.add(proc_.stderr_fd(), out_ev);
+  r.in = r.add(proc_.stdin_fd(), stdin_off_ < stdin_buf_.size() ? POLLOUT : 0);
+  r.pid = r.add(proc_.pid_fd(), POLLIN);
+  r.stop = r.add(lim_.stop_fd, stop_at_ || out_.session_end ? 0 : POLLIN);
+  r.hard = r.add(lim_.hard_stop_fd, hard_stopped_ ? 0 : POLLIN);
+  r.end = r.add(lim_.live ? lim_.live->ended_fd() : -1, session_ok_ ? POLLIN : 0);
+  r.readable = r.in_room && ch_.has_pending();
+  return r;
+}
+
+void Loop::serve(const Round& r) {
+  const bool hung_up = r.sock >= 0 && (r.fds[r.sock].revents & (POLLHUP | POLLERR)) != 0;
+  if (r.ready(r.end) && session_ok_) on_session_ended();
+  if (session_ok_ && ((r.in_room && r.ready(r.sock)) || r.readable || hung_up)) {
+    on_socket_readable();
+  }
+  deliver_signals();
+  if (r.ready(r.out)) pump_pipe(true);
+  if (r.ready(r.err)) pump_pipe(false);
+  if (r.ready(r.in)) pump_stdin();
+  // The events fd closes once all is known (possibly already at spawn).
+  if (r.ready(r.pid) || proc_.pid_fd() < 0) learn_status();
+  // The output ended: nothing left worth waiting for.
+  if (status_ && proc_.stdout_fd() < 0 && proc_.stderr_fd() < 0) end_tree();
+  if (r.ready(r.stop) && !stop_at_) stop_at_ = Clock::now() + lim_.kill_grace;
+  if (r.ready(r.hard)) {
+    hard_stopped_ = true;
+    proc_.kill_group_now();
+  }
+  if (session_ok_ && ch_.queued() > 0) {
+    auto res = ch_.flush();
+    if (res.status == tls::IoStatus::kClosed || res.status == tls::IoStatus::kError) {
+      fail_session({EndKind::kClientDisconnected, {}});
+    }
+  }
+  // Nobody to send to: drop output so the command is never blocked on us.
+  if (!session_ok_) ch_.discard_output();
+  check_deadlines();
+}
+
 CommandOutcome Loop::run() {
   if (proc_.stdin_fd() < 0) stdin_eof_ = true;
   // The reaper's records read at spawn may already hold the exit: the events
@@ -263,62 +338,15 @@ CommandOutcome Loop::run() {
   on_frames();
   while (!finished()) {
     if (stdin_eof_ && stdin_off_ >= stdin_buf_.size() && proc_.stdin_fd() >= 0) proc_.close_stdin();
-    pollfd fds[8];
-    int n = 0;
-    auto add = [&](int fd, short ev) -> int {
-      if (fd < 0 || ev == 0) return -1;
-      fds[n] = pollfd{fd, ev, 0};
-      return n++;
-    };
-    const bool out_room = ch_.queued() < kOutHighWater;
-    // Stdin beyond the high-water mark stops every read of the socket, the
-    // TLS read-ahead included: the client meets TCP back-pressure and trexd's
-    // buffer stays bounded (kInHighWater + one receive).
-    const bool in_room = stdin_buf_.size() - stdin_off_ < kInHighWater;
-    short sock_ev = 0;
-    if (session_ok_) {
-      if (in_room) sock_ev |= POLLIN;
-      if (ch_.queued() > 0) sock_ev |= ch_.flush_wants_write() ? POLLOUT : POLLIN;
-    }
-    const int i_sock = add(ch_.fd(), sock_ev);
-    const int i_out = add(proc_.stdout_fd(), out_room || !session_ok_ ? POLLIN : 0);
-    const int i_err = add(proc_.stderr_fd(), out_room || !session_ok_ ? POLLIN : 0);
-    const int i_in = add(proc_.stdin_fd(), stdin_off_ < stdin_buf_.size() ? POLLOUT : 0);
-    const int i_pid = add(proc_.pid_fd(), POLLIN);
-    const int i_stop = add(lim_.stop_fd, stop_at_ || out_.session_end ? 0 : POLLIN);
-    const int i_hard = add(lim_.hard_stop_fd, hard_stopped_ ? 0 : POLLIN);
-    const int i_end = add(lim_.live ? lim_.live->ended_fd() : -1, session_ok_ ? POLLIN : 0);
-    const bool readable = in_room && ch_.has_pending();
-    const int timeout = session_ok_ && readable ? 0 : poll_timeout_ms();
-    if (::poll(fds, static_cast<nfds_t>(n), timeout) < 0 && errno != EINTR) break;
-    auto ready = [&](int i) { return i >= 0 && fds[i].revents != 0; };
-
-    const bool hung_up = i_sock >= 0 && (fds[i_sock].revents & (POLLHUP | POLLERR)) != 0;
-    if (ready(i_end) && session_ok_) on_session_ended();
-    if (session_ok_ && ((in_room && ready(i_sock)) || readable || hung_up)) on_socket_readable();
-    deliver_signals();
-    if (ready(i_out)) pump_pipe(true);
-    if (ready(i_err)) pump_pipe(false);
-    if (ready(i_in)) pump_stdin();
-    // The events fd closes once all is known (possibly already at spawn).
-    if (ready(i_pid) || proc_.pid_fd() < 0) learn_status();
-    // The output ended: nothing left worth waiting for.
-    if (status_ && proc_.stdout_fd() < 0 && proc_.stderr_fd() < 0) end_tree();
-    if (ready(i_stop) && !stop_at_) stop_at_ = Clock::now() + lim_.kill_grace;
-    if (ready(i_hard)) {
-      hard_stopped_ = true;
-      proc_.kill_group_now();
-    }
-    if (session_ok_ && ch_.queued() > 0) {
-      auto r = ch_.flush();
-      if (r.status == tls::IoStatus::kClosed || r.status == tls::IoStatus::kError) {
-        fail_session({EndKind::kClientDisconnected, {}});
-      }
-    }
-    // Nobody to send to: drop output so the command is never blocked on us.
-    if (!session_ok_) ch_.discard_output();
-    check_deadlines();
+    Round r = watch();
+    const int timeout = session_ok_ && r.readable ? 0 : poll_timeout_ms();
+    if (::poll(r.fds, static_cast<nfds_t>(r.n), timeout) < 0 && errno != EINTR) break;
+    serve(r);
   }
+  return outcome();
+}
+
+CommandOutcome Loop::outcome() {
   out_.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start_);
   out_.lingered = proc_.settled().value_or(0);
   out_.stdout_sha256 = sha_out_.hex_digest();

@@ -104,7 +104,18 @@ class Session {
   std::optional<SessionEnd> handle_exec(const std::string& payload);
   std::optional<SessionEnd> run_approved(const proto::ExecRequest& req, const policy::Decision& d);
   void announce_started(const std::string& id);
+  using Clock = std::chrono::steady_clock;
   SessionEnd wait_for_frames();
+  std::optional<SessionEnd> on_frame(const proto::Frame& f);
+  std::optional<SessionEnd> wait_readable(Clock::time_point idle_deadline);
+  SessionEnd end_idle() {
+    return end_with_error(proto::ErrorCode::kIdle, {EndKind::kIdleTimeout, {}},
+                          "idle for " + std::to_string(st_.config.idle_timeout) + " s");
+  }
+  SessionEnd end_stopping() {
+    return end_with_error(proto::ErrorCode::kShutdown, {EndKind::kServerStopping, {}},
+                          "the server is stopping");
+  }
   SessionEnd end_with_error(proto::ErrorCode code, SessionEnd why, const std::string& msg) {
     send_error(code, msg);
     return why;
@@ -186,12 +197,54 @@ std::optional<SessionEnd> Session::handle_exec(const std::string& payload) {
   return run_approved(*req, decision);
 }
 
+// A request (exec, put, get) is served; stdin, a signal or a put's data that
+// raced the end of the last request (a put refused midway) is too late and
+// dropped. Before any request there is nothing they could have raced.
+std::optional<SessionEnd> Session::on_frame(const proto::Frame& f) {
+  if (f.type == proto::FrameType::kExec || f.type == proto::FrameType::kPut ||
+      f.type == proto::FrameType::kGet) {
+    // Checked here too: a client that keeps the socket busy skips the poll.
+    if (live_.why()) return end_for_certificate();
+    seen_exec_ = true;
+    TransferContext files{st_, ch_, who_, conn_, commands_};
+    auto end =
+        f.type == proto::FrameType::kExec ? handle_exec(f.payload) : serve_transfer(files, f);
+    if (end) return end;
+    if (!ch_.flush_all(std::chrono::seconds(st_.config.idle_timeout))) {
+      return SessionEnd{EndKind::kClientGone, {}};
+    }
+    if (st_.stopping) return end_stopping();
+    return std::nullopt;
+  }
+  const bool late_input = f.type == proto::FrameType::kStdin ||
+                          f.type == proto::FrameType::kSignal || f.type == proto::FrameType::kData;
+  if (late_input && seen_exec_) return std::nullopt;
+  const std::string what = "unexpected " + std::string(proto::type_name(f.type)) + " frame" +
+                           (late_input ? " before any command" : "");
+  return end_with_error(proto::ErrorCode::kProtocol, {EndKind::kProtocolError, what}, what);
+}
+
+// Waits until the socket is readable, the idle deadline passes, the server
+// stops or a reload ends the session.
+std::optional<SessionEnd> Session::wait_readable(Clock::time_point idle_deadline) {
+  const auto left =
+      std::chrono::ceil<std::chrono::milliseconds>(idle_deadline - Clock::now()).count();
+  if (left <= 0) return end_idle();
+  if (ch_.has_pending()) return std::nullopt;
+  pollfd fds[3] = {
+      {ch_.fd(), POLLIN, 0}, {st_.stop_fd.get(), POLLIN, 0}, {live_.ended_fd(), POLLIN, 0}};
+  const int r = ::poll(fds, 3, static_cast<int>(std::min<std::int64_t>(left, 60'000)));
+  if (fds[2].revents != 0) return end_for_certificate();
+  if (r == 0 && Clock::now() >= idle_deadline) return end_idle();
+  if (fds[1].revents != 0) return end_stopping();
+  return std::nullopt;
+}
+
 // Serves frames between and through commands until the session ends.
 SessionEnd Session::wait_for_frames() {
   // The idle clock counts from the session's start or the end of the last
-  // command, whatever frames arrive meanwhile (late stdin keeps nothing
+  // request, whatever frames arrive meanwhile (late stdin keeps nothing
   // open), in 64-bit milliseconds.
-  using Clock = std::chrono::steady_clock;
   const auto idle = std::chrono::milliseconds(std::int64_t{st_.config.idle_timeout} * 1000);
   auto idle_deadline = Clock::now() + idle;
   for (;;) {
@@ -202,56 +255,13 @@ SessionEnd Session::wait_for_frames() {
                             {EndKind::kProtocolError, ch_.decode_error()}, ch_.decode_error());
     }
     if (state == proto::Decoder::State::kFrame) {
-      if (f.type == proto::FrameType::kExec || f.type == proto::FrameType::kPut ||
-          f.type == proto::FrameType::kGet) {
-        // Checked here too: a client that keeps the socket busy skips the poll.
-        if (live_.why()) return end_for_certificate();
-        seen_exec_ = true;
-        TransferContext files{st_, ch_, who_, conn_, commands_};
-        auto end =
-            f.type == proto::FrameType::kExec ? handle_exec(f.payload) : serve_transfer(files, f);
-        if (end) return *end;
-        if (!ch_.flush_all(std::chrono::seconds(st_.config.idle_timeout))) {
-          return {EndKind::kClientGone, {}};
-        }
-        if (st_.stopping) {
-          return end_with_error(proto::ErrorCode::kShutdown, {EndKind::kServerStopping, {}},
-                                "the server is stopping");
-        }
-        idle_deadline = Clock::now() + idle;
-        continue;
-      }
-      // Stdin, a signal or a put's data that raced the end of the last
-      // request (a put refused midway): too late. Before any request there is
-      // nothing they could have raced.
-      const bool late_input = f.type == proto::FrameType::kStdin ||
-                              f.type == proto::FrameType::kSignal ||
-                              f.type == proto::FrameType::kData;
-      if (late_input && seen_exec_) continue;
-      const std::string what = "unexpected " + std::string(proto::type_name(f.type)) + " frame" +
-                               (late_input ? " before any command" : "");
-      return end_with_error(proto::ErrorCode::kProtocol, {EndKind::kProtocolError, what}, what);
+      const bool request = f.type == proto::FrameType::kExec || f.type == proto::FrameType::kPut ||
+                           f.type == proto::FrameType::kGet;
+      if (auto end = on_frame(f)) return *end;
+      if (request) idle_deadline = Clock::now() + idle;
+      continue;
     }
-    const auto left =
-        std::chrono::ceil<std::chrono::milliseconds>(idle_deadline - Clock::now()).count();
-    if (left <= 0) {
-      return end_with_error(proto::ErrorCode::kIdle, {EndKind::kIdleTimeout, {}},
-                            "idle for " + std::to_string(st_.config.idle_timeout) + " s");
-    }
-    if (!ch_.has_pending()) {
-      pollfd fds[3] = {
-          {ch_.fd(), POLLIN, 0}, {st_.stop_fd.get(), POLLIN, 0}, {live_.ended_fd(), POLLIN, 0}};
-      const int r = ::poll(fds, 3, static_cast<int>(std::min<std::int64_t>(left, 60'000)));
-      if (fds[2].revents != 0) return end_for_certificate();
-      if (r == 0 && Clock::now() >= idle_deadline) {
-        return end_with_error(proto::ErrorCode::kIdle, {EndKind::kIdleTimeout, {}},
-                              "idle for " + std::to_string(st_.config.idle_timeout) + " s");
-      }
-      if (fds[1].revents != 0) {
-        return end_with_error(proto::ErrorCode::kShutdown, {EndKind::kServerStopping, {}},
-                              "the server is stopping");
-      }
-    }
+    if (auto end = wait_readable(idle_deadline)) return *end;
     auto r = ch_.receive(256 * 1024);
     if (r.status == tls::IoStatus::kClosed) return {EndKind::kClientClosed, {}};
     if (r.status == tls::IoStatus::kError) return {EndKind::kConnectionError, r.error};

@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 
 #include "common.hpp"
 #include "trex/client_text.hpp"
@@ -155,6 +156,23 @@ trex::proto::ExecRequest request_of(const trex::client::Args& args) {
   return req;
 }
 
+// --help, --version, or a command that cannot fit in one request: answered
+// before any config is read or connection made. The exit code, or nothing.
+std::optional<int> answer_early(const trex::client::Args& args) {
+  if (args.help) {
+    std::fputs(trex::client::kUsage, stdout);
+    return 0;
+  }
+  if (args.version) {
+    std::printf("trex %s\n", TREX_VERSION);
+    return 0;
+  }
+  if (args.shell || !args.argv.empty()) {
+    if (auto enc = trex::proto::encode(request_of(args)); !enc) return fail(enc.message());
+  }
+  return std::nullopt;
+}
+
 }  // namespace trex::trex_cli
 
 int main(int argc, char** argv) {
@@ -162,20 +180,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> in(argv + 1, argv + argc);
   auto args = trex::client::parse_args(in);
   if (!args) return trex::trex_cli::fail(args.message());
-  if (args->help) {
-    std::fputs(trex::client::kUsage, stdout);
-    return 0;
-  }
-  if (args->version) {
-    std::printf("trex %s\n", TREX_VERSION);
-    return 0;
-  }
-  if (args->shell || !args->argv.empty()) {
-    // A command that cannot fit in one request fails here, before any connection.
-    if (auto enc = trex::proto::encode(trex::trex_cli::request_of(*args)); !enc) {
-      return trex::trex_cli::fail(enc.message());
-    }
-  }
+  if (auto code = trex::trex_cli::answer_early(*args)) return *code;
   if (auto st = trex::trex_cli::load_config(*args); !st) return trex::trex_cli::fail(st.message());
   auto hosts = trex::trex_cli::host_list(*args);
   if (!hosts) return trex::trex_cli::fail(hosts.message());

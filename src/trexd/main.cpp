@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -79,8 +80,7 @@ void add_size_option(CLI::App& app, const std::string& name, std::uint64_t& targ
       ->default_str(std::to_string(target));
 }
 
-void add_options(CLI::App& app, Cli& cli) {
-  auto& c = cli.config;
+void add_server_options(CLI::App& app, ServerConfig& c) {
   app.add_option("--config", "TOML file whose keys are the long flag names with '_' for '-'");
   app.add_option(
          "--listen", c.listen,
@@ -105,6 +105,9 @@ void add_options(CLI::App& app, Cli& cli) {
   app.add_option("--log-dir", c.log_dir, "directory for server.log and audit.jsonl")
       ->capture_default_str();
   app.add_option("--audit-log", c.audit_log, "audit trail file (default: LOG_DIR/audit.jsonl)");
+}
+
+void add_limit_options(CLI::App& app, ServerConfig& c) {
   app.add_option("--max-sessions", c.max_sessions, "sessions served at once")
       ->capture_default_str()
       ->check(CLI::Range(1, 4096));
@@ -122,6 +125,9 @@ void add_options(CLI::App& app, Cli& cli) {
   app.add_option("--kill-grace", c.kill_grace, "seconds between SIGTERM and SIGKILL")
       ->capture_default_str()
       ->check(CLI::Range(0, 3600));
+}
+
+void add_audit_options(CLI::App& app, ServerConfig& c) {
   app.add_flag("--audit-fsync", c.audit_fsync, "fdatasync after every audit record");
   add_size_option(app, "--audit-max-bytes", c.audit_max_bytes, 4096,
                   "rotate the audit trail at this size (K/M/G suffixes)");
@@ -145,6 +151,12 @@ void add_options(CLI::App& app, Cli& cli) {
                "start although the audit trail no longer reaches the head in its state file "
                "(LOG_DIR/audit.jsonl.head): it was cut short or rolled back; server_start "
                "records both heads");
+}
+
+void add_options(CLI::App& app, Cli& cli) {
+  add_server_options(app, cli.config);
+  add_limit_options(app, cli.config);
+  add_audit_options(app, cli.config);
   app.add_flag("--check-config", cli.check,
                "check configuration, certificates, CRL and policy, then exit");
   app.add_option("--explain", cli.explain_cn,
@@ -221,18 +233,9 @@ void detach_stdin() {
   }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  signal(SIGPIPE, SIG_IGN);  // a command that closed its stdin gives EPIPE, not a signal
-  // glibc gives each thread that allocates its own arena, up to 8 per CPU;
-  // with 64 session threads each arena kept its own free memory and RSS
-  // crept up ~11% over 10,000 sessions (soak test). One arena per CPU keeps
-  // it flat (+1.4%). MALLOC_ARENA_MAX in the environment still wins.
-  if (std::getenv("MALLOC_ARENA_MAX") == nullptr) {
-    mallopt(M_ARENA_MAX, static_cast<int>(std::max(2u, std::thread::hardware_concurrency())));
-  }
-  Cli cli;
+// The config file, then the command line over it, validated. An exit code
+// when trexd ends here (help, version, a bad option or value).
+std::optional<int> parse_command_line(int argc, char** argv, Cli& cli) {
   // pki/crl.pem is the default only when no --crl-dir is given either.
   const std::string default_crl = std::exchange(cli.config.crl, "");
   const bool checking = has_flag(argc, argv, "--check-config");
@@ -264,14 +267,11 @@ int main(int argc, char** argv) {
   if (auto st = trex::config::validate(cli.config); !st) {
     return config_failure(cli.check, st.message());
   }
-  trex::tls::Library tls_library;
-  if (!cli.explain_cn.empty()) return explain(cli);
-  if (cli.check) return trex::trexd::check_config(cli.config, std::cout);
-  if (const auto missing = trex::config::missing_policy(cli.config); !missing.empty()) {
-    std::fprintf(stderr, "trexd: %s\n", missing.c_str());
-    return 2;
-  }
+  return std::nullopt;
+}
 
+// Runs the server until it is stopped; its exit code.
+int serve(const Cli& cli) {
   sigset_t set;
   sigemptyset(&set);
   for (int s : {SIGHUP, SIGTERM, SIGINT}) sigaddset(&set, s);
@@ -297,4 +297,27 @@ int main(int argc, char** argv) {
   done = true;
   signals.join();
   return trex::trexd::finish(*started, *log);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  signal(SIGPIPE, SIG_IGN);  // a command that closed its stdin gives EPIPE, not a signal
+  // glibc gives each thread that allocates its own arena, up to 8 per CPU;
+  // with 64 session threads each arena kept its own free memory and RSS
+  // crept up ~11% over 10,000 sessions (soak test). One arena per CPU keeps
+  // it flat (+1.4%). MALLOC_ARENA_MAX in the environment still wins.
+  if (std::getenv("MALLOC_ARENA_MAX") == nullptr) {
+    mallopt(M_ARENA_MAX, static_cast<int>(std::max(2u, std::thread::hardware_concurrency())));
+  }
+  Cli cli;
+  if (auto code = parse_command_line(argc, argv, cli)) return *code;
+  trex::tls::Library tls_library;
+  if (!cli.explain_cn.empty()) return explain(cli);
+  if (cli.check) return trex::trexd::check_config(cli.config, std::cout);
+  if (const auto missing = trex::config::missing_policy(cli.config); !missing.empty()) {
+    std::fprintf(stderr, "trexd: %s\n", missing.c_str());
+    return 2;
+  }
+  return serve(cli);
 }
