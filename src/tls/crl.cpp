@@ -46,15 +46,12 @@ std::vector<std::string> pem_blocks(const std::string& text, const std::string& 
 }
 
 std::string pem_to_der(const std::string& pem, int type) {
-  DerBuffer* der = nullptr;
-  std::string out;
-  if (wc_PemToDer(reinterpret_cast<const unsigned char*>(pem.data()), static_cast<long>(pem.size()),
-                  type, &der, nullptr, nullptr, nullptr) == 0 &&
-      der != nullptr) {
-    out.assign(reinterpret_cast<const char*>(der->buffer), der->length);
-  }
-  wc_FreeDer(&der);
-  return out;
+  DerBuffer* raw = nullptr;
+  const int ret = wc_PemToDer(reinterpret_cast<const unsigned char*>(pem.data()),
+                              static_cast<long>(pem.size()), type, &raw, nullptr, nullptr, nullptr);
+  const DerPtr der(raw);
+  if (ret != 0 || der == nullptr) return {};
+  return std::string(reinterpret_cast<const char*>(der->buffer), der->length);
 }
 
 bool read_time(const unsigned char*& p, const unsigned char* end, Clock::time_point& out) {
@@ -182,15 +179,12 @@ Result<std::vector<CaName>> read_ca_names(const std::string& path) {
   std::vector<CaName> out;
   for (const auto& pem : pem_blocks(*text, "CERTIFICATE")) {
     const std::string der = pem_to_der(pem, CERT_TYPE);
-    DecodedCert dc;
-    wc_InitDecodedCert(&dc, reinterpret_cast<const byte*>(der.data()),
-                       static_cast<word32>(der.size()), nullptr);
-    if (!der.empty() && wc_ParseCert(&dc, CERT_TYPE, NO_VERIFY, nullptr) == 0) {
-      const auto* raw = dc.subjectRaw;
-      const auto len = static_cast<std::size_t>(dc.subjectRawLen);
+    const ParsedCert cert(der.data(), der.size());
+    if (cert.ok()) {
+      const auto* raw = cert.get().subjectRaw;
+      const auto len = static_cast<std::size_t>(cert.get().subjectRawLen);
       out.push_back({name_text(raw, len), name_key(raw, len)});
     }
-    wc_FreeDecodedCert(&dc);
   }
   if (out.empty()) return make_error("CA certificate " + path + " holds no PEM certificate");
   return out;
@@ -243,10 +237,9 @@ Status load_one(WOLFSSL_CTX* ctx, const CrlBlob& b, bool anchor) {
   }
   // An intermediate's: wolfSSL checks its signature when the CA arrives in a
   // chain, and treats it as missing if the signature is wrong.
-  WOLFSSL_X509_CRL* crl = wolfSSL_d2i_X509_CRL(nullptr, der, static_cast<int>(size));
+  const CrlPtr crl(wolfSSL_d2i_X509_CRL(nullptr, der, static_cast<int>(size)));
   const bool added = crl != nullptr && wolfSSL_X509_STORE_add_crl(wolfSSL_CTX_get_cert_store(ctx),
-                                                                  crl) == WOLFSSL_SUCCESS;
-  if (crl != nullptr) wolfSSL_X509_CRL_free(crl);
+                                                                  crl.get()) == WOLFSSL_SUCCESS;
   if (!added) return make_error("CRL " + b.info.source + " cannot be loaded");
   return {};
 }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "tls/identity.hpp"
+#include "tls/wolfssl.hpp"
 #include "tls/x509_name.hpp"
 #include "util/time.hpp"
 
@@ -46,24 +47,6 @@ std::chrono::system_clock::time_point to_time_point(const byte* date, int len) {
   }
   return std::chrono::system_clock::from_time_t(timegm(&tm));
 }
-
-// Owns one DecodedCert.
-class Decoded {
- public:
-  Decoded(const unsigned char* der, std::size_t len) {
-    wc_InitDecodedCert(&dc_, der, static_cast<word32>(len), nullptr);
-    ok_ = wc_ParseCert(&dc_, CERT_TYPE, NO_VERIFY, nullptr) == 0;
-  }
-  ~Decoded() { wc_FreeDecodedCert(&dc_); }
-  Decoded(const Decoded&) = delete;
-  Decoded& operator=(const Decoded&) = delete;
-  bool ok() const { return ok_; }
-  const DecodedCert& get() const { return dc_; }
-
- private:
-  DecodedCert dc_{};
-  bool ok_ = false;
-};
 
 bool is_text(byte tag) {  // UTF8String, PrintableString, T61String, IA5String
   return tag == 0x0c || tag == 0x13 || tag == 0x14 || tag == 0x16;
@@ -150,7 +133,7 @@ Result<std::string> read_file(const std::string& path, const std::string& what) 
 std::optional<PeerIdentity> identity_from_der(const unsigned char* der, std::size_t len,
                                               bool* client_auth) {
   if (der == nullptr || len == 0) return std::nullopt;
-  Decoded d(der, len);
+  const ParsedCert d(der, len);
   if (!d.ok()) return std::nullopt;
   const auto info = info_of(d.get());
   PeerIdentity id;
@@ -169,7 +152,7 @@ std::optional<PeerIdentity> identity_from_der(const unsigned char* der, std::siz
 
 std::optional<CertificateInfo> info_from_der(const unsigned char* der, std::size_t len) {
   if (der == nullptr || len == 0) return std::nullopt;
-  Decoded d(der, len);
+  const ParsedCert d(der, len);
   if (!d.ok()) return std::nullopt;
   return info_of(d.get());
 }
@@ -182,7 +165,7 @@ Result<CertificateInfo> inspect_certificate(const std::string& path) {
       reinterpret_cast<const unsigned char*>(pem->data()), static_cast<int>(pem->size()),
       reinterpret_cast<unsigned char*>(der.data()), static_cast<int>(der.size()), CERT_TYPE);
   if (n <= 0) return make_error("certificate " + path + " is not a PEM certificate");
-  Decoded d(reinterpret_cast<const unsigned char*>(der.data()), static_cast<std::size_t>(n));
+  const ParsedCert d(der.data(), static_cast<std::size_t>(n));
   if (!d.ok()) return make_error("certificate " + path + " cannot be parsed");
   return info_of(d.get());
 }
@@ -190,13 +173,12 @@ Result<CertificateInfo> inspect_certificate(const std::string& path) {
 Result<std::chrono::system_clock::time_point> crl_next_update(const std::string& path) {
   FILE* f = std::fopen(path.c_str(), "r");
   if (f == nullptr) return make_error("cannot read CRL " + path);
-  WOLFSSL_X509_CRL* crl = wolfSSL_PEM_read_X509_CRL(f, nullptr, nullptr, nullptr);
+  const CrlPtr crl(wolfSSL_PEM_read_X509_CRL(f, nullptr, nullptr, nullptr));
   std::fclose(f);
   if (crl == nullptr) return make_error("CRL " + path + " is not a PEM CRL");
-  const WOLFSSL_ASN1_TIME* t = wolfSSL_X509_CRL_get_nextUpdate(crl);
+  const WOLFSSL_ASN1_TIME* t = wolfSSL_X509_CRL_get_nextUpdate(crl.get());
   struct tm tm {};
   const bool ok = t != nullptr && wolfSSL_ASN1_TIME_to_tm(t, &tm) == WOLFSSL_SUCCESS;
-  wolfSSL_X509_CRL_free(crl);
   if (!ok) return make_error("CRL " + path + " has no nextUpdate");
   return std::chrono::system_clock::from_time_t(timegm(&tm));
 }

@@ -26,12 +26,8 @@ HandshakeError refusal(int code, const std::string& der, int depth, const PeerId
 // Only a CA certificate may be trusted for the next one down: a handshake
 // adds nothing else to the context either.
 bool is_ca(const std::string& der) {
-  DecodedCert dc;
-  wc_InitDecodedCert(&dc, reinterpret_cast<const byte*>(der.data()),
-                     static_cast<word32>(der.size()), nullptr);
-  const bool ca = wc_ParseCert(&dc, CERT_TYPE, NO_VERIFY, nullptr) == 0 && dc.isCA != 0;
-  wc_FreeDecodedCert(&dc);
-  return ca;
+  const ParsedCert cert(der.data(), der.size());
+  return cert.ok() && cert.get().isCA != 0;
 }
 
 }  // namespace

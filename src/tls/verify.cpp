@@ -29,13 +29,11 @@ int wolfssl_code(int x509_or_wolfssl) {
 }  // namespace
 
 void note_names(VerifyNote& note, const unsigned char* der, std::size_t len) {
-  DecodedCert dc;
-  wc_InitDecodedCert(&dc, der, static_cast<word32>(len), nullptr);
-  if (wc_ParseCert(&dc, CERT_TYPE, NO_VERIFY, nullptr) == 0) {
-    note.subject = name_text(dc.subjectRaw, static_cast<std::size_t>(dc.subjectRawLen));
-    note.issuer = name_text(dc.issuerRaw, static_cast<std::size_t>(dc.issuerRawLen));
-  }
-  wc_FreeDecodedCert(&dc);
+  const ParsedCert cert(der, len);
+  if (!cert.ok()) return;
+  const DecodedCert& dc = cert.get();
+  note.subject = name_text(dc.subjectRaw, static_cast<std::size_t>(dc.subjectRawLen));
+  note.issuer = name_text(dc.issuerRaw, static_cast<std::size_t>(dc.issuerRawLen));
 }
 
 void note_failure(VerifyNote& note, WOLFSSL_X509_STORE_CTX* store) {

@@ -241,8 +241,9 @@ void become_master(const MasterSetup& setup, int ready_fd, trex::client::Session
   ::signal(SIGHUP, SIG_IGN);
   auto listener = listen_for_reuse(setup.socket);
   if (!listener) ::_exit(1);  // the trex that forked us sees no byte: it says why
-  [[maybe_unused]] auto n = ::write(ready_fd, "1", 1);
-  ::close(ready_fd);
+  util::UniqueFd ready(ready_fd);
+  [[maybe_unused]] auto n = ::write(ready.get(), "1", 1);
+  ready.reset();
   Master m(setup, std::move(*listener), std::move(session));
   m.run();
 }

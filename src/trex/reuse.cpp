@@ -16,6 +16,7 @@
 
 #include "common.hpp"
 #include "trex/client_reuse.hpp"
+#include "util/unique_fd.hpp"
 
 namespace trex::trex_cli {
 namespace {
@@ -115,27 +116,25 @@ std::optional<int> run_via_master(const trex::client::Args& args, ReusePlan& pla
 
 void keep_for_reuse(const trex::client::Args& args, const ReusePlan& plan,
                     std::shared_ptr<trex::tls::Context> ctx, trex::client::Session& session) {
-  int ready[2];
-  if (session.broken() || ::pipe2(ready, O_CLOEXEC) != 0) return session.close();
+  int fds[2];
+  if (session.broken() || ::pipe2(fds, O_CLOEXEC) != 0) return session.close();
+  util::UniqueFd ready(fds[0]), told(fds[1]);
   const MasterSetup setup{std::move(ctx), session.target(),
                           std::chrono::seconds(args.connect_timeout), plan.persist, plan.socket};
   const pid_t pid = ::fork();
   if (pid == 0) {
-    ::close(ready[0]);
-    become_master(setup, ready[1], std::move(session));
+    ready.reset();
+    become_master(setup, told.release(), std::move(session));
   }
-  ::close(ready[1]);
-  if (pid < 0) {
-    ::close(ready[0]);
-    return session.close();
-  }
+  told.reset();
+  if (pid < 0) return session.close();
   // The connection is the master's now: this process closes its descriptor
   // without a word on it (no close_notify) when it exits. Wait until the
   // master listens, so that the next trex finds it.
-  pollfd p{ready[0], POLLIN, 0};
+  pollfd p{ready.get(), POLLIN, 0};
   char byte = 0;
-  const bool listening = ::poll(&p, 1, 2000) == 1 && ::read(ready[0], &byte, 1) == 1;
-  ::close(ready[0]);
+  const bool listening = ::poll(&p, 1, 2000) == 1 && ::read(ready.get(), &byte, 1) == 1;
+  ready.reset();
   note(args, listening ? "keeping the connection for " + std::to_string(plan.persist.count()) +
                              " s (master pid " + std::to_string(pid) + ", " + plan.socket + ")"
                        : "the connection master could not listen on " + plan.socket);
