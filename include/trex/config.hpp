@@ -42,6 +42,10 @@ struct ServerConfig {
   // Command line only: start from a trail shorter than the head trexd last
   // recorded in its state file (recorded in server_start).
   bool accept_shortened_trail = false;
+  // Where commands get a cgroup each: "auto" (trexd's own cgroup v2 group,
+  // where it may make groups there), "off" (the per-command reaper alone) or
+  // the directory of a cgroup v2 group.
+  std::string cgroup = "auto";
 
   std::string audit_path() const {
     return audit_log.empty() ? log_dir + "/audit.jsonl" : audit_log;

@@ -1,7 +1,9 @@
 // Process runner: starts an approved command in a new session (no
 // controlling terminal) with pipes for stdin/stdout/stderr, under a reaper of
 // its own: a small process that owns every process the command starts,
-// however it forks or detaches (see src/exec/reaper/reaper.cpp). The only
+// however it forks or detaches (see src/exec/reaper/reaper.cpp), and, where
+// trexd has a cgroup v2 group to divide, in a cgroup of its own
+// (src/exec/cgroup.hpp). The only
 // module that touches Boost.Process. The session loop polls the fds this
 // exposes (stdout, stderr, stdin, and an event fd that becomes readable when
 // the command exits and when its tree has settled); nothing here blocks
@@ -30,8 +32,8 @@ namespace trex::exec {
 // Resource limits applied as rlimits in the child (unset: inherited).
 struct Limits {
   std::optional<std::uint64_t> cpu_seconds;  // RLIMIT_CPU
-  std::optional<std::uint64_t> memory;       // RLIMIT_AS, bytes
-  std::optional<std::uint64_t> processes;    // RLIMIT_NPROC
+  std::optional<std::uint64_t> memory;       // RLIMIT_AS, bytes (or memory.max, see Fence)
+  std::optional<std::uint64_t> processes;    // RLIMIT_NPROC (or pids.max, see Fence)
   std::optional<std::uint64_t> open_files;   // RLIMIT_NOFILE
   std::optional<std::uint64_t> file_size;    // RLIMIT_FSIZE, bytes
 
@@ -47,11 +49,27 @@ inline constexpr std::string_view kCommandPath =
 std::optional<std::string> find_program(std::string_view name,
                                         std::string_view path = kCommandPath);
 
+// How commands are fenced, as prepare() chose it.
+struct Fence {
+  // The cgroup v2 directory each command gets a group of its own in, ended
+  // with cgroup.kill; empty: none, the per-command reaper alone.
+  std::string cgroup;
+  bool memory = false;  // Limits::memory is each command group's memory.max
+  bool pids = false;    // Limits::processes is each command group's pids.max
+  // Why there is no cgroup, or why memory or pids is not per command.
+  std::string note;
+};
+
 // Makes what every spawn needs once (the reaper's sealed image), so that a
 // server learns at start-up, not at its first command, that it cannot run
-// commands, and holds the same descriptors from then on. Thread-safe;
-// spawn() calls it too.
-Status prepare();
+// commands, and holds the same descriptors from then on; and chooses the
+// fence for every later spawn. `cgroup`: "auto" (trexd's own group, from
+// /proc/self/cgroup and /proc/self/mountinfo, where it may make groups
+// there; else the reaper alone, and Fence::note says why), "off" (the reaper
+// alone), or the directory of a cgroup v2 group to use (an error when it
+// cannot be used). The first choice of a cgroup stands for the life of the
+// process. Thread-safe; a spawn before any prepare() uses the reaper alone.
+Result<Fence> prepare(std::string_view cgroup = "auto");
 
 struct Spec {
   std::string program;            // absolute path passed to execve

@@ -86,6 +86,7 @@ Status apply_key(ServerConfig& c, std::string_view key, const toml::node& n, std
   if (key == "audit_head_syslog") return read_string(n, src, key, c.audit_head_syslog);
   if (key == "audit_head_interval") return read_uint(n, src, key, c.audit_head_interval, 0, kDay);
   if (key == "allow_all") return read_bool(n, src, key, c.allow_all);
+  if (key == "cgroup") return read_string(n, src, key, c.cgroup);
   return make_error(std::string(src) + ":" + std::to_string(n.source().begin.line) +
                     ": unknown key '" + std::string(key) + "'");
 }

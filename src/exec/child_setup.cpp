@@ -150,7 +150,7 @@ namespace {
 // command's process.
 [[noreturn]] void exec_reaper(const ChildPlan& plan) {
   for (const int fd : plan.keep) {
-    if (::fcntl(fd, F_SETFD, 0) != 0) fail(plan, SetupStep::kReaper, errno);
+    if (fd >= 0 && ::fcntl(fd, F_SETFD, 0) != 0) fail(plan, SetupStep::kReaper, errno);
   }
   ::syscall(SYS_execveat, plan.reaper_fd, "", plan.reaper_argv, plan.envp, AT_EMPTY_PATH);
   fail(plan, SetupStep::kReaper, errno);
@@ -210,6 +210,8 @@ std::string describe_failure(const SetupFailure& failure, const ChildPlan& plan,
       return "cannot execute " + spec.program + ": " + why;
     case SetupStep::kReaper:
       return "cannot start the command's reaper: " + why;
+    case SetupStep::kCgroup:
+      return "cannot start the command in its cgroup: " + why;
   }
   return "cannot start " + spec.program + ": child setup failed (" + why + ")";
 }

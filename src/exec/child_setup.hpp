@@ -53,7 +53,7 @@ struct ChildPlan {
   // switch and directory are then applied by the reaper in the command's
   // process. Unset (-1): the child applies them and returns for the execve.
   int reaper_fd = -1;
-  std::array<int, 3> keep{-1, -1, -1};
+  std::array<int, 4> keep{-1, -1, -1, -1};  // -1: unused
   char* const* reaper_argv = nullptr;
   char* const* envp = nullptr;
 };

@@ -7,10 +7,12 @@
 #include <cerrno>
 #include <csignal>
 #include <cstring>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 
+#include "exec/cgroup.hpp"
 #include "exec/child_setup.hpp"
 #include "exec/launcher.hpp"
 #include "exec/reaper.hpp"
@@ -32,6 +34,9 @@ struct Process::Impl {
   std::optional<ExitStatus> status;
   std::optional<int> lingered;  // set once settled
   bool reaped = false;
+  // The command's cgroup (none without one): killed with the tree, removed
+  // once the tree has settled (or later, when processes lingered).
+  std::optional<detail::CommandGroup> group;
 
   Impl() = default;
   Impl(const Impl&) = delete;
@@ -40,6 +45,7 @@ struct Process::Impl {
     if (pid <= 0 || reaped) return;
     // The reaper kills the whole tree when its control pipe closes; never
     // SIGKILL the reaper itself, which would set the tree loose.
+    if (group) group->kill();
     ctl.reset();
     reap();
   }
@@ -59,6 +65,12 @@ struct Process::Impl {
     if (!ctl.valid()) return;
     while (::write(ctl.get(), word, len) < 0 && errno == EINTR) {
     }
+  }
+  // Every process of the tree: the cgroup at once, then the reaper's rounds
+  // (which also reap what the cgroup killed).
+  void kill_tree() {
+    if (group) group->kill();
+    send(&detail::kReaperKill, 1);
   }
   void read_events(int limit = -1);  // up to `limit` records (-1: all there are)
   void reaper_gone();
@@ -95,6 +107,9 @@ void Process::Impl::read_events(int limit) {
       lingered = rec.value;
       events.reset();
       ctl.reset();
+      // Nothing lingered, so whatever is still in the group came from
+      // outside the command's tree: it ends too.
+      if (group) group->remove(rec.value == 0);
       return reap_when_done();
     }
   }
@@ -105,6 +120,11 @@ void Process::Impl::read_events(int limit) {
 void Process::Impl::reaper_gone() {
   events.reset();
   ctl.reset();
+  // The tree has lost its owner: the cgroup, where there is one, still ends it.
+  if (group) {
+    group->kill();
+    group->remove();
+  }
   if (!status) {
     siginfo_t info{};
     if (::waitid(P_PID, static_cast<id_t>(pid), &info, WEXITED | WNOWAIT) == 0) {
@@ -212,14 +232,14 @@ Result<Plumbing> make_plumbing(bool stdin_open) {
   return io;
 }
 
-Result<detail::ChildPlan> make_plan(const Spec& spec, const Plumbing& io) {
+Result<detail::ChildPlan> make_plan(const Spec& spec, const Limits& rlimits, const Plumbing& io) {
   detail::ChildPlan plan;
   plan.stdin_fd = io.stdin_child.get();
   plan.stdout_fd = io.stdout_child.get();
   plan.stderr_fd = io.stderr_child.get();
   plan.report_fd = io.report_write.get();
   plan.parent = ::getpid();
-  detail::add_limits(spec.limits, plan);
+  detail::add_limits(rlimits, plan);
   if (spec.umask) plan.umask = static_cast<mode_t>(*spec.umask);
   plan.cwd = spec.cwd.c_str();
   rlimit nofile{};
@@ -249,15 +269,26 @@ Result<Process> detail::spawn_with_mode(const Spec& spec, ForkMode mode) {
   if (!image) return image.error();
   auto io = make_plumbing(spec.stdin_open);
   if (!io) return io.error();
-  auto plan = make_plan(spec, *io);
+  // Where the command has a cgroup, its memory and process limits may be the
+  // group's (per command) instead of rlimits (per process, per user).
+  std::optional<CommandGroup> group;
+  Limits rlimits = spec.limits;
+  if (const CgroupBase* base = active_cgroup()) {
+    auto made = CommandGroup::make(*base, spec.limits);
+    if (!made) return made.error();
+    group = std::move(*made);
+    rlimits = base->rlimits(spec.limits);
+  }
+  const int cgroup_fd = group ? group->dir_fd() : -1;
+  auto plan = make_plan(spec, rlimits, *io);
   if (!plan) return plan.error();
-  std::vector<std::string> argv =
-      reaper_argv(spec, *plan, io->ctl_child.get(), io->report_write.get(), io->events_child.get());
+  std::vector<std::string> argv = reaper_argv(
+      spec, *plan, io->ctl_child.get(), io->report_write.get(), io->events_child.get(), cgroup_fd);
   std::vector<std::string> env = spec.env;
   const std::vector<char*> argv_ptrs = detail::pointers(argv);
   const std::vector<char*> env_ptrs = detail::pointers(env);
   plan->reaper_fd = *image;
-  plan->keep = {io->ctl_child.get(), io->report_write.get(), io->events_child.get()};
+  plan->keep = {io->ctl_child.get(), io->report_write.get(), io->events_child.get(), cgroup_fd};
   plan->reaper_argv = argv_ptrs.data();
   plan->envp = env_ptrs.data();
 
@@ -269,10 +300,12 @@ Result<Process> detail::spawn_with_mode(const Spec& spec, ForkMode mode) {
   io->report_write.reset();
   io->ctl_child.reset();
   io->events_child.reset();
+  if (group) group->close_dir();
   if (!pid) return pid.error();
 
   auto impl = std::make_unique<Process::Impl>();
   impl->pid = *pid;  // from here on ~Impl ends the tree and reaps on every error path
+  impl->group = std::move(group);
   impl->ctl = std::move(io->ctl_parent);
   impl->events = std::move(io->events_parent);
   if (auto failure = read_report(io->report_read)) {
@@ -337,11 +370,15 @@ bool Process::leader_waits() const {
   return state != 'R' && state != 'D' && state != 'W';
 }
 
-void Process::kill_group_now() { impl_->send(&detail::kReaperKill, 1); }
+void Process::kill_group_now() { impl_->kill_tree(); }
 
 void Process::end_tree(bool linger) {
   if (!impl_->status) return;
-  impl_->send(linger ? &detail::kReaperRelease : &detail::kReaperKill, 1);
+  if (linger) {
+    impl_->send(&detail::kReaperRelease, 1);
+  } else {
+    impl_->kill_tree();
+  }
 }
 
 std::optional<int> Process::settled() const { return impl_->lingered; }

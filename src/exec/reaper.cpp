@@ -9,6 +9,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "exec/cgroup.hpp"
 #include "util/unique_fd.hpp"
 
 namespace trex::exec::detail {
@@ -56,7 +57,7 @@ Result<int> reaper_image_fd() {
 }
 
 std::vector<std::string> reaper_argv(const Spec& spec, const ChildPlan& plan, int ctl, int report,
-                                     int status) {
+                                     int status, int cgroup) {
   std::string limits;
   for (int i = 0; i < plan.limit_count; ++i) {
     const auto& l = plan.limits[static_cast<std::size_t>(i)];
@@ -67,6 +68,7 @@ std::vector<std::string> reaper_argv(const Spec& spec, const ChildPlan& plan, in
                                    std::to_string(ctl),
                                    std::to_string(report),
                                    std::to_string(status),
+                                   cgroup >= 0 ? std::to_string(cgroup) : "-",
                                    plan.umask ? std::to_string(*plan.umask) : "-",
                                    plan.switch_user ? std::to_string(plan.uid) : "-",
                                    plan.switch_user ? std::to_string(plan.gid) : "-",
@@ -83,9 +85,9 @@ std::vector<std::string> reaper_argv(const Spec& spec, const ChildPlan& plan, in
 
 namespace trex::exec {
 
-Status prepare() {
+Result<Fence> prepare(std::string_view cgroup) {
   if (auto fd = detail::reaper_image_fd(); !fd) return fd.error();
-  return Status::success();
+  return detail::choose_fence(cgroup);
 }
 
 }  // namespace trex::exec

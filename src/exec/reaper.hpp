@@ -17,8 +17,9 @@ namespace trex::exec::detail {
 Result<int> reaper_image_fd();
 
 // The reaper's argv (see the reaper's header comment) for running
-// `spec` with the user, limits, umask and directory resolved in `plan`.
+// `spec` with the user, limits, umask and directory resolved in `plan`, in
+// the cgroup whose directory fd is `cgroup` (-1: none).
 std::vector<std::string> reaper_argv(const Spec& spec, const ChildPlan& plan, int ctl, int report,
-                                     int status);
+                                     int status, int cgroup);
 
 }  // namespace trex::exec::detail

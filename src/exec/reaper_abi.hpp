@@ -15,6 +15,7 @@ enum class SetupStep : int {
   kChdir,
   kExec,    // execve itself failed
   kReaper,  // the reaper could not be started or could not start the command
+  kCgroup,  // the command could not be started in its cgroup (clone3)
 };
 
 // Written once (atomically, below PIPE_BUF) to the setup-report pipe.

@@ -157,6 +157,12 @@ void add_options(CLI::App& app, Cli& cli) {
   add_server_options(app, cli.config);
   add_limit_options(app, cli.config);
   add_audit_options(app, cli.config);
+  app.add_option("--cgroup", cli.config.cgroup,
+                 "where each command gets a cgroup of its own, ended with cgroup.kill: 'auto' "
+                 "(trexd's own cgroup v2 group, if it may make groups there), 'off' (the "
+                 "per-command reaper alone), or the directory of a cgroup v2 group")
+      ->capture_default_str()
+      ->type_name("auto|off|DIR");
   app.add_flag("--check-config", cli.check,
                "check configuration, certificates, CRL and policy, then exit");
   app.add_option("--explain", cli.explain_cn,

@@ -77,9 +77,30 @@ trex::Result<std::shared_ptr<spdlog::logger>> make_logger(const trex::config::Se
   return log;
 }
 
+namespace {
+
+// Which fence commands run in, and why not the cgroup where it is not.
+void log_fence(const trex::exec::Fence& f, spdlog::logger& log) {
+  if (f.cgroup.empty()) {
+    log.info("commands are fenced by a reaper each, without a cgroup: {}", f.note);
+    return;
+  }
+  std::string limits;
+  if (f.memory) limits += " memory.max";
+  if (f.pids) limits += " pids.max";
+  log.info(
+      "commands are fenced by a cgroup each under {} (cgroup.kill) and a reaper; "
+      "limits per command:{}{}",
+      f.cgroup, limits.empty() ? " none" : limits, f.note.empty() ? "" : " (" + f.note + ")");
+}
+
+}  // namespace
+
 trex::Result<Running> start(const trex::config::ServerConfig& c,
                             const std::shared_ptr<spdlog::logger>& log) {
-  if (auto st = trex::exec::prepare(); !st) return st.error();
+  auto fence = trex::exec::prepare(c.cgroup);
+  if (!fence) return fence.error();
+  log_fence(*fence, *log);
   auto ctx = trex::tls::Context::server({c.ca, c.cert, c.key, c.crl, c.crl_dir});
   if (!ctx) return ctx.error();
   auto loaded = trex::server::load_policy(c);

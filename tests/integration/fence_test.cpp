@@ -15,6 +15,7 @@
 #include <sstream>
 #include <thread>
 
+#include "support/fence.hpp"
 #include "support/harness.hpp"
 
 namespace trex::testing {
@@ -22,116 +23,17 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-// True when `pid` no longer runs (no /proc entry, or a zombie nobody reaps).
-bool gone(pid_t pid) {
-  const std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
-  if (stat.empty()) return true;
-  const auto paren = stat.rfind(')');
-  return paren != std::string::npos && paren + 2 < stat.size() && stat[paren + 2] == 'Z';
-}
-
-std::vector<pid_t> read_pids(const std::string& path) {
-  std::istringstream in(read_file(path));
-  std::vector<pid_t> out;
-  for (pid_t p; in >> p;) out.push_back(p);
-  return out;
-}
-
-// A shell command that starts three escapees, each writing its pid to
-// `pids` before it sleeps: a background job, a double fork and a setsid.
-std::string escapees(const std::string& pids) {
-  const std::string sleeper = "echo \\$\\$ >>" + pids + "; exec sleep 300";
-  return "sh -c \"" + sleeper +
-         "\" & "  // background
-         "(sh -c \"" +
-         sleeper +
-         "\" &) ; "  // double fork
-         "setsid sh -c \"" +
-         sleeper +
-         "\" </dev/null & "  // new session
-         "while [ $(wc -l 2>/dev/null <" +
-         pids + " || echo 0) -lt 3 ]; do sleep 0.05; done; ";
-}
-
-class FenceTest : public ::testing::Test {
- protected:
-  void SetUp() override {
-    pki_ = std::make_unique<Pki>(dir_.file("pki"));
-    write_file(dir_.file("policy.toml"),
-               "[[rule]]\nname = \"fenced\"\ncn = [\"client\"]\nallow = [\"*\"]\nshell = true\n"
-               "[[rule]]\nname = \"jobs\"\ncn = [\"jobs\"]\nallow = [\"*\"]\nshell = true\n"
-               "linger = true\n");
-    pki_->client("jobs");
-  }
-  void TearDown() override {
-    // Whatever a failed test left behind.
-    for (pid_t p : read_pids(pids_)) ::kill(p, SIGKILL);
-  }
-  std::unique_ptr<Trexd> start(std::vector<std::string> extra = {}) {
-    extra.insert(extra.end(), {"--policy", dir_.file("policy.toml"), "--kill-grace", "1"});
-    return std::make_unique<Trexd>(*pki_, dir_.path(), extra);
-  }
-  void expect_all_gone() {
-    const auto pids = read_pids(pids_);
-    EXPECT_EQ(pids.size(), 3u);
-    for (pid_t p : pids) EXPECT_TRUE(eventually([&] { return gone(p); })) << "pid " << p;
-  }
-
-  TempDir dir_;
-  std::unique_ptr<Pki> pki_;
-  std::string pids_ = dir_.file("pids");
-};
-
-TEST_F(FenceTest, ChildrenEndWhenTheCommandExits) {
-  auto server = start();
-  const auto r = server->trex("client", {"-c", escapees(pids_) + "echo started"});
-  EXPECT_EQ(r.status, 0) << r.err;
-  EXPECT_EQ(r.out, "started\n");
-  expect_all_gone();
-  const auto end = audit_records(server->audit_path(), "exec_end");
-  ASSERT_EQ(end.size(), 1u);
-  EXPECT_EQ(end[0]["lingered"], 0);
-  EXPECT_TRUE(server->children().empty());
-}
-
-TEST_F(FenceTest, ChildrenEndAtTheTimeLimit) {
-  auto server = start();
-  const auto r =
-      server->trex("client", {"-c", escapees(pids_) + "sleep 300"}, {}, {"--timeout", "2"});
-  EXPECT_EQ(r.status, 124) << r.err;
-  expect_all_gone();
-}
-
-TEST_F(FenceTest, ChildrenEndWhenTheClientIsKilled) {
-  auto server = start();
-  Child client(server->trex_argv("client", {"-c", escapees(pids_) + "echo ready; sleep 300"}));
-  ASSERT_TRUE(client.wait_for_output("ready"));
-  client.kill(SIGKILL);
-  client.wait();
-  expect_all_gone();
-}
-
-TEST_F(FenceTest, ChildrenEndWhenTheServerStops) {
-  auto server = start();
-  Child client(server->trex_argv("client", {"-c", escapees(pids_) + "echo ready; sleep 300"}));
-  ASSERT_TRUE(client.wait_for_output("ready"));
-  server->signal(SIGTERM);
-  EXPECT_EQ(server->wait(), 0);
-  client.wait();
-  expect_all_gone();
-}
-
+// The fallback fence (--cgroup off: the per-command reaper alone); it_cgroup
+// runs the same scenarios on the cgroup path.
+TEST_F(FenceTest, ChildrenEndWhenTheCommandExits) { command_exits(); }
+TEST_F(FenceTest, ChildrenEndAtTheTimeLimit) { time_limit(); }
+TEST_F(FenceTest, ChildrenEndWhenTheClientIsKilled) { client_killed(); }
+TEST_F(FenceTest, ChildrenEndWhenTheServerStops) { server_stops(); }
 TEST_F(FenceTest, LingerLeavesChildrenRunningAndCountsThem) {
-  auto server = start();
-  const auto r = server->trex("jobs", {"-c", escapees(pids_) + "echo started"});
-  EXPECT_EQ(r.status, 0) << r.err;
-  const auto pids = read_pids(pids_);
-  ASSERT_EQ(pids.size(), 3u);
-  for (pid_t p : pids) EXPECT_FALSE(gone(p)) << "pid " << p;
-  const auto end = audit_records(server->audit_path(), "exec_end");
-  ASSERT_EQ(end.size(), 1u);
-  EXPECT_EQ(end[0]["lingered"], 3);  // the three sleeps (each exec'd its shell)
-  EXPECT_TRUE(server->children().empty());
+  auto server = linger();
+  EXPECT_NE(server->server_log().find("fenced by a reaper each, without a cgroup: --cgroup off"),
+            std::string::npos)
+      << server->server_log();
 }
 
 // A command that reads nothing, fed from /dev/zero: the client must meet

@@ -102,7 +102,7 @@ _trexd() {
     --log-dir --audit-log --max-sessions --command-timeout --handshake-timeout
     --idle-timeout --max-output --kill-grace --audit-fsync --audit-max-bytes --syslog
     --audit-syslog --audit-syslog-socket --audit-head-syslog --audit-head-interval
-    --accept-shortened-trail --check-config --explain --ou -h --help --version'
+    --accept-shortened-trail --cgroup --check-config --explain --ou -h --help --version'
   local IFS=$' \t\n'
   COMPREPLY=()
   case $prev in
@@ -110,6 +110,10 @@ _trexd() {
       --audit-syslog-socket | --audit-head-syslog)
       _trex_files -f "$cur"; return ;;
     --crl-dir | --log-dir) _trex_files -d "$cur"; return ;;
+    --cgroup)
+      COMPREPLY=($(compgen -W 'auto off' -- "$cur"))
+      [[ $cur == /* ]] && _trex_files -d "$cur"
+      return ;;
     --listen | --max-sessions | --command-timeout | --handshake-timeout | --idle-timeout | \
       --max-output | --kill-grace | --audit-max-bytes | --audit-head-interval | --explain | \
       --ou) return ;;

@@ -1,4 +1,5 @@
-// trex's per-command reaper: the fallback fence where no cgroup is delegated.
+// trex's per-command reaper: owns every process a command starts (the whole fence
+// where no cgroup is delegated; beside the command's cgroup where one is).
 //
 // trexd starts it (from a sealed memfd, see src/exec/reaper.cpp) in the
 // command's new session, as trexd's own user. It becomes a child subreaper,
@@ -12,14 +13,21 @@
 // Built with no C or C++ library (raw system calls, no allocation): an exec of
 // this ~10 KB program costs a fraction of a glibc one, paid on every command.
 //
-// argv: CTL REPORT STATUS UMASK UID GID GROUPS LIMITS CWD PROGRAM ARGV...
-//   CTL/REPORT/STATUS: fd numbers; UMASK, UID, GID: decimal or "-";
+// On the cgroup path (src/exec/cgroup.hpp) the command is born in its own
+// cgroup (clone3 with CLONE_INTO_CGROUP): it never runs, not even for an
+// instant, where trexd's cgroup.kill would miss it. The reaper stays outside,
+// so that cgroup.kill leaves it to reap and report.
+//
+// argv: CTL REPORT STATUS CGROUP UMASK UID GID GROUPS LIMITS CWD PROGRAM ARGV...
+//   CTL/REPORT/STATUS: fd numbers; CGROUP: the command group's directory fd
+//   or "-"; UMASK, UID, GID: decimal or "-";
 //   GROUPS: "g1,g2,..." (may be empty); LIMITS: "res:value,..." (may be empty).
 #include <asm/unistd.h>
 #include <linux/fcntl.h>
 #include <linux/poll.h>
 #include <linux/prctl.h>
 #include <linux/resource.h>
+#include <linux/sched.h>
 #include <linux/signalfd.h>
 #include <linux/time_types.h>
 #include <linux/wait.h>
@@ -99,6 +107,7 @@ long arg_num(const char* s) {
 
 struct Plan {
   int ctl = -1, report = -1, status = -1;
+  int cgroup = -1;  // directory fd of the command's cgroup; -1: none
   long umask = -1, uid = -1, gid = -1;
   const char* groups = "";
   const char* limits = "";
@@ -167,7 +176,15 @@ void switch_user(const Plan& p) {
   child_fail(p, SetupStep::kExec, r);
 }
 
-long fork_now() {
+// A plain fork, or (cgroup >= 0) a fork whose child starts in that cgroup.
+long fork_now(int cgroup) {
+  if (cgroup >= 0) {
+    clone_args args{};
+    args.flags = CLONE_INTO_CGROUP;
+    args.exit_signal = kSigChld;
+    args.cgroup = static_cast<unsigned long long>(cgroup);
+    return sys(__NR_clone3, long(&args), sizeof args);
+  }
 #if defined(__x86_64__)
   return sys(__NR_fork);
 #else
@@ -312,19 +329,21 @@ void Reaper::serve() {
 }
 
 bool parse(long argc, char** argv, char** envp, Plan& p) {
-  if (argc < 12) return false;
+  if (argc < 13) return false;
   p.ctl = static_cast<int>(arg_num(argv[1]));
   p.report = static_cast<int>(arg_num(argv[2]));
   p.status = static_cast<int>(arg_num(argv[3]));
-  p.umask = arg_num(argv[4]);
-  p.uid = arg_num(argv[5]);
-  p.gid = arg_num(argv[6]);
-  p.groups = argv[7];
-  p.limits = argv[8];
-  p.cwd = argv[9];
-  p.argv = argv + 10;
+  p.cgroup = static_cast<int>(arg_num(argv[4]));
+  p.umask = arg_num(argv[5]);
+  p.uid = arg_num(argv[6]);
+  p.gid = arg_num(argv[7]);
+  p.groups = argv[8];
+  p.limits = argv[9];
+  p.cwd = argv[10];
+  p.argv = argv + 11;
   p.envp = envp;
-  return p.ctl >= 0 && p.report >= 0 && p.status >= 0 && (p.uid < 0 || p.gid >= 0);
+  const bool cgroup_ok = p.cgroup >= 0 || (argv[4][0] == '-' && argv[4][1] == '\0');
+  return p.ctl >= 0 && p.report >= 0 && p.status >= 0 && cgroup_ok && (p.uid < 0 || p.gid >= 0);
 }
 
 }  // namespace
@@ -340,13 +359,17 @@ extern "C" [[noreturn]] void reaper_main(long* sp) {
   const unsigned long all = ~0UL;
   sys(__NR_rt_sigprocmask, 2 /* SIG_SETMASK */, long(&all), 0, 8);
   // The command must not inherit trexd's end of anything.
-  const int inherited[] = {r.plan.ctl, r.plan.report, r.plan.status};
-  for (const int fd : inherited) sys(__NR_fcntl, fd, F_SETFD, FD_CLOEXEC);
+  const int inherited[] = {r.plan.ctl, r.plan.report, r.plan.status, r.plan.cgroup};
+  for (const int fd : inherited) {
+    if (fd >= 0) sys(__NR_fcntl, fd, F_SETFD, FD_CLOEXEC);
+  }
   sys(__NR_prctl, PR_SET_CHILD_SUBREAPER, 1);
-  const long pid = fork_now();
+  const long pid = fork_now(r.plan.cgroup);
   if (pid == 0) run_command(r.plan, r.self);
   if (pid < 0) {
-    const SetupFailure f{static_cast<int>(SetupStep::kReaper), static_cast<int>(-pid), 0};
+    // Never a command outside its cgroup: no fallback to a plain fork.
+    const SetupStep step = r.plan.cgroup >= 0 ? SetupStep::kCgroup : SetupStep::kReaper;
+    const SetupFailure f{static_cast<int>(step), static_cast<int>(-pid), 0};
     write_all(r.plan.report, &f, sizeof f);
     exit_now(126);
   }
@@ -357,6 +380,7 @@ extern "C" [[noreturn]] void reaper_main(long* sp) {
   // and from the output pipes' end of file that the command's output ended:
   // the reaper holds none of them.
   sys(__NR_close, r.plan.report);
+  if (r.plan.cgroup >= 0) sys(__NR_close, r.plan.cgroup);
   for (int fd = 0; fd <= 2; ++fd) sys(__NR_close, fd);
   r.serve();
 }

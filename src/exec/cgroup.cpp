@@ -1,0 +1,314 @@
+#include "exec/cgroup.hpp"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <linux/magic.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+namespace trex::exec::detail {
+namespace {
+
+std::string errno_text() { return std::strerror(errno); }
+
+// Splits `text` at spaces (mountinfo's field separator).
+std::vector<std::string_view> fields(std::string_view line) {
+  std::vector<std::string_view> out;
+  while (!line.empty()) {
+    const auto space = line.find(' ');
+    if (space != 0) out.push_back(line.substr(0, space));
+    if (space == std::string_view::npos) break;
+    line.remove_prefix(space + 1);
+  }
+  return out;
+}
+
+// mountinfo escapes space, tab, newline and backslash as \ooo.
+std::string unescape(std::string_view s) {
+  std::string out;
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto octal = [&](std::size_t k) { return s[k] >= '0' && s[k] <= '7'; };
+    if (s[i] == '\\' && i + 3 < s.size() && octal(i + 1) && octal(i + 2) && octal(i + 3)) {
+      out += static_cast<char>((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+      i += 3;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+// Whether `root` is `group` or one of its ancestors.
+bool contains(std::string_view root, std::string_view group) {
+  if (root == "/" || root == group) return true;
+  return group.size() > root.size() && group.substr(0, root.size()) == root &&
+         group[root.size()] == '/';
+}
+
+Result<std::string> read_at(int dir, const char* name) {
+  const util::UniqueFd fd(::openat(dir, name, O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) return make_error(std::string("cannot read ") + name + ": " + errno_text());
+  std::string out;
+  char buf[512];
+  for (ssize_t n; (n = ::read(fd.get(), buf, sizeof buf)) > 0;) out.append(buf, std::size_t(n));
+  return out;
+}
+
+Status write_at(int dir, const std::string& name, const std::string& value) {
+  const util::UniqueFd fd(::openat(dir, name.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd.valid() || ::write(fd.get(), value.data(), value.size()) < 0) {
+    return make_error("cannot write " + value + " to " + name + ": " + errno_text());
+  }
+  return Status::success();
+}
+
+bool has_word(std::string_view list, std::string_view word) {
+  for (const auto w : fields(list.substr(0, list.find('\n')))) {
+    if (w == word) return true;
+  }
+  return false;
+}
+
+// Groups that could not be removed yet: retried whenever a group is made.
+std::mutex parked_mutex;
+std::vector<std::pair<int, std::string>> parked;
+
+void park(int base_fd, std::string name) {
+  const std::lock_guard lock(parked_mutex);
+  parked.emplace_back(base_fd, std::move(name));
+}
+
+// Empty groups of a trexd that is gone (killed before it could remove
+// them): rmdir takes only empty ones, and a live trexd's are never touched.
+void sweep_dead(int base_fd) {
+  const int fd = ::openat(base_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  DIR* dir = fd >= 0 ? ::fdopendir(fd) : nullptr;
+  if (dir == nullptr) {
+    if (fd >= 0) ::close(fd);
+    return;
+  }
+  while (const dirent* e = ::readdir(dir)) {
+    const std::string_view name = e->d_name;
+    if (!name.starts_with("trexd-")) continue;
+    const auto pid = std::atoi(e->d_name + 6);
+    if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) {
+      ::unlinkat(base_fd, e->d_name, AT_REMOVEDIR);
+    }
+  }
+  ::closedir(dir);
+}
+
+void sweep_parked() {
+  const std::lock_guard lock(parked_mutex);
+  std::erase_if(parked, [](const auto& p) {
+    return ::unlinkat(p.first, p.second.c_str(), AT_REMOVEDIR) == 0 || errno != EBUSY;
+  });
+}
+
+}  // namespace
+
+std::optional<std::string> v2_group_of(std::string_view text) {
+  while (!text.empty()) {
+    const auto nl = text.find('\n');
+    const std::string_view line = text.substr(0, nl);
+    if (line.starts_with("0::") && line.size() > 3) return std::string(line.substr(3));
+    if (nl == std::string_view::npos) break;
+    text.remove_prefix(nl + 1);
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> v2_directory(std::string_view mountinfo, std::string_view group) {
+  std::optional<std::string> best;
+  std::size_t best_root = 0;
+  while (!mountinfo.empty()) {
+    const auto nl = mountinfo.find('\n');
+    const auto f = fields(mountinfo.substr(0, nl));
+    mountinfo.remove_prefix(nl == std::string_view::npos ? mountinfo.size() : nl + 1);
+    // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPER
+    std::size_t dash = 6;
+    while (dash < f.size() && f[dash] != "-") ++dash;
+    if (dash + 1 >= f.size() || f[dash + 1] != "cgroup2") continue;
+    const std::string root = unescape(f[3]);
+    if (!contains(root, group) || (best && root.size() <= best_root)) continue;
+    std::string rest(root == "/" ? group : group.substr(root.size()));
+    if (rest == "/") rest.clear();
+    best = unescape(f[4]) + rest;
+    best_root = root.size();
+  }
+  return best;
+}
+
+Result<CgroupBase> CgroupBase::open(const std::string& dir) {
+  CgroupBase base;
+  base.dir_ = dir;
+  base.fd_.reset(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!base.fd_.valid()) return make_error("cannot open " + dir + ": " + errno_text());
+  struct statfs fs {};
+  if (::fstatfs(base.fd(), &fs) != 0 || fs.f_type != CGROUP2_SUPER_MAGIC) {
+    return make_error(dir + " is not a cgroup v2 directory");
+  }
+  // Starting a command in a child group moves it out of this one.
+  if (::faccessat(base.fd(), "cgroup.procs", W_OK, 0) != 0) {
+    return make_error("cannot move processes in " + dir + ": " + errno_text());
+  }
+  const std::string probe = "trexd-" + std::to_string(::getpid()) + "-probe";
+  if (::mkdirat(base.fd(), probe.c_str(), 0755) != 0 && errno != EEXIST) {
+    return make_error("cannot make a group in " + dir + ": " + errno_text());
+  }
+  // (The root group has no cgroup.kill of its own: look in the probe.)
+  const bool kill = ::faccessat(base.fd(), (probe + "/cgroup.kill").c_str(), F_OK, 0) == 0;
+  if (::unlinkat(base.fd(), probe.c_str(), AT_REMOVEDIR) != 0) {
+    return make_error("cannot remove a group in " + dir + ": " + errno_text());
+  }
+  if (!kill) return make_error(dir + "'s groups have no cgroup.kill (Linux 5.14 or later)");
+  sweep_dead(base.fd());
+  base.enable_controllers();
+  return base;
+}
+
+// A group that holds processes itself (trexd, often) cannot give memory or
+// pids to its children (EBUSY): then the rlimits stay, and note() says why.
+void CgroupBase::enable_controllers() {
+  const auto offered = read_at(fd(), "cgroup.controllers");
+  for (const char* name : {"memory", "pids"}) {
+    bool& on = std::string_view(name) == "memory" ? memory_ : pids_;
+    std::string why;
+    if (!offered || !has_word(*offered, name)) {
+      why = "not offered by the group";
+    } else if (auto enabled = read_at(fd(), "cgroup.subtree_control");
+               enabled && has_word(*enabled, name)) {
+      on = true;
+    } else if (auto st = write_at(fd(), "cgroup.subtree_control", std::string("+") + name); st) {
+      on = true;
+    } else {
+      why = st.message();
+    }
+    if (!on) note_ += (note_.empty() ? "" : "; ") + std::string(name) + ": " + why;
+  }
+}
+
+Limits CgroupBase::rlimits(Limits limits) const {
+  if (memory_) limits.memory.reset();
+  if (pids_) limits.processes.reset();
+  return limits;
+}
+
+Result<CommandGroup> CommandGroup::make(const CgroupBase& base, const Limits& limits) {
+  static std::atomic<unsigned long> made{0};
+  sweep_parked();
+  CommandGroup g;
+  g.base_fd_ = base.fd();
+  g.name_ = "trexd-" + std::to_string(::getpid()) + "-" + std::to_string(++made);
+  if (::mkdirat(base.fd(), g.name_.c_str(), 0755) != 0) {
+    const std::string why = errno_text();
+    g.name_.clear();
+    return make_error("cannot make the command's cgroup in " + base.dir() + ": " + why);
+  }
+  g.dir_.reset(::openat(base.fd(), g.name_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!g.dir_.valid()) {
+    return make_error("cannot open the command's cgroup " + g.name_ + ": " + errno_text());
+  }
+  if (base.pids() && limits.processes) {
+    if (auto st = write_at(g.dir_fd(), "pids.max", std::to_string(*limits.processes)); !st) {
+      return st.error();
+    }
+  }
+  if (base.memory() && limits.memory) {
+    if (auto st = write_at(g.dir_fd(), "memory.max", std::to_string(*limits.memory)); !st) {
+      return st.error();
+    }
+    // Not swap instead of memory (absent without swap accounting).
+    if (::faccessat(g.dir_fd(), "memory.swap.max", F_OK, 0) == 0) {
+      if (auto st = write_at(g.dir_fd(), "memory.swap.max", "0"); !st) return st.error();
+    }
+  }
+  return g;
+}
+
+CommandGroup::CommandGroup(CommandGroup&& o) noexcept
+    : base_fd_(o.base_fd_), name_(std::exchange(o.name_, {})), dir_(std::move(o.dir_)) {}
+
+CommandGroup& CommandGroup::operator=(CommandGroup&& o) noexcept {
+  if (this != &o) {
+    remove();
+    base_fd_ = o.base_fd_;
+    name_ = std::exchange(o.name_, {});
+    dir_ = std::move(o.dir_);
+  }
+  return *this;
+}
+
+CommandGroup::~CommandGroup() { remove(); }
+
+void CommandGroup::kill() const {
+  if (name_.empty()) return;
+  (void)write_at(base_fd_, name_ + "/cgroup.kill", "1");
+}
+
+void CommandGroup::remove(bool end_rest) {
+  dir_.reset();
+  if (name_.empty()) return;
+  if (::unlinkat(base_fd_, name_.c_str(), AT_REMOVEDIR) != 0 && errno == EBUSY) {
+    if (end_rest) kill();
+    park(base_fd_, std::move(name_));
+  }
+  name_.clear();
+}
+
+namespace {
+
+// Set once by choose_fence, before any session runs; never freed.
+std::atomic<const CgroupBase*> chosen{nullptr};
+
+// trexd's own group, where the hierarchy lets it make groups there.
+Result<CgroupBase> detect() {
+  const auto self = read_at(AT_FDCWD, "/proc/self/cgroup");
+  if (!self) return self.error();
+  const auto group = v2_group_of(*self);
+  if (!group) return make_error("no cgroup v2 hierarchy (no 0:: line in /proc/self/cgroup)");
+  const auto mounts = read_at(AT_FDCWD, "/proc/self/mountinfo");
+  if (!mounts) return mounts.error();
+  const auto dir = v2_directory(*mounts, *group);
+  if (!dir) return make_error("trexd's cgroup " + *group + " is not mounted here");
+  return CgroupBase::open(*dir);
+}
+
+}  // namespace
+
+const CgroupBase* active_cgroup() { return chosen.load(std::memory_order_acquire); }
+
+Result<Fence> choose_fence(std::string_view request) {
+  static std::mutex once;
+  const std::lock_guard lock(once);
+  Fence fence;
+  if (const CgroupBase* base = active_cgroup()) {
+    return Fence{base->dir(), base->memory(), base->pids(), base->note()};
+  }
+  if (request == "off") {
+    fence.note = "--cgroup off";
+    return fence;
+  }
+  auto base = request == "auto" ? detect() : CgroupBase::open(std::string(request));
+  if (!base) {
+    if (request != "auto")
+      return make_error("--cgroup " + std::string(request) + ": " + base.message());
+    fence.note = base.message();
+    return fence;
+  }
+  const auto* kept = new CgroupBase(std::move(*base));
+  chosen.store(kept, std::memory_order_release);
+  return Fence{kept->dir(), kept->memory(), kept->pids(), kept->note()};
+}
+
+}  // namespace trex::exec::detail

@@ -1,0 +1,100 @@
+// The cgroup v2 fence: the group trexd makes its commands' groups in (found
+// at start-up, or named by --cgroup), and one child group per command. The
+// reaper starts the command inside its group (clone3 CLONE_INTO_CGROUP), so
+// everything the command starts is in it, however it forks or detaches;
+// cgroup.kill ends them all at once, and memory.max / pids.max carry the
+// rule's limits per command where those controllers are available. The
+// reaper (src/exec/reaper/reaper.cpp) still owns the tree: it reaps, counts
+// and reports, and it is the whole fence where there is no cgroup. Private
+// to the exec module.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "trex/exec.hpp"
+#include "trex/result.hpp"
+#include "util/unique_fd.hpp"
+
+namespace trex::exec::detail {
+
+// Pure: the calling process's group in the v2 hierarchy, from the text of
+// /proc/self/cgroup (its "0::PATH" line). Empty when there is none.
+std::optional<std::string> v2_group_of(std::string_view proc_self_cgroup);
+
+// Pure: the directory where `group` (a v2 path such as "/a/b") can be found,
+// from the text of /proc/self/mountinfo: below a cgroup2 mount whose root is
+// `group` or one of its ancestors (the longest such root wins). Octal escapes
+// of the mount point (\040 for a space) are decoded. Empty when none.
+std::optional<std::string> v2_directory(std::string_view mountinfo, std::string_view group);
+
+// The group commands' groups are made in. Chosen once, kept for the life of
+// the process. Thread-safe after construction.
+class CgroupBase {
+ public:
+  // Checks that `dir` is a cgroup v2 directory with cgroup.kill in which this
+  // process can make and remove groups (it makes and removes one), then
+  // enables the memory and pids controllers for its children where the group
+  // offers them. Fails naming what is missing.
+  static Result<CgroupBase> open(const std::string& dir);
+
+  const std::string& dir() const { return dir_; }
+  int fd() const { return fd_.get(); }
+  bool memory() const { return memory_; }  // memory.max per command
+  bool pids() const { return pids_; }      // pids.max per command
+  // Why memory or pids is not per command (empty when both are).
+  const std::string& note() const { return note_; }
+  // The limits still applied as rlimits: those the cgroup does not carry.
+  Limits rlimits(Limits limits) const;
+
+ private:
+  CgroupBase() = default;
+  void enable_controllers();
+
+  std::string dir_;
+  util::UniqueFd fd_;
+  bool memory_ = false;
+  bool pids_ = false;
+  std::string note_;
+};
+
+// One command's group: made before the spawn, its limits written, removed
+// once its processes are gone. A group that cannot be removed yet (processes
+// lingered, or are still dying) is removed later, when a later command's group
+// is made. Move-only; not thread-safe.
+class CommandGroup {
+ public:
+  static Result<CommandGroup> make(const CgroupBase& base, const Limits& limits);
+
+  CommandGroup(CommandGroup&&) noexcept;
+  CommandGroup& operator=(CommandGroup&&) noexcept;
+  CommandGroup(const CommandGroup&) = delete;
+  CommandGroup& operator=(const CommandGroup&) = delete;
+  ~CommandGroup();  // remove()
+
+  // The group's directory, for clone3; open until close_dir().
+  int dir_fd() const { return dir_.get(); }
+  void close_dir() { dir_.reset(); }
+  // SIGKILL to every process in the group, at once (cgroup.kill).
+  void kill() const;
+  // rmdir now, or later if the group still holds processes; `end_rest`:
+  // kill those first (none came from the command's tree, which has settled).
+  void remove(bool end_rest = false);
+
+ private:
+  CommandGroup() = default;
+
+  int base_fd_ = -1;
+  std::string name_;  // empty once removed (or moved from)
+  util::UniqueFd dir_;
+};
+
+// The base prepare() chose, or nullptr: the reaper alone fences commands.
+const CgroupBase* active_cgroup();
+
+// Chooses the fence once for the process (see prepare() in trex/exec.hpp);
+// a later call reports the first choice when it found a cgroup.
+Result<Fence> choose_fence(std::string_view request);
+
+}  // namespace trex::exec::detail
