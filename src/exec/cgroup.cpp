@@ -15,6 +15,7 @@
 #include <mutex>
 #include <utility>
 #include <vector>
+#include "util/unique_fd.hpp"
 
 namespace trex::exec::detail {
 namespace {
@@ -91,12 +92,10 @@ void park(int base_fd, std::string name) {
 // Empty groups of a trexd that is gone (killed before it could remove
 // them): rmdir takes only empty ones, and a live trexd's are never touched.
 void sweep_dead(int base_fd) {
-  const int fd = ::openat(base_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  DIR* dir = fd >= 0 ? ::fdopendir(fd) : nullptr;
-  if (dir == nullptr) {
-    if (fd >= 0) ::close(fd);
-    return;
-  }
+  util::UniqueFd fd(::openat(base_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  DIR* dir = fd ? ::fdopendir(fd.get()) : nullptr;
+  if (dir == nullptr) return;
+  fd.release();  // the DIR owns it now: closedir closes it
   while (const dirent* e = ::readdir(dir)) {
     const std::string_view name = e->d_name;
     if (!name.starts_with("trexd-")) continue;
