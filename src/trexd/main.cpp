@@ -121,7 +121,7 @@ void add_limit_options(CLI::App& app, ServerConfig& c) {
       ->capture_default_str()
       ->check(CLI::Range(1, 30 * 86400));
   add_size_option(app, "--max-output", c.max_output, 1,
-                  "bytes of stdout+stderr per command before it is cut (K/M/G suffixes)");
+                  "bytes of stdout+stderr per command before it is cut (K/M/G/T, optional B)");
   app.add_option("--kill-grace", c.kill_grace, "seconds between SIGTERM and SIGKILL")
       ->capture_default_str()
       ->check(CLI::Range(0, 3600));
@@ -130,7 +130,7 @@ void add_limit_options(CLI::App& app, ServerConfig& c) {
 void add_audit_options(CLI::App& app, ServerConfig& c) {
   app.add_flag("--audit-fsync", c.audit_fsync, "fdatasync after every audit record");
   add_size_option(app, "--audit-max-bytes", c.audit_max_bytes, 4096,
-                  "rotate the audit trail at this size (K/M/G suffixes)");
+                  "rotate the audit trail at this size (K/M/G/T, optional B)");
   app.add_flag("--syslog", c.syslog, "also send the operational log to syslog");
   app.add_flag("--audit-syslog", c.audit_syslog,
                "also send every audit record to syslog (authpriv, RFC 5424, the same JSON line)");
