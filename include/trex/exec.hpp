@@ -1,5 +1,5 @@
-// Process runner: starts an approved command in a new session (no
-// controlling terminal) with pipes for stdin/stdout/stderr, under a reaper of
+// Process runner: starts an approved command with no controlling terminal
+// (in a new session when the server has one) with pipes for stdin/stdout/stderr, under a reaper of
 // its own: a small process that owns every process the command starts,
 // however it forks or detaches (see src/exec/reaper/reaper.cpp), and, where
 // trexd has a cgroup v2 group to divide, in a cgroup of its own
@@ -109,7 +109,8 @@ class Process {
   Process& operator=(const Process&) = delete;
   ~Process();
 
-  // The reaper's pid, which is also the session and process group id.
+  // The reaper's pid, which is also its process group id (and session id
+  // when the server has a terminal); the command has a group of its own.
   pid_t pid() const;
   int stdout_fd() const;  // -1 once closed
   int stderr_fd() const;

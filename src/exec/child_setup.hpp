@@ -45,6 +45,10 @@ struct ChildPlan {
   gid_t gid = 0;
   std::vector<gid_t> groups;
 
+  // A new session (setsid), for a server that has a controlling terminal;
+  // else a new process group in the server's session, which has none.
+  bool new_session = true;
+
   // Upper bound for the close-on-exec fallback loop (no close_range).
   rlim_t fd_limit = 1024;
 
@@ -61,6 +65,10 @@ struct ChildPlan {
 // Parent side: resolves `user` (passwd entry and supplementary groups) into
 // the plan. Fails for an unknown user, or when not root and the user is not us.
 Status resolve_user(const std::string& user, ChildPlan& plan);
+
+// Parent side: whether this process has a controlling terminal (its tty in
+// /proc/self/stat; true when that cannot be read). Read once.
+bool has_terminal();
 
 // Parent side: copies the set limits into the plan (soft = hard = value).
 void add_limits(const Limits& limits, ChildPlan& plan);

@@ -239,6 +239,7 @@ Result<detail::ChildPlan> make_plan(const Spec& spec, const Limits& rlimits, con
   plan.stderr_fd = io.stderr_child.get();
   plan.report_fd = io.report_write.get();
   plan.parent = ::getpid();
+  plan.new_session = detail::has_terminal();
   detail::add_limits(rlimits, plan);
   if (spec.umask) plan.umask = static_cast<mode_t>(*spec.umask);
   plan.cwd = spec.cwd.c_str();

@@ -1,14 +1,15 @@
 // trex's per-command reaper: owns every process a command starts (the whole fence
 // where no cgroup is delegated; beside the command's cgroup where one is).
 //
-// trexd starts it (from a sealed memfd, see src/exec/reaper.cpp) in the
-// command's new session, as trexd's own user. It becomes a child subreaper,
-// forks the command (dropping to the command's user there), and so owns every
-// process the command starts, however it forks, double-forks or calls setsid:
-// an orphan is re-parented to the nearest subreaper, which is this process,
-// never trexd and never another command's reaper. It reports the command's
-// exit, then on trexd's word (or when trexd goes away) kills what is left, or
-// leaves it running (linger) and counts it.
+// trexd starts it (from a sealed memfd, see src/exec/reaper.cpp) in a new
+// process group (and a new session, when trexd has a terminal), as trexd's
+// own user. It becomes a child subreaper, forks the command (dropping to the
+// command's user there), and so owns every process the command starts,
+// however it forks, double-forks or calls setsid: an orphan is re-parented to
+// the nearest subreaper, which is this process, never trexd and never another
+// command's reaper. It reports the command's exit, then on trexd's word (or
+// when trexd goes away) kills what is left, or leaves it running (linger) and
+// counts it.
 //
 // Built with no C or C++ library (raw system calls, no allocation): an exec of
 // this ~10 KB program costs a fraction of a glibc one, paid on every command.
