@@ -29,6 +29,7 @@ struct Args {
   std::uint32_t connect_timeout = 10;
   bool connect_timeout_given = false;    // else the config file's may apply
   std::optional<std::uint32_t> persist;  // --persist: keep the connection for reuse (0: off)
+  std::string control;                   // -O check|exit: ask the host's connection master
   bool no_stdin = false;                 // -n
   bool stdin_all = false;                // --stdin-all: a fan-out sends stdin to every host
   bool json = false;

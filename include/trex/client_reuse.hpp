@@ -48,6 +48,10 @@ inline constexpr std::size_t kRequestFds = 4;
 std::string encode_request(const proto::ExecRequest& req);
 Result<proto::ExecRequest> decode_request(std::string_view msg);
 
+// `trex -O exit`: the master stops taking commands, removes its socket and
+// ends once the commands it runs have ended. Sent with no descriptors.
+inline constexpr std::string_view kExitRequest = "trex-reuse-1-exit";
+
 enum class ReplyKind : std::uint8_t {
   kExit = 1,       // the command's result (exit, command_id)
   kFailed = 2,     // trex's own failure after the command was sent (message)

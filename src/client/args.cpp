@@ -41,6 +41,8 @@ const char* const kUsage =
     "                          host with the same certificate (config key persist;\n"
     "                          default off); the socket is in $XDG_RUNTIME_DIR/trex\n"
     "                          or /tmp/trex-UID, which must be yours, mode 0700\n"
+    "  -O check|exit           trex -O check HOST: is a connection master running for\n"
+    "                          HOST (and these certificate files)? -O exit HOST: end it\n"
     "  -n                      no stdin: the command reads /dev/null\n"
     "  --stdin-all             fan-out: send stdin to every host (else a fan-out refuses\n"
     "                          stdin that is not a terminal or /dev/null; give -n)\n"
@@ -104,6 +106,9 @@ Status option_with_value(const std::string& arg, const std::string& v, Args& a) 
     auto d = config::parse_duration(v);
     if (!d) return make_error("--persist " + d.message());
     a.persist = *d;
+  } else if (arg == "-O") {
+    if (v != "check" && v != "exit") return make_error("-O takes check or exit, not '" + v + "'");
+    a.control = v;
   } else if (arg == "--port") {
     auto n = number(arg, v, 1, 65535);
     if (!n) return n.error();
@@ -266,6 +271,9 @@ Result<Args> parse_args(const std::vector<std::string>& in) {
   }
   if (a.help || a.version) return a;
   if (a.gather && a.json) return make_error("-b and --json cannot be combined: choose one");
+  if (!a.control.empty() && (a.fan_out || a.shell || i < in.size())) {
+    return make_error("-O " + a.control + " takes one HOST and no command");
+  }
   if (a.shell) {
     if (i < in.size()) return make_error("-c takes one shell string; quote the whole command");
     if (a.shell_command.empty()) return make_error("-c needs a non-empty shell command");

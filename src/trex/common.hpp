@@ -83,6 +83,9 @@ struct ReusePlan {
 };
 std::optional<ReusePlan> reuse_plan(const trex::client::Args& args,
                                     const trex::client::Target& target);
+// trex -O check|exit HOST: is there a master for HOST, or end it. Returns
+// trex's exit status (255: none).
+int control_master(const trex::client::Args& args);
 // Runs the command through the master at plan.socket: trex's exit status,
 // or nothing when no master took it (then trex connects by itself).
 std::optional<int> run_via_master(const trex::client::Args& args, ReusePlan& plan);

@@ -196,6 +196,10 @@ int main(int argc, char** argv) {
                                     : "fan-out needs a command (interactive mode is for one host)");
   }
   args->hosts = std::move(*hosts);
+  if (!args->control.empty()) {
+    if (many || args->hosts.size() != 1) return trex::trex_cli::fail("-O takes one host");
+    return trex::trex_cli::control_master(*args);
+  }
   // A command for one host may go through a connection master: before any
   // certificate is read, as that is what the master saves.
   std::optional<trex::trex_cli::ReusePlan> plan;

@@ -56,6 +56,7 @@ class Master {
   reuse::Reply run_request(const trex::proto::ExecRequest& req, const std::vector<int>& fds);
   std::optional<trex::client::Session> take_session(std::string& why);
   void finish(std::optional<trex::client::Session> s);
+  void remove_socket() const;
 
   MasterSetup setup_;
   UniqueFd listener_;
@@ -63,15 +64,16 @@ class Master {
   int wake_[2] = {-1, -1};
   std::mutex mu_;
   std::vector<trex::client::Session> idle_;
-  std::size_t open_ = 0;    // sessions idle or in use
-  std::size_t active_ = 0;  // requests being served
+  std::size_t open_ = 0;         // sessions idle or in use
+  std::size_t active_ = 0;       // requests being served
+  bool exit_requested_ = false;  // trex -O exit
   Clock::time_point last_use_;
 };
 
 // -1: wait for a request; 0: time to end; else the milliseconds left.
 int Master::poll_timeout() {
   if (active_ > 0) return -1;
-  if (open_ == 0) return 0;  // the server ended every session
+  if (open_ == 0 || exit_requested_) return 0;  // the server ended every session, or -O exit
   const auto left =
       std::chrono::ceil<std::chrono::milliseconds>(last_use_ + setup_.persist - Clock::now());
   return static_cast<int>(std::clamp<long long>(left.count(), 0, 60'000));
@@ -83,6 +85,11 @@ void Master::run() {
     int timeout;
     {
       std::lock_guard lock(mu_);
+      if (exit_requested_ && listener_) {  // no new commands; the running ones finish
+        remove_socket();
+        listener_.reset();
+        fds[0].fd = -1;
+      }
       for (const auto& s : idle_) fds.push_back({s.fd(), POLLIN, 0});
       timeout = poll_timeout();
       if (timeout == 0) break;
@@ -94,10 +101,14 @@ void Master::run() {
     drop_ended(fds);
     if (fds[0].revents != 0) accept_one();
   }
-  // Remove the socket unless another master has taken its name since.
+  if (listener_) remove_socket();
+  ::_exit(0);
+}
+
+// Removes the socket unless another master has taken its name since.
+void Master::remove_socket() const {
   struct stat st {};
   if (::stat(setup_.socket.c_str(), &st) == 0 && st.st_ino == ino_) ::unlink(setup_.socket.c_str());
-  ::_exit(0);
 }
 
 // Between commands a server only speaks to end a session (an error frame:
@@ -133,7 +144,13 @@ void Master::serve(UniqueFd conn) {
   auto msg = reuse::receive_message(conn.get(), fds, reuse::kRequestFds);
   std::vector<UniqueFd> owned;
   for (const int fd : fds) owned.emplace_back(fd);
-  if (msg && msg->has_value() && fds.size() == reuse::kRequestFds) {
+  if (msg && msg->has_value() && **msg == reuse::kExitRequest && fds.empty()) {
+    {
+      std::lock_guard lock(mu_);
+      exit_requested_ = true;
+    }
+    (void)reuse::send_message(conn.get(), reuse::encode_reply({}));
+  } else if (msg && msg->has_value() && fds.size() == reuse::kRequestFds) {
     auto req = reuse::decode_request(**msg);
     const auto reply = req ? run_request(*req, fds)
                            : reuse::Reply{reuse::ReplyKind::kFailed, {}, {}, req.message()};
@@ -234,6 +251,8 @@ void become_master(const MasterSetup& setup, int ready_fd, trex::client::Session
   // Detach from the terminal and from whoever reads our output: a
   // $(trex ...) must see its end when this trex exits.
   ::setsid();
+  // Holding no directory busy (a master may outlive the shell's cwd's mount).
+  [[maybe_unused]] const int cd = ::chdir("/");
   const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
   for (int fd = 0; fd <= 2; ++fd) ::dup2(null, fd);
   if (null > 2) ::close(null);

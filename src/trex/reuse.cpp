@@ -16,6 +16,7 @@
 
 #include "common.hpp"
 #include "trex/client_reuse.hpp"
+#include "trex/host.hpp"
 #include "util/unique_fd.hpp"
 
 namespace trex::trex_cli {
@@ -58,22 +59,57 @@ int on_reply(const trex::client::Args& args, const reuse::Reply& reply) {
 
 }  // namespace
 
-std::optional<ReusePlan> reuse_plan(const trex::client::Args& args,
-                                    const trex::client::Target& target) {
-  const auto& word = args.hosts.front();
-  const std::uint32_t seconds = persist_for(word, args);
-  if (seconds == 0) return std::nullopt;
+namespace {
+
+// The master's socket for this host and these certificate files.
+trex::Result<std::string> master_socket(const trex::client::Args& args,
+                                        const trex::client::Target& target) {
   auto dir = reuse::runtime_dir(std::getenv("XDG_RUNTIME_DIR"), ::getuid());
-  if (!dir) {
-    if (!args.quiet) {
-      std::fprintf(stderr, "trex: warning: not reusing connections: %s\n", dir.message().c_str());
-    }
-    return std::nullopt;
-  }
-  const auto files = cert_files_for(word, args);
+  if (!dir) return trex::make_error("not reusing connections: " + dir.message());
+  const auto files = cert_files_for(args.hosts.front(), args);
   const reuse::Identity id{target.host,     target.port,    target.expected_name(), files.ca.path,
                            files.cert.path, files.key.path, files.crl.path};
-  return ReusePlan{reuse::socket_path(*dir, id), std::chrono::seconds(seconds), true};
+  return reuse::socket_path(*dir, id);
+}
+
+}  // namespace
+
+std::optional<ReusePlan> reuse_plan(const trex::client::Args& args,
+                                    const trex::client::Target& target) {
+  const std::uint32_t seconds = persist_for(args.hosts.front(), args);
+  if (seconds == 0) return std::nullopt;
+  auto path = master_socket(args, target);
+  if (!path) {
+    if (!args.quiet) std::fprintf(stderr, "trex: warning: %s\n", path.message().c_str());
+    return std::nullopt;
+  }
+  return ReusePlan{*path, std::chrono::seconds(seconds), true};
+}
+
+int control_master(const trex::client::Args& args) {
+  auto target = target_of(args.hosts.front(), args);
+  if (!target) return fail(target.message());
+  auto path = master_socket(args, *target);
+  if (!path) return fail(path.message());
+  const std::string where = trex::host::join_host_port(target->host, target->port);
+  auto sock = connect_master(*path);
+  if (!sock) return fail("no connection master for " + where);
+  auto cred = reuse::peer_cred(sock.get());
+  if (!cred || cred->uid != ::getuid()) return fail("the master at " + *path + " is not yours");
+  const std::string pid = std::to_string(cred->pid);
+  if (args.control == "check") {
+    std::fprintf(stderr, "trex: connection master for %s running (pid %s)\n", where.c_str(),
+                 pid.c_str());
+    return 0;
+  }
+  std::vector<int> none;
+  if (!reuse::send_message(sock.get(), reuse::kExitRequest) ||
+      !reuse::receive_message(sock.get(), none, 0)) {
+    return fail("the connection master for " + where + " (pid " + pid + ") did not answer");
+  }
+  std::fprintf(stderr, "trex: connection master for %s (pid %s) exits\n", where.c_str(),
+               pid.c_str());
+  return 0;
 }
 
 std::optional<int> run_via_master(const trex::client::Args& args, ReusePlan& plan) {

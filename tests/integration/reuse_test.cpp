@@ -210,6 +210,27 @@ TEST_F(Reuse, TheMasterEndsWhenIdleAndItsSocketGoes) {
       << read_file(d.audit_path());
 }
 
+TEST_F(Reuse, DashOChecksAndEndsTheMaster) {
+  Trexd d(*pki_, tmp_.path());
+  auto r = d.trex("client", {}, opts(), {"-O", "check"});
+  EXPECT_EQ(r.status, 255);
+  EXPECT_TRUE(contains(r.err, "no connection master for " + d.address())) << r.err;
+  r = d.trex("client", {"true"}, opts(), persist_);
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto pids = masters();
+  ASSERT_EQ(pids.size(), 1u);
+  r = d.trex("client", {}, opts(), {"-O", "check"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(contains(r.err, "running (pid " + std::to_string(pids[0]) + ")")) << r.err;
+  r = d.trex("client", {}, opts(), {"-O", "exit"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_TRUE(eventually([&] { return !process_exists(pids[0]); }, 30s));
+  EXPECT_TRUE(sockets().empty());
+  r = d.trex("client", {}, opts(), {"-O", "check"});
+  EXPECT_EQ(r.status, 255);
+  EXPECT_EQ(d.trex("client", {"true"}, opts(), {"-O", "exit"}).status, 255);  // no command
+}
+
 TEST_F(Reuse, AClientKilledMidCommandEndsItsCommandNotTheMaster) {
   Trexd d(*pki_, tmp_.path());
   auto r = d.trex("client", {"true"}, opts(), persist_);

@@ -26,6 +26,20 @@ TEST(ClientArgs, ArgvModeKeepsEverythingAfterTheHost) {
   EXPECT_EQ(a.argv, (std::vector<std::string>{"ls", "-l", "--color=never", "-c", "x"}));
 }
 
+TEST(ClientArgs, PersistAndDashO) {
+  auto a = parse_ok({"--persist", "5m", "lab1", "true"});
+  EXPECT_EQ(a.persist, 300u);
+  EXPECT_EQ(parse_ok({"lab1", "--persist=off", "true"}).persist, 0u);
+  EXPECT_FALSE(parse_ok({"lab1", "true"}).persist.has_value());
+  EXPECT_NE(parse_err({"--persist", "soon", "lab1", "true"}).find("--persist must be"),
+            std::string::npos);
+  EXPECT_EQ(parse_ok({"-O", "check", "lab1"}).control, "check");
+  EXPECT_EQ(parse_ok({"lab1", "-O", "exit"}).control, "exit");
+  EXPECT_EQ(parse_err({"-O", "stop", "lab1"}), "-O takes check or exit, not 'stop'");
+  EXPECT_EQ(parse_err({"-O", "exit", "lab1", "true"}), "-O exit takes one HOST and no command");
+  EXPECT_EQ(parse_err({"-O", "check", "-H", "a,b"}), "-O check takes one HOST and no command");
+}
+
 TEST(ClientArgs, ShellModeTakesOneString) {
   auto a = parse_ok({"lab1:7000", "-c", "echo hi | wc -c"});
   EXPECT_TRUE(a.shell);

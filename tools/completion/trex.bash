@@ -60,7 +60,7 @@ _trex_comma_list() {
 
 _trex() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
-  local opts='--config --ca --cert --key --crl --port --timeout --connect-timeout --persist -n -c
+  local opts='--config --ca --cert --key --crl --port --timeout --connect-timeout --persist -O -n -c
     --stdin-all -H -g --hosts-file --parallel --host-timeout -b --json --raw -v --verbose
     -q --quiet -p -h --help --version --'
   local IFS=$' \t\n'
@@ -70,6 +70,7 @@ _trex() {
       _trex_files -f "$cur"; return ;;
     --port | --timeout | --connect-timeout | --parallel | --host-timeout | -c) return ;;
     --persist) COMPREPLY=($(compgen -W '60s 5m 1h off' -- "$cur")); return ;;
+    -O) COMPREPLY=($(compgen -W 'check exit' -- "$cur")); return ;;
     -H) _trex_comma_list "$cur" $(_trex_config_names hosts); return ;;
     -g) _trex_comma_list "$cur" $(_trex_config_names groups); return ;;
   esac
@@ -82,7 +83,7 @@ _trex() {
         --) ended=1 ;;
         -H | -g | --hosts-file) fanout=1; ((i++)) ;;
         --config | --ca | --cert | --key | --crl | --port | --timeout | --connect-timeout | \
-          --persist | --parallel | --host-timeout | -c) ((i++)) ;;
+          --persist | -O | --parallel | --host-timeout | -c) ((i++)) ;;
       esac
       continue
     fi
