@@ -100,8 +100,8 @@ struct MasterSetup {
 // The listening socket of a new master, bound and renamed to `path`.
 trex::Result<trex::util::UniqueFd> listen_for_reuse(const std::string& path);
 // Turns this (freshly forked) process into the master: it listens, writes
-// a byte to `ready_fd` and serves; never returns.
-[[noreturn]] void become_master(const MasterSetup& setup, int ready_fd,
+// a byte to `ready` and serves; never returns.
+[[noreturn]] void become_master(const MasterSetup& setup, trex::util::UniqueFd ready,
                                 trex::client::Session session);
 // After a command: forks a master that keeps `session` (this process must
 // not use it afterwards). Says why not with -v when it cannot.

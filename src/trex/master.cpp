@@ -42,7 +42,11 @@ class Master {
       : setup_(setup), listener_(std::move(listener)), last_use_(Clock::now()) {
     idle_.push_back(std::move(first));
     open_ = 1;
-    if (::pipe2(wake_, O_CLOEXEC | O_NONBLOCK) != 0) wake_[0] = wake_[1] = -1;
+    int wake[2];
+    if (::pipe2(wake, O_CLOEXEC | O_NONBLOCK) == 0) {
+      wake_read_.reset(wake[0]);
+      wake_write_.reset(wake[1]);
+    }
     struct stat st {};
     if (::stat(setup_.socket.c_str(), &st) == 0) ino_ = st.st_ino;
   }
@@ -61,7 +65,7 @@ class Master {
   MasterSetup setup_;
   UniqueFd listener_;
   ino_t ino_ = 0;
-  int wake_[2] = {-1, -1};
+  UniqueFd wake_read_, wake_write_;  // a worker's end wakes the main loop
   std::mutex mu_;
   std::vector<trex::client::Session> idle_;
   std::size_t open_ = 0;         // sessions idle or in use
@@ -81,7 +85,7 @@ int Master::poll_timeout() {
 
 void Master::run() {
   for (;;) {
-    std::vector<pollfd> fds{{listener_.get(), POLLIN, 0}, {wake_[0], POLLIN, 0}};
+    std::vector<pollfd> fds{{listener_.get(), POLLIN, 0}, {wake_read_.get(), POLLIN, 0}};
     int timeout;
     {
       std::lock_guard lock(mu_);
@@ -96,7 +100,7 @@ void Master::run() {
     }
     if (::poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) break;
     char drain[64];
-    while (wake_[0] >= 0 && ::read(wake_[0], drain, sizeof(drain)) > 0) {
+    while (wake_read_ && ::read(wake_read_.get(), drain, sizeof(drain)) > 0) {
     }
     drop_ended(fds);
     if (fds[0].revents != 0) accept_one();
@@ -162,8 +166,8 @@ void Master::serve(UniqueFd conn) {
   std::lock_guard lock(mu_);
   --active_;
   last_use_ = Clock::now();
-  if (wake_[1] >= 0) {
-    [[maybe_unused]] auto n = ::write(wake_[1], "x", 1);
+  if (wake_write_) {
+    [[maybe_unused]] auto n = ::write(wake_write_.get(), "x", 1);
   }
 }
 
@@ -247,20 +251,19 @@ Result<UniqueFd> listen_for_reuse(const std::string& path) {
   return fd;
 }
 
-void become_master(const MasterSetup& setup, int ready_fd, trex::client::Session session) {
+void become_master(const MasterSetup& setup, UniqueFd ready, trex::client::Session session) {
   // Detach from the terminal and from whoever reads our output: a
   // $(trex ...) must see its end when this trex exits.
   ::setsid();
   // Holding no directory busy (a master may outlive the shell's cwd's mount).
   [[maybe_unused]] const int cd = ::chdir("/");
-  const int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
-  for (int fd = 0; fd <= 2; ++fd) ::dup2(null, fd);
-  if (null > 2) ::close(null);
+  UniqueFd null(::open("/dev/null", O_RDWR | O_CLOEXEC));
+  for (int fd = 0; fd <= 2; ++fd) ::dup2(null.get(), fd);
+  if (null.get() <= 2) null.release();  // it is one of the three now
   ::signal(SIGINT, SIG_IGN);
   ::signal(SIGHUP, SIG_IGN);
   auto listener = listen_for_reuse(setup.socket);
   if (!listener) ::_exit(1);  // the trex that forked us sees no byte: it says why
-  util::UniqueFd ready(ready_fd);
   [[maybe_unused]] auto n = ::write(ready.get(), "1", 1);
   ready.reset();
   Master m(setup, std::move(*listener), std::move(session));

@@ -133,9 +133,9 @@ std::optional<int> run_via_master(const trex::client::Args& args, ReusePlan& pla
   }
   note(args,
        "through the connection master " + plan.socket + " (pid " + std::to_string(cred->pid) + ")");
-  std::vector<int> none;
+  std::vector<int> none;  // a master sends no descriptors; any would be closed
   auto msg = reuse::receive_message(sock.get(), none, 0);
-  for (const int fd : none) ::close(fd);
+  for (const int fd : none) UniqueFd{fd}.reset();
   if (!msg || !msg->has_value()) {
     return fail("the connection master (pid " + std::to_string(cred->pid) +
                 ") ended before the command finished");
@@ -152,25 +152,24 @@ std::optional<int> run_via_master(const trex::client::Args& args, ReusePlan& pla
 
 void keep_for_reuse(const trex::client::Args& args, const ReusePlan& plan,
                     std::shared_ptr<trex::tls::Context> ctx, trex::client::Session& session) {
-  int fds[2];
-  if (session.broken() || ::pipe2(fds, O_CLOEXEC) != 0) return session.close();
-  util::UniqueFd ready(fds[0]), told(fds[1]);
+  int raw[2];
+  if (session.broken() || ::pipe2(raw, O_CLOEXEC) != 0) return session.close();
+  UniqueFd ready_read(raw[0]), ready_write(raw[1]);
   const MasterSetup setup{std::move(ctx), session.target(),
                           std::chrono::seconds(args.connect_timeout), plan.persist, plan.socket};
   const pid_t pid = ::fork();
   if (pid == 0) {
-    ready.reset();
-    become_master(setup, told.release(), std::move(session));
+    ready_read.reset();
+    become_master(setup, std::move(ready_write), std::move(session));
   }
-  told.reset();
+  ready_write.reset();
   if (pid < 0) return session.close();
   // The connection is the master's now: this process closes its descriptor
   // without a word on it (no close_notify) when it exits. Wait until the
   // master listens, so that the next trex finds it.
-  pollfd p{ready.get(), POLLIN, 0};
+  pollfd p{ready_read.get(), POLLIN, 0};
   char byte = 0;
-  const bool listening = ::poll(&p, 1, 2000) == 1 && ::read(ready.get(), &byte, 1) == 1;
-  ready.reset();
+  const bool listening = ::poll(&p, 1, 2000) == 1 && ::read(ready_read.get(), &byte, 1) == 1;
   note(args, listening ? "keeping the connection for " + std::to_string(plan.persist.count()) +
                              " s (master pid " + std::to_string(pid) + ", " + plan.socket + ")"
                        : "the connection master could not listen on " + plan.socket);
