@@ -231,6 +231,22 @@ TEST_F(Reuse, DashOChecksAndEndsTheMaster) {
   EXPECT_EQ(d.trex("client", {"true"}, opts(), {"-O", "exit"}).status, 255);  // no command
 }
 
+TEST_F(Reuse, CtrlCReachesTheCommandThroughTheMaster) {
+  Trexd d(*pki_, tmp_.path());
+  auto r = d.trex("client", {"true"}, opts(), persist_);
+  ASSERT_EQ(r.status, 0) << r.err;
+  Child c(d.trex_argv("client",
+                      {"sh", "-c", "trap 'echo got; exit 7' INT; echo ready; sleep 60 & wait"},
+                      {"--persist", "60", "-n"}),
+          opts());
+  ASSERT_TRUE(c.wait_for_output("ready\n")) << c.out();
+  c.kill(SIGINT);
+  const auto end = c.wait(scaled(30s));
+  EXPECT_EQ(end.status, 7) << end.err;
+  EXPECT_EQ(end.out, "ready\ngot\n");
+  ASSERT_EQ(of(d, "session_open", "client").size(), 1u);  // it went through the master
+}
+
 TEST_F(Reuse, AClientKilledMidCommandEndsItsCommandNotTheMaster) {
   Trexd d(*pki_, tmp_.path());
   auto r = d.trex("client", {"true"}, opts(), persist_);
