@@ -155,6 +155,9 @@ struct FileTransfer {
   std::int64_t duration_ms = 0;
   enum class Result { kOk, kDenied, kFailed } result = Result::kOk;
   std::string error;  // why it was refused or failed; "" when ok
+  // A folder (-r): file_put made it or set its mode and times; file_get
+  // listed it, `size` counting the entries sent and `sha256` their bytes.
+  bool folder = false;
   Json to_json() const;
 };
 

@@ -58,6 +58,8 @@ std::string human_duration(std::uint64_t ms);
 struct ClientStats {
   std::uint64_t sessions = 0;
   std::uint64_t commands = 0;
+  std::uint64_t transfers = 0;       // file_put / file_get that ran (ok or failed)
+  std::uint64_t transfer_bytes = 0;  // the files' bytes they moved
   std::uint64_t failures = 0;
   std::uint64_t denials = 0;
   std::uint64_t refused = 0;  // refused handshakes

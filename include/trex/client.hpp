@@ -89,6 +89,10 @@ class Session {
   // Writes the file's bytes to `fd`; `info` gets the server's description.
   Result<proto::ExitInfo> get(const proto::GetRequest& req, int fd, proto::FileInfo& info,
                               const Progress& progress);
+  // A listing (req.list, get -r): each entry goes to `take` as it arrives;
+  // entry paths are checked to stay below the folder listed.
+  using Listing = std::function<void(const proto::TreeEntry&)>;
+  Result<proto::ExitInfo> list(const proto::GetRequest& req, const Listing& take);
   void close();
   // Whether another command may be sent: the session has not ended and the
   // server sent nothing since the last exit (else the error frame's text).
@@ -121,6 +125,8 @@ class Session {
   // The next frame of a transfer (waiting for it when `wait`); nothing when
   // none is there yet. Error frames and broken connections are errors.
   Result<std::optional<proto::Frame>> transfer_frame(bool wait);
+  Result<proto::Frame> next_transfer_frame();     // waits for one
+  Status send_get(const proto::GetRequest& req);  // a get or a listing
   Status flush_some(bool wait);
   Result<std::optional<proto::ExitInfo>> transfer_exit(const proto::Frame& f);
   Channel ch_;

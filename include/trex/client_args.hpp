@@ -49,6 +49,7 @@ struct Args {
   std::vector<std::string> argv;           // empty and !shell: interactive
   FileCommand files = FileCommand::kNone;  // trex put / trex get
   bool preserve = false;                   // -p: keep modes and times
+  bool recursive = false;                  // -r: folders and what they hold
   std::vector<std::string> sources;        // put: LOCAL...; get: REMOTE paths
   std::string destination;                 // put: REMOTE; get: LOCAL
 };

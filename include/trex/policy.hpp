@@ -94,6 +94,9 @@ class Policy {
   // For `trexd --explain`: one line per rule saying whether it matched the
   // identity, the program, the arguments and shell mode, then the decision.
   std::vector<std::string> explain(const Identity& who, const Request& what) const;
+  // The same for a put or get (`trexd --explain CN --put PATH`): per rule,
+  // whether it names the identity and which glob, if any, grants the path.
+  std::vector<std::string> explain_file(const Identity& who, const FileRequest& what) const;
 
   // Suspicious but legal things, one line each (for --check-config): a rule
   // allowing "*" with shell, a rule shadowed by an earlier one, rules without

@@ -32,6 +32,7 @@ enum class FrameType : std::uint8_t {
   kStderr = 0x12,   // server -> client: bytes the command wrote to stderr
   kExit = 0x13,     // server -> client: ExitInfo; ends the command
   kFile = 0x14,     // server -> client: FileInfo of the file a get sends next
+  kEntry = 0x15,    // server -> client: TreeEntry of a listing (get -r)
   kError = 0x20,    // server -> client: ErrorInfo; ends the session
 };
 
@@ -144,6 +145,8 @@ struct PutRequest {
   bool preserve = false;      // -p: keep mode exactly, and the times below
   std::int64_t mtime_s = 0;
   std::uint32_t mtime_ns = 0;
+  bool folder = false;  // -r: make the folder `path` (no data follows); with
+                        // `preserve` on an existing folder, set its mode and times
 
   friend bool operator==(const PutRequest&, const PutRequest&) = default;
 };
@@ -153,6 +156,7 @@ Result<PutRequest> decode_put(std::string_view payload);
 // A file to read on the server: it answers started, file, data*, "" and exit.
 struct GetRequest {
   std::string path;
+  bool list = false;  // -r: list the folder tree at `path` (entry frames) instead
 
   friend bool operator==(const GetRequest&, const GetRequest&) = default;
 };
@@ -170,5 +174,24 @@ struct FileInfo {
 };
 std::string encode(const FileInfo& info);
 Result<FileInfo> decode_file(std::string_view payload);
+
+// One entry of a listing (get -r): the server walks the folder depth-first,
+// names in byte order, and never follows a symbolic link. The first entry is
+// the folder itself, a kFolder of path ".".
+struct TreeEntry {
+  enum class Kind : std::uint8_t { kFile = 0, kFolder = 1, kSkipped = 2 };
+  Kind kind = Kind::kFile;
+  std::string path;  // relative to the listed folder: clean, no '.', '..' or '//'
+  std::uint64_t size = 0;
+  std::uint32_t mode = 0;
+  std::int64_t mtime_s = 0;
+  std::uint32_t mtime_ns = 0;
+  std::string note;  // kSkipped: why it is not part of the copy
+
+  friend bool operator==(const TreeEntry&, const TreeEntry&) = default;
+};
+std::string encode(const TreeEntry& entry);
+// Refuses a path that could leave the folder it is written under.
+Result<TreeEntry> decode_entry(std::string_view payload);
 
 }  // namespace trex::proto

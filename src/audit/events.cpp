@@ -106,6 +106,7 @@ Json FileTransfer::to_json() const {
   if (!id.empty()) j["id"] = id;
   j["cn"] = cn;
   j["path"] = bytes_field(path);
+  if (folder) j["folder"] = true;
   j["rule"] = rule;
   j["run_as"] = run_as;
   j["size"] = size;

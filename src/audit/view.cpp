@@ -86,14 +86,21 @@ void set_file(Entry& e, const Json& r) {
   e.kind = result == "denied" ? Kind::kDenied : Kind::kCommand;
   e.failed = result != "ok";
   const auto path = r.find("path");
-  e.command = std::string(put ? "put " : "get ") +
+  // -r: a folder made (put folder) or listed (list).
+  const bool folder = true_of(r, "folder");
+  e.command = std::string(put ? (folder ? "put folder " : "put ") : (folder ? "list " : "get ")) +
               shell_join(Json::array({path == r.end() ? Json("?") : *path}));
   e.duration_ms = int_of(r, "duration_ms");
-  e.bytes_out = int_of(r, "size");
+  if (!folder) e.bytes_out = int_of(r, "size");
   if (result == "ok") {
     e.status = "ok";
-    e.command += " " + text_of(r, "size") + " B, mode " + text_of(r, "mode") + ", sha256 " +
-                 text_of(r, "sha256").substr(0, 16);
+    if (put && folder) {
+      e.command += " mode " + text_of(r, "mode");
+    } else {
+      e.command += " " + text_of(r, "size") +
+                   (folder ? " entries" : " B, mode " + text_of(r, "mode")) + ", sha256 " +
+                   text_of(r, "sha256").substr(0, 16);
+    }
   } else {
     e.status = (result.empty() ? std::string("?") : result) + ": " + text_of(r, "error");
   }

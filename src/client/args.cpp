@@ -14,8 +14,8 @@ const char* const kUsage =
     "prompt\n"
     "       trex [options] -H HOST[,HOST...] [-H ...] COMMAND [ARG...] | -c '...'   fan-out\n"
     "       trex [options] -g GROUP COMMAND [ARG...] | -c '...'   fan-out to a config group\n"
-    "       trex put [options] [-p] LOCAL... HOST[:PORT]:/REMOTE   copy files to HOST\n"
-    "       trex get [options] [-p] HOST[:PORT]:/REMOTE... LOCAL   copy files from HOST\n"
+    "       trex put [options] [-r] [-p] LOCAL... HOST[:PORT]:/REMOTE   copy files to HOST\n"
+    "       trex get [options] [-r] [-p] HOST[:PORT]:/REMOTE... LOCAL   copy files from HOST\n"
     "HOST: an alias from the config file, a name, an IPv4 address or an IPv6 address; with\n"
     "  a port, [IPv6]:PORT; a range such as lab[01-12] or 10.0.0.[11-20] names several\n"
     "  hosts (a fan-out)\n"
@@ -64,6 +64,8 @@ const char* const kUsage =
     "  -q                      no notes or warnings of trex's own (errors still show);\n"
     "                          put/get: no progress line\n"
     "  -p                      put/get: keep the file's mode and modification time\n"
+    "  -r, --recursive         put/get: copy folders and everything in them; symbolic\n"
+    "                          links and special files are skipped with a message\n"
     "  --help, --version\n"
     "Ctrl-C is forwarded to the command; a second one makes trex give up at once (130).\n"
     "In a fan-out the first Ctrl-C lists the hosts still running, the second interrupts\n"
@@ -149,8 +151,14 @@ Status parse_option(const std::vector<std::string>& in, std::size_t& i, Args& a)
     a.gather = true;
   } else if (arg == "--raw") {
     a.raw = true;
-  } else if (arg == "-p" && a.files != FileCommand::kNone) {
-    a.preserve = true;
+  } else if (a.files != FileCommand::kNone && arg.size() > 1 &&
+             arg.find_first_not_of("rpq", 1) == std::string::npos) {
+    // put/get: -r, -p, -q, alone or together as scp takes them (-rp).
+    a.recursive = a.recursive || arg.find('r') != std::string::npos;
+    a.preserve = a.preserve || arg.find('p') != std::string::npos;
+    a.quiet = a.quiet || arg.find('q') != std::string::npos;
+  } else if (a.files != FileCommand::kNone && arg == "--recursive") {
+    a.recursive = true;
   } else if (arg == "--stdin-all") {
     a.stdin_all = true;
   } else if (arg == "-h" || arg == "--help") {
@@ -201,8 +209,8 @@ Result<Args> parse_transfer(const std::vector<std::string>& in) {
   }
   const bool put = a.files == FileCommand::kPut;
   if (words.size() < 2) {
-    return make_error(put ? "usage: trex put [-p] LOCAL... HOST:/REMOTE"
-                          : "usage: trex get [-p] HOST:/REMOTE... LOCAL");
+    return make_error(put ? "usage: trex put [-r] [-p] LOCAL... HOST:/REMOTE"
+                          : "usage: trex get [-r] [-p] HOST:/REMOTE... LOCAL");
   }
   a.destination = words.back();
   words.pop_back();

@@ -73,6 +73,21 @@ Result<std::optional<proto::Frame>> Session::transfer_frame(bool wait) {
   }
 }
 
+Result<proto::Frame> Session::next_transfer_frame() {
+  for (;;) {
+    auto f = transfer_frame(true);
+    if (!f) return f.error();
+    if (f->has_value()) return std::move(**f);
+  }
+}
+
+Status Session::send_get(const proto::GetRequest& req) {
+  if (auto s = check_between_commands(); !s) return s;
+  started_ = false;
+  ch_.send(proto::FrameType::kGet, proto::encode(req));
+  return flush_some(true);
+}
+
 Result<std::optional<proto::ExitInfo>> Session::transfer_exit(const proto::Frame& f) {
   if (f.type != proto::FrameType::kExit) return std::optional<proto::ExitInfo>();
   auto info = proto::decode_exit(f.payload);
@@ -86,11 +101,12 @@ Result<proto::ExitInfo> Session::put(const proto::PutRequest& req, int fd,
                                      const Progress& progress) {
   if (auto s = check_between_commands(); !s) return s.error();
   struct stat before {};
-  if (::fstat(fd, &before) != 0) return make_error(std::string("fstat: ") + std::strerror(errno));
+  if (!req.folder && ::fstat(fd, &before) != 0)
+    return make_error(std::string("fstat: ") + std::strerror(errno));
   started_ = false;
   ch_.send(proto::FrameType::kPut, proto::encode(req));
   std::uint64_t sent = 0;
-  bool ended = false;  // the empty data frame is queued
+  bool ended = req.folder;  // the empty data frame is queued (a folder has none)
   for (;;) {
     // Before waiting for the server, everything queued must reach it.
     if (auto s = flush_some(!started_ || ended); !s) return s.error();
@@ -136,17 +152,13 @@ Result<proto::ExitInfo> Session::put(const proto::PutRequest& req, int fd,
 
 Result<proto::ExitInfo> Session::get(const proto::GetRequest& req, int fd, proto::FileInfo& info,
                                      const Progress& progress) {
-  if (auto s = check_between_commands(); !s) return s.error();
-  started_ = false;
-  ch_.send(proto::FrameType::kGet, proto::encode(req));
-  if (auto s = flush_some(true); !s) return s.error();
+  if (auto s = send_get(req); !s) return s.error();
   bool have_info = false, ended = false;
   std::uint64_t got = 0;
   for (;;) {
-    auto f = transfer_frame(true);
+    auto f = next_transfer_frame();
     if (!f) return f.error();
-    if (!f->has_value()) continue;
-    const proto::Frame& frame = **f;
+    const proto::Frame& frame = *f;
     auto done = transfer_exit(frame);
     if (!done) return done.error();
     if (done->has_value()) {
@@ -181,6 +193,29 @@ Result<proto::ExitInfo> Session::get(const proto::GetRequest& req, int fd, proto
     } else {
       return protocol_error("a " + std::string(proto::type_name(frame.type)) +
                             " frame out of order in a get");
+    }
+  }
+}
+
+Result<proto::ExitInfo> Session::list(const proto::GetRequest& req, const Listing& take) {
+  if (auto s = send_get(req); !s) return s.error();
+  for (;;) {
+    auto f = next_transfer_frame();
+    if (!f) return f.error();
+    const proto::Frame& frame = *f;
+    auto done = transfer_exit(frame);
+    if (!done) return done.error();
+    if (done->has_value()) return **done;
+    if (frame.type == proto::FrameType::kStarted && !started_) {
+      started_ = true;
+    } else if (frame.type == proto::FrameType::kEntry && started_) {
+      auto e = proto::decode_entry(frame.payload);
+      if (!e) return protocol_error(e.message());
+      e->note = escape_controls(e->note);
+      take(*e);
+    } else {
+      return protocol_error("a " + std::string(proto::type_name(frame.type)) +
+                            " frame out of order in a listing");
     }
   }
 }

@@ -73,4 +73,42 @@ Decision Policy::decide_file(const Identity& who, const FileRequest& what) const
                                     detail::list(globs) + ")");
 }
 
+// One rule's part in a file decision, for --explain.
+std::string explain_file_rule(const Rule& rule, const Identity& who, const FileRequest& what,
+                              bool& decided) {
+  const std::string op = op_name(what.op);
+  if (!detail::identity_match(rule, who)) return "does not name " + detail::describe(who);
+  const auto& globs = what.op == FileOp::kPut ? rule.put : rule.get;
+  if (globs.empty()) return "grants no " + op;
+  for (const auto& glob : globs) {
+    if (!detail::glob_matches(glob, what.path)) continue;
+    decided = true;
+    return "allowed: " + op + " glob " + detail::quote(glob) + " matches; opened beneath " +
+           detail::quote(detail::glob_tree(glob)) + " without following symlinks, as " +
+           rule.run_as.value_or("trexd's own user");
+  }
+  return "no " + op + " glob matches (" + op + " = " + detail::list(globs) + ")";
+}
+
+std::vector<std::string> Policy::explain_file(const Identity& who, const FileRequest& what) const {
+  std::vector<std::string> lines{"request from " + detail::describe(who) + ": " + op_name(what.op) +
+                                 " " + detail::quote(what.path)};
+  const Decision d = decide_file(who, what);
+  bool decided = !d.allowed && d.rule.empty() && !allow_all_ &&
+                 !detail::is_clean_absolute(what.path);  // refused before any rule
+  for (const Rule& rule : allow_all_ ? std::vector<Rule>{} : rules_) {
+    const std::string line =
+        "rule '" + rule.name + "' (" + source_ + ":" + std::to_string(rule.line) + "): ";
+    lines.push_back(line + (decided ? "not reached" : explain_file_rule(rule, who, what, decided)));
+  }
+  if (!d.allowed) {
+    lines.push_back("decision: deny: " + d.reason);
+  } else if (d.rule.empty()) {
+    lines.push_back("decision: allow (" + d.reason + ")");
+  } else {
+    lines.push_back("decision: allow by rule '" + d.rule + "'");
+  }
+  return lines;
+}
+
 }  // namespace trex::policy

@@ -27,6 +27,7 @@ bool is_known_type(std::uint8_t type) {
     case FrameType::kGet:
     case FrameType::kData:
     case FrameType::kFile:
+    case FrameType::kEntry:
     case FrameType::kStarted:
     case FrameType::kStdout:
     case FrameType::kStderr:
@@ -53,6 +54,8 @@ std::string_view type_name(FrameType type) {
       return "data";
     case FrameType::kFile:
       return "file";
+    case FrameType::kEntry:
+      return "entry";
     case FrameType::kStarted:
       return "started";
     case FrameType::kStdout:

@@ -1,5 +1,6 @@
 #include "server/fileio.hpp"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <linux/openat2.h>
@@ -9,6 +10,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -217,6 +219,88 @@ Result<util::UniqueFd> open_for_get(const FsUser& user, const std::string& tree,
   if (!S_ISREG(st.st_mode)) return make_error(shown + " is not a regular file");
   ::fcntl(fd.get(), F_SETFL, 0);
   return fd;
+}
+
+Result<util::UniqueFd> open_folder(const FsUser& user, const std::string& tree,
+                                   const std::string& beneath) {
+  ActAs as(user);
+  if (!as.ok()) return make_error("cannot act as user '" + user.name + "'");
+  auto root = open_tree(tree);
+  if (!root) return root.error();
+  const std::string shown = tree + (beneath.empty() || tree == "/" ? "" : "/") + beneath;
+  util::UniqueFd fd(beneath.empty()
+                        ? ::openat(root->get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+                        : open_beneath(root->get(), beneath, O_RDONLY | O_DIRECTORY, 0));
+  if (!fd && errno == ENOTDIR) return make_error(shown + " is not a folder");
+  if (!fd) return io_error("cannot open", shown, errno);
+  return fd;
+}
+
+Result<std::vector<Child>> read_folder(const FsUser& user, int dir) {
+  ActAs as(user);
+  if (!as.ok()) return make_error("cannot act as user '" + user.name + "'");
+  // Its own descriptor: closedir closes it, and the offset starts at 0.
+  DIR* d = ::fdopendir(::openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (d == nullptr)
+    return make_error(std::string("cannot read the folder: ") + std::strerror(errno));
+  std::vector<Child> out;
+  errno = 0;
+  while (const dirent* e = ::readdir(d)) {
+    const std::string name = e->d_name;
+    if (name == "." || name == "..") continue;
+    Child c{name, {}};
+    if (::fstatat(dir, name.c_str(), &c.st, AT_SYMLINK_NOFOLLOW) == 0) out.push_back(std::move(c));
+    errno = 0;
+  }
+  const int err = errno;
+  ::closedir(d);
+  if (err != 0) return make_error(std::string("cannot read the folder: ") + std::strerror(err));
+  std::sort(out.begin(), out.end(), [](const Child& a, const Child& b) { return a.name < b.name; });
+  return out;
+}
+
+Result<util::UniqueFd> open_child(const FsUser& user, int dir, const std::string& name) {
+  ActAs as(user);
+  if (!as.ok()) return make_error("cannot act as user '" + user.name + "'");
+  util::UniqueFd fd(
+      ::openat(dir, name.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK));
+  if (!fd) return make_error(errno_text(errno));
+  return fd;
+}
+
+Status make_folder(const FsUser& user, const std::string& tree, const std::string& beneath,
+                   unsigned mode, const std::optional<timespec>& times, struct stat& st) {
+  ActAs as(user);
+  if (!as.ok()) return make_error("cannot act as user '" + user.name + "'");
+  auto root = open_tree(tree);
+  if (!root) return root.error();
+  const std::string shown = tree + (beneath.empty() || tree == "/" ? "" : "/") + beneath;
+  const auto slash = beneath.rfind('/');
+  const std::string name = slash == std::string::npos ? beneath : beneath.substr(slash + 1);
+  util::UniqueFd parent(
+      slash == std::string::npos
+          ? ::openat(root->get(), ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+          : open_beneath(root->get(), beneath.substr(0, slash), O_RDONLY | O_DIRECTORY, 0));
+  if (!parent) return io_error("cannot open the folder of", shown, errno);
+  // The granted folder itself (beneath "") exists: it is only opened.
+  const bool made = !name.empty() && ::mkdirat(parent.get(), name.c_str(), 0700) == 0;
+  if (!made && !name.empty() && errno != EEXIST) return io_error("cannot make", shown, errno);
+  util::UniqueFd fd(::openat(parent.get(), name.empty() ? "." : name.c_str(),
+                             O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd && (errno == ENOTDIR || errno == ELOOP)) {
+    return make_error(shown + " exists and is not a folder");
+  }
+  if (!fd) return io_error("cannot open", shown, errno);
+  if ((made || times) && ::fchmod(fd.get(), mode & 07777) != 0) {
+    return io_error("cannot set the mode of", shown, errno);
+  }
+  if (times) {
+    const timespec ts[2] = {*times, *times};
+    if (::futimens(fd.get(), ts) != 0) return io_error("cannot set the times of", shown, errno);
+  }
+  if (::fstat(fd.get(), &st) != 0) return io_error("cannot stat", shown, errno);
+  if (made) ::fsync(parent.get());
+  return Status::success();
 }
 
 }  // namespace trex::server::fileio

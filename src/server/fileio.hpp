@@ -51,4 +51,25 @@ void abandon(const FsUser& user, PutTarget& target);
 Result<util::UniqueFd> open_for_get(const FsUser& user, const std::string& tree,
                                     const std::string& beneath, struct stat& st);
 
+// ---- folders (-r) ----
+
+// Opens the folder `beneath` (the granted folder itself when empty) to list it.
+Result<util::UniqueFd> open_folder(const FsUser& user, const std::string& tree,
+                                   const std::string& beneath);
+// One name in a folder as lstat sees it (a symlink is a symlink).
+struct Child {
+  std::string name;
+  struct stat st {};
+};
+// The names of the open folder `dir` in byte order, without "." and "..".
+Result<std::vector<Child>> read_folder(const FsUser& user, int dir);
+// Opens the subfolder `name` of `dir`; a symlink there fails.
+Result<util::UniqueFd> open_child(const FsUser& user, int dir, const std::string& name);
+
+// Makes the folder `beneath` with `mode` (an existing folder is kept as it
+// is); with `times`, sets the mode exactly and the times too. `st` gets the
+// folder's state after.
+Status make_folder(const FsUser& user, const std::string& tree, const std::string& beneath,
+                   unsigned mode, const std::optional<timespec>& times, struct stat& st);
+
 }  // namespace trex::server::fileio

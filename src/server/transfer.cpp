@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "server/fileio.hpp"
+#include "server/listing.hpp"
 #include "trex/audit_events.hpp"
 #include "util/sha256.hpp"
 
@@ -49,6 +50,8 @@ class Transfer {
   }
   std::optional<SessionEnd> put(const proto::PutRequest& req);
   std::optional<SessionEnd> get();
+  std::optional<SessionEnd> put_folder(const proto::PutRequest& req);
+  std::optional<SessionEnd> list();
 
  private:
   // Policy and account; false when refused (answered and recorded).
@@ -62,6 +65,8 @@ class Transfer {
   Outcome receive_into(int fd, std::uint64_t size, util::Sha256& sha);
   Outcome send_from(int fd, const struct stat& before, util::Sha256& sha);
   std::optional<Outcome> wait_socket(short events);
+  std::optional<Outcome> drain();
+  std::optional<std::string> refuse_folder(const std::string& rel) const;
 
   TransferContext& ctx_;
   policy::FileOp op_;
@@ -153,6 +158,21 @@ std::optional<Outcome> Transfer::wait_socket(short events) {
   return std::nullopt;
 }
 
+// Keeps what is queued for the client below the high-water mark.
+std::optional<Outcome> Transfer::drain() {
+  auto& ch = ctx_.channel;
+  while (ch.queued() >= kOutHighWater) {
+    auto r = ch.flush();
+    if (r.status == tls::IoStatus::kClosed || r.status == tls::IoStatus::kError) {
+      return session_over({EndKind::kClientDisconnected, r.error});
+    }
+    if (r.status == tls::IoStatus::kWouldBlock) {
+      if (auto stop = wait_socket(ch.flush_wants_write() ? POLLOUT : POLLIN)) return *stop;
+    }
+  }
+  return std::nullopt;
+}
+
 // Writes the data frames of a put to `fd` until the empty one.
 Outcome Transfer::receive_into(int fd, std::uint64_t size, util::Sha256& sha) {
   auto& ch = ctx_.channel;
@@ -238,16 +258,7 @@ Outcome Transfer::send_from(int fd, const struct stat& before, util::Sha256& sha
   auto& ch = ctx_.channel;
   const auto size = static_cast<std::uint64_t>(before.st_size);
   while (rec_.size < size) {
-    if (ch.queued() >= kOutHighWater) {
-      auto r = ch.flush();
-      if (r.status == tls::IoStatus::kClosed || r.status == tls::IoStatus::kError) {
-        return session_over({EndKind::kClientDisconnected, r.error});
-      }
-      if (r.status == tls::IoStatus::kWouldBlock) {
-        if (auto stop = wait_socket(ch.flush_wants_write() ? POLLOUT : POLLIN)) return *stop;
-        continue;
-      }
-    }
+    if (auto stop = drain()) return *stop;
     std::string_view data;
     const ssize_t n =
         ch.send_from_fd(fd, proto::FrameType::kData,
@@ -288,6 +299,57 @@ std::optional<SessionEnd> Transfer::get() {
   return finish(o);
 }
 
+// -r: makes the folder (mode | 0700 less the umask, so its files can be
+// written), or with -p sets an existing one's mode and times exactly.
+std::optional<SessionEnd> Transfer::put_folder(const proto::PutRequest& req) {
+  rec_.folder = true;
+  if (!decide()) return std::nullopt;
+  const unsigned mode =
+      req.preserve ? req.mode : ((req.mode & ~decision_.umask.value_or(022) & 0777) | 0700);
+  std::optional<timespec> times;
+  if (req.preserve) times = timespec{req.mtime_s, static_cast<long>(req.mtime_ns)};
+  struct stat st {};
+  announce();
+  auto s = fileio::make_folder(user_, decision_.tree, decision_.beneath, mode, times, st);
+  if (!s) return finish(failed(s.message()));
+  rec_.mode = st.st_mode & 07777;
+  return finish({true, {}, proto::ExitKind::kExited, std::nullopt});
+}
+
+std::optional<std::string> Transfer::refuse_folder(const std::string& rel) const {
+  const std::string path = (rec_.path == "/" ? "" : rec_.path) + "/" + rel;
+  const auto d = ctx_.state.policy()->decide_file(ctx_.who, {policy::FileOp::kGet, path});
+  if (d.allowed) return std::nullopt;
+  return "not allowed by the server's policy: " + d.reason;
+}
+
+// -r: the folder's tree as entry frames; `size` counts them, `sha256` digests them.
+std::optional<SessionEnd> Transfer::list() {
+  rec_.folder = true;
+  if (!decide()) return std::nullopt;
+  auto dir = fileio::open_folder(user_, decision_.tree, decision_.beneath);
+  if (!dir) return finish(failed(dir.message()));
+  struct stat st {};
+  if (::fstat(dir->get(), &st) == 0) rec_.mode = st.st_mode & 07777;
+  announce();
+  util::Sha256 sha;
+  std::optional<Outcome> stop;
+  const ListingHooks hooks{[this](const std::string& rel) { return refuse_folder(rel); },
+                           [&](const proto::TreeEntry& e) {
+                             const std::string payload = proto::encode(e);
+                             sha.update(payload);
+                             ++rec_.size;
+                             ctx_.channel.send(proto::FrameType::kEntry, payload);
+                             stop = drain();
+                             return !stop;
+                           }};
+  const Status s = list_tree(user_, dir->get(), hooks);
+  rec_.sha256 = sha.hex_digest();
+  if (stop) return finish(*stop);
+  if (!s) return finish(failed(s.message()));
+  return finish({true, {}, proto::ExitKind::kExited, std::nullopt});
+}
+
 }  // namespace
 
 std::optional<SessionEnd> serve_transfer(TransferContext& ctx, const proto::Frame& request) {
@@ -299,11 +361,13 @@ std::optional<SessionEnd> serve_transfer(TransferContext& ctx, const proto::Fram
   if (request.type == proto::FrameType::kPut) {
     auto req = proto::decode_put(request.payload);
     if (!req) return protocol_error(req.message());
-    return Transfer(ctx, policy::FileOp::kPut, req->path).put(*req);
+    Transfer t(ctx, policy::FileOp::kPut, req->path);
+    return req->folder ? t.put_folder(*req) : t.put(*req);
   }
   auto req = proto::decode_get(request.payload);
   if (!req) return protocol_error(req.message());
-  return Transfer(ctx, policy::FileOp::kGet, req->path).get();
+  Transfer t(ctx, policy::FileOp::kGet, req->path);
+  return req->list ? t.list() : t.get();
 }
 
 }  // namespace trex::server

@@ -11,29 +11,32 @@ using namespace trex::audit;  // this program is the audit module's front end
 namespace {
 
 void print_stats_csv(const Stats& stats, const Breakdown& more) {
-  std::cout << "section,name,sessions,commands,failures,denials,refused,run_ms\r\n";
+  std::cout << "section,name,sessions,commands,failures,denials,refused,run_ms,transfers,"
+               "transfer_bytes\r\n";
   for (const auto& [cn, s] : stats.clients()) {
     std::cout << "client," << csv_field(cn) << ',' << s.sessions << ',' << s.commands << ','
-              << s.failures << ',' << s.denials << ',' << s.refused << ',' << s.run_ms << "\r\n";
+              << s.failures << ',' << s.denials << ',' << s.refused << ',' << s.run_ms << ','
+              << s.transfers << ',' << s.transfer_bytes << "\r\n";
   }
   for (const auto* section : {&more.commands(), &more.rules()}) {
     const char* name = section == &more.commands() ? "command," : "rule,";
     for (const auto& [key, c] : *section) {
       std::cout << name << csv_field(key) << ",," << c.runs << ',' << c.failures << ',' << c.denials
-                << ",," << c.run_ms << "\r\n";
+                << ",," << c.run_ms << ",,\r\n";
     }
   }
   for (const auto& [host, p] : more.top_peers(SIZE_MAX)) {
-    std::cout << "refused_peer," << csv_field(host) << ",,,,," << p.refused << ",\r\n";
+    std::cout << "refused_peer," << csv_field(host) << ",,,,," << p.refused << ",,,\r\n";
   }
 }
 
 Json stats_json(const Stats& stats, const Breakdown& more) {
   Json j{{"clients", Json::object()}, {"commands", Json::object()}, {"rules", Json::object()}};
   for (const auto& [cn, s] : stats.clients()) {
-    j["clients"][cn] = {{"sessions", s.sessions}, {"commands", s.commands},
-                        {"failures", s.failures}, {"denials", s.denials},
-                        {"refused", s.refused},   {"run_ms", s.run_ms}};
+    j["clients"][cn] = {{"sessions", s.sessions},   {"commands", s.commands},
+                        {"failures", s.failures},   {"denials", s.denials},
+                        {"refused", s.refused},     {"run_ms", s.run_ms},
+                        {"transfers", s.transfers}, {"transfer_bytes", s.transfer_bytes}};
   }
   for (const auto& [key, c] : more.commands()) {
     j["commands"][key] = {

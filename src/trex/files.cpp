@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "common.hpp"
+#include "files.hpp"
 #include "util/unique_fd.hpp"
 
 namespace trex::trex_cli {
@@ -19,6 +20,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 using trex::client::FileCommand;
+
+}  // namespace
 
 std::string base_name(const std::string& path) {
   std::string p = path;
@@ -31,6 +34,8 @@ std::string join(std::string dir, const std::string& name) {
   while (!dir.empty() && dir.back() == '/') dir.pop_back();
   return dir + "/" + name;
 }
+
+namespace {
 
 std::string human(double bytes) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -75,6 +80,8 @@ class ProgressLine {
   bool drawn_ = false;
 };
 
+}  // namespace
+
 // The status of one transfer's exit, with trex's line about it.
 int report(const std::string& what, const trex::proto::ExitInfo& info) {
   using trex::proto::ExitKind;
@@ -98,7 +105,8 @@ int put_one(trex::client::Session& s, const trex::client::Args& args, const std:
     return 1;
   }
   if (!S_ISREG(st.st_mode)) {
-    std::fprintf(stderr, "trex: %s: not a regular file\n", local.c_str());
+    std::fprintf(stderr, "trex: %s: %s\n", local.c_str(),
+                 S_ISDIR(st.st_mode) ? "a folder (use -r)" : "not a regular file");
     return 1;
   }
   trex::proto::PutRequest req{remote,
@@ -155,8 +163,6 @@ bool is_dir(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-}  // namespace
-
 int transfer(const trex::client::Args& args, std::shared_ptr<trex::tls::Context> ctx) {
   auto target = target_of(args.hosts.front(), args);
   if (!target) return fail(target.message());
@@ -175,8 +181,10 @@ int transfer(const trex::client::Args& args, std::shared_ptr<trex::tls::Context>
   int status = 0;
   for (const auto& src : args.sources) {
     const std::string dest = into ? join(args.destination, base_name(src)) : args.destination;
-    const int st = put ? put_one(*session, args, src, dest, progress)
-                       : get_one(*session, args, src, dest, progress);
+    const bool tree = args.recursive && (!put || is_dir(src));
+    const int st = put    ? (tree ? put_tree : put_one)(*session, args, src, dest, progress)
+                   : tree ? get_tree(*session, args, src, dest, progress)
+                          : get_one(*session, args, src, dest, progress);
     status = std::max(status, st);
     if (st == kOwnFailure) return st;  // the session is gone
   }

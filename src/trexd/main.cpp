@@ -30,6 +30,7 @@ struct Cli {
   bool check = false;
   std::string explain_cn;
   std::vector<std::string> explain_ou, explain_cmd;
+  std::string explain_put, explain_get;  // --put PATH / --get PATH
 };
 
 // --config is read before the other flags so that flags override the file.
@@ -168,9 +169,13 @@ void add_options(CLI::App& app, Cli& cli) {
   app.add_option("--explain", cli.explain_cn,
                  "with -- COMMAND...: say which policy rule decides for CN");
   app.add_option("--ou", cli.explain_ou, "with --explain: the identity's OU (repeatable)");
+  app.add_option("--put", cli.explain_put,
+                 "with --explain: explain a trex put of this server path instead of a command");
+  app.add_option("--get", cli.explain_get,
+                 "with --explain: explain a trex get of this server path instead of a command");
   app.footer(
       "With --explain CN [--ou OU]: -- COMMAND... (or -- -c 'SHELL STRING') is the request to "
-      "explain.");
+      "explain, or --put PATH / --get PATH a file transfer.");
   app.set_version_flag("--version", std::string("trexd ") + TREX_VERSION);
 }
 
@@ -181,9 +186,21 @@ int explain(const Cli& cli) {
     return 2;
   }
   const trex::policy::Policy& policy = *loaded;
-  if (cli.explain_cmd.empty()) {
-    std::fprintf(stderr, "trexd: --explain needs a command after --\n");
+  const trex::policy::Identity who{cli.explain_cn, cli.explain_ou};
+  const int transfers = !cli.explain_put.empty() + !cli.explain_get.empty();
+  if (transfers + !cli.explain_cmd.empty() != 1) {
+    std::fprintf(stderr,
+                 "trexd: --explain needs one request: a command after --, --put PATH or "
+                 "--get PATH\n");
     return 2;
+  }
+  if (transfers != 0) {
+    const bool put = !cli.explain_put.empty();
+    const trex::policy::FileRequest file{
+        put ? trex::policy::FileOp::kPut : trex::policy::FileOp::kGet,
+        put ? cli.explain_put : cli.explain_get};
+    for (const auto& line : policy.explain_file(who, file)) std::printf("%s\n", line.c_str());
+    return policy.decide_file(who, file).allowed ? 0 : 1;
   }
   trex::policy::Request req;
   if (cli.explain_cmd.size() == 2 && cli.explain_cmd[0] == "-c") {
@@ -192,7 +209,6 @@ int explain(const Cli& cli) {
   } else {
     req.argv = cli.explain_cmd;
   }
-  const trex::policy::Identity who{cli.explain_cn, cli.explain_ou};
   for (const auto& line : policy.explain(who, req)) std::printf("%s\n", line.c_str());
   return policy.decide(who, req).allowed ? 0 : 1;
 }

@@ -3,6 +3,7 @@
 // round trip.
 #include <cstdint>
 #include <cstdlib>
+#include <string>
 #include <string_view>
 
 #include "trex/proto.hpp"
@@ -40,6 +41,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       }
       if (auto i = decode_file(f.payload); i.ok()) {
         if (*decode_file(encode(*i)) != *i) std::abort();
+      }
+      // An entry never names a path that leaves the folder it is listed in.
+      if (auto t = decode_entry(f.payload); t.ok()) {
+        if (*decode_entry(encode(*t)) != *t) std::abort();
+        const std::string p = "/" + t->path + "/";
+        if (t->path != "." &&
+            (p.find("/../") != std::string::npos || p.find("//") != std::string::npos ||
+             p.find("/./") != std::string::npos)) {
+          std::abort();
+        }
       }
       (void)decode_signal(f.payload);
     }

@@ -197,11 +197,15 @@ TEST_F(AuditCli, Stats) {
     }
     return std::vector<std::string>{};
   };
-  EXPECT_EQ(row("alice"), (std::vector<std::string>{"1", "2", "1", "1", "0", "1.5s"})) << run.out;
-  EXPECT_EQ(row("bob"), (std::vector<std::string>{"1", "1", "1", "0", "0", "5.0s"})) << run.out;
-  EXPECT_EQ(row("mallory"), (std::vector<std::string>{"0", "0", "0", "0", "1", "0ms"})) << run.out;
-  EXPECT_EQ(row("(no certificate)"), (std::vector<std::string>{"0", "0", "0", "0", "1", "0ms"}));
-  EXPECT_EQ(row("total"), (std::vector<std::string>{"2", "3", "2", "1", "2", "6.5s"}));
+  EXPECT_EQ(row("alice"), (std::vector<std::string>{"1", "2", "1", "1", "0", "1.5s", "0"}))
+      << run.out;
+  EXPECT_EQ(row("bob"), (std::vector<std::string>{"1", "1", "1", "0", "0", "5.0s", "0"}))
+      << run.out;
+  EXPECT_EQ(row("mallory"), (std::vector<std::string>{"0", "0", "0", "0", "1", "0ms", "0"}))
+      << run.out;
+  EXPECT_EQ(row("(no certificate)"),
+            (std::vector<std::string>{"0", "0", "0", "0", "1", "0ms", "0"}));
+  EXPECT_EQ(row("total"), (std::vector<std::string>{"2", "3", "2", "1", "2", "6.5s", "0"}));
 }
 
 TEST_F(AuditCli, BadTimeExits2) {

@@ -101,6 +101,26 @@ TEST(DecideFile, RefusalsNameTheRule) {
   EXPECT_EQ(d.rule, "");
 }
 
+TEST(ExplainFile, NamesEachRuleTheGrantingGlobAndTheDecision) {
+  const Policy p = load();
+  auto lines = p.explain_file({"bob", {}}, {FileOp::kGet, "/srv/lab/out/run.log"});
+  ASSERT_EQ(lines.size(), 5u);
+  EXPECT_EQ(lines[0], "request from cn=bob ou=[]: get '/srv/lab/out/run.log'");
+  EXPECT_EQ(lines[1], "rule 'runner' (files.toml:2): does not name cn=bob ou=[]");
+  EXPECT_NE(lines[2].find("rule 'inbox' (files.toml:7): allowed: get glob '/srv/lab/out/*.log' "
+                          "matches; opened beneath '/srv/lab/out'"),
+            std::string::npos)
+      << lines[2];
+  EXPECT_EQ(lines[3], "rule 'other' (files.toml:14): not reached");
+  EXPECT_EQ(lines[4], "decision: allow by rule 'inbox'");
+  lines = p.explain_file({"alice", {}}, {FileOp::kPut, "/srv/lab/out/run.log"});
+  EXPECT_EQ(lines[1], "rule 'runner' (files.toml:2): grants no put");
+  EXPECT_EQ(lines[2],
+            "rule 'inbox' (files.toml:7): no put glob matches (put = [/srv/lab/inbox/**])");
+  EXPECT_EQ(lines.back().rfind("decision: deny: rule 'inbox' does not grant put", 0), 0u)
+      << lines.back();
+}
+
 TEST(DecideFile, DotDotAndOtherUnnormalisedPathsAreRefused) {
   const Policy p = load();
   for (const char* path : {"/srv/lab/inbox/../../../etc/passwd", "/srv/lab/inbox/./a",

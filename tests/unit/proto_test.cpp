@@ -19,7 +19,8 @@ TEST(FrameCodec, RoundTripsEveryType) {
   const FrameType types[] = {FrameType::kExec,   FrameType::kStdin,   FrameType::kSignal,
                              FrameType::kPut,    FrameType::kGet,     FrameType::kData,
                              FrameType::kFile,   FrameType::kStarted, FrameType::kStdout,
-                             FrameType::kStderr, FrameType::kExit,    FrameType::kError};
+                             FrameType::kStderr, FrameType::kExit,    FrameType::kError,
+                             FrameType::kEntry};
   for (auto t : types) append_frame(wire, t, std::string(type_name(t)));
   Decoder d;
   d.feed(wire);
@@ -187,6 +188,7 @@ TEST(FileFrames, TypeNumbersAreTheDocumentedOnes) {
   EXPECT_EQ(static_cast<int>(FrameType::kGet), 0x05);
   EXPECT_EQ(static_cast<int>(FrameType::kData), 0x06);
   EXPECT_EQ(static_cast<int>(FrameType::kFile), 0x14);
+  EXPECT_EQ(static_cast<int>(FrameType::kEntry), 0x15);
 }
 
 TEST(PutRequest, RoundTripsWithExactLayout) {
@@ -222,8 +224,49 @@ TEST(GetRequest, RoundTripsAndRejectsBadPaths) {
   ASSERT_TRUE(back.ok());
   EXPECT_EQ(back->path, "/var/log/x");
   EXPECT_FALSE(decode_get("").ok());
-  EXPECT_FALSE(decode_get(std::string("\x01/a", 3)).ok()) << "unknown flag";
+  EXPECT_FALSE(decode_get(std::string("\x02/a", 3)).ok()) << "unknown flag";
+  auto list = decode_get(encode(GetRequest{"/srv", true}));
+  ASSERT_TRUE(list.ok());
+  EXPECT_TRUE(list->list);
   EXPECT_FALSE(decode_get(encode(GetRequest{"x"})).ok());
+}
+
+TEST(PutRequest, FolderRoundTripsAndCarriesNoSize) {
+  PutRequest p{"/srv/in/tree", 0, 0750, true, 1000, 7};
+  p.folder = true;
+  auto back = decode_put(encode(p));
+  ASSERT_TRUE(back.ok()) << back.message();
+  EXPECT_EQ(*back, p);
+  p.size = 1;
+  EXPECT_FALSE(decode_put(encode(p)).ok()) << "a folder with bytes";
+}
+
+TEST(TreeEntry, RoundTripsEveryKind) {
+  for (auto kind : {TreeEntry::Kind::kFile, TreeEntry::Kind::kFolder, TreeEntry::Kind::kSkipped}) {
+    TreeEntry e{kind, "sub/deeper/c.bin", 1ULL << 33, 0640, -5, 999999999, "why"};
+    auto back = decode_entry(encode(e));
+    ASSERT_TRUE(back.ok()) << back.message();
+    EXPECT_EQ(*back, e);
+  }
+  TreeEntry self{TreeEntry::Kind::kFolder, ".", 0, 0755, 1, 0, ""};
+  EXPECT_TRUE(decode_entry(encode(self)).ok()) << "the listed folder itself";
+}
+
+TEST(TreeEntry, RejectsPathsThatLeaveTheFolder) {
+  for (const std::string& bad :
+       std::vector<std::string>{"", ".", "..", "../x", "a/../b", "a/..", "/etc/passwd", "a//b",
+                                "a/", "./a", std::string("a\0b", 3)}) {
+    TreeEntry e{TreeEntry::Kind::kFile, bad, 1, 0644, 0, 0, ""};
+    EXPECT_FALSE(decode_entry(encode(e)).ok()) << "'" << bad << "'";
+  }
+  const std::string good = encode(TreeEntry{TreeEntry::Kind::kFile, "a", 1, 0644, 0, 0, ""});
+  std::string kind = good;
+  kind[0] = 3;
+  EXPECT_FALSE(decode_entry(kind).ok()) << "unknown kind";
+  EXPECT_FALSE(decode_entry(good.substr(0, 20)).ok()) << "truncated";
+  std::string len = good;
+  len[25] = 9;  // the path's length (bytes 25-28) past the payload
+  EXPECT_FALSE(decode_entry(len).ok());
 }
 
 TEST(FileInfo, RoundTripsAndRejectsTrailingBytes) {

@@ -62,7 +62,7 @@ _trex() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
   local opts='--config --ca --cert --key --crl --port --timeout --connect-timeout --persist -O -n -c
     --stdin-all -H -g --hosts-file --parallel --host-timeout -b --json --raw -v --verbose
-    -q --quiet -p -h --help --version --'
+    -q --quiet -p -r --recursive -h --help --version --'
   local IFS=$' \t\n'
   COMPREPLY=()
   case $prev in
@@ -103,7 +103,7 @@ _trexd() {
     --log-dir --audit-log --max-sessions --command-timeout --handshake-timeout
     --idle-timeout --max-output --kill-grace --audit-fsync --audit-max-bytes --syslog
     --audit-syslog --audit-syslog-socket --audit-head-syslog --audit-head-interval
-    --accept-shortened-trail --cgroup --check-config --explain --ou -h --help --version'
+    --accept-shortened-trail --cgroup --check-config --explain --ou --put --get -h --help --version'
   local IFS=$' \t\n'
   COMPREPLY=()
   case $prev in
@@ -117,7 +117,7 @@ _trexd() {
       return ;;
     --listen | --max-sessions | --command-timeout | --handshake-timeout | --idle-timeout | \
       --max-output | --kill-grace | --audit-max-bytes | --audit-head-interval | --explain | \
-      --ou) return ;;
+      --ou | --put | --get) return ;;
   esac
   [[ $cur == -* ]] && COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 }
