@@ -12,6 +12,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstring>
+#include "util/unique_fd.hpp"
 
 namespace trex::exec::detail {
 namespace {
@@ -133,10 +134,9 @@ Status resolve_user(const std::string& user, ChildPlan& plan) {
 bool has_terminal() {
   static const bool has = [] {
     char buf[1024];
-    const int fd = ::open("/proc/self/stat", O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return true;
-    const ssize_t n = ::read(fd, buf, sizeof(buf) - 1);
-    ::close(fd);
+    const util::UniqueFd fd(::open("/proc/self/stat", O_RDONLY | O_CLOEXEC));
+    if (!fd) return true;
+    const ssize_t n = ::read(fd.get(), buf, sizeof(buf) - 1);
     if (n <= 0) return true;
     buf[n] = '\0';
     // "pid (comm) state ppid pgrp session tty_nr ...": comm may hold ')'.
