@@ -108,6 +108,7 @@ struct ExecStart {
   CommandText command;
   std::string cwd, run_as;
   std::string rule;  // the policy rule that allowed it; "" without a policy
+  Json tty;          // a terminal session: {term, rows, cols, login}; else null
   static constexpr std::string_view kName = event::kExecStart;
   Json to_json() const;
 };
@@ -121,6 +122,14 @@ struct ExecDenied {
   Json to_json() const;
 };
 
+// A terminal session's recording (include/trex/recording.hpp), in exec_end.
+struct RecordingInfo {
+  std::string file;    // its name in the log directory
+  std::string sha256;  // of the whole file, hex
+  std::uint64_t bytes = 0;
+  std::int64_t duration_ms = 0;
+};
+
 struct ExecEnd {
   std::uint64_t conn = 0;
   std::string id, cn;
@@ -131,9 +140,10 @@ struct ExecEnd {
   std::uint64_t stdout_bytes = 0, stderr_bytes = 0, stdin_bytes = 0;
   std::string stdout_sha256, stderr_sha256;
   bool truncated = false;
-  int lingered = 0;                     // processes left running by a rule's linger
-  std::optional<std::string> ended_by;  // why the session could not go on
-  std::optional<std::string> error;     // why the command could not start
+  int lingered = 0;                        // processes left running by a rule's linger
+  std::optional<std::string> ended_by;     // why the session could not go on
+  std::optional<std::string> error;        // why the command could not start
+  std::optional<RecordingInfo> recording;  // terminal sessions
   static constexpr std::string_view kName = event::kExecEnd;
   Json to_json() const;
 

@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "trex/channel.hpp"
+#include "trex/client_terminal.hpp"
 #include "trex/proto.hpp"
 #include "trex/result.hpp"
 #include "trex/tls.hpp"
@@ -93,6 +94,14 @@ class Session {
   // entry paths are checked to stay below the folder listed.
   using Listing = std::function<void(const proto::TreeEntry&)>;
   Result<proto::ExitInfo> list(const proto::GetRequest& req, const Listing& take);
+  // A terminal session (trex -t): the command, or a login shell, on a
+  // pseudo-terminal of the server. `io`'s keystrokes go out as tty frames
+  // (Ctrl-C among them: the remote line discipline makes it a signal), the
+  // screen comes to `out` as stdout, window changes go out as window frames.
+  // "~." at a line start ends the session at once (then disconnected()).
+  Result<proto::ExitInfo> run_terminal(const proto::TerminalRequest& request, Output& out,
+                                       const TerminalIo& io, const RunLimits& limits = {});
+  bool disconnected() const { return disconnected_; }
   void close();
   // Whether another command may be sent: the session has not ended and the
   // server sent nothing since the last exit (else the error frame's text).
@@ -141,6 +150,11 @@ class Session {
   bool started_ = false;    // the current command's `started` came
   bool broken_ = false;     // the session cannot carry another command
   bool abandoned_ = false;  // see abandoned()
+  bool terminal_ = false;   // a terminal session runs: tty frames are its screen
+  bool disconnected_ = false;
+  Status flush_queued();
+  // One read of keystrokes: forwarded as tty frames, escapes acted on.
+  Status on_keys(const TerminalIo& io, EscapeParser& escapes, bool& input_open);
 };
 
 // Connects a TCP socket to host:port within the timeout (each address in

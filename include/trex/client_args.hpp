@@ -3,7 +3,8 @@
 // (the command) or "--", as ssh takes them:
 //   trex [options] HOST[:PORT] COMMAND [ARG...]
 //   trex [options] HOST[:PORT] -c 'SHELL STRING'
-//   trex [options] HOST[:PORT]                      (interactive)
+//   trex [options] HOST[:PORT]                      (a terminal, else interactive)
+//   trex [options] -t HOST[:PORT] [COMMAND...]      (a terminal)
 //   trex [options] -H HOST[,HOST...] [-H ...] COMMAND [ARG...] | -c '...'
 //   trex put [options] LOCAL... HOST:REMOTE
 //   trex get [options] HOST:REMOTE... LOCAL
@@ -19,6 +20,9 @@
 namespace trex::client {
 
 enum class FileCommand { kNone, kPut, kGet };
+// -t: a terminal on the server; -T: never; neither: a terminal when no
+// command is given on a local terminal and the policy allows one.
+enum class TtyMode { kAuto, kForce, kNever };
 
 struct Args {
   std::string ca, cert, key;          // empty: environment, config, ~/.config/trex/
@@ -31,6 +35,7 @@ struct Args {
   std::optional<std::uint32_t> persist;  // --persist: keep the connection for reuse (0: off)
   std::string control;                   // -O check|exit: ask the host's connection master
   bool no_stdin = false;                 // -n
+  TtyMode tty = TtyMode::kAuto;          // -t / -T
   bool stdin_all = false;                // --stdin-all: a fan-out sends stdin to every host
   bool json = false;
   bool gather = false;             // -b: hosts with identical results printed once

@@ -71,6 +71,11 @@ struct Fence {
 // process. Thread-safe; a spawn before any prepare() uses the reaper alone.
 Result<Fence> prepare(std::string_view cgroup = "auto");
 
+// A pseudo-terminal for the command (trex -t), of this size.
+struct Terminal {
+  unsigned short rows = 24, cols = 80;
+};
+
 struct Spec {
   std::string program;            // absolute path passed to execve
   std::vector<std::string> argv;  // argv[0] included
@@ -80,6 +85,11 @@ struct Spec {
   std::optional<unsigned> umask;
   Limits limits;
   bool stdin_open = true;  // false: stdin is /dev/null and stdin_fd() is -1
+  // Set: the command runs on a new pseudo-terminal, its stdin, stdout,
+  // stderr and controlling terminal (it leads a session of its own); the
+  // master is both stdout_fd() and stdin_fd(), stderr_fd() is -1, and
+  // stdin_open does not apply.
+  std::optional<Terminal> terminal;
 };
 
 class Process;
@@ -122,9 +132,13 @@ class Process {
   // command loop reads straight into a frame: Channel::send_from_fd) and
   // must ignore SIGPIPE (trexd does): a write after the child closed its
   // stdin fails with EPIPE. Process stays their owner: close them here.
+  // For a terminal command, closing stdout closes the master (stdin too):
+  // the command's terminal hangs up.
   void close_stdout();
   void close_stderr();
   void close_stdin();
+  // A terminal command's new window size (its foreground group gets SIGWINCH).
+  Status set_window(const Terminal& size);
 
   // Sends `signo` to the command's process group (the command and the
   // children that stayed in its group), through the reaper, which is not in

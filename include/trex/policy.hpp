@@ -25,6 +25,8 @@ struct Request {
   bool shell = false;
   std::vector<std::string> argv;  // argv mode
   std::string command;            // shell mode
+  bool tty = false;               // on a pseudo-terminal (trex -t): needs the rule's tty
+  bool login = false;             // with tty and no command: a login shell; needs tty and shell
 };
 
 struct Rule {
@@ -39,7 +41,9 @@ struct Rule {
   std::vector<std::vector<std::string>> arg_list_patterns;  // source text
   std::vector<std::vector<std::regex>> arg_lists;
   bool shell = false;
-  bool linger = false;  // processes a command leaves behind keep running
+  bool linger = false;        // processes a command leaves behind keep running
+  bool tty = false;           // may run on a pseudo-terminal (trex -t)
+  bool record_input = false;  // a terminal session's recording holds its input too
   // Path globs (README "File transfers") of files `trex put` may write and
   // `trex get` may read.
   std::vector<std::string> put, get;
@@ -66,6 +70,7 @@ struct Decision {
   std::string reason;  // one line for people: why allowed or denied
   // Settings of the deciding rule (empty when denied or without a policy).
   bool linger = false;
+  bool record_input = false;  // a terminal session records the keystrokes too
   std::optional<std::string> run_as;
   std::optional<std::uint32_t> timeout_s;
   std::optional<std::uint64_t> max_output;

@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,19 +22,22 @@ inline constexpr std::size_t kHeaderSize = 5;
 inline constexpr std::size_t kMaxPayload = 64 * 1024;
 
 enum class FrameType : std::uint8_t {
-  kExec = 0x01,     // client -> server: ExecRequest
-  kStdin = 0x02,    // client -> server: bytes for the command; empty payload = EOF
-  kSignal = 0x03,   // client -> server: one byte, a signal for the command's group
-  kPut = 0x04,      // client -> server: PutRequest; data frames follow once started
-  kGet = 0x05,      // client -> server: GetRequest
-  kData = 0x06,     // either way: a file's bytes; an empty payload ends the file
-  kStarted = 0x10,  // server -> client: the command's id (audit `id`)
-  kStdout = 0x11,   // server -> client: bytes the command wrote to stdout
-  kStderr = 0x12,   // server -> client: bytes the command wrote to stderr
-  kExit = 0x13,     // server -> client: ExitInfo; ends the command
-  kFile = 0x14,     // server -> client: FileInfo of the file a get sends next
-  kEntry = 0x15,    // server -> client: TreeEntry of a listing (get -r)
-  kError = 0x20,    // server -> client: ErrorInfo; ends the session
+  kExec = 0x01,      // client -> server: ExecRequest
+  kStdin = 0x02,     // client -> server: bytes for the command; empty payload = EOF
+  kSignal = 0x03,    // client -> server: one byte, a signal for the command's group
+  kPut = 0x04,       // client -> server: PutRequest; data frames follow once started
+  kGet = 0x05,       // client -> server: GetRequest
+  kData = 0x06,      // either way: a file's bytes; an empty payload ends the file
+  kTerminal = 0x07,  // client -> server: TerminalRequest (a command or a login shell on a pty)
+  kWindow = 0x08,    // client -> server: WindowSize, the terminal's new size
+  kTty = 0x09,       // either way: the terminal's bytes (keystrokes in, screen out)
+  kStarted = 0x10,   // server -> client: the command's id (audit `id`)
+  kStdout = 0x11,    // server -> client: bytes the command wrote to stdout
+  kStderr = 0x12,    // server -> client: bytes the command wrote to stderr
+  kExit = 0x13,      // server -> client: ExitInfo; ends the command
+  kFile = 0x14,      // server -> client: FileInfo of the file a get sends next
+  kEntry = 0x15,     // server -> client: TreeEntry of a listing (get -r)
+  kError = 0x20,     // server -> client: ErrorInfo; ends the session
 };
 
 bool is_known_type(std::uint8_t type);
@@ -193,5 +197,30 @@ struct TreeEntry {
 std::string encode(const TreeEntry& entry);
 // Refuses a path that could leave the folder it is written under.
 Result<TreeEntry> decode_entry(std::string_view payload);
+
+// ---- terminals (trex -t) ---------------------------------------------------
+
+inline constexpr std::size_t kMaxTerm = 64;
+inline constexpr std::uint32_t kMaxWindow = 65535;
+
+struct WindowSize {
+  std::uint32_t rows = 0, cols = 0;  // 0..kMaxWindow; 0: unknown
+
+  friend bool operator==(const WindowSize&, const WindowSize&) = default;
+};
+std::string encode(const WindowSize& size);
+Result<WindowSize> decode_window(std::string_view payload);
+
+// A command, or with no command the run_as user's login shell, on a
+// pseudo-terminal. The server answers as for exec: started, tty frames, exit.
+struct TerminalRequest {
+  std::string term;  // $TERM: printable ASCII, at most kMaxTerm bytes; may be empty
+  WindowSize size;
+  std::optional<ExecRequest> command;  // none: a login shell
+
+  friend bool operator==(const TerminalRequest&, const TerminalRequest&) = default;
+};
+Result<std::string> encode(const TerminalRequest& request);
+Result<TerminalRequest> decode_terminal(std::string_view payload);
 
 }  // namespace trex::proto

@@ -69,6 +69,7 @@ Json ExecStart::to_json() const {
   j["cwd"] = cwd;
   j["run_as"] = run_as;
   if (!rule.empty()) j["rule"] = rule;
+  if (!tty.is_null()) j["tty"] = tty;
   return j;
 }
 
@@ -95,6 +96,12 @@ Json ExecEnd::to_json() const {
   j["lingered"] = lingered;
   if (ended_by) j["ended_by"] = *ended_by;
   if (error) j["error"] = *error;
+  if (recording) {
+    j["recording"] = recording->file;
+    j["recording_sha256"] = recording->sha256;
+    j["recording_bytes"] = recording->bytes;
+    j["recording_duration_ms"] = recording->duration_ms;
+  }
   return j;
 }
 

@@ -10,8 +10,10 @@ namespace trex::client {
 const char* const kUsage =
     "usage: trex [options] HOST[:PORT] COMMAND [ARG...]      run argv directly (no shell)\n"
     "       trex [options] HOST[:PORT] -c 'SHELL STRING'     run through /bin/sh -c\n"
-    "       trex [options] HOST[:PORT]                       interactive: one shell line per "
+    "       trex [options] HOST[:PORT]                       a login shell on a terminal if\n"
+    "                                                 the policy allows, else one shell line per "
     "prompt\n"
+    "       trex [options] -t HOST[:PORT] [COMMAND...]   COMMAND (or a login shell) on a terminal\n"
     "       trex [options] -H HOST[,HOST...] [-H ...] COMMAND [ARG...] | -c '...'   fan-out\n"
     "       trex [options] -g GROUP COMMAND [ARG...] | -c '...'   fan-out to a config group\n"
     "       trex put [options] [-r] [-p] LOCAL... HOST[:PORT]:/REMOTE   copy files to HOST\n"
@@ -44,6 +46,10 @@ const char* const kUsage =
     "  -O check|exit           trex -O check HOST: is a connection master running for\n"
     "                          HOST (and these certificate files)? -O exit HOST: end it\n"
     "  -n                      no stdin: the command reads /dev/null\n"
+    "  -t                      a terminal on the server (top, vim, sudo): raw keys, window\n"
+    "                          size; ~. at a line start disconnects, ~? lists escapes;\n"
+    "                          the session is recorded on the server\n"
+    "  -T                      never a terminal (trex HOST alone: line mode)\n"
     "  --stdin-all             fan-out: send stdin to every host (else a fan-out refuses\n"
     "                          stdin that is not a terminal or /dev/null; give -n)\n"
     "  -H HOST[,HOST...]       fan-out to these hosts (repeatable; ranges allowed)\n"
@@ -141,6 +147,10 @@ Status parse_option(const std::vector<std::string>& in, std::size_t& i, Args& a)
   }
   if (arg == "-n") {
     a.no_stdin = true;
+  } else if (arg == "-t" || arg == "-tt") {
+    a.tty = TtyMode::kForce;
+  } else if (arg == "-T") {
+    a.tty = TtyMode::kNever;
   } else if (arg == "-v" || arg == "--verbose") {
     a.verbose = true;
   } else if (arg == "-q" || arg == "--quiet") {
@@ -287,6 +297,9 @@ Result<Args> parse_args(const std::vector<std::string>& in) {
     if (a.shell_command.empty()) return make_error("-c needs a non-empty shell command");
   } else {
     a.argv.assign(in.begin() + static_cast<std::ptrdiff_t>(i), in.end());
+  }
+  if (a.tty == TtyMode::kForce && (a.fan_out || a.json || a.gather || a.no_stdin)) {
+    return make_error("-t is for one host, without --json, -b or -n");
   }
   if (a.fan_out && !a.shell && a.argv.empty()) {
     return make_error("fan-out needs a command (interactive mode is for one host)");

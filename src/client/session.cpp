@@ -172,6 +172,9 @@ Result<std::optional<proto::ExitInfo>> Session::on_frame(const proto::Frame& f, 
   // A compromised server must not shift results (output or a second exit
   // after an exit would land on the next command) nor forge trex's words.
   switch (f.type) {
+    case proto::FrameType::kTty:
+      if (!terminal_) return protocol_error("a tty frame outside a terminal session");
+      [[fallthrough]];
     case proto::FrameType::kStdout:
     case proto::FrameType::kStderr:
       if (!started_) return protocol_error("output before the command started");
@@ -196,6 +199,13 @@ Result<std::optional<proto::ExitInfo>> Session::on_frame(const proto::Frame& f, 
       broken_ = true;  // it ends the session
       auto e = proto::decode_error(f.payload);
       if (!e) return protocol_error(e.message());
+      // A trexd older than terminals knows no terminal frame (README "Wire protocol").
+      if (terminal_ && !started_ && e->code == proto::ErrorCode::kProtocol) {
+        return make_error(target_.host +
+                          " refused the terminal request as a protocol error; its trexd may "
+                          "predate trex -t (it said: " +
+                          escape_controls(e->message) + ")");
+      }
       return make_error(escape_controls(e->message));
     }
     default:

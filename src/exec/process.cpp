@@ -15,6 +15,7 @@
 #include "exec/cgroup.hpp"
 #include "exec/child_setup.hpp"
 #include "exec/launcher.hpp"
+#include "exec/pty.hpp"
 #include "exec/reaper.hpp"
 #include "trex/exec.hpp"
 #include "util/unique_fd.hpp"
@@ -37,6 +38,7 @@ struct Process::Impl {
   // The command's cgroup (none without one): killed with the tree, removed
   // once the tree has settled (or later, when processes lingered).
   std::optional<detail::CommandGroup> group;
+  bool terminal = false;  // stdout_r is a pty's master, stdin_w a copy of it
 
   Impl() = default;
   Impl(const Impl&) = delete;
@@ -199,8 +201,21 @@ Status make_output(UniqueFd& child, UniqueFd& parent) {
   return set_nonblocking(parent);
 }
 
-Result<Plumbing> make_plumbing(bool stdin_open) {
-  Plumbing io;
+// The command's three stdio streams are the pty's slave; trexd reads and
+// writes the master.
+Status make_terminal(const Spec& spec, const detail::ChildPlan& plan, Plumbing& io) {
+  auto t = detail::terminal_stdio(*spec.terminal,
+                                  plan.switch_user ? std::optional<uid_t>(plan.uid) : std::nullopt);
+  if (!t) return t.error();
+  io.stdout_parent = std::move(t->master);
+  io.stdin_parent = std::move(t->master_copy);
+  io.stdin_child = std::move(t->slave_in);
+  io.stdout_child = std::move(t->slave_out);
+  io.stderr_child = std::move(t->slave_err);
+  return Status::success();
+}
+
+Status make_stdio(bool stdin_open, Plumbing& io) {
   if (stdin_open) {
     auto p = make_pipe();
     if (!p) return p.error();
@@ -215,7 +230,16 @@ Result<Plumbing> make_plumbing(bool stdin_open) {
     if (auto s = lift_above_stdio(io.stdin_child); !s) return s.error();
   }
   if (auto s = make_output(io.stdout_child, io.stdout_parent); !s) return s.error();
-  if (auto s = make_output(io.stderr_child, io.stderr_parent); !s) return s.error();
+  return make_output(io.stderr_child, io.stderr_parent);
+}
+
+// The stdio pipes (none for a terminal: make_plan opens the pty once the
+// user is known) and the pipes to the reaper.
+Result<Plumbing> make_plumbing(const Spec& spec) {
+  Plumbing io;
+  if (!spec.terminal) {
+    if (auto s = make_stdio(spec.stdin_open, io); !s) return s.error();
+  }
   auto report = make_pipe();
   if (!report) return report.error();
   io.report_read = std::move(report->read);
@@ -232,12 +256,8 @@ Result<Plumbing> make_plumbing(bool stdin_open) {
   return io;
 }
 
-Result<detail::ChildPlan> make_plan(const Spec& spec, const Limits& rlimits, const Plumbing& io) {
+Result<detail::ChildPlan> make_plan(const Spec& spec, const Limits& rlimits, Plumbing& io) {
   detail::ChildPlan plan;
-  plan.stdin_fd = io.stdin_child.get();
-  plan.stdout_fd = io.stdout_child.get();
-  plan.stderr_fd = io.stderr_child.get();
-  plan.report_fd = io.report_write.get();
   plan.parent = ::getpid();
   plan.new_session = detail::has_terminal();
   detail::add_limits(rlimits, plan);
@@ -250,6 +270,13 @@ Result<detail::ChildPlan> make_plan(const Spec& spec, const Limits& rlimits, con
   if (spec.run_as) {
     if (auto s = detail::resolve_user(*spec.run_as, plan); !s) return s.error();
   }
+  if (spec.terminal) {
+    if (auto s = make_terminal(spec, plan, io); !s) return s.error();
+  }
+  plan.stdin_fd = io.stdin_child.get();
+  plan.stdout_fd = io.stdout_child.get();
+  plan.stderr_fd = io.stderr_child.get();
+  plan.report_fd = io.report_write.get();
   return plan;
 }
 
@@ -268,7 +295,7 @@ std::optional<detail::SetupFailure> read_report(const UniqueFd& fd) {
 Result<Process> detail::spawn_with_mode(const Spec& spec, ForkMode mode) {
   auto image = reaper_image_fd();
   if (!image) return image.error();
-  auto io = make_plumbing(spec.stdin_open);
+  auto io = make_plumbing(spec);
   if (!io) return io.error();
   // Where the command has a cgroup, its memory and process limits may be the
   // group's (per command) instead of rlimits (per process, per user).
@@ -319,6 +346,7 @@ Result<Process> detail::spawn_with_mode(const Spec& spec, ForkMode mode) {
   impl->stdin_w = std::move(io->stdin_parent);
   impl->stdout_r = std::move(io->stdout_parent);
   impl->stderr_r = std::move(io->stderr_parent);
+  impl->terminal = spec.terminal.has_value();
   return Process(std::move(impl));
 }
 
@@ -339,6 +367,7 @@ int Process::pid_fd() const { return impl_ ? impl_->events.get() : -1; }
 
 void Process::close_stdout() {
   impl_->stdout_r.reset();
+  if (impl_->terminal) impl_->stdin_w.reset();
   impl_->reap_when_done();
 }
 
@@ -348,6 +377,11 @@ void Process::close_stderr() {
 }
 
 void Process::close_stdin() { impl_->stdin_w.reset(); }
+
+Status Process::set_window(const Terminal& size) {
+  if (!impl_->terminal || !impl_->stdout_r.valid()) return Status::success();
+  return detail::set_window(impl_->stdout_r.get(), size);
+}
 
 void Process::signal_group(int signo) {
   if (impl_->status || signo <= 0 || signo > 255) return;

@@ -83,6 +83,10 @@ std::string args_denial(const Rule& rule, ArgsOutcome outcome, const Request& wh
 }  // namespace
 
 std::optional<std::string> malformed(const Request& what) {
+  if (what.login) {
+    if (!what.tty) return "a login shell needs a terminal";
+    return std::nullopt;
+  }
   if (what.shell) {
     if (what.command.find('\0') != std::string::npos) return "shell command contains a NUL byte";
     return std::nullopt;
@@ -139,6 +143,18 @@ RuleEval evaluate(const Rule& rule, const Identity& who, const Request& what,
   if (!via) return ev;
   ev.identity_via = std::move(*via);
   ev.progress = Progress::kIdentity;
+  if (what.tty && !rule.tty) {
+    ev.denial = "rule '" + rule.name + "' does not allow terminals (tty = true)";
+    return ev;
+  }
+  if (what.login) {
+    if (rule.shell) {
+      ev.progress = Progress::kAllowed;
+    } else {
+      ev.denial = "rule '" + rule.name + "' does not allow a login shell (it needs shell = true)";
+    }
+    return ev;
+  }
   if (what.shell) {
     if (rule.shell) {
       ev.progress = Progress::kAllowed;

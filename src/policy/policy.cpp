@@ -19,6 +19,7 @@ Decision allowed_by(const Rule& rule, const detail::RuleEval& ev) {
   d.rule = rule.name;
   d.reason = "allowed by rule '" + rule.name + "' (" + ev.identity_via + ")";
   d.linger = rule.linger;
+  d.record_input = rule.record_input;
   d.run_as = rule.run_as;
   d.timeout_s = rule.timeout_s;
   d.max_output = rule.max_output;
@@ -36,13 +37,15 @@ Decision denied(std::string rule, std::string reason) {
 }
 
 std::string describe_request(const Request& what) {
-  if (what.shell) return "shell " + detail::quote(what.command);
+  if (what.login) return "a login shell on a terminal";
+  const std::string on = what.tty ? " on a terminal" : "";
+  if (what.shell) return "shell " + detail::quote(what.command) + on;
   std::string out = "argv [";
   for (std::size_t i = 0; i < what.argv.size(); ++i) {
     if (i > 0) out += ", ";
     out += detail::quote(what.argv[i]);
   }
-  return out + "]";
+  return out + "]" + on;
 }
 
 // ['a b', ''] : each item quoted, so that no two lists read the same.
@@ -87,6 +90,12 @@ std::string explain_rule(const Rule& rule, const detail::RuleEval& ev, const Req
   using detail::Progress;
   if (ev.progress == Progress::kNoIdentity) return "identity does not match -> skip";
   std::string out = "identity matches (" + ev.identity_via + "); ";
+  if (what.tty && !rule.tty) return out + "terminals not allowed (no tty = true) -> no";
+  if (what.tty) out += "terminals allowed; ";
+  if (what.login) {
+    return out + (rule.shell ? "login shell allowed (shell = true) -> ALLOW"
+                             : "login shell not allowed (no shell = true) -> no");
+  }
   if (what.shell) {
     return out +
            (rule.shell ? "shell commands allowed -> ALLOW" : "shell commands not allowed -> no");
@@ -145,7 +154,7 @@ Decision Policy::decide(const Identity& who, const Request& what) const {
     d.reason = kAllowAllReason;
     return d;
   }
-  const std::string joined = what.shell ? std::string() : detail::join_args(what);
+  const std::string joined = what.shell || what.login ? std::string() : detail::join_args(what);
   const Rule* closest = nullptr;
   detail::RuleEval closest_ev;
   for (const Rule& rule : rules_) {
@@ -167,7 +176,7 @@ std::vector<std::string> Policy::explain(const Identity& who, const Request& wha
     lines.push_back(kAllowAllReason);
   } else if (!detail::malformed(what)) {
     // The same walk as decide(): rules after the deciding one are never read.
-    const std::string joined = what.shell ? std::string() : detail::join_args(what);
+    const std::string joined = what.shell || what.login ? std::string() : detail::join_args(what);
     bool decided = false;
     for (const Rule& rule : rules_) {
       std::string line =

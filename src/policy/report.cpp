@@ -29,7 +29,8 @@ bool shadows(const Rule& first, const Rule& later) {
                                (first.args_patterns == later.args_patterns &&
                                 first.arg_list_patterns == later.arg_list_patterns)));
   const bool files = subset(later.put, first.put) && subset(later.get, first.get);
-  return identity && programs && files && (!later.shell || first.shell);
+  return identity && programs && files && (!later.shell || first.shell) &&
+         (!later.tty || first.tty);
 }
 
 std::string at_line(const Rule& rule) {
@@ -89,6 +90,12 @@ void lint_rule(const Rule& rule, bool running_as_root, std::vector<std::string>&
                   " allows shell commands: a shell can run any program, so 'allow' and 'args' "
                   "do not limit it");
   }
+  if (rule.record_input && !rule.tty) {
+    out.push_back(name + " sets record_input without tty = true: it records nothing");
+  }
+  if (rule.tty && rule.shell) {
+    out.push_back(name + " allows login shells on a terminal (tty and shell)");
+  }
   if (rule.run_as == "root") {
     out.push_back(name + " runs commands as root (run_as = \"root\")");
   } else if (running_as_root && !rule.run_as) {
@@ -129,6 +136,7 @@ std::string summarize(const Rule& r) {
   if (!r.put.empty()) out += "; put " + detail::list(r.put);
   if (!r.get.empty()) out += "; get " + detail::list(r.get);
   if (r.linger) out += "; linger";
+  if (r.tty) out += r.record_input ? "; tty (recorded with input)" : "; tty (recorded)";
   out += "; run_as " + (r.run_as ? *r.run_as : std::string("(server's user)"));
   if (r.timeout_s) out += "; timeout " + std::to_string(*r.timeout_s) + "s";
   if (r.max_output) out += "; max_output " + detail::format_size(*r.max_output);

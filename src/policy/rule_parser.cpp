@@ -198,13 +198,14 @@ class RuleParser {
     if (k == "arg_lists") return parse_arg_lists(value);
     if (k == "umask") return parse_umask(value);
     if (k == "limits") return parse_limits(value);
-    if (k == "shell" || k == "linger" || k == "run_as" || k == "timeout" || k == "max_output" ||
-        k == "cwd") {
+    if (k == "shell" || k == "linger" || k == "tty" || k == "record_input" || k == "run_as" ||
+        k == "timeout" || k == "max_output" || k == "cwd") {
       return parse_scalar(k, value);
     }
     return fail(key.source(),
                 "unknown key '" + escape(k) +
-                    "' (known: name, cn, ou, allow, args, arg_lists, shell, linger, put, get, "
+                    "' (known: name, cn, ou, allow, args, arg_lists, shell, linger, tty, "
+                    "record_input, put, get, "
                     "run_as, timeout, max_output, cwd, umask, limits)");
   }
 
@@ -293,10 +294,13 @@ class RuleParser {
 };
 
 Status RuleParser::parse_scalar(std::string_view key, const toml::node& value) {
-  if (key == "shell" || key == "linger") {
+  if (key == "shell" || key == "linger" || key == "tty" || key == "record_input") {
     const auto* b = value.as_boolean();
     if (b == nullptr) return key_fail(value, key, "must be true or false");
-    (key == "shell" ? rule_.shell : rule_.linger) = b->get();
+    (key == "shell"    ? rule_.shell
+     : key == "linger" ? rule_.linger
+     : key == "tty"    ? rule_.tty
+                       : rule_.record_input) = b->get();
   } else if (key == "run_as") {
     const auto* s = value.as_string();
     if (s == nullptr || s->get().empty()) return key_fail(value, key, "must be a user name");

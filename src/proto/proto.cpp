@@ -26,6 +26,9 @@ bool is_known_type(std::uint8_t type) {
     case FrameType::kPut:
     case FrameType::kGet:
     case FrameType::kData:
+    case FrameType::kTerminal:
+    case FrameType::kWindow:
+    case FrameType::kTty:
     case FrameType::kFile:
     case FrameType::kEntry:
     case FrameType::kStarted:
@@ -56,6 +59,12 @@ std::string_view type_name(FrameType type) {
       return "file";
     case FrameType::kEntry:
       return "entry";
+    case FrameType::kTerminal:
+      return "terminal";
+    case FrameType::kWindow:
+      return "window";
+    case FrameType::kTty:
+      return "tty";
     case FrameType::kStarted:
       return "started";
     case FrameType::kStdout:

@@ -47,6 +47,9 @@ class Loop {
   void escalate(const char* why);
   void learn_status();
   void on_frames();
+  bool on_terminal_frame(const proto::Frame& f);
+  void record(bool input, std::string_view bytes);
+  void protocol_failure(const std::string& what);
   void on_socket_readable();
   void on_session_ended();
   void pump_pipe(bool is_stdout);
@@ -113,12 +116,12 @@ void Loop::on_frames() {
   for (;;) {
     const auto st = ch_.next(f);
     if (st == proto::Decoder::State::kNeedMore) return;
-    if (st == proto::Decoder::State::kError) {
-      ch_.send(proto::FrameType::kError,
-               proto::encode(proto::ErrorInfo{proto::ErrorCode::kProtocol, ch_.decode_error()}));
-      return fail_session({EndKind::kProtocolError, ch_.decode_error()});
+    if (st == proto::Decoder::State::kError) return protocol_failure(ch_.decode_error());
+    if (lim_.terminal && on_terminal_frame(f)) {
+      if (!session_ok_) return;
+      continue;
     }
-    if (f.type == proto::FrameType::kStdin) {
+    if (f.type == proto::FrameType::kStdin && !lim_.terminal) {
       if (f.payload.empty()) {
         stdin_eof_ = true;
       } else if (!stdin_eof_ && proc_.stdin_fd() >= 0) {
@@ -128,21 +131,57 @@ void Loop::on_frames() {
     }
     if (f.type == proto::FrameType::kSignal) {
       auto sig = proto::decode_signal(f.payload);
-      if (!sig) {
-        ch_.send(proto::FrameType::kError,
-                 proto::encode(proto::ErrorInfo{proto::ErrorCode::kProtocol, sig.message()}));
-        return fail_session({EndKind::kProtocolError, sig.message()});
-      }
+      if (!sig) return protocol_failure(sig.message());
       if (held_signals_.empty()) held_since_ = Clock::now();
       held_signals_.push_back(*sig);
       continue;
     }
-    const std::string what = f.type == proto::FrameType::kExec
-                                 ? "a command is already running"
-                                 : "unexpected " + std::string(proto::type_name(f.type)) + " frame";
-    ch_.send(proto::FrameType::kError,
-             proto::encode(proto::ErrorInfo{proto::ErrorCode::kProtocol, what}));
-    return fail_session({EndKind::kProtocolError, what});
+    const bool request = f.type == proto::FrameType::kExec || f.type == proto::FrameType::kTerminal;
+    return protocol_failure(request
+                                ? "a command is already running"
+                                : "unexpected " + std::string(proto::type_name(f.type)) + " frame");
+  }
+}
+
+void Loop::protocol_failure(const std::string& what) {
+  ch_.send(proto::FrameType::kError,
+           proto::encode(proto::ErrorInfo{proto::ErrorCode::kProtocol, what}));
+  fail_session({EndKind::kProtocolError, what});
+}
+
+// A terminal's keystrokes and window size; false for other frames.
+bool Loop::on_terminal_frame(const proto::Frame& f) {
+  if (f.type == proto::FrameType::kTty) {
+    if (proc_.stdin_fd() >= 0) {
+      if (lim_.record_input) record(true, f.payload);
+      stdin_buf_.append(f.payload);
+    }
+    return true;
+  }
+  if (f.type != proto::FrameType::kWindow) return false;
+  auto size = proto::decode_window(f.payload);
+  if (!size) {
+    protocol_failure(size.message());
+    return true;
+  }
+  (void)proc_.set_window(
+      {static_cast<unsigned short>(size->rows), static_cast<unsigned short>(size->cols)});
+  if (lim_.recording != nullptr && !out_.recording_error) {
+    if (auto s = lim_.recording->resize(size->cols, size->rows); !s) {
+      out_.recording_error = s.message();
+      escalate("recording");
+    }
+  }
+  return true;
+}
+
+// Fails closed: a recording that cannot be written ends the command.
+void Loop::record(bool input, std::string_view bytes) {
+  if (lim_.recording == nullptr || out_.recording_error) return;
+  auto s = input ? lim_.recording->input(bytes) : lim_.recording->output(bytes);
+  if (!s) {
+    out_.recording_error = s.message();
+    escalate("recording");
   }
 }
 
@@ -184,11 +223,14 @@ std::size_t Loop::pump_pipe_once(bool is_stdout) {
     return 0;
   }
   std::string_view data;
-  const auto type = is_stdout ? proto::FrameType::kStdout : proto::FrameType::kStderr;
+  const auto type = lim_.terminal ? proto::FrameType::kTty
+                    : is_stdout   ? proto::FrameType::kStdout
+                                  : proto::FrameType::kStderr;
   const ssize_t n = ch_.send_from_fd(fd, type, lim_.max_output - used, &data);
   if (n > 0) {
     (is_stdout ? out_.stdout_bytes : out_.stderr_bytes) += static_cast<std::uint64_t>(n);
     (is_stdout ? sha_out_ : sha_err_).update(data);
+    record(false, data);
     return static_cast<std::size_t>(n);
   }
   if (n == 0 || errno != EAGAIN) is_stdout ? proc_.close_stdout() : proc_.close_stderr();
@@ -365,6 +407,10 @@ CommandOutcome Loop::outcome() {
     e.code = status_ ? status_->code : 0;
   }
   if (truncated_) e.message = "output cut at " + std::to_string(lim_.max_output) + " bytes";
+  if (out_.recording_error) {
+    e = proto::ExitInfo{proto::ExitKind::kFailed, 0, 0, truncated_,
+                        "the server cannot write the session recording, so it ended the command"};
+  }
   return out_;
 }
 

@@ -13,6 +13,7 @@
 #include "trex/channel.hpp"
 #include "trex/exec.hpp"
 #include "trex/proto.hpp"
+#include "trex/recording.hpp"
 
 namespace trex::server {
 
@@ -47,6 +48,13 @@ struct CommandLimits {
   // The session's registration: once it is ended (its certificate no longer
   // valid), the command is killed as on client loss, after an error frame.
   const LiveSession* live = nullptr;
+  // A terminal session: output and input travel as tty frames, window frames
+  // resize the pty, and every byte shown goes to `recording` first (its
+  // input too with record_input); a recording that cannot be written ends
+  // the command (fails closed).
+  bool terminal = false;
+  bool record_input = false;
+  audit::Recording* recording = nullptr;
 };
 
 struct CommandOutcome {
@@ -62,7 +70,8 @@ struct CommandOutcome {
     return session_end && (session_end->kind == EndKind::kProtocolError ||
                            session_end->kind == EndKind::kCertificate);
   }
-  int lingered = 0;  // processes left running (linger)
+  int lingered = 0;                            // processes left running (linger)
+  std::optional<std::string> recording_error;  // the recording failed: the command was ended
 };
 
 CommandOutcome run_command(Channel& channel, exec::Process& process, const CommandLimits& limits);

@@ -1,6 +1,7 @@
 #include "server/plan.hpp"
 
 #include <algorithm>
+#include <ctime>
 
 namespace trex::server {
 namespace {
@@ -44,6 +45,64 @@ CommandPlan plan_command(const proto::ExecRequest& req, const policy::Decision& 
   spec.limits = d.limits;
   spec.stdin_open = req.stdin_open;
   return {std::move(spec), limits_for(req, d, cfg)};
+}
+
+CommandPlan plan_terminal(const proto::TerminalRequest& req, const policy::Decision& d,
+                          const Account& acct, const Requester& who,
+                          const config::ServerConfig& cfg) {
+  proto::ExecRequest exec = req.command.value_or(proto::ExecRequest{});
+  exec.stdin_open = true;
+  CommandPlan plan = plan_command(exec, d, acct, who, cfg);
+  if (!req.command) {
+    const auto slash = acct.shell.rfind('/');
+    plan.spec.program = acct.shell;
+    plan.spec.argv = {"-" + acct.shell.substr(slash == std::string::npos ? 0 : slash + 1)};
+    plan.spec.cwd = d.cwd.value_or(acct.home);
+    plan.spec.env.push_back("SHELL=" + acct.shell);
+  }
+  plan.spec.env.push_back("TERM=" + (req.term.empty() ? std::string("dumb") : req.term));
+  plan.spec.terminal = exec::Terminal{static_cast<unsigned short>(req.size.rows),
+                                      static_cast<unsigned short>(req.size.cols)};
+  // A client that knows no size (not on a terminal) gets the classic one.
+  if (plan.spec.terminal->rows == 0 || plan.spec.terminal->cols == 0) {
+    plan.spec.terminal = exec::Terminal{};
+  }
+  plan.limits.terminal = true;
+  plan.limits.record_input = d.record_input;
+  return plan;
+}
+
+audit::CommandText command_text(const proto::TerminalRequest& req, const Account& acct) {
+  if (req.command) return command_text(*req.command);
+  return {false, {acct.shell}, {}};
+}
+
+audit::Json terminal_audit(const proto::TerminalRequest& req) {
+  return audit::Json{{"term", req.term},
+                     {"rows", req.size.rows},
+                     {"cols", req.size.cols},
+                     {"login", !req.command}};
+}
+
+std::string recording_name(const std::string& id, std::int64_t now) {
+  const std::time_t t = static_cast<std::time_t>(now);
+  std::tm tm{};
+  ::gmtime_r(&t, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm);
+  return "tty-" + std::string(stamp) + "-" + id + ".cast";
+}
+
+policy::Request policy_request(const proto::TerminalRequest& req) {
+  policy::Request r;
+  if (req.command) {
+    r.shell = req.command->shell;
+    r.argv = req.command->argv;
+    r.command = req.command->command;
+  }
+  r.tty = true;
+  r.login = !req.command;
+  return r;
 }
 
 audit::CommandText command_text(const proto::ExecRequest& req) {

@@ -19,6 +19,7 @@ namespace trex::server {
 // The user a command runs as: its name and a home that exists ("/" if not).
 struct Account {
   std::string name, home;
+  std::string shell = "/bin/sh";  // its login shell
 };
 
 // Who asks, for the command's environment.
@@ -36,6 +37,22 @@ CommandPlan plan_command(const proto::ExecRequest& request, const policy::Decisi
                          const Account& account, const Requester& who,
                          const config::ServerConfig& config);
 
+// A terminal session: the command (or with none the account's login shell,
+// argv[0] "-NAME" as login(1) gives it, in its home) on a pty of the
+// request's size, with TERM.
+CommandPlan plan_terminal(const proto::TerminalRequest& request, const policy::Decision& decision,
+                          const Account& account, const Requester& who,
+                          const config::ServerConfig& config);
+
 audit::CommandText command_text(const proto::ExecRequest& request);
+// The audit's view of a terminal request; a login shell is its program's path.
+audit::CommandText command_text(const proto::TerminalRequest& request, const Account& account);
+// exec_start's `tty`: {term, rows, cols, login}.
+audit::Json terminal_audit(const proto::TerminalRequest& request);
+// The recording's file name for command `id` started at `now` (Unix time):
+// tty-YYYYMMDDTHHMMSSZ-ID.cast, unique across restarts that reuse ids.
+std::string recording_name(const std::string& id, std::int64_t now);
+// The policy's view of a terminal request.
+policy::Request policy_request(const proto::TerminalRequest& request);
 
 }  // namespace trex::server

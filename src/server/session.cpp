@@ -27,12 +27,13 @@ Account account_for(const std::optional<std::string>& run_as) {
   } else {
     getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &found);
   }
-  if (found == nullptr) return {run_as.value_or(std::to_string(geteuid())), "/"};
+  if (found == nullptr) return {run_as.value_or(std::to_string(geteuid())), "/", "/bin/sh"};
   // Accounts like nobody have a home that does not exist (/nonexistent).
   struct stat st {};
   const bool home_ok =
       found->pw_dir != nullptr && ::stat(found->pw_dir, &st) == 0 && S_ISDIR(st.st_mode);
-  return {found->pw_name, home_ok ? found->pw_dir : "/"};
+  const bool has_shell = found->pw_shell != nullptr && found->pw_shell[0] == '/';
+  return {found->pw_name, home_ok ? found->pw_dir : "/", has_shell ? found->pw_shell : "/bin/sh"};
 }
 
 // Resolves a bare program name on PATH, then starts the process.
@@ -64,8 +65,25 @@ audit::ExecEnd end_record(std::uint64_t conn, std::string id, std::string cn,
   end.truncated = e.truncated;
   end.lingered = out.lingered;
   if (out.session_end) end.ended_by = out.session_end->text();
+  if (out.recording_error) end.error = "recording: " + *out.recording_error;
   return end;
 }
+
+std::string directory_of(const std::string& path) {
+  const auto slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// What launch() needs, whichever request it came from.
+struct Prepared {
+  CommandPlan plan;
+  audit::CommandText text;
+  bool shell = false;
+  audit::Json tty;  // a terminal session's exec_start field; null otherwise
+  std::string rule;
+  const proto::TerminalRequest* terminal = nullptr;  // a terminal session's request
+};
 
 class Session {
  public:
@@ -103,6 +121,11 @@ class Session {
   // Each returns why the session must end, or nothing to go on.
   std::optional<SessionEnd> handle_exec(const std::string& payload);
   std::optional<SessionEnd> run_approved(const proto::ExecRequest& req, const policy::Decision& d);
+  std::optional<SessionEnd> handle_terminal(const std::string& payload);
+  std::optional<SessionEnd> launch(const std::string& id, const Account& acct, Prepared& p);
+  std::optional<audit::Recording> open_recording(const std::string& id, const exec::Terminal& size,
+                                                 const std::string& term);
+  std::string next_id() { return std::to_string(conn_) + "." + std::to_string(++commands_); }
   void announce_started(const std::string& id);
   using Clock = std::chrono::steady_clock;
   SessionEnd wait_for_frames();
@@ -140,17 +163,53 @@ class Session {
 // Decide (done by the caller), plan, record, act, record.
 std::optional<SessionEnd> Session::run_approved(const proto::ExecRequest& req,
                                                 const policy::Decision& d) {
-  const std::string id = std::to_string(conn_) + "." + std::to_string(++commands_);
+  const std::string id = next_id();
   const Account acct = account_for(d.run_as);
-  auto plan = plan_command(req, d, acct, {who_.cn, conn_}, st_.config);
+  Prepared p{plan_command(req, d, acct, {who_.cn, conn_}, st_.config),
+             command_text(req),
+             req.shell,
+             nullptr,
+             d.rule,
+             nullptr};
+  return launch(id, acct, p);
+}
+
+// The recording of terminal command `id`, beside the audit trail; nothing
+// (after telling the client and auditing why) when it cannot be created.
+std::optional<audit::Recording> Session::open_recording(const std::string& id,
+                                                        const exec::Terminal& size,
+                                                        const std::string& term) {
+  const auto now = std::chrono::system_clock::now();
+  const std::int64_t unix_now =
+      std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  auto rec =
+      audit::Recording::create(directory_of(st_.config.audit_path()), recording_name(id, unix_now),
+                               {size.cols, size.rows, unix_now, term});
+  if (rec) return std::move(*rec);
+  st_.log->error("conn {}: {}", conn_, rec.message());
+  if (record_or_refuse(audit::ExecEnd::not_started(conn_, id, who_.cn, rec.message()))) {
+    send_exit(
+        {proto::ExitKind::kFailed, 0, 0, false, "the server cannot write the session recording"});
+  }
+  return std::nullopt;
+}
+
+std::optional<SessionEnd> Session::launch(const std::string& id, const Account& acct, Prepared& p) {
+  auto& plan = p.plan;
   plan.limits.stop_fd = st_.stop_fd.get();
   plan.limits.hard_stop_fd = st_.hard_stop_fd.get();
   plan.limits.live = &live_;
-  if (!record_or_refuse(audit::ExecStart{conn_, id, who_.cn, command_text(req), plan.spec.cwd,
-                                         acct.name, d.rule})) {
+  if (!record_or_refuse(
+          audit::ExecStart{conn_, id, who_.cn, p.text, plan.spec.cwd, acct.name, p.rule, p.tty})) {
     return std::nullopt;
   }
-  auto proc = start_process(plan.spec, req.shell);
+  std::optional<audit::Recording> recording;
+  if (plan.spec.terminal) {
+    recording = open_recording(id, *plan.spec.terminal, p.terminal->term);
+    if (!recording) return std::nullopt;
+    plan.limits.recording = &*recording;
+  }
+  auto proc = start_process(plan.spec, p.shell);
   if (!proc) {
     if (record_or_refuse(audit::ExecEnd::not_started(conn_, id, who_.cn, proc.message()))) {
       send_exit({proto::ExitKind::kNotFound, 127, 0, false, proc.message()});
@@ -158,8 +217,15 @@ std::optional<SessionEnd> Session::run_approved(const proto::ExecRequest& req,
     return std::nullopt;
   }
   announce_started(id);
-  const auto out = run_command(ch_, *proc, plan.limits);
-  const auto end = end_record(conn_, id, who_.cn, out);
+  auto out = run_command(ch_, *proc, plan.limits);
+  std::optional<audit::RecordingInfo> recorded;
+  if (recording) {
+    auto info = recording->finish();
+    if (!info && !out.recording_error) out.recording_error = info.message();
+    if (info) recorded = std::move(*info);
+  }
+  auto end = end_record(conn_, id, who_.cn, out);
+  end.recording = std::move(recorded);
   // After a protocol error or a certificate found no longer valid, the error
   // frame was the session's last word.
   if (out.error_sent()) {
@@ -168,6 +234,31 @@ std::optional<SessionEnd> Session::run_approved(const proto::ExecRequest& req,
     send_exit(out.exit);
   }
   return out.session_end;
+}
+
+std::optional<SessionEnd> Session::handle_terminal(const std::string& payload) {
+  auto req = proto::decode_terminal(payload);
+  if (!req) {
+    return end_with_error(proto::ErrorCode::kProtocol, {EndKind::kProtocolError, req.message()},
+                          req.message());
+  }
+  const auto decision = st_.policy()->decide(who_, policy_request(*req));
+  const Account acct = account_for(decision.run_as);
+  if (!decision.allowed) {
+    if (record_or_refuse(audit::ExecDenied{conn_, who_.cn, command_text(*req, acct), decision.rule,
+                                           decision.reason})) {
+      send_exit({proto::ExitKind::kDenied, 0, 0, false, decision.reason});
+    }
+    return std::nullopt;
+  }
+  const std::string id = next_id();
+  Prepared p{plan_terminal(*req, decision, acct, {who_.cn, conn_}, st_.config),
+             command_text(*req, acct),
+             req->command && req->command->shell,
+             terminal_audit(*req),
+             decision.rule,
+             &*req};
+  return launch(id, acct, p);
 }
 
 void Session::announce_started(const std::string& id) {
@@ -197,18 +288,24 @@ std::optional<SessionEnd> Session::handle_exec(const std::string& payload) {
   return run_approved(*req, decision);
 }
 
-// A request (exec, put, get) is served; stdin, a signal or a put's data that
-// raced the end of the last request (a put refused midway) is too late and
-// dropped. Before any request there is nothing they could have raced.
+bool is_request(proto::FrameType t) {
+  return t == proto::FrameType::kExec || t == proto::FrameType::kPut ||
+         t == proto::FrameType::kGet || t == proto::FrameType::kTerminal;
+}
+
+// A request (exec, terminal, put, get) is served; stdin, a signal, a put's
+// data or a terminal's keys or size that raced the end of the last request
+// (a put refused midway) is too late and dropped. Before any request there
+// is nothing they could have raced.
 std::optional<SessionEnd> Session::on_frame(const proto::Frame& f) {
-  if (f.type == proto::FrameType::kExec || f.type == proto::FrameType::kPut ||
-      f.type == proto::FrameType::kGet) {
+  if (is_request(f.type)) {
     // Checked here too: a client that keeps the socket busy skips the poll.
     if (live_.why()) return end_for_certificate();
     seen_exec_ = true;
     TransferContext files{st_, ch_, who_, conn_, commands_};
-    auto end =
-        f.type == proto::FrameType::kExec ? handle_exec(f.payload) : serve_transfer(files, f);
+    auto end = f.type == proto::FrameType::kExec       ? handle_exec(f.payload)
+               : f.type == proto::FrameType::kTerminal ? handle_terminal(f.payload)
+                                                       : serve_transfer(files, f);
     if (end) return end;
     if (!ch_.flush_all(std::chrono::seconds(st_.config.idle_timeout))) {
       return SessionEnd{EndKind::kClientGone, {}};
@@ -217,7 +314,9 @@ std::optional<SessionEnd> Session::on_frame(const proto::Frame& f) {
     return std::nullopt;
   }
   const bool late_input = f.type == proto::FrameType::kStdin ||
-                          f.type == proto::FrameType::kSignal || f.type == proto::FrameType::kData;
+                          f.type == proto::FrameType::kSignal ||
+                          f.type == proto::FrameType::kData || f.type == proto::FrameType::kTty ||
+                          f.type == proto::FrameType::kWindow;
   if (late_input && seen_exec_) return std::nullopt;
   const std::string what = "unexpected " + std::string(proto::type_name(f.type)) + " frame" +
                            (late_input ? " before any command" : "");
@@ -255,8 +354,7 @@ SessionEnd Session::wait_for_frames() {
                             {EndKind::kProtocolError, ch_.decode_error()}, ch_.decode_error());
     }
     if (state == proto::Decoder::State::kFrame) {
-      const bool request = f.type == proto::FrameType::kExec || f.type == proto::FrameType::kPut ||
-                           f.type == proto::FrameType::kGet;
+      const bool request = is_request(f.type);
       if (auto end = on_frame(f)) return *end;
       if (request) idle_deadline = Clock::now() + idle;
       continue;

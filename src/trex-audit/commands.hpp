@@ -43,6 +43,19 @@ struct ShowOptions {
 // With `expect`, the trail must reach that record with that hash.
 int run_verify(const Trail& trail, const Query& window, const std::optional<Anchor>& expect);
 
+// Checks every recording an exec_end names against its digest; one line per
+// missing or changed one on stderr. 0 when all match.
+int check_recordings(const Trail& trail);
+
+struct PlayOptions {
+  std::string id;         // a command id (the last such in the trail) or a recording's name
+  double speed = 1;       // > 0
+  double idle_limit = 0;  // seconds; 0: none
+};
+// Writes the recording's screen to stdout at its pace. 1 when there is none,
+// or when it does not match its digest (it still plays, after a warning).
+int run_play(const Trail& trail, const PlayOptions& options);
+
 // FILE arguments as one chain per trail: a file and its rotated FILE.N, oldest
 // first, named after their folder (HOST for HOST/audit.jsonl).
 struct HostTrail {

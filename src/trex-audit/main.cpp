@@ -21,6 +21,7 @@ struct Args {
   std::string log_dir, since, until, format = "table", html;
   bool utc = false;
   cli::ShowOptions show;
+  cli::PlayOptions play;
 };
 
 // Parses --since/--until; one clear line on a bad value.
@@ -177,6 +178,26 @@ CLI::App* add_report(CLI::App& app, Args& a) {
   return report;
 }
 
+CLI::App* add_play(CLI::App& app, Args& a) {
+  auto* play = app.add_subcommand(
+      "play", "replay a terminal session's recording (trex -t) at its pace, after checking it");
+  play->add_option("ID", a.play.id,
+                   "the command's id (as trex -v and show print it) or the "
+                   "recording's file name")
+      ->required();
+  play->add_option("--speed", a.play.speed, "N times faster (default 1)")
+      ->check(CLI::PositiveNumber)
+      ->type_name("N");
+  play->add_option("--idle-limit", a.play.idle_limit, "pauses last at most S seconds")
+      ->check(CLI::NonNegativeNumber)
+      ->type_name("S");
+  play->add_option("--log-dir", a.log_dir,
+                   "trexd's log directory (default: $TREX_LOG_DIR, else ./log, else /var/log/trex)")
+      ->type_name("DIR");
+  play->add_option("--file", a.files, "audit files to look in, oldest first")->type_name("FILE");
+  return play;
+}
+
 }  // namespace
 
 int run(int argc, char** argv) {
@@ -198,6 +219,7 @@ int run(int argc, char** argv) {
   add_common(stats, a);
   add_filters(stats, a);
   auto* report = add_report(app, a);
+  auto* play = add_play(app, a);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -212,8 +234,11 @@ int run(int argc, char** argv) {
   if (verify->parsed()) {
     std::optional<trex::audit::Anchor> expect;
     if (!expect_of(a, expect)) return cli::kUsage;
-    return cli::run_verify(*trail, a.show.query, expect);
+    const int chain = cli::run_verify(*trail, a.show.query, expect);
+    const int recordings = cli::check_recordings(*trail);
+    return std::max(chain, recordings);
   }
+  if (play->parsed()) return cli::run_play(*trail, a.play);
   if (stats->parsed()) return cli::run_stats(*trail, a.show.query, a.show.format);
   if (report->parsed()) return cli::run_report(*trail, a.show.query, a.html);
   return a.show.follow ? cli::run_follow(*trail, a.show) : cli::run_show(*trail, a.show);

@@ -64,6 +64,14 @@ trex::client::RunLimits run_limits(const trex::client::Args& args, bool fan_out)
 
 // Interactive mode on one session. Returns trex's exit status.
 int interactive(const trex::client::Args& args, std::shared_ptr<trex::tls::Context> ctx);
+// The same on a session already open.
+int interactive_on(const trex::client::Args& args, trex::client::Session& session);
+// A terminal session (trex -t, or trex HOST alone on a terminal: then a
+// policy that allows no terminal falls back to interactive mode). Returns
+// trex's exit status.
+int terminal(const trex::client::Args& args, std::shared_ptr<trex::tls::Context> ctx);
+// -v: where trex connected, whom it found there and how.
+void describe_session(const trex::client::Session& s);
 // trex put / trex get on one session. Returns the largest status.
 int transfer(const trex::client::Args& args, std::shared_ptr<trex::tls::Context> ctx);
 // Fan-out over several hosts. Returns the largest status.

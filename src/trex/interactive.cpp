@@ -27,8 +27,13 @@ int interactive(const trex::client::Args& args, std::shared_ptr<trex::tls::Conte
   auto session = trex::client::Session::open(std::move(ctx), *target,
                                              std::chrono::seconds(args.connect_timeout));
   if (!session) return fail(session.message());
+  return interactive_on(args, *session);
+}
+
+int interactive_on(const trex::client::Args& args, trex::client::Session& session_ref) {
+  auto* session = &session_ref;
   install_interrupt_handler();
-  LineReader reader("trex " + target->host + "$ ");
+  LineReader reader("trex " + session->target().host + "$ ");
   trex::client::StdOutput out;
   int last = 0;
   for (;;) {

@@ -35,6 +35,8 @@ void on_sigint(int) {
   errno = saved;
 }
 
+}  // namespace
+
 // -v: where trex connected, whom it found there and how. The certificate's
 // fields were checked by the handshake but are still the server's words.
 void describe_session(const trex::client::Session& s) {
@@ -224,6 +226,12 @@ int main(int argc, char** argv) {
   if (args->files != trex::client::FileCommand::kNone) {
     return trex::trex_cli::transfer(*args, *ctx);
   }
-  if (!args->shell && args->argv.empty()) return trex::trex_cli::interactive(*args, *ctx);
+  const bool no_command = !args->shell && args->argv.empty();
+  const bool on_terminal = ::isatty(STDIN_FILENO) != 0 && ::isatty(STDOUT_FILENO) != 0;
+  if (args->tty == trex::client::TtyMode::kForce ||
+      (no_command && on_terminal && args->tty == trex::client::TtyMode::kAuto)) {
+    return trex::trex_cli::terminal(*args, *ctx);
+  }
+  if (no_command) return trex::trex_cli::interactive(*args, *ctx);
   return trex::trex_cli::run_single(*args, *ctx, plan);
 }

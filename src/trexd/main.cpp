@@ -31,6 +31,7 @@ struct Cli {
   std::string explain_cn;
   std::vector<std::string> explain_ou, explain_cmd;
   std::string explain_put, explain_get;  // --put PATH / --get PATH
+  bool explain_tty = false;
 };
 
 // --config is read before the other flags so that flags override the file.
@@ -173,8 +174,12 @@ void add_options(CLI::App& app, Cli& cli) {
                  "with --explain: explain a trex put of this server path instead of a command");
   app.add_option("--get", cli.explain_get,
                  "with --explain: explain a trex get of this server path instead of a command");
+  app.add_flag("--tty", cli.explain_tty,
+               "with --explain: the request is for a terminal (trex -t); without a command, a "
+               "login shell");
   app.footer(
-      "With --explain CN [--ou OU]: -- COMMAND... (or -- -c 'SHELL STRING') is the request to "
+      "With --explain CN [--ou OU] [--tty]: -- COMMAND... (or -- -c 'SHELL STRING') is the request "
+      "to "
       "explain, or --put PATH / --get PATH a file transfer.");
   app.set_version_flag("--version", std::string("trexd ") + TREX_VERSION);
 }
@@ -188,10 +193,11 @@ int explain(const Cli& cli) {
   const trex::policy::Policy& policy = *loaded;
   const trex::policy::Identity who{cli.explain_cn, cli.explain_ou};
   const int transfers = !cli.explain_put.empty() + !cli.explain_get.empty();
-  if (transfers + !cli.explain_cmd.empty() != 1) {
-    std::fprintf(stderr,
-                 "trexd: --explain needs one request: a command after --, --put PATH or "
-                 "--get PATH\n");
+  if (transfers + (!cli.explain_cmd.empty() || cli.explain_tty) != 1) {
+    std::fprintf(
+        stderr,
+        "trexd: --explain needs one request: a command after -- (with --tty: or none, a login "
+        "shell), --put PATH or --get PATH\n");
     return 2;
   }
   if (transfers != 0) {
@@ -203,10 +209,12 @@ int explain(const Cli& cli) {
     return policy.decide_file(who, file).allowed ? 0 : 1;
   }
   trex::policy::Request req;
+  req.tty = cli.explain_tty;
+  req.login = cli.explain_tty && cli.explain_cmd.empty();
   if (cli.explain_cmd.size() == 2 && cli.explain_cmd[0] == "-c") {
     req.shell = true;
     req.command = cli.explain_cmd[1];
-  } else {
+  } else if (!req.login) {
     req.argv = cli.explain_cmd;
   }
   for (const auto& line : policy.explain(who, req)) std::printf("%s\n", line.c_str());

@@ -52,6 +52,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
           std::abort();
         }
       }
+      if (auto t = decode_terminal(f.payload); t.ok()) {
+        auto again = encode(*t);
+        if (!again.ok() || *decode_terminal(*again) != *t) std::abort();
+      }
+      if (auto w = decode_window(f.payload); w.ok()) {
+        if (*decode_window(encode(*w)) != *w) std::abort();
+      }
       (void)decode_signal(f.payload);
     }
   };

@@ -340,7 +340,7 @@ TEST_F(Fanout, ConnectTimeoutBoundsAHostThatDoesNotAnswer) {
 // ---- interactive mode through a pseudo-terminal ---------------------------
 
 TEST_F(Fanout, InteractiveThroughATerminal) {
-  Pty t(s1_->trex_argv("client", {}));
+  Pty t(s1_->trex_argv("client", {}, {"-T"}));  // line mode, not a login shell
   ASSERT_TRUE(t.ok());
   const std::string prompt = "trex 127.0.0.1$ ";
   ASSERT_TRUE(t.expect(prompt, 0)) << t.out();

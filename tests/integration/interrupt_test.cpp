@@ -72,7 +72,7 @@ void Interrupt::interrupt_line(Pty& t, const std::string& line, const std::funct
 }
 
 TEST_F(Interrupt, CtrlCThroughATerminalAtEveryMomentOfACommand) {
-  Pty t(server_->trex_argv("client", {}));
+  Pty t(server_->trex_argv("client", {}, {"-T"}));  // line mode, not a login shell
   ASSERT_TRUE(t.ok());
   ASSERT_TRUE(t.expect(kPrompt, 0)) << t.out();
 

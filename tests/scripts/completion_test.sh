@@ -122,8 +122,8 @@ expect "trexd --crl-dir $work/crls/" "$work/crls/a.d" "$work/crls/b.d"
 expect "trexd --crl $work/crls/c" "$work/crls/c.pem"
 touch "$work/crls/with space.pem"
 expect "trexd --crl $work/crls/w" "$work/crls/with space.pem"
-expect 'trex-audit ' --help --version -h report show stats verify
-for cmd in show stats verify report; do
+expect 'trex-audit ' --help --version -h play report show stats verify
+for cmd in show stats verify report play; do
   "$work/prefix/bin/trex-audit" "$cmd" --help >"$work/audit.help"
   offers_all "trex-audit $cmd -" "$work/audit.help"
 done

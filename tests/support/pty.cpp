@@ -3,6 +3,7 @@
 #include <poll.h>
 #include <pty.h>
 #include <signal.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -13,10 +14,14 @@ namespace trex::testing {
 
 using Clock = std::chrono::steady_clock;
 
-Pty::Pty(const std::vector<std::string>& argv) {
-  pid_ = forkpty(&master_, nullptr, nullptr, nullptr);
+Pty::Pty(const std::vector<std::string>& argv, const std::string& term, unsigned short rows,
+         unsigned short cols) {
+  winsize ws{};
+  ws.ws_row = rows;
+  ws.ws_col = cols;
+  pid_ = forkpty(&master_, nullptr, nullptr, &ws);
   if (pid_ == 0) {
-    setenv("TERM", "dumb", 1);
+    setenv("TERM", term.c_str(), 1);
     std::vector<char*> args;
     for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
     args.push_back(nullptr);
@@ -31,6 +36,13 @@ Pty::~Pty() {
     waitpid(pid_, nullptr, 0);
   }
   if (master_ >= 0) ::close(master_);
+}
+
+void Pty::resize(unsigned short rows, unsigned short cols) {
+  winsize ws{};
+  ws.ws_row = rows;
+  ws.ws_col = cols;
+  ::ioctl(master_, TIOCSWINSZ, &ws);
 }
 
 void Pty::send(const std::string& s) {

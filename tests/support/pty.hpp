@@ -15,13 +15,17 @@ namespace trex::testing {
 
 class Pty {
  public:
-  explicit Pty(const std::vector<std::string>& argv);
+  // TERM and the window size the program finds on its terminal.
+  explicit Pty(const std::vector<std::string>& argv, const std::string& term = "dumb",
+               unsigned short rows = 24, unsigned short cols = 80);
   ~Pty();
   Pty(const Pty&) = delete;
   Pty& operator=(const Pty&) = delete;
   bool ok() const { return pid_ > 0 && master_ >= 0; }
   pid_t pid() const { return pid_; }
   void send(const std::string& s);
+  // Resizes the terminal: its foreground process group gets SIGWINCH.
+  void resize(unsigned short rows, unsigned short cols);
   // Reads until `needle` appears after `from` in the output seen so far.
   bool expect(const std::string& needle, std::size_t from, std::chrono::milliseconds timeout = 15s);
   // The exit status, or -1 when it does not end in time.

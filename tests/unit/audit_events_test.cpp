@@ -10,7 +10,7 @@ namespace {
 std::string dump(const Json& j) { return j.dump(); }
 
 TEST(AuditEvents, ExecStartNamesTheCommandByMode) {
-  ExecStart e{3, "3.1", "ops", {false, {"ls", "-l"}, ""}, "/", "root", ""};
+  ExecStart e{3, "3.1", "ops", {false, {"ls", "-l"}, ""}, "/", "root", "", nullptr};
   EXPECT_EQ(dump(e.to_json()),
             R"({"conn":3,"id":"3.1","cn":"ops","argv":["ls","-l"],"cwd":"/","run_as":"root"})");
   e.command = {true, {}, "echo hi"};

@@ -278,5 +278,62 @@ TEST(FileInfo, RoundTripsAndRejectsTrailingBytes) {
   EXPECT_FALSE(decode_file(encode(f).substr(1)).ok());
 }
 
+TEST(TerminalFrames, TypeNumbersAreTheDocumentedOnes) {
+  EXPECT_EQ(static_cast<int>(FrameType::kTerminal), 0x07);
+  EXPECT_EQ(static_cast<int>(FrameType::kWindow), 0x08);
+  EXPECT_EQ(static_cast<int>(FrameType::kTty), 0x09);
+  EXPECT_EQ(type_name(FrameType::kTty), "tty");
+}
+
+TEST(TerminalRequest, LoginShellHasExactLayout) {
+  const TerminalRequest t{"xterm", {24, 80}, std::nullopt};
+  auto wire = encode(t);
+  ASSERT_TRUE(wire.ok());
+  // flags (no command), u32 length + TERM, rows, cols.
+  EXPECT_EQ(*wire, std::string("\0\0\0\0\x05xterm\0\0\0\x18\0\0\0\x50", 18));
+  auto back = decode_terminal(*wire);
+  ASSERT_TRUE(back.ok()) << back.message();
+  EXPECT_EQ(*back, t);
+}
+
+TEST(TerminalRequest, CarriesACommand) {
+  ExecRequest exec;
+  exec.argv = {"vim", "notes.txt"};
+  const TerminalRequest t{"screen-256color", {50, 200}, exec};
+  auto back = decode_terminal(*encode(t));
+  ASSERT_TRUE(back.ok()) << back.message();
+  EXPECT_EQ(*back, t);
+  ASSERT_TRUE(back->command.has_value());
+  EXPECT_EQ(back->command->argv[1], "notes.txt");
+}
+
+TEST(TerminalRequest, RejectsMalformedPayloads) {
+  const std::string good = *encode(TerminalRequest{"xterm", {24, 80}, std::nullopt});
+  EXPECT_FALSE(decode_terminal(good.substr(0, 12)).ok()) << "truncated";
+  EXPECT_FALSE(decode_terminal(good + "x").ok()) << "trailing bytes";
+  std::string flags = good;
+  flags[0] = 2;
+  EXPECT_FALSE(decode_terminal(flags).ok()) << "unknown flag";
+  std::string with_cmd = good;
+  with_cmd[0] = 1;
+  EXPECT_FALSE(decode_terminal(with_cmd).ok()) << "command flag without a command";
+  EXPECT_FALSE(encode(TerminalRequest{"x\x1b]0;", {1, 1}, std::nullopt}).ok());
+  std::string bad_term = good;
+  bad_term[5] = '\n';
+  EXPECT_FALSE(decode_terminal(bad_term).ok()) << "control character in TERM";
+  auto unknown = decode_terminal(*encode(TerminalRequest{"", {0, 0}, std::nullopt}));
+  ASSERT_TRUE(unknown.ok()) << "no TERM and no size are allowed: " << unknown.message();
+  EXPECT_TRUE(unknown->term.empty());
+}
+
+TEST(WindowSize, RoundTripsAndRejectsOutOfRange) {
+  auto back = decode_window(encode(WindowSize{40, 132}));
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(*back, (WindowSize{40, 132}));
+  EXPECT_FALSE(decode_window(encode(WindowSize{kMaxWindow + 1, 1})).ok());
+  EXPECT_FALSE(decode_window(encode(WindowSize{1, 1}) + "x").ok());
+  EXPECT_FALSE(decode_window("abc").ok());
+}
+
 }  // namespace
 }  // namespace trex::proto

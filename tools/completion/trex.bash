@@ -60,7 +60,7 @@ _trex_comma_list() {
 
 _trex() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
-  local opts='--config --ca --cert --key --crl --port --timeout --connect-timeout --persist -O -n -c
+  local opts='--config --ca --cert --key --crl --port --timeout --connect-timeout --persist -O -n -t -T -c
     --stdin-all -H -g --hosts-file --parallel --host-timeout -b --json --raw -v --verbose
     -q --quiet -p -r --recursive -h --help --version --'
   local IFS=$' \t\n'
@@ -103,7 +103,7 @@ _trexd() {
     --log-dir --audit-log --max-sessions --command-timeout --handshake-timeout
     --idle-timeout --max-output --kill-grace --audit-fsync --audit-max-bytes --syslog
     --audit-syslog --audit-syslog-socket --audit-head-syslog --audit-head-interval
-    --accept-shortened-trail --cgroup --check-config --explain --ou --put --get -h --help --version'
+    --accept-shortened-trail --cgroup --check-config --explain --ou --put --get --tty -h --help --version'
   local IFS=$' \t\n'
   COMPREPLY=()
   case $prev in
@@ -127,7 +127,7 @@ _trex_audit() {
   local IFS=$' \t\n'
   COMPREPLY=()
   if ((COMP_CWORD == 1)); then
-    COMPREPLY=($(compgen -W 'show stats verify report -h --help --version' -- "$cur"))
+    COMPREPLY=($(compgen -W 'show stats verify report play -h --help --version' -- "$cur"))
     return
   fi
   local common='--log-dir --since --until -h --help'
@@ -138,6 +138,7 @@ _trex_audit() {
     stats) opts="$common $filters" ;;
     verify) opts="$common --expect --checkpoint" ;;
     report) opts="$common --client --html" ;;
+    play) opts="--log-dir --file --speed --idle-limit -h --help" ;;
     *) return ;;
   esac
   case $prev in
@@ -145,7 +146,8 @@ _trex_audit() {
     --checkpoint | --html) _trex_files -f "$cur"; return ;;
     --format) COMPREPLY=($(compgen -W 'table csv json' -- "$cur")); return ;;
     --status) _trex_comma_list "$cur" ok failed timeout signal denied refused running; return ;;
-    --since | --until | --client | --event | --rule | --expect) return ;;
+    --since | --until | --client | --event | --rule | --expect | --speed | --idle-limit) return ;;
+    --file) _trex_files -f "$cur"; return ;;
   esac
   if [[ $cur == -* ]]; then
     COMPREPLY=($(compgen -W "$opts" -- "$cur"))

@@ -23,6 +23,7 @@
 //   CTL/REPORT/STATUS: fd numbers; CGROUP: the command group's directory fd
 //   or "-"; UMASK, UID, GID: decimal or "-";
 //   GROUPS: "g1,g2,..." (may be empty); LIMITS: "res:value,..." (may be empty).
+#include <asm/termios.h>
 #include <asm/unistd.h>
 #include <linux/fcntl.h>
 #include <linux/poll.h>
@@ -115,6 +116,9 @@ struct Plan {
   const char* cwd = "/";
   char* const* argv = nullptr;  // program, argv0, args...
   char* const* envp = nullptr;
+  // stdin is a terminal (trexd gave the command a pty): the command leads
+  // a session of its own with it as the controlling terminal.
+  bool terminal = false;
 };
 
 void write_all(int fd, const void* p, long n) { (void)sys(__NR_write, fd, long(p), n); }
@@ -162,8 +166,15 @@ void switch_user(const Plan& p) {
 
 [[noreturn]] void run_command(const Plan& p, long reaper) {
   // The command's own group, which trexd's signals go to: never the reaper,
-  // which a SIGKILL would end, setting the tree loose.
-  sys(__NR_setpgid, 0, 0);
+  // which a SIGKILL would end, setting the tree loose. On a terminal its own
+  // session too, whose controlling terminal the pty becomes, so that the
+  // line discipline's Ctrl-C, Ctrl-Z and hang-up reach its foreground job.
+  if (p.terminal) {
+    if (long r = sys(__NR_setsid); r < 0) child_fail(p, SetupStep::kProcessGroup, r);
+    if (long r = sys(__NR_ioctl, 0, TIOCSCTTY, 0); r < 0) child_fail(p, SetupStep::kStdio, r);
+  } else {
+    sys(__NR_setpgid, 0, 0);
+  }
   apply_limits(p);  // before the user switch: only root may raise a hard limit
   if (p.umask >= 0) sys(__NR_umask, p.umask);
   switch_user(p);
@@ -356,6 +367,8 @@ extern "C" [[noreturn]] void reaper_main(long* sp) {
   Reaper r;
   if (!parse(argc, argv, envp, r.plan)) exit_now(125);
   r.self = sys(__NR_getpid);
+  winsize ws{};
+  r.plan.terminal = sys(__NR_ioctl, 0, TIOCGWINSZ, long(&ws)) == 0;
   // trexd starts us with every signal blocked; make sure (see serve()).
   const unsigned long all = ~0UL;
   sys(__NR_rt_sigprocmask, 2 /* SIG_SETMASK */, long(&all), 0, 8);
@@ -375,7 +388,9 @@ extern "C" [[noreturn]] void reaper_main(long* sp) {
     exit_now(126);
   }
   r.main_pid = pid;
-  sys(__NR_setpgid, pid, 0);  // as the child does: whoever runs first
+  // As the child does, whoever runs first; a terminal command's setsid()
+  // would fail once it leads a group.
+  if (!r.plan.terminal) sys(__NR_setpgid, pid, 0);
   r.report(ReaperEvent::kStarted, static_cast<int>(pid));
   // trexd learns from the report pipe's end of file that the command runs,
   // and from the output pipes' end of file that the command's output ended:

@@ -1,0 +1,278 @@
+// asciicast v2 recordings of terminal sessions (see include/trex/recording.hpp).
+#include "trex/recording.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+
+#include "util/sha256.hpp"
+#include "util/unique_fd.hpp"
+
+namespace trex::audit {
+namespace {
+
+constexpr char kHex[] = "0123456789abcdef";
+constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
+
+// Length of the UTF-8 sequence starting at s[i]: > 0 when whole and valid,
+// 0 when cut off by the end of `s` (so far valid), -1 when invalid.
+int sequence_length(std::string_view s, std::size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  if (c < 0x80) return 1;
+  int len = 0;
+  std::uint32_t cp = 0;
+  if ((c & 0xE0U) == 0xC0U) {
+    len = 2, cp = c & 0x1FU;
+  } else if ((c & 0xF0U) == 0xE0U) {
+    len = 3, cp = c & 0x0FU;
+  } else if ((c & 0xF8U) == 0xF0U) {
+    len = 4, cp = c & 0x07U;
+  } else {
+    return -1;
+  }
+  for (int k = 1; k < len; ++k) {
+    if (i + static_cast<std::size_t>(k) >= s.size()) return 0;
+    const auto b = static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]);
+    if ((b & 0xC0U) != 0x80U) return -1;
+    cp = (cp << 6) | (b & 0x3FU);
+  }
+  const bool overlong =
+      (len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000);
+  if (overlong || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return -1;
+  return len;
+}
+
+void append_escaped(std::string& out, char c) {
+  switch (c) {
+    case '"':
+      out += "\\\"";
+      return;
+    case '\\':
+      out += "\\\\";
+      return;
+    case '\n':
+      out += "\\n";
+      return;
+    case '\r':
+      out += "\\r";
+      return;
+    case '\t':
+      out += "\\t";
+      return;
+    default:
+      break;
+  }
+  const auto u = static_cast<unsigned char>(c);
+  if (u < 0x20 || u == 0x7F) {
+    out += "\\u00";
+    out += kHex[u >> 4];
+    out += kHex[u & 15];
+  } else {
+    out += c;
+  }
+}
+
+std::string format_seconds(double seconds) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6f", seconds < 0 ? 0.0 : seconds);
+  return buf;
+}
+
+std::string line(double seconds, char kind, const std::string& body) {
+  return "[" + format_seconds(seconds) + ", \"" + std::string(1, kind) + "\", \"" + body + "\"]\n";
+}
+
+}  // namespace
+
+std::size_t append_json_text(std::string& out, std::string_view bytes) {
+  std::size_t i = 0;
+  while (i < bytes.size()) {
+    const int len = sequence_length(bytes, i);
+    if (len == 0) return i;  // cut: the rest comes with the next read
+    if (len < 0) {
+      out += kReplacement;
+      ++i;
+    } else if (len == 1) {
+      append_escaped(out, bytes[i++]);
+    } else {
+      out.append(bytes.substr(i, static_cast<std::size_t>(len)));
+      i += static_cast<std::size_t>(len);
+    }
+  }
+  return i;
+}
+
+std::string CastEncoder::header(const CastHeader& h) {
+  Json j{{"version", 2}, {"width", h.width}, {"height", h.height}, {"timestamp", h.timestamp}};
+  j["env"] = Json{{"TERM", h.term}};
+  return j.dump() + "\n";
+}
+
+std::string CastEncoder::event(double seconds, char kind, std::string_view bytes) {
+  std::string& held = kind == 'i' ? held_in_ : held_out_;
+  std::string data = held + std::string(bytes);
+  std::string body;
+  const std::size_t used = append_json_text(body, data);
+  // A cut sequence longer than any UTF-8 one can never complete.
+  if (data.size() - used >= 4) {
+    body += kReplacement;
+    held.assign(data, used + 1);
+  } else {
+    held.assign(data, used);
+  }
+  if (body.empty()) return {};
+  return line(seconds, kind, body);
+}
+
+std::string CastEncoder::flush(double seconds, char kind) {
+  std::string& held = kind == 'i' ? held_in_ : held_out_;
+  if (held.empty()) return {};
+  held.clear();
+  return line(seconds, kind, std::string(kReplacement));
+}
+
+std::string CastEncoder::resize(double seconds, unsigned cols, unsigned rows) {
+  return "[" + format_seconds(seconds) + ", \"r\", \"" + std::to_string(cols) + "x" +
+         std::to_string(rows) + "\"]\n";
+}
+
+struct Recording::Impl {
+  util::UniqueFd fd;
+  std::string path, name;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  CastEncoder encoder;
+  util::Sha256 sha;
+  std::uint64_t bytes = 0;
+
+  double seconds() const {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  }
+  Status write(std::string_view line) {
+    sha.update(line);
+    bytes += line.size();
+    while (!line.empty()) {
+      const ssize_t n = ::write(fd.get(), line.data(), line.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return make_error("cannot write " + path + ": " + std::strerror(errno));
+      line.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return Status::success();
+  }
+};
+
+Recording::Recording(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Recording::Recording(Recording&&) noexcept = default;
+Recording& Recording::operator=(Recording&&) noexcept = default;
+Recording::~Recording() = default;
+
+const std::string& Recording::path() const { return impl_->path; }
+
+Result<Recording> Recording::create(const std::string& dir, const std::string& name,
+                                    const CastHeader& header) {
+  auto impl = std::make_unique<Impl>();
+  impl->path = dir + "/" + name;
+  impl->name = name;
+  impl->fd.reset(::open(impl->path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640));
+  if (!impl->fd.valid()) {
+    return make_error("cannot create the recording " + impl->path + ": " + std::strerror(errno));
+  }
+  // The umask may have taken more, never given more; make it exactly 0640.
+  if (::fchmod(impl->fd.get(), 0640) != 0) {
+    return make_error("cannot set the mode of " + impl->path + ": " + std::strerror(errno));
+  }
+  if (auto s = impl->write(CastEncoder::header(header)); !s) return s.error();
+  return Recording(std::move(impl));
+}
+
+Status Recording::event(char kind, std::string_view bytes) {
+  const std::string text = impl_->encoder.event(impl_->seconds(), kind, bytes);
+  return text.empty() ? Status::success() : impl_->write(text);
+}
+
+Status Recording::resize(unsigned cols, unsigned rows) {
+  return impl_->write(CastEncoder::resize(impl_->seconds(), cols, rows));
+}
+
+Result<RecordingInfo> Recording::finish() {
+  // What is held is a cut sequence that never completed: show it as such.
+  for (const char kind : {'o', 'i'}) {
+    const std::string rest = impl_->encoder.flush(impl_->seconds(), kind);
+    if (!rest.empty()) {
+      if (auto s = impl_->write(rest); !s) return s.error();
+    }
+  }
+  RecordingInfo info;
+  info.duration_ms = static_cast<std::int64_t>(impl_->seconds() * 1000);
+  if (::fdatasync(impl_->fd.get()) != 0) {
+    return make_error("cannot sync " + impl_->path + ": " + std::strerror(errno));
+  }
+  impl_->fd.reset();
+  info.file = impl_->name;
+  info.sha256 = impl_->sha.hex_digest();
+  info.bytes = impl_->bytes;
+  return info;
+}
+
+}  // namespace trex::audit
+
+namespace trex::audit {
+
+bool is_recording_name(std::string_view name) {
+  constexpr std::string_view kPrefix = "tty-", kSuffix = ".cast";
+  if (name.size() <= kPrefix.size() + kSuffix.size() || name.substr(0, 4) != kPrefix ||
+      name.substr(name.size() - kSuffix.size()) != kSuffix) {
+    return false;
+  }
+  return name.find_first_not_of(
+             "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.") ==
+             std::string_view::npos &&
+         name.find("..") == std::string_view::npos;
+}
+
+Status check_recording(const std::string& dir, const Json& exec_end) {
+  const auto it = exec_end.find("recording");
+  if (it == exec_end.end()) return Status::success();
+  const std::string id = exec_end.value("id", std::string("?"));
+  if (!it->is_string() || !is_recording_name(it->get_ref<const std::string&>())) {
+    return make_error("command " + id + ": the recording's name is not one trexd gives");
+  }
+  const std::string path = dir + "/" + it->get<std::string>();
+  const util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd.valid()) {
+    return make_error(path + ": recording of command " + id + " " +
+                      (errno == ENOENT ? std::string("is missing") : std::strerror(errno)));
+  }
+  util::Sha256 sha;
+  std::uint64_t bytes = 0;
+  char buf[65536];
+  for (ssize_t n; (n = ::read(fd.get(), buf, sizeof buf)) != 0;) {
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return make_error(path + ": cannot read: " + std::strerror(errno));
+    sha.update(std::string_view(buf, static_cast<std::size_t>(n)));
+    bytes += static_cast<std::uint64_t>(n);
+  }
+  const std::string digest = sha.hex_digest();
+  if (digest != exec_end.value("recording_sha256", std::string()) ||
+      bytes != exec_end.value("recording_bytes", std::uint64_t{0})) {
+    return make_error(path + ": recording of command " + id + " was changed: its SHA-256 is " +
+                      digest + " (" + std::to_string(bytes) + " bytes), the audit trail says " +
+                      exec_end.value("recording_sha256", std::string("none")));
+  }
+  return Status::success();
+}
+
+Result<CastEvent> parse_cast_event(std::string_view line) {
+  const Json j = Json::parse(line, nullptr, false);
+  if (!j.is_array() || j.size() < 3 || !j[0].is_number() || !j[1].is_string() ||
+      !j[2].is_string()) {
+    return make_error("not an asciicast v2 event");
+  }
+  return CastEvent{j[0].get<double>(), j[1].get<std::string>(), j[2].get<std::string>()};
+}
+
+}  // namespace trex::audit

@@ -1,0 +1,125 @@
+// asciicast v2 lines and the recording file of terminal sessions.
+#include "trex/recording.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include "util/sha256.hpp"
+
+namespace trex::audit {
+namespace {
+
+Json parse_line(const std::string& line) {
+  EXPECT_FALSE(line.empty());
+  EXPECT_EQ(line.back(), '\n');
+  return Json::parse(line);
+}
+
+TEST(CastEncoder, HeaderIsAsciicastV2) {
+  const Json h = parse_line(CastEncoder::header({132, 43, 1700000000, "xterm-256color"}));
+  EXPECT_EQ(h["version"], 2);
+  EXPECT_EQ(h["width"], 132);
+  EXPECT_EQ(h["height"], 43);
+  EXPECT_EQ(h["timestamp"], 1700000000);
+  EXPECT_EQ(h["env"]["TERM"], "xterm-256color");
+}
+
+TEST(CastEncoder, EventsCarryTheExactTextWithControls) {
+  CastEncoder enc;
+  const std::string screen = "\x1b[1;31mred\x1b[0m \"q\" \\ tab\there\r\n\x07\x7f";
+  const Json e = parse_line(enc.event(1.5, 'o', screen));
+  ASSERT_TRUE(e.is_array());
+  ASSERT_EQ(e.size(), 3U);
+  EXPECT_DOUBLE_EQ(e[0].get<double>(), 1.5);
+  EXPECT_EQ(e[1], "o");
+  EXPECT_EQ(e[2].get<std::string>(), screen);
+  EXPECT_EQ(parse_line(enc.event(2, 'i', "q"))[1], "i");
+  EXPECT_EQ(parse_line(CastEncoder::resize(3, 100, 30))[2], "100x30");
+}
+
+TEST(CastEncoder, AUtf8SequenceCutByAReadWaitsForItsEnd) {
+  CastEncoder enc;
+  // "é€" split inside each character.
+  EXPECT_EQ(enc.event(0, 'o', "a\xC3"), "[0.000000, \"o\", \"a\"]\n");
+  EXPECT_EQ(enc.event(0, 'o', "\xA9\xE2\x82"), "[0.000000, \"o\", \"\xC3\xA9\"]\n");
+  // Input is held apart from output.
+  EXPECT_EQ(parse_line(enc.event(0, 'i', "x"))[2], "x");
+  EXPECT_EQ(parse_line(enc.event(0, 'o', "\xAC"))[2], "\xE2\x82\xAC");
+  EXPECT_EQ(enc.flush(0, 'o'), "");
+  EXPECT_EQ(enc.event(0, 'o', "\xF0\x9F"), "");
+  EXPECT_EQ(parse_line(enc.flush(0, 'o'))[2], "\xEF\xBF\xBD");
+}
+
+TEST(CastEncoder, BytesThatAreNotUtf8BecomeReplacementCharacters) {
+  CastEncoder enc;
+  EXPECT_EQ(parse_line(enc.event(0, 'o',
+                                 "a\xFF"
+                                 "b\xC0\xAF"
+                                 "c"))[2],
+            "a\xEF\xBF\xBD"
+            "b\xEF\xBF\xBD\xEF\xBF\xBD"
+            "c");
+  std::string out;
+  EXPECT_EQ(append_json_text(out, "ok\xE2\x82"), 2U);
+  EXPECT_EQ(out, "ok");
+}
+
+class RecordingFile : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/trex-rec-XXXXXX";
+    ASSERT_NE(::mkdtemp(tmpl), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { std::system(("rm -rf " + dir_).c_str()); }
+  std::string dir_;
+};
+
+TEST_F(RecordingFile, DigestAndSizeDescribeTheFile) {
+  ::umask(077);
+  auto rec = Recording::create(dir_, "tty-1.1.cast", {80, 24, 1, "dumb"});
+  ASSERT_TRUE(rec.ok()) << rec.message();
+  ASSERT_TRUE(rec->output("hello\r\n").ok());
+  ASSERT_TRUE(rec->input("\x03").ok());
+  ASSERT_TRUE(rec->resize(100, 40).ok());
+  ASSERT_TRUE(rec->output("\xE2\x82").ok());  // never completed
+  auto info = rec->finish();
+  ASSERT_TRUE(info.ok()) << info.message();
+  std::ifstream in(dir_ + "/tty-1.1.cast", std::ios::binary);
+  std::stringstream body;
+  body << in.rdbuf();
+  const std::string text = body.str();
+  util::Sha256 sha;
+  sha.update(text);
+  EXPECT_EQ(info->sha256, sha.hex_digest());
+  EXPECT_EQ(info->bytes, text.size());
+  EXPECT_EQ(info->file, "tty-1.1.cast");
+  std::istringstream lines(text);
+  std::string line;
+  int count = 0;
+  while (std::getline(lines, line)) {
+    EXPECT_TRUE(Json::accept(line)) << line;
+    ++count;
+  }
+  EXPECT_EQ(count, 5);
+  struct stat st {};
+  ASSERT_EQ(::stat((dir_ + "/tty-1.1.cast").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640U);
+}
+
+TEST_F(RecordingFile, NeverWritesOverAFile) {
+  std::ofstream(dir_ + "/taken.cast") << "x";
+  auto rec = Recording::create(dir_, "taken.cast", {});
+  ASSERT_FALSE(rec.ok());
+  EXPECT_NE(rec.message().find(dir_ + "/taken.cast"), std::string::npos) << rec.message();
+  EXPECT_FALSE(Recording::create(dir_ + "/missing", "a.cast", {}).ok());
+}
+
+}  // namespace
+}  // namespace trex::audit
