@@ -80,8 +80,6 @@ int run_single(const trex::client::Args& args, std::shared_ptr<trex::tls::Contex
   return report_exit(args, *result);
 }
 
-}  // namespace
-
 int report_exit(const trex::client::Args& args, const trex::proto::ExitInfo& info) {
   switch (info.kind) {
     case trex::proto::ExitKind::kDenied:
