@@ -24,6 +24,7 @@
 #include "common.hpp"
 #include "interrupts.hpp"
 #include "trex/client_text.hpp"
+#include "trex/tls.hpp"
 #include "util/unique_fd.hpp"
 
 namespace trex::trex_cli {
@@ -230,6 +231,8 @@ void run_all(const trex::client::Args& args, std::vector<HostResult>& results,
     for (std::size_t i; (i = next.fetch_add(1)) < results.size(); ++finished) {
       run_host(args, i, results[i], interrupts);
     }
+    // wolfSSL's ECC fixed-point cache is per thread: ~3 MB per worker otherwise.
+    trex::tls::release_thread_caches();
   };
   std::vector<std::thread> workers;
   const std::size_t n = parallel_for(args, results.size());

@@ -57,7 +57,15 @@ TEST_F(FenceTest, StdinFloodIntoACommandThatReadsNothingStaysBounded) {
   const auto r = run({"sh", "-c", line + "</dev/zero"}, opts);
   sampler.join();
   EXPECT_EQ(r.status, 0) << r.err;
-  EXPECT_LT(peak - before, 16 * 1024) << "RSS grew from " << before << " to " << peak << " KiB";
+#if defined(__SANITIZE_ADDRESS__)
+  // ASan's quarantine keeps freed blocks (up to 256 MiB) from reuse, so RSS
+  // counts churn too; the 16 MiB bound holds for the release build. An
+  // unbounded buffer (it grew ~1 GB) still fails here.
+  constexpr long kBoundKib = 64 * 1024;
+#else
+  constexpr long kBoundKib = 16 * 1024;
+#endif
+  EXPECT_LT(peak - before, kBoundKib) << "RSS grew from " << before << " to " << peak << " KiB";
   const auto end = audit_records(server->audit_path(), "exec_end");
   ASSERT_EQ(end.size(), 1u);
   EXPECT_LT(end[0]["stdin_bytes"].get<long>(), 4L << 20);  // a pipe's worth, not a flood
