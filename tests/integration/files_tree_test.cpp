@@ -13,6 +13,7 @@
 #include <string>
 
 #include "support/harness.hpp"
+#include "support/pty.hpp"
 #include "trex/audit.hpp"
 
 namespace trex::testing {
@@ -46,11 +47,15 @@ struct World {
                                      std::vector<std::string>{"--policy", tmp.file("policy.toml")});
   }
   std::string remote(const std::string& path) const { return server->address() + ":" + path; }
-  RunResult trex(const std::string& cmd, const std::vector<std::string>& args) const {
+  std::vector<std::string> argv(const std::string& cmd,
+                                const std::vector<std::string>& args) const {
     std::vector<std::string> a{TREX_BIN,           cmd,     "--ca",           pki.ca(), "--cert",
                                pki.cert("client"), "--key", pki.key("client")};
     a.insert(a.end(), args.begin(), args.end());
-    return run(a);
+    return a;
+  }
+  RunResult trex(const std::string& cmd, const std::vector<std::string>& args) const {
+    return run(argv(cmd, args));
   }
 };
 
@@ -188,6 +193,27 @@ TEST(FilesTree, UngrantedSubpathsAreRefusedOneByOne) {
   r = w.trex("put", {"-r", w.tmp.file("small"), w.remote(pub + "/")});
   EXPECT_EQ(r.status, 126) << r.err;
   EXPECT_FALSE(fs::exists(pub + "/small"));
+}
+
+// The progress line (name, bytes, rate, ETA) is drawn on a terminal only,
+// and never with -q.
+TEST(FilesTree, ProgressLineOnATerminalOnly) {
+  World& w = world();
+  write_file(w.tmp.file("prog.bin"), std::string(4 << 20, 'p'));
+  const std::string dest = w.remote(w.tree + "/in/prog.bin");
+  Pty shown(w.argv("put", {w.tmp.file("prog.bin"), dest}));
+  ASSERT_TRUE(shown.ok());
+  EXPECT_TRUE(shown.expect("prog.bin  4.0 MiB / 4.0 MiB", 0)) << shown.out();
+  EXPECT_EQ(shown.wait(), 0) << shown.out();
+  EXPECT_TRUE(contains(shown.out(), "/s  ETA ")) << shown.out();
+  Pty quiet(w.argv("get", {"-q", dest, w.tmp.file("prog.back")}));
+  ASSERT_TRUE(quiet.ok());
+  EXPECT_EQ(quiet.wait(), 0) << quiet.out();
+  EXPECT_FALSE(contains(quiet.out(), "ETA")) << quiet.out();
+  EXPECT_EQ(read_file(w.tmp.file("prog.back")).size(), 4u << 20);
+  const auto piped = w.trex("put", {w.tmp.file("prog.bin"), dest});  // stderr is a pipe
+  EXPECT_EQ(piped.status, 0) << piped.err;
+  EXPECT_FALSE(contains(piped.err, "ETA")) << piped.err;
 }
 
 }  // namespace
