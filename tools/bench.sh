@@ -45,6 +45,7 @@ if ((quick)); then
   FILE_BYTES=$((256 << 20)) N8=2  # (8) put/get vs scp
   N4=1         # 16 x 30 concurrent: repetitions
   N6=3         # first byte: repetitions
+  N9=300       # keystroke echo: round trips
 else
   N1=100 W1=5
   K=200  N2=10
@@ -52,6 +53,7 @@ else
   FILE_BYTES=$((1024 << 20)) N8=3
   N4=3
   N6=10
+  N9=1000
 fi
 CLIENTS=16 PER_CLIENT=30
 
@@ -518,6 +520,17 @@ run_figure f6 "$N6" 1 trex ssh
 run_figure f6b "$N6" 1 trex ssh
 wd_stop
 
+# (9) keystroke echo through a terminal: one byte to the remote line
+# discipline (a `cat` on the remote pty) and its echo back, N9 round trips.
+say "(9) keystroke echo through a terminal: $N9 round trips each"
+EL=$ROOT/tests/bench/echo_latency.py
+wd_start 600 "(9) echo"
+E9_TREX=$(python3 "$EL" -n "$N9" "$TREX" -t "$TH" sh -c 'echo ready; exec cat' 2>>"$ERR_TREX") ||
+  { note_err trex $? "echo latency"; E9_TREX=; }
+E9_SSH=$(python3 "$EL" -n "$N9" "${SSH[@]}" -tt 127.0.0.1 "sh -c 'echo ready; exec cat'" 2>>"$ERR_SSH") ||
+  { note_err ssh $? "echo latency"; E9_SSH=; }
+wd_stop
+
 say "(8) a $((FILE_BYTES >> 20)) MiB file put and got: $N8 repetitions each (scp: default cipher $SSH_CIPHER)"
 mkdir -p "$FILES"
 head -c "$FILE_BYTES" /dev/urandom >"$FILES/src.bin"
@@ -674,6 +687,12 @@ a=$(med_of f6b_trex) b=$(med_of f6b_ssh)
 if have "$a" "$b"; then
   rows+=("| (6b) first byte of \`sh -c 'echo x; sleep 1'\` from the client's start, ms | $(f "$(calc "$a / 1000")") | $(f "$(calc "$b / 1000")") | $(frac "$(calc "$a / $b")") | (for information: start-up and handshake included) |")
 fi
+# (9)
+if have "$E9_TREX" "$E9_SSH"; then
+  read -r a ap <<<"$E9_TREX"
+  read -r b bp <<<"$E9_SSH"
+  rows+=("| (9) keystroke echo, \`trex -t\` vs \`ssh -tt\` ($N9 single-byte round trips), µs: median; p99 | $a; $ap | $b; $bp | $(frac "$(calc "$a / $b")") | below ssh's: median $(ok "$a < $b"), p99 $(ok "$ap < $bp") |")
+else rows+=("| (9) keystroke echo through a terminal, µs | ${E9_TREX:-failed} | ${E9_SSH:-failed} | n/a | below ssh's: NOT met (no result) |"); fi
 # (7)
 if [ -n "$AUDIT_VERIFY_US" ]; then
   rows+=("| (7) \`trex-audit verify\` of $AUDIT_N records, s | $(f "$(calc "$AUDIT_VERIFY_US / 1000000")") | | — | < 5 s: $(ok "$AUDIT_VERIFY_US < 5000000") |")
