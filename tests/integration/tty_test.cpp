@@ -230,8 +230,10 @@ TEST_F(Tty, TheRecordingReplaysTheScreenAndVerifyCatchesAChange) {
 }
 
 TEST_F(Tty, AnOldServerIsNamedAsSuch) {
-  // What a trexd from before terminals answers: its decoder knows no 0x07.
+  // What a trexd from before terminals answers once the request arrives: its
+  // decoder knows no 0x07. (Answering before it raced the client's start.)
   EvilServer old(*pki_, [](EvilServer& s, Channel& ch) {
+    if (!s.wait_for(ch, proto::FrameType::kTerminal)) return;
     s.send(ch, proto::FrameType::kError,
            proto::encode(proto::ErrorInfo{proto::ErrorCode::kProtocol, "unknown frame type 7"}));
     s.hold(ch);
