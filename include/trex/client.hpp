@@ -126,6 +126,9 @@ class Session {
         cipher_(std::move(cipher)) {}
   Result<std::optional<proto::ExitInfo>> on_frame(const proto::Frame& f, Output& out);
   Result<std::optional<proto::ExitInfo>> take_frames(Output& out, bool& answered);
+  // One receive from the server, then take_frames; a close without an
+  // exit is the session's end.
+  Result<std::optional<proto::ExitInfo>> read_frames(Output& out, bool& answered);
   Status check_between_commands();
   Status on_interrupt(int interrupt_fd, bool& forwarded);
   int poll_timeout(const RunLimits& limits) const;

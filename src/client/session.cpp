@@ -354,16 +354,22 @@ Result<proto::ExitInfo> Session::run(const proto::ExecRequest& request, Output& 
       }
     }
     if (fds[0].revents == 0 && !ch_.has_pending()) continue;
-    auto r = ch_.receive(1U << 20);
-    if (r.status == tls::IoStatus::kError) {
-      broken_ = true;
-      return make_error(r.error);
-    }
-    auto done = take_frames(out, answered);
+    auto done = read_frames(out, answered);
     if (!done) return done.error();
     if (done->has_value()) return **done;
-    if (r.status == tls::IoStatus::kClosed) return closed_error(answered);
   }
+}
+
+Result<std::optional<proto::ExitInfo>> Session::read_frames(Output& out, bool& answered) {
+  auto r = ch_.receive(1U << 20);
+  if (r.status == tls::IoStatus::kError) {
+    broken_ = true;
+    return make_error(r.error);
+  }
+  auto done = take_frames(out, answered);
+  if (!done || done->has_value()) return done;
+  if (r.status == tls::IoStatus::kClosed) return closed_error(answered);
+  return std::optional<proto::ExitInfo>{};
 }
 
 Error Session::closed_error(bool answered) {

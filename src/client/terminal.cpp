@@ -103,15 +103,9 @@ Result<proto::ExitInfo> Session::run_terminal(const proto::TerminalRequest& requ
       if (auto s = on_keys(io, escapes, input_open); !s) return s.error();
     }
     if (fds[0].revents == 0 && !ch_.has_pending()) continue;
-    auto r = ch_.receive(1U << 20);
-    if (r.status == tls::IoStatus::kError) {
-      broken_ = true;
-      return make_error(r.error);
-    }
-    auto done = take_frames(out, answered);
+    auto done = read_frames(out, answered);
     if (!done) return done.error();
     if (done->has_value()) return **done;
-    if (r.status == tls::IoStatus::kClosed) return closed_error(answered);
   }
 }
 
