@@ -35,18 +35,6 @@ allow = ["*"]
 shell = true
 )";
 
-std::string quote(const std::string& s) {
-  std::string out = "'";
-  for (const char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
-std::string join(const std::vector<std::string>& argv) {
-  std::string out;
-  for (const auto& a : argv) out += (out.empty() ? "" : " ") + quote(a);
-  return out;
-}
-
 class Tty : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -68,7 +56,7 @@ class Tty : public ::testing::Test {
   static std::vector<std::string> session(const std::vector<std::string>& args,
                                           const std::string& name = "client",
                                           const std::string& redirect = "") {
-    const std::string trex = join(server_->trex_argv(name, args));
+    const std::string trex = shell_words(server_->trex_argv(name, args));
     return {"/bin/sh", "-c",
             "echo \"mode<$(stty -g)>\"; " + trex + redirect +
                 "; echo \"rc=$?\"; "
@@ -241,7 +229,7 @@ TEST_F(Tty, AnOldServerIsNamedAsSuch) {
   ASSERT_TRUE(old.ok()) << old.error();
   auto argv = server_->trex_argv("client", {"-t", "true"});
   argv[argv.size() - 3] = old.address();
-  Pty t({"/bin/sh", "-c", join(argv) + "; echo \"rc=$?\""});
+  Pty t({"/bin/sh", "-c", shell_words(argv) + "; echo \"rc=$?\""});
   ASSERT_TRUE(t.expect("rc=255", 0)) << t.out();
   EXPECT_NE(t.out().find("refused the terminal request as a protocol error; its trexd may "
                          "predate trex -t (it said: unknown frame type 7)"),

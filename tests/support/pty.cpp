@@ -12,6 +12,16 @@
 
 namespace trex::testing {
 
+std::string shell_words(const std::vector<std::string>& argv) {
+  std::string out;
+  for (const auto& a : argv) {
+    out += out.empty() ? "'" : " '";
+    for (const char c : a) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    out += "'";
+  }
+  return out;
+}
+
 using Clock = std::chrono::steady_clock;
 
 Pty::Pty(const std::vector<std::string>& argv, const std::string& term, unsigned short rows,

@@ -13,6 +13,9 @@
 
 namespace trex::testing {
 
+// `argv` as one sh command line, each word in single quotes.
+std::string shell_words(const std::vector<std::string>& argv);
+
 class Pty {
  public:
   // TERM and the window size the program finds on its terminal.
