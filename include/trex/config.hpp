@@ -28,7 +28,9 @@ struct ServerConfig {
   std::uint32_t handshake_timeout = 10;   // seconds
   std::uint32_t idle_timeout = 600;       // seconds without a command
   std::uint64_t max_output = 1ULL << 30;  // bytes of stdout+stderr per command
-  std::uint32_t kill_grace = 5;           // seconds between TERM and KILL
+  // Bytes of one terminal session's recording; past it the session is ended.
+  std::uint64_t max_recording = 1ULL << 30;
+  std::uint32_t kill_grace = 5;  // seconds between TERM and KILL
   bool audit_fsync = false;
   std::uint64_t audit_max_bytes = 64ULL << 20;
   bool syslog = false;

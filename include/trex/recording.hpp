@@ -10,6 +10,7 @@
 // Neither type is thread-safe; a Recording is owned by one session.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -46,12 +47,24 @@ class CastEncoder {
 // `bytes`; returns how many bytes it used (the rest is a cut sequence).
 std::size_t append_json_text(std::string& out, std::string_view bytes);
 
+// What a hostile terminal user could otherwise grow without end: window-size
+// frames cost the client nothing, and every one would be an "r" line.
+struct RecordingLimits {
+  // The file never grows past this many bytes: the write that would is
+  // refused (the file keeps what it had) and full() is true from then on.
+  std::uint64_t max_bytes = UINT64_MAX;
+  // Window sizes closer together than this are coalesced: the latest is held
+  // and written before the next "o"/"i" event, the next resize after the
+  // interval, or at finish(). A size equal to the last written is not written.
+  std::chrono::milliseconds resize_interval{100};
+};
+
 class Recording {
  public:
   // Creates DIR/NAME (mode 0640, never over an existing file) and writes the
   // header. Errors name the file.
   static Result<Recording> create(const std::string& dir, const std::string& name,
-                                  const CastHeader& header);
+                                  const CastHeader& header, const RecordingLimits& limits = {});
   Recording(Recording&&) noexcept;
   Recording& operator=(Recording&&) noexcept;
   ~Recording();
@@ -59,9 +72,13 @@ class Recording {
   Status output(std::string_view bytes) { return event('o', bytes); }
   Status input(std::string_view bytes) { return event('i', bytes); }
   Status resize(unsigned cols, unsigned rows);
-  // Writes what is held, syncs and closes; the summary for exec_end.
+  // Writes what is held (what still fits), syncs and closes; the summary for
+  // exec_end. After a failed write the summary describes the bytes that did
+  // reach the file, so that the trail still covers it.
   Result<RecordingInfo> finish();
   const std::string& path() const;
+  // Did a write find the file at its max_bytes?
+  bool full() const;
 
  private:
   struct Impl;

@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <optional>
 
 #include "util/sha256.hpp"
 #include "util/unique_fd.hpp"
@@ -146,22 +147,49 @@ struct Recording::Impl {
   std::string path, name;
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   CastEncoder encoder;
-  util::Sha256 sha;
+  util::Sha256 sha;  // of the bytes that reached the file
   std::uint64_t bytes = 0;
+  RecordingLimits limits;
+  bool full = false;            // a write would have passed max_bytes
+  bool failed = false;          // a write failed (full, or the file system said no)
+  unsigned cols = 0, rows = 0;  // the window size last written (the header's at first)
+  struct Size {
+    unsigned cols, rows;
+    double seconds;
+  };
+  std::optional<Size> held_size;      // not written yet (see RecordingLimits)
+  std::optional<double> last_resize;  // when the size last written came
 
   double seconds() const {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
   Status write(std::string_view line) {
-    sha.update(line);
-    bytes += line.size();
+    if (full || line.size() > limits.max_bytes - bytes) {
+      full = failed = true;
+      return make_error(path + " reached its size limit of " + std::to_string(limits.max_bytes) +
+                        " bytes");
+    }
     while (!line.empty()) {
       const ssize_t n = ::write(fd.get(), line.data(), line.size());
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return make_error("cannot write " + path + ": " + std::strerror(errno));
-      line.remove_prefix(static_cast<std::size_t>(n));
+      if (n <= 0) {
+        failed = true;
+        return make_error("cannot write " + path + ": " + std::strerror(errno));
+      }
+      const auto done = static_cast<std::size_t>(n);
+      sha.update(line.substr(0, done));
+      bytes += done;
+      line.remove_prefix(done);
     }
     return Status::success();
+  }
+  Status write_held_size() {
+    if (!held_size) return Status::success();
+    const Size s = *held_size;
+    held_size.reset();
+    if (s.cols == cols && s.rows == rows) return Status::success();
+    cols = s.cols, rows = s.rows, last_resize = s.seconds;
+    return write(CastEncoder::resize(s.seconds, s.cols, s.rows));
   }
 };
 
@@ -171,12 +199,15 @@ Recording& Recording::operator=(Recording&&) noexcept = default;
 Recording::~Recording() = default;
 
 const std::string& Recording::path() const { return impl_->path; }
+bool Recording::full() const { return impl_->full; }
 
 Result<Recording> Recording::create(const std::string& dir, const std::string& name,
-                                    const CastHeader& header) {
+                                    const CastHeader& header, const RecordingLimits& limits) {
   auto impl = std::make_unique<Impl>();
   impl->path = dir + "/" + name;
   impl->name = name;
+  impl->limits = limits;
+  impl->cols = header.width, impl->rows = header.height;
   impl->fd.reset(::open(impl->path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640));
   if (!impl->fd.valid()) {
     return make_error("cannot create the recording " + impl->path + ": " + std::strerror(errno));
@@ -190,21 +221,28 @@ Result<Recording> Recording::create(const std::string& dir, const std::string& n
 }
 
 Status Recording::event(char kind, std::string_view bytes) {
+  // A size held back comes first: these bytes were drawn for it.
+  if (auto s = impl_->write_held_size(); !s) return s;
   const std::string text = impl_->encoder.event(impl_->seconds(), kind, bytes);
   return text.empty() ? Status::success() : impl_->write(text);
 }
 
 Status Recording::resize(unsigned cols, unsigned rows) {
-  return impl_->write(CastEncoder::resize(impl_->seconds(), cols, rows));
+  const double now = impl_->seconds();
+  impl_->held_size = Impl::Size{cols, rows, now};
+  const double interval = std::chrono::duration<double>(impl_->limits.resize_interval).count();
+  if (impl_->last_resize && now - *impl_->last_resize < interval) return Status::success();
+  return impl_->write_held_size();
 }
 
 Result<RecordingInfo> Recording::finish() {
-  // What is held is a cut sequence that never completed: show it as such.
+  // What is held: the last window size, and a cut sequence that never
+  // completed (shown as such). Once a write failed, the file stays as it is:
+  // the summary describes what reached it.
+  bool ok = !impl_->failed && impl_->write_held_size().ok();
   for (const char kind : {'o', 'i'}) {
     const std::string rest = impl_->encoder.flush(impl_->seconds(), kind);
-    if (!rest.empty()) {
-      if (auto s = impl_->write(rest); !s) return s.error();
-    }
+    if (ok && !rest.empty()) ok = impl_->write(rest).ok();
   }
   RecordingInfo info;
   info.duration_ms = static_cast<std::int64_t>(impl_->seconds() * 1000);

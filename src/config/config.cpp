@@ -77,6 +77,7 @@ Status apply_key(ServerConfig& c, std::string_view key, const toml::node& n, std
   if (key == "handshake_timeout") return read_uint(n, src, key, c.handshake_timeout, 1, 300);
   if (key == "idle_timeout") return read_uint(n, src, key, c.idle_timeout, 1, 30 * kDay);
   if (key == "max_output") return read_size(n, src, key, c.max_output);
+  if (key == "max_recording") return read_size(n, src, key, c.max_recording);
   if (key == "kill_grace") return read_uint(n, src, key, c.kill_grace, 0, 3600);
   if (key == "audit_fsync") return read_bool(n, src, key, c.audit_fsync);
   if (key == "audit_max_bytes") return read_size(n, src, key, c.audit_max_bytes);
@@ -117,6 +118,7 @@ Status validate(const ServerConfig& c) {
   if (c.handshake_timeout == 0) return make_error("handshake-timeout must be at least 1 second");
   if (c.idle_timeout == 0) return make_error("idle-timeout must be at least 1 second");
   if (c.max_output == 0) return make_error("max-output must be at least 1 byte");
+  if (c.max_recording < 4096) return make_error("max-recording must be at least 4096");
   if (c.audit_max_bytes < 4096) return make_error("audit-max-bytes must be at least 4096");
   if (c.allow_all && !c.policy.empty()) {
     return make_error("--allow-all and --policy exclude each other: give one of them");

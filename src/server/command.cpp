@@ -48,7 +48,9 @@ class Loop {
   void learn_status();
   void on_frames();
   bool on_terminal_frame(const proto::Frame& f);
-  void record(bool input, std::string_view bytes);
+  bool record(bool input, std::string_view bytes);
+  void recording_failed(const std::string& why);
+  ssize_t read_recorded(int fd, std::size_t max, std::string_view* data);
   void protocol_failure(const std::string& what);
   void on_socket_readable();
   void on_session_ended();
@@ -81,6 +83,7 @@ class Loop {
   bool stdin_eof_ = false;
   std::string stdin_buf_;
   std::size_t stdin_off_ = 0;
+  std::string tty_buf_;  // a terminal's output, read before it is recorded and sent
   util::Sha256 sha_out_, sha_err_;
 };
 
@@ -152,8 +155,8 @@ void Loop::protocol_failure(const std::string& what) {
 // A terminal's keystrokes and window size; false for other frames.
 bool Loop::on_terminal_frame(const proto::Frame& f) {
   if (f.type == proto::FrameType::kTty) {
-    if (proc_.stdin_fd() >= 0) {
-      if (lim_.record_input) record(true, f.payload);
+    // With record_input, keystrokes reach the command only once recorded.
+    if (proc_.stdin_fd() >= 0 && (!lim_.record_input || record(true, f.payload))) {
       stdin_buf_.append(f.payload);
     }
     return true;
@@ -164,25 +167,49 @@ bool Loop::on_terminal_frame(const proto::Frame& f) {
     protocol_failure(size.message());
     return true;
   }
+  if (out_.recording_error) return true;  // hung up: no terminal to resize
   (void)proc_.set_window(
       {static_cast<unsigned short>(size->rows), static_cast<unsigned short>(size->cols)});
-  if (lim_.recording != nullptr && !out_.recording_error) {
-    if (auto s = lim_.recording->resize(size->cols, size->rows); !s) {
-      out_.recording_error = s.message();
-      escalate("recording");
-    }
+  // The recording coalesces a flood of these (see RecordingLimits).
+  if (lim_.recording != nullptr) {
+    if (auto s = lim_.recording->resize(size->cols, size->rows); !s) recording_failed(s.message());
   }
   return true;
 }
 
-// Fails closed: a recording that cannot be written ends the command.
-void Loop::record(bool input, std::string_view bytes) {
-  if (lim_.recording == nullptr || out_.recording_error) return;
+// Whether `bytes` are in the recording (true when there is none).
+bool Loop::record(bool input, std::string_view bytes) {
+  if (lim_.recording == nullptr) return true;
+  if (out_.recording_error) return false;
   auto s = input ? lim_.recording->input(bytes) : lim_.recording->output(bytes);
-  if (!s) {
-    out_.recording_error = s.message();
-    escalate("recording");
+  if (!s) recording_failed(s.message());
+  return s.ok();
+}
+
+// Fails closed: a recording that cannot be written ends the command, and
+// from then on nothing passes either way: the terminal is hung up.
+void Loop::recording_failed(const std::string& why) {
+  out_.recording_error = lim_.recording->full() ? why + " (max_recording)" : why;
+  proc_.close_stdout();
+  escalate("recording");
+}
+
+// A terminal's output is recorded before it is queued for the client: what
+// the recording cannot hold never reaches them. Returns what read(2) did;
+// `data` is empty when the bytes were not recorded (and so not sent).
+ssize_t Loop::read_recorded(int fd, std::size_t max, std::string_view* data) {
+  tty_buf_.resize(std::min(max, proto::kMaxPayload));
+  ssize_t n;
+  do {
+    n = ::read(fd, tty_buf_.data(), tty_buf_.size());
+  } while (n < 0 && errno == EINTR);
+  if (n <= 0) return n;
+  const std::string_view read(tty_buf_.data(), static_cast<std::size_t>(n));
+  if (record(false, read)) {
+    ch_.send(proto::FrameType::kTty, read);
+    *data = read;
   }
+  return n;
 }
 
 void Loop::on_session_ended() {
@@ -226,11 +253,14 @@ std::size_t Loop::pump_pipe_once(bool is_stdout) {
   const auto type = lim_.terminal ? proto::FrameType::kTty
                     : is_stdout   ? proto::FrameType::kStdout
                                   : proto::FrameType::kStderr;
-  const ssize_t n = ch_.send_from_fd(fd, type, lim_.max_output - used, &data);
+  const std::size_t room =
+      static_cast<std::size_t>(std::min<std::uint64_t>(lim_.max_output - used, proto::kMaxPayload));
+  const ssize_t n = lim_.recording != nullptr ? read_recorded(fd, room, &data)
+                                              : ch_.send_from_fd(fd, type, room, &data);
   if (n > 0) {
-    (is_stdout ? out_.stdout_bytes : out_.stderr_bytes) += static_cast<std::uint64_t>(n);
+    // Counted as sent: bytes the recording refused were not.
+    (is_stdout ? out_.stdout_bytes : out_.stderr_bytes) += data.size();
     (is_stdout ? sha_out_ : sha_err_).update(data);
-    record(false, data);
     return static_cast<std::size_t>(n);
   }
   if (n == 0 || errno != EAGAIN) is_stdout ? proc_.close_stdout() : proc_.close_stderr();
@@ -408,8 +438,13 @@ CommandOutcome Loop::outcome() {
   }
   if (truncated_) e.message = "output cut at " + std::to_string(lim_.max_output) + " bytes";
   if (out_.recording_error) {
-    e = proto::ExitInfo{proto::ExitKind::kFailed, 0, 0, truncated_,
-                        "the server cannot write the session recording, so it ended the command"};
+    // The signal that ended it stays for exec_end; trex exits 255 either way.
+    e = proto::ExitInfo{
+        proto::ExitKind::kFailed, 0, status_ && status_->signaled ? status_->signal : 0, truncated_,
+        lim_.recording->full() ? "the session recording reached the server's size limit "
+                                 "(max_recording), so it ended the command"
+                               : "the server cannot write the session recording, so it ended "
+                                 "the command"};
   }
   return out_;
 }

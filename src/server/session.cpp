@@ -182,9 +182,9 @@ std::optional<audit::Recording> Session::open_recording(const std::string& id,
   const auto now = std::chrono::system_clock::now();
   const std::int64_t unix_now =
       std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
-  auto rec =
-      audit::Recording::create(directory_of(st_.config.audit_path()), recording_name(id, unix_now),
-                               {size.cols, size.rows, unix_now, term});
+  auto rec = audit::Recording::create(
+      directory_of(st_.config.audit_path()), recording_name(id, unix_now),
+      {size.cols, size.rows, unix_now, term}, {.max_bytes = st_.config.max_recording});
   if (rec) return std::move(*rec);
   st_.log->error("conn {}: {}", conn_, rec.message());
   if (record_or_refuse(audit::ExecEnd::not_started(conn_, id, who_.cn, rec.message()))) {

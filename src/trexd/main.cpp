@@ -124,6 +124,9 @@ void add_limit_options(CLI::App& app, ServerConfig& c) {
       ->check(CLI::Range(1, 30 * 86400));
   add_size_option(app, "--max-output", c.max_output, 1,
                   "bytes of stdout+stderr per command before it is cut (K/M/G/T, optional B)");
+  add_size_option(app, "--max-recording", c.max_recording, 4096,
+                  "bytes of a terminal session's recording; the session is ended when it would "
+                  "grow past them (K/M/G/T, optional B)");
   app.add_option("--kill-grace", c.kill_grace, "seconds between SIGTERM and SIGKILL")
       ->capture_default_str()
       ->check(CLI::Range(0, 3600));

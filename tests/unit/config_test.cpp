@@ -20,6 +20,7 @@ command_timeout = 60
 handshake_timeout = 3
 idle_timeout = 30
 max_output = "16M"
+max_recording = "64K"
 kill_grace = 2
 audit_fsync = true
 audit_max_bytes = 1048576
@@ -42,6 +43,7 @@ audit_syslog_socket = "/run/rsyslog/trex.sock"
   EXPECT_EQ(c->handshake_timeout, 3u);
   EXPECT_EQ(c->idle_timeout, 30u);
   EXPECT_EQ(c->max_output, 16u << 20);
+  EXPECT_EQ(c->max_recording, 64u << 10);
   EXPECT_EQ(c->kill_grace, 2u);
   EXPECT_TRUE(c->audit_fsync);
   EXPECT_EQ(c->audit_max_bytes, 1u << 20);
@@ -60,6 +62,7 @@ TEST(ConfigToml, DefaultsMatchTheSpecification) {
   EXPECT_EQ(c.crl, "pki/crl.pem");
   EXPECT_EQ(c.audit_path(), "log/audit.jsonl");
   EXPECT_EQ(c.max_sessions, 64u);
+  EXPECT_EQ(c.max_recording, 1u << 30);
 }
 
 TEST(ConfigToml, ErrorsNameFileLineAndKey) {
@@ -80,6 +83,7 @@ TEST(ConfigToml, ErrorsNameFileLineAndKey) {
       {"max_output = \"12X\"\n", "key 'max_output' must be a size"},
       {"max_output = 0\n", "key 'max_output'"},
       {"max_output = \"0\"\n", "key 'max_output' must be a size"},
+      {"max_recording = \"1Q\"\n", "key 'max_recording' must be a size"},
       {"listen_addr = \"x\"\n", "trexd.toml:1: unknown key 'listen_addr'"},
       {"max-sessions = 3\n", "unknown key 'max-sessions'"},
       {"[server]\nlisten = \"x\"\n", "unknown key 'server'"},
@@ -134,6 +138,11 @@ TEST(Validate, RejectsImpossibleCombinations) {
   c = ServerConfig{};
   c.audit_max_bytes = 100;
   EXPECT_FALSE(validate(c).ok());
+  c = ServerConfig{};
+  c.max_recording = 4095;  // the header alone may need most of that
+  EXPECT_FALSE(validate(c).ok());
+  c.max_recording = 4096;
+  EXPECT_TRUE(validate(c).ok());
 }
 
 }  // namespace

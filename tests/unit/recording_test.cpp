@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 #include "util/sha256.hpp"
 
@@ -111,6 +112,87 @@ TEST_F(RecordingFile, DigestAndSizeDescribeTheFile) {
   struct stat st {};
   ASSERT_EQ(::stat((dir_ + "/tty-1.1.cast").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 07777, 0640U);
+}
+
+std::string read_all(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream body;
+  body << in.rdbuf();
+  return body.str();
+}
+
+// The "r" events of a recording's text, as "COLSxROWS", in order.
+std::vector<std::string> resizes(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream lines(text);
+  std::string line;
+  std::getline(lines, line);  // the header
+  while (std::getline(lines, line)) {
+    const Json e = Json::parse(line);
+    if (e[1] == "r") out.push_back(e[2].get<std::string>());
+  }
+  return out;
+}
+
+TEST_F(RecordingFile, TheLimitRefusesTheWriteThatWouldPassIt) {
+  constexpr std::uint64_t kMax = 4096;
+  auto rec = Recording::create(dir_, "tty-2.1.cast", {80, 24, 1, "dumb"}, {.max_bytes = kMax});
+  ASSERT_TRUE(rec.ok()) << rec.message();
+  const std::string line(100, 'x');
+  int written = 0;
+  Status s = Status::success();
+  while ((s = rec->output(line)).ok()) ASSERT_LT(++written, 100) << "no limit";
+  EXPECT_GT(written, 30);
+  EXPECT_TRUE(rec->full());
+  EXPECT_NE(s.message().find("tty-2.1.cast reached its size limit of 4096 bytes"),
+            std::string::npos)
+      << s.message();
+  // Once full, nothing more is written, however small.
+  EXPECT_FALSE(rec->input("y").ok());
+  EXPECT_FALSE(rec->resize(132, 43).ok());
+  auto info = rec->finish();
+  ASSERT_TRUE(info.ok()) << info.message();
+  const std::string text = read_all(dir_ + "/tty-2.1.cast");
+  EXPECT_LE(text.size(), kMax);
+  EXPECT_GT(text.size(), kMax - 200);
+  EXPECT_EQ(info->bytes, text.size());
+  util::Sha256 sha;
+  sha.update(text);
+  EXPECT_EQ(info->sha256, sha.hex_digest());
+  EXPECT_EQ(text.back(), '\n');  // whole lines only
+  EXPECT_TRUE(resizes(text).empty());
+}
+
+TEST_F(RecordingFile, AFloodOfResizesIsCoalesced) {
+  auto rec = Recording::create(dir_, "tty-3.1.cast", {80, 24, 1, "dumb"},
+                               {.resize_interval = std::chrono::hours(1)});
+  ASSERT_TRUE(rec.ok()) << rec.message();
+  ASSERT_TRUE(rec->resize(80, 24).ok());   // the header's size: nothing to say
+  ASSERT_TRUE(rec->resize(100, 40).ok());  // the first change is written at once
+  for (unsigned i = 0; i < 10000; ++i) ASSERT_TRUE(rec->resize(10 + i % 7, 5 + i % 3).ok());
+  ASSERT_TRUE(rec->resize(120, 50).ok());
+  EXPECT_EQ(resizes(read_all(dir_ + "/tty-3.1.cast")), std::vector<std::string>{"100x40"});
+  // The size held back comes before the screen drawn for it.
+  ASSERT_TRUE(rec->output("drawn").ok());
+  ASSERT_TRUE(rec->resize(90, 30).ok());
+  ASSERT_TRUE(rec->resize(120, 50).ok());  // back to the size written: held, not news
+  auto info = rec->finish();
+  ASSERT_TRUE(info.ok()) << info.message();
+  const std::string text = read_all(dir_ + "/tty-3.1.cast");
+  EXPECT_EQ(resizes(text), (std::vector<std::string>{"100x40", "120x50"}));
+  EXPECT_LT(text.find("\"120x50\""), text.find("drawn"));
+}
+
+TEST_F(RecordingFile, ResizesFarEnoughApartAreEachWritten) {
+  auto rec = Recording::create(dir_, "tty-4.1.cast", {80, 24, 1, "dumb"},
+                               {.resize_interval = std::chrono::milliseconds(0)});
+  ASSERT_TRUE(rec.ok()) << rec.message();
+  ASSERT_TRUE(rec->resize(100, 40).ok());
+  ASSERT_TRUE(rec->resize(100, 40).ok());
+  ASSERT_TRUE(rec->resize(101, 40).ok());
+  ASSERT_TRUE(rec->finish().ok());
+  EXPECT_EQ(resizes(read_all(dir_ + "/tty-4.1.cast")),
+            (std::vector<std::string>{"100x40", "101x40"}));
 }
 
 TEST_F(RecordingFile, NeverWritesOverAFile) {

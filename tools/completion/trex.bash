@@ -101,8 +101,8 @@ _trexd() {
   local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD - 1]}
   local opts='--config --listen --ca --cert --key --crl --crl-dir --policy --allow-all
     --log-dir --audit-log --max-sessions --command-timeout --handshake-timeout
-    --idle-timeout --max-output --kill-grace --audit-fsync --audit-max-bytes --syslog
-    --audit-syslog --audit-syslog-socket --audit-head-syslog --audit-head-interval
+    --idle-timeout --max-output --max-recording --kill-grace --audit-fsync --audit-max-bytes
+    --syslog --audit-syslog --audit-syslog-socket --audit-head-syslog --audit-head-interval
     --accept-shortened-trail --cgroup --check-config --explain --ou --put --get --tty -h --help --version'
   local IFS=$' \t\n'
   COMPREPLY=()
@@ -116,8 +116,8 @@ _trexd() {
       [[ $cur == /* ]] && _trex_files -d "$cur"
       return ;;
     --listen | --max-sessions | --command-timeout | --handshake-timeout | --idle-timeout | \
-      --max-output | --kill-grace | --audit-max-bytes | --audit-head-interval | --explain | \
-      --ou | --put | --get) return ;;
+      --max-output | --max-recording | --kill-grace | --audit-max-bytes | --audit-head-interval | \
+      --explain | --ou | --put | --get) return ;;
   esac
   [[ $cur == -* ]] && COMPREPLY=($(compgen -W "$opts" -- "$cur"))
 }

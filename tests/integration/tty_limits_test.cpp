@@ -1,0 +1,252 @@
+// What a hostile terminal user can make of the session recording, against
+// the real trexd with max_recording = "16K" in its configuration file: a
+// flood of window-size frames is coalesced (the recording barely grows, the
+// last size still counts), and a recording that would pass the limit ends
+// the session down the fail-closed path of a recording that cannot be
+// written (the only way to make that write fail mid-session without root
+// tricks: a full file system takes the same path, Recording's write error):
+// the client gets the reason and exit 255, nothing unrecorded reached it,
+// exec_end says why and still covers the file, verify passes, and others
+// keep working.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "support/harness.hpp"
+#include "support/pty.hpp"
+#include "support/raw_client.hpp"
+
+namespace trex::testing {
+namespace {
+
+using proto::FrameType;
+
+constexpr std::uint64_t kLimit = 16 * 1024;
+constexpr const char* kLimitError = "reached its size limit of 16384 bytes (max_recording)";
+
+constexpr const char* kPolicy = R"(
+[[rule]]
+name = "screens"
+cn = ["client"]
+allow = ["*"]
+shell = true
+tty = true
+record_input = true
+)";
+
+// The "r" events of an asciicast file, "COLSxROWS" each.
+std::vector<std::string> resizes(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t at = 0;
+  while ((at = text.find(", \"r\", \"", at)) != std::string::npos) {
+    at += 8;
+    out.push_back(text.substr(at, text.find('"', at) - at));
+  }
+  return out;
+}
+
+// One PKI and one trexd for the suite, with max_recording = "16K".
+struct Limited {
+  TempDir pki_dir;
+  Pki pki{pki_dir.path()};
+  TempDir dir;
+  std::unique_ptr<Trexd> server;
+  Limited() {
+    write_file(dir.file("policy.toml"), kPolicy);
+    write_file(dir.file("trexd.toml"), "max_recording = \"16K\"\n");
+    server = std::make_unique<Trexd>(pki, dir.path(),
+                                     std::vector<std::string>{"--config", dir.file("trexd.toml"),
+                                                              "--policy", dir.file("policy.toml")});
+  }
+};
+
+class TtyLimits : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { world_ = std::make_unique<Limited>(); }
+  static void TearDownTestSuite() { world_.reset(); }
+  static Trexd& server() { return *world_->server; }
+
+  // The exec_end of command `id`, once written.
+  static nlohmann::json end_of(const std::string& id) {
+    nlohmann::json end;
+    eventually([&] {
+      for (auto& j : audit_records(server().audit_path(), "exec_end")) {
+        if (j.value("id", "") == id) end = j;
+      }
+      return !end.is_null();
+    });
+    return end;
+  }
+  // The session recording `end` names, checked against the limit and the
+  // record; its text.
+  static std::string recording_of(const nlohmann::json& end) {
+    EXPECT_TRUE(end.contains("recording")) << end.dump();
+    if (!end.contains("recording")) return "";
+    const std::string text =
+        read_file(server().log_dir() + "/" + end["recording"].get<std::string>());
+    EXPECT_LE(text.size(), kLimit);
+    EXPECT_EQ(end["recording_bytes"], text.size()) << end.dump();
+    return text;
+  }
+  // What each test ends with: the trail (recordings included) verifies and
+  // another command runs.
+  static void expect_healthy() {
+    EXPECT_EQ(verify_trail(server().audit_path()), 0) << read_file(server().audit_path());
+    auto r = server().trex("client", {"echo", "still", "serving"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "still serving\n");
+  }
+
+  static inline std::unique_ptr<Limited> world_;
+};
+
+// The screen bytes (tty frames) in `out`.
+std::string screen(const RawClient::Outcome& out) {
+  std::string s;
+  for (const auto& f : out.frames) {
+    if (f.type == FrameType::kTty) s += f.payload;
+  }
+  return s;
+}
+
+// A read() stop: once the screen read so far shows `needle` (or at the end
+// of the command).
+std::function<bool(const proto::Frame&)> until_screen(const std::string& needle) {
+  auto seen = std::make_shared<std::string>();
+  return [seen, needle](const proto::Frame& f) {
+    if (f.type == FrameType::kTty) *seen += f.payload;
+    return seen->find(needle) != std::string::npos || f.type == FrameType::kExit;
+  };
+}
+
+std::string window_frame(std::uint32_t rows, std::uint32_t cols) {
+  std::string out;
+  proto::append_frame(out, FrameType::kWindow, proto::encode(proto::WindowSize{rows, cols}));
+  return out;
+}
+
+// Starts `argv` on a terminal through `c` and waits for "ready" on its
+// screen; the command's id, or "" when it did not start.
+std::string start_terminal(RawClient& c, const std::vector<std::string>& argv) {
+  proto::TerminalRequest req{"dumb", {24, 80}, proto::ExecRequest{}};
+  req.command->argv = argv;
+  if (!c.send(FrameType::kTerminal, *proto::encode(req))) return "";
+  std::string id;
+  const auto ready = until_screen("ready");
+  c.read(30s, [&](const proto::Frame& f) {
+    if (f.type == FrameType::kStarted) id = f.payload;
+    return ready(f);
+  });
+  return id;
+}
+
+// The recording file of command `id` in `log`, found while it is written.
+std::string recording_file(const std::string& log, const std::string& id) {
+  for (const auto& e : std::filesystem::directory_iterator(log)) {
+    const std::string name = e.path().filename();
+    if (name.ends_with("-" + id + ".cast")) return e.path();
+  }
+  return "";
+}
+
+// The exit frame at the end of `out`, when there is one.
+std::optional<proto::ExitInfo> exit_of(const RawClient::Outcome& out) {
+  if (out.frames.empty() || out.frames.back().type != FrameType::kExit) return std::nullopt;
+  auto e = proto::decode_exit(out.frames.back().payload);
+  return e ? std::optional<proto::ExitInfo>(*e) : std::nullopt;
+}
+
+TEST_F(TtyLimits, AFloodOfResizesIsCoalescedAndKeystrokesPastTheLimitEndTheSession) {
+  RawClient c(server(), world_->pki);
+  ASSERT_TRUE(c.ok()) << c.error();
+  const std::string id =
+      start_terminal(c, {"sh", "-c", "echo ready; while read l; do stty size; done"});
+  ASSERT_FALSE(id.empty());
+
+  // 50,000 window frames, each a new size, then 33x111.
+  constexpr int kFrames = 50000;
+  std::string flood;
+  for (int i = 0; i < kFrames; ++i) flood += window_frame(10 + i % 2, 40 + i % 3);
+  flood += window_frame(33, 111);
+  ASSERT_TRUE(c.send_raw(flood));
+  ASSERT_TRUE(c.send(FrameType::kTty, "\n"));
+  auto out = c.read(60s, until_screen("33 111"));
+  ASSERT_NE(screen(out).find("33 111"), std::string::npos) << screen(out);
+  // The file is written as the session goes: the flood left a few lines.
+  const std::string cast = recording_file(server().log_dir(), id);
+  ASSERT_FALSE(cast.empty()) << "no recording of " << id;
+  const auto during = resizes(read_file(cast));
+  EXPECT_LT(during.size(), 1000U) << "of " << kFrames << " window frames";
+  ASSERT_FALSE(during.empty());
+  EXPECT_EQ(during.back(), "111x33");  // held back, written before the keystroke
+  EXPECT_LT(read_file(cast).size(), kLimit / 2);
+
+  // Keystrokes (recorded, record_input) and their echo fill the rest.
+  std::string lines;
+  for (int i = 0; i < 40; ++i) {
+    proto::append_frame(lines, FrameType::kTty, std::string(1000, 'k') + "\n");
+  }
+  ASSERT_TRUE(c.send_raw(lines));
+  const auto is_exit = [](const proto::Frame& f) { return f.type == FrameType::kExit; };
+  const auto exit = exit_of(c.read(60s, is_exit));
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_EQ(exit->kind, proto::ExitKind::kFailed);
+  EXPECT_EQ(exit->message,
+            "the session recording reached the server's size limit (max_recording), so it "
+            "ended the command");
+
+  const auto end = end_of(id);
+  EXPECT_NE(end.value("error", "").find(kLimitError), std::string::npos) << end.dump();
+  EXPECT_EQ(end.value("error", "").rfind("recording: " + cast, 0), 0U) << end.dump();
+  const std::string text = recording_of(end);
+  EXPECT_GT(text.size(), kLimit - 2048);  // it was filled, not cut early
+  // The session itself goes on: another command on it.
+  proto::ExecRequest again;
+  again.argv = {"echo", "same session"};
+  ASSERT_TRUE(c.send(FrameType::kExec, *proto::encode(again)));
+  const auto second = exit_of(c.read(30s, is_exit));
+  ASSERT_TRUE(second.has_value());
+  EXPECT_EQ(second->kind, proto::ExitKind::kExited);
+  expect_healthy();
+}
+
+TEST_F(TtyLimits, TrexIsToldWhyAndShownNothingTheRecordingLacks) {
+  // trex's stdout goes to a file: exactly the bytes the screen got.
+  const std::string shown = world_->dir.file("shown.out");
+  const auto argv = server().trex_argv(
+      "client", {"-t", "-c", "echo ready; yes 0123456789 | head -n 5000; sleep 300"});
+  Pty t({"/bin/sh", "-c", shell_words(argv) + " > " + shown + "; echo \"rc=$?\""});
+  ASSERT_TRUE(t.expect("rc=", 0, 60s)) << t.out();
+  EXPECT_NE(t.out().find("rc=255"), std::string::npos) << t.out();
+  EXPECT_NE(t.out().find("trex: the session recording reached the server's size limit "
+                         "(max_recording), so it ended the command"),
+            std::string::npos)
+      << t.out();
+
+  const auto ends = audit_records(server().audit_path(), "exec_end");
+  ASSERT_FALSE(ends.empty());
+  const auto end = end_of(ends.back()["id"].get<std::string>());
+  EXPECT_NE(end.value("error", "").find(kLimitError), std::string::npos) << end.dump();
+  EXPECT_TRUE(end["exit_code"].is_null()) << end.dump();
+  EXPECT_TRUE(end["signal"].is_number() && end["signal"] > 0) << end.dump();  // HUP or TERM
+  EXPECT_FALSE(end.contains("ended_by")) << end.dump();  // the server ended it, not the client
+  const std::string text = recording_of(end);
+  EXPECT_EQ(end["stdout_bytes"], read_file(shown).size()) << end.dump();
+  // Fail closed: the screen got what the recording holds, nothing more.
+  const auto play = run({TREX_AUDIT_BIN, "play", end["id"].get<std::string>(), "--speed", "10000",
+                         "--log-dir", server().log_dir()});
+  EXPECT_EQ(play.status, 0) << play.err;
+  const std::string seen = read_file(shown);
+  EXPECT_EQ(play.out.size(), seen.size());
+  EXPECT_TRUE(play.out == seen) << "the replay differs from what trex showed";
+  EXPECT_GT(play.out.size(), kLimit / 4);
+  expect_healthy();
+}
+
+}  // namespace
+}  // namespace trex::testing
