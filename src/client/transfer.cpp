@@ -9,6 +9,7 @@
 
 #include "trex/client.hpp"
 #include "trex/client_text.hpp"
+#include "util/file_sink.hpp"
 
 namespace trex::client {
 namespace {
@@ -155,6 +156,7 @@ Result<proto::ExitInfo> Session::get(const proto::GetRequest& req, int fd, proto
   if (auto s = send_get(req); !s) return s.error();
   bool have_info = false, ended = false;
   std::uint64_t got = 0;
+  util::FileSink sink(fd);  // the caller fsyncs before its rename
   for (;;) {
     auto f = next_transfer_frame();
     if (!f) return f.error();
@@ -179,14 +181,9 @@ Result<proto::ExitInfo> Session::get(const proto::GetRequest& req, int fd, proto
         continue;
       }
       if (frame.payload.size() > info.size - got) return protocol_error("a get sent too much");
-      for (std::string_view left = frame.payload; !left.empty();) {
-        const ssize_t n = ::write(fd, left.data(), left.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-          broken_ = true;
-          return make_error(std::string("cannot write the file: ") + std::strerror(errno));
-        }
-        left.remove_prefix(static_cast<std::size_t>(n));
+      if (!sink.write(frame.payload)) {
+        broken_ = true;
+        return make_error(std::string("cannot write the file: ") + std::strerror(errno));
       }
       got += frame.payload.size();
       if (progress) progress(got, info.size);

@@ -190,6 +190,7 @@ Status commit(const FsUser& user, PutTarget& t, unsigned mode,
   if (::fsync(t.file.get()) != 0) return io_error("cannot write", t.name, errno);
   ActAs as(user);
   if (!as.ok()) return make_error("cannot act as user '" + user.name + "'");
+  t.replaced.reset(::openat(t.dir.get(), t.name.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
   if (::renameat(t.dir.get(), t.temp.c_str(), t.dir.get(), t.name.c_str()) != 0) {
     return io_error("cannot rename the temporary file over", t.name, errno);
   }

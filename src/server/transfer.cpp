@@ -1,5 +1,6 @@
 #include "server/transfer.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -11,7 +12,9 @@
 #include "server/fileio.hpp"
 #include "server/listing.hpp"
 #include "trex/audit_events.hpp"
+#include "util/file_sink.hpp"
 #include "util/sha256.hpp"
+#include "util/sha256_pipe.hpp"
 
 namespace trex::server {
 namespace {
@@ -22,6 +25,8 @@ using Result_ = audit::FileTransfer::Result;
 constexpr const char* kAuditFailure = "the server cannot write its audit trail";
 // Data queued for a slow client beyond this waits for the socket.
 constexpr std::size_t kOutHighWater = 512 * 1024;
+// Files from this size on are hashed on a thread of their own (Sha256Pipe).
+constexpr std::uint64_t kHashThreadFrom = 1U << 20;
 
 // How a transfer ended, for the audit record and the exit frame.
 struct Outcome {
@@ -62,8 +67,8 @@ class Transfer {
   }
   void announce();
   std::optional<SessionEnd> finish(const Outcome& o);
-  Outcome receive_into(int fd, std::uint64_t size, util::Sha256& sha);
-  Outcome send_from(int fd, const struct stat& before, util::Sha256& sha);
+  Outcome receive_into(int fd, std::uint64_t size, util::Sha256Pipe& sha);
+  Outcome send_from(int fd, const struct stat& before, util::Sha256Pipe& sha);
   std::optional<Outcome> wait_socket(short events);
   std::optional<Outcome> drain();
   std::optional<std::string> refuse_folder(const std::string& rel) const;
@@ -174,8 +179,9 @@ std::optional<Outcome> Transfer::drain() {
 }
 
 // Writes the data frames of a put to `fd` until the empty one.
-Outcome Transfer::receive_into(int fd, std::uint64_t size, util::Sha256& sha) {
+Outcome Transfer::receive_into(int fd, std::uint64_t size, util::Sha256Pipe& sha) {
   auto& ch = ctx_.channel;
+  util::FileSink sink(fd);
   for (;;) {
     proto::Frame f;
     proto::Decoder::State st;
@@ -199,14 +205,12 @@ Outcome Transfer::receive_into(int fd, std::uint64_t size, util::Sha256& sha) {
                 proto::encode(proto::ErrorInfo{proto::ErrorCode::kProtocol, what}));
         return session_over({EndKind::kProtocolError, what});
       }
-      for (std::string_view left = f.payload; !left.empty();) {
-        const ssize_t n = ::write(fd, left.data(), left.size());
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) return failed("cannot write " + rec_.path + ": " + std::strerror(errno));
-        left.remove_prefix(static_cast<std::size_t>(n));
+      if (!sink.write(f.payload)) {
+        return failed("cannot write " + rec_.path + ": " + std::strerror(errno));
       }
-      sha.update(f.payload);
       rec_.size += f.payload.size();
+      sha.update(std::move(f.payload));
+      f.payload = sha.spare();
     }
     if (st == proto::Decoder::State::kError) {
       ch.send(proto::FrameType::kError,
@@ -228,7 +232,7 @@ std::optional<SessionEnd> Transfer::put(const proto::PutRequest& req) {
   auto target = fileio::create_temp(user_, decision_.tree, decision_.beneath);
   if (!target) return finish(failed(target.message()));
   announce();
-  util::Sha256 sha;
+  util::Sha256Pipe sha(req.size >= kHashThreadFrom);
   Outcome o = receive_into(target->file.get(), req.size, sha);
   rec_.sha256 = sha.hex_digest();
   // Without -p the file gets the local mode less the rule's umask (022 by default).
@@ -250,23 +254,30 @@ std::optional<SessionEnd> Transfer::put(const proto::PutRequest& req) {
     return finish(failed(s.message()));  // a second record: it failed after all
   }
   send_exit({proto::ExitKind::kExited, 0, 0, false, {}});
+  ctx_.channel.flush();  // the answer goes before the replaced file is freed
   return std::nullopt;
 }
 
 // Sends the file's bytes; says so when the file changed while it was read.
-Outcome Transfer::send_from(int fd, const struct stat& before, util::Sha256& sha) {
+Outcome Transfer::send_from(int fd, const struct stat& before, util::Sha256Pipe& sha) {
   auto& ch = ctx_.channel;
   const auto size = static_cast<std::uint64_t>(before.st_size);
+  ::posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);  // a larger read-ahead
   while (rec_.size < size) {
     if (auto stop = drain()) return *stop;
-    std::string_view data;
-    const ssize_t n =
-        ch.send_from_fd(fd, proto::FrameType::kData,
-                        std::min<std::uint64_t>(proto::kMaxPayload, size - rec_.size), &data);
+    // Read into a string the hash thread can own once the frame holds a copy.
+    std::string chunk = sha.spare();
+    chunk.resize(std::min<std::uint64_t>(proto::kMaxPayload, size - rec_.size));
+    ssize_t n;
+    do {
+      n = ::read(fd, chunk.data(), chunk.size());
+    } while (n < 0 && errno == EINTR);
     if (n < 0) return failed("cannot read " + rec_.path + ": " + std::strerror(errno));
     if (n == 0) break;  // shorter than it was: checked below
-    sha.update(data);
+    chunk.resize(static_cast<std::size_t>(n));
+    ch.send(proto::FrameType::kData, chunk);
     rec_.size += static_cast<std::uint64_t>(n);
+    sha.update(std::move(chunk));
   }
   struct stat after {};
   char probe;
@@ -293,7 +304,7 @@ std::optional<SessionEnd> Transfer::get() {
                     proto::encode(proto::FileInfo{static_cast<std::uint64_t>(st.st_size), rec_.mode,
                                                   st.st_mtim.tv_sec,
                                                   static_cast<std::uint32_t>(st.st_mtim.tv_nsec)}));
-  util::Sha256 sha;
+  util::Sha256Pipe sha(static_cast<std::uint64_t>(st.st_size) >= kHashThreadFrom);
   const Outcome o = send_from(fd->get(), st, sha);
   rec_.sha256 = sha.hex_digest();
   return finish(o);

@@ -109,6 +109,7 @@ int put_one(trex::client::Session& s, const trex::client::Args& args, const std:
                  S_ISDIR(st.st_mode) ? "a folder (use -r)" : "not a regular file");
     return 1;
   }
+  ::posix_fadvise(fd.get(), 0, 0, POSIX_FADV_SEQUENTIAL);  // a larger read-ahead
   trex::proto::PutRequest req{remote,
                               static_cast<std::uint64_t>(st.st_size),
                               st.st_mode & 07777,

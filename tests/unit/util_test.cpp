@@ -12,6 +12,7 @@
 
 #include "util/file.hpp"
 #include "util/sha256.hpp"
+#include "util/sha256_pipe.hpp"
 #include "util/size.hpp"
 
 namespace trex::util {
@@ -90,6 +91,40 @@ TEST(Sha256, MovedFromObjectsHashOn) {
   Sha256 b = std::move(a);
   b.update("c");
   EXPECT_EQ(b.hex_digest(), kVectors[1].hex);
+}
+
+// The pipe's thread must hash the chunks in the order given, all of them,
+// whatever their sizes, also when more than kMaxQueued bytes are handed over
+// at once (the caller then waits) and when chunks are refilled spares.
+TEST(Sha256Pipe, AgreesWithOneThreadForAnyChunking) {
+  std::mt19937_64 rng(20261204);
+  std::string data(3 * Sha256Pipe::kMaxQueued + 12345, '\0');
+  for (auto& c : data) c = static_cast<char>(rng());
+  const std::string want = hash(Engine::wolfcrypt, data);
+  for (bool threaded : {true, false}) {
+    Sha256Pipe pipe(threaded);
+    int reused = 0;
+    for (std::string_view rest = data; !rest.empty();) {
+      const auto n = std::min<std::size_t>(rest.size(), 1 + rng() % (128 * 1024));
+      std::string chunk = pipe.spare();
+      reused += !chunk.empty();
+      chunk.assign(rest.substr(0, n));
+      pipe.update(std::move(chunk));
+      rest.remove_prefix(n);
+    }
+    EXPECT_EQ(pipe.hex_digest(), want) << (threaded ? "threaded" : "inline");
+    pipe.update("abc");  // a second message after the digest
+    EXPECT_EQ(pipe.hex_digest(), kVectors[1].hex);
+    if (threaded) {
+      EXPECT_GT(reused, 0);
+    }
+  }
+}
+
+TEST(Sha256Pipe, EndsWithChunksNotYetHashed) {
+  Sha256Pipe pipe(true);
+  for (int i = 0; i < 64; ++i) pipe.update(std::string(64 * 1024, 'x'));
+  // The destructor stops the thread without waiting for the rest.
 }
 
 // The one size grammar (README "Sizes"): trexd's options, trexd.toml and the
