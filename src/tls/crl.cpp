@@ -15,6 +15,7 @@
 
 #include "tls/x509_name.hpp"
 #include "util/time.hpp"
+#include "util/unique_file.hpp"
 
 #include <wolfssl/wolfcrypt/asn_public.h>
 
@@ -114,10 +115,10 @@ Status read_crl_file(const std::string& path, std::vector<CrlBlob>& out) {
 
 // The *.pem and *.crl files of `dir`, sorted.
 Result<std::vector<std::string>> crl_files_in(const std::string& dir) {
-  DIR* d = ::opendir(dir.c_str());
-  if (d == nullptr) return make_error("cannot read CRL directory " + dir);
+  const util::UniqueDir d(::opendir(dir.c_str()));
+  if (!d) return make_error("cannot read CRL directory " + dir);
   std::vector<std::string> files;
-  while (const dirent* e = ::readdir(d)) {
+  while (const dirent* e = ::readdir(d.get())) {
     const std::string name = e->d_name;
     const auto ext = name.size() > 4 ? name.substr(name.size() - 4) : "";
     if (name[0] == '.' || (ext != ".pem" && ext != ".crl")) continue;
@@ -125,7 +126,6 @@ Result<std::vector<std::string>> crl_files_in(const std::string& dir) {
     const std::string path = dir + "/" + name;
     if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode)) files.push_back(path);
   }
-  ::closedir(d);
   std::sort(files.begin(), files.end());
   if (files.empty()) return make_error("CRL directory " + dir + " holds no *.pem or *.crl file");
   return files;

@@ -16,6 +16,7 @@
 #include "tls/wolfssl.hpp"
 #include "tls/x509_name.hpp"
 #include "util/time.hpp"
+#include "util/unique_file.hpp"
 
 #include <wolfssl/wolfcrypt/asn_public.h>
 #include <wolfssl/wolfcrypt/hash.h>
@@ -171,10 +172,9 @@ Result<CertificateInfo> inspect_certificate(const std::string& path) {
 }
 
 Result<std::chrono::system_clock::time_point> crl_next_update(const std::string& path) {
-  FILE* f = std::fopen(path.c_str(), "r");
-  if (f == nullptr) return make_error("cannot read CRL " + path);
-  const CrlPtr crl(wolfSSL_PEM_read_X509_CRL(f, nullptr, nullptr, nullptr));
-  std::fclose(f);
+  const util::UniqueFile f(std::fopen(path.c_str(), "re"));
+  if (!f) return make_error("cannot read CRL " + path);
+  const CrlPtr crl(wolfSSL_PEM_read_X509_CRL(f.get(), nullptr, nullptr, nullptr));
   if (crl == nullptr) return make_error("CRL " + path + " is not a PEM CRL");
   const WOLFSSL_ASN1_TIME* t = wolfSSL_X509_CRL_get_nextUpdate(crl.get());
   struct tm tm {};

@@ -20,6 +20,7 @@
 #include "trexd/check.hpp"
 #include "trexd/startup.hpp"
 #include "util/size.hpp"
+#include "util/unique_fd.hpp"
 
 namespace {
 
@@ -260,9 +261,12 @@ void run_signal_thread(trex::trexd::Running& running, const ServerConfig& config
 // trexd reads nothing from its terminal and hands it to no one: stdin
 // becomes /dev/null (stdout and stderr stay for the operator's log).
 void detach_stdin() {
-  if (const int null = ::open("/dev/null", O_RDONLY | O_CLOEXEC); null >= 0) {
-    ::dup2(null, STDIN_FILENO);
-    if (null != STDIN_FILENO) ::close(null);
+  trex::util::UniqueFd null(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+  if (!null.valid()) return;
+  if (null.get() == STDIN_FILENO) {
+    (void)null.release();  // stdin was closed: /dev/null took its place
+  } else {
+    ::dup2(null.get(), STDIN_FILENO);
   }
 }
 
