@@ -58,6 +58,9 @@ struct Fence {
   bool pids = false;    // Limits::processes is each command group's pids.max
   // Why there is no cgroup, or why memory or pids is not per command.
   std::string note;
+  // With a cgroup: each command still has a reaper (only when this process
+  // is PID 1; see exec/cgroup.hpp). Without one, the reaper is the fence.
+  bool reaper = true;
 };
 
 // Makes what every spawn needs once (the reaper's sealed image), so that a
@@ -98,6 +101,7 @@ namespace detail {
 enum class ForkMode;  // fork or vfork; defined in src/exec/launcher.hpp
 // Process::spawn with an explicit fork mode (tests and benchmarks).
 Result<Process> spawn_with_mode(const Spec& spec, ForkMode mode);
+struct Starter;  // spawn_with_mode's steps (src/exec/process.cpp)
 }  // namespace detail
 
 struct ExitStatus {
@@ -167,6 +171,7 @@ class Process {
 
  private:
   friend Result<Process> detail::spawn_with_mode(const Spec& spec, detail::ForkMode mode);
+  friend struct detail::Starter;
   struct Impl;
   explicit Process(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;

@@ -7,6 +7,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -203,40 +204,102 @@ Limits CgroupBase::rlimits(Limits limits) const {
   return limits;
 }
 
+namespace {
+
+// Emptied groups kept for later commands, process-wide, by name (they hold
+// no descriptor of trexd's). Never freed: the exit handler removes the
+// groups (remove_pooled).
+struct Pooled {
+  int base_fd = -1;
+  std::string name;
+  std::optional<std::uint64_t> pids_max, memory_max;
+};
+constexpr std::size_t kPoolSize = 8;
+std::mutex pool_mutex;
+std::vector<Pooled>& pool() {
+  static auto* kept = new std::vector<Pooled>;
+  return *kept;
+}
+
+// At exit: the kept groups, and the parked ones that have emptied since.
+void remove_pooled() {
+  {
+    const std::lock_guard lock(pool_mutex);
+    for (const auto& p : pool()) ::unlinkat(p.base_fd, p.name.c_str(), AT_REMOVEDIR);
+    pool().clear();
+  }
+  sweep_parked();
+}
+
+std::string limit_text(const std::optional<std::uint64_t>& v) {
+  return v ? std::to_string(*v) : "max";
+}
+
+}  // namespace
+
 Result<CommandGroup> CommandGroup::make(const CgroupBase& base, const Limits& limits) {
   static std::atomic<unsigned long> made{0};
   sweep_parked();
   CommandGroup g;
-  g.base_fd_ = base.fd();
-  g.name_ = "trexd-" + std::to_string(::getpid()) + "-" + std::to_string(++made);
-  if (::mkdirat(base.fd(), g.name_.c_str(), 0755) != 0) {
-    const std::string why = errno_text();
-    g.name_.clear();
-    return make_error("cannot make the command's cgroup in " + base.dir() + ": " + why);
+  {
+    const std::lock_guard lock(pool_mutex);
+    if (!pool().empty()) {
+      Pooled& p = pool().back();
+      g.base_fd_ = p.base_fd;
+      g.name_ = std::move(p.name);
+      g.pids_max_ = p.pids_max;
+      g.memory_max_ = p.memory_max;
+      pool().pop_back();
+    }
+  }
+  if (g.name_.empty()) {
+    g.base_fd_ = base.fd();
+    g.name_ = "trexd-" + std::to_string(::getpid()) + "-" + std::to_string(++made);
+    if (::mkdirat(base.fd(), g.name_.c_str(), 0755) != 0) {
+      const std::string why = errno_text();
+      g.name_.clear();
+      return make_error("cannot make the command's cgroup in " + base.dir() + ": " + why);
+    }
   }
   g.dir_.reset(::openat(base.fd(), g.name_.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!g.dir_.valid()) {
+  if (g.dir_.valid()) {
+    g.events_.reset(::openat(g.dir_fd(), "cgroup.events", O_RDONLY | O_CLOEXEC));
+  }
+  if (!g.events_.valid()) {
     return make_error("cannot open the command's cgroup " + g.name_ + ": " + errno_text());
   }
-  if (base.pids() && limits.processes) {
-    if (auto st = write_at(g.dir_fd(), "pids.max", std::to_string(*limits.processes)); !st) {
-      return st.error();
-    }
-  }
-  if (base.memory() && limits.memory) {
-    if (auto st = write_at(g.dir_fd(), "memory.max", std::to_string(*limits.memory)); !st) {
-      return st.error();
-    }
-    // Not swap instead of memory (absent without swap accounting).
-    if (::faccessat(g.dir_fd(), "memory.swap.max", F_OK, 0) == 0) {
-      if (auto st = write_at(g.dir_fd(), "memory.swap.max", "0"); !st) return st.error();
-    }
-  }
+  if (auto st = g.set_limits(base, limits); !st) return st.error();
   return g;
 }
 
+// Writes only what differs from what the group holds (a kept group holds
+// its last command's limits).
+Status CommandGroup::set_limits(const CgroupBase& base, const Limits& limits) {
+  if (base.pids() && limits.processes != pids_max_) {
+    if (auto st = write_at(dir_fd(), "pids.max", limit_text(limits.processes)); !st) return st;
+    pids_max_ = limits.processes;
+  }
+  if (base.memory() && limits.memory != memory_max_) {
+    if (auto st = write_at(dir_fd(), "memory.max", limit_text(limits.memory)); !st) return st;
+    // Not swap instead of memory (absent without swap accounting).
+    if (::faccessat(dir_fd(), "memory.swap.max", F_OK, 0) == 0) {
+      if (auto st = write_at(dir_fd(), "memory.swap.max", limits.memory ? "0" : "max"); !st) {
+        return st;
+      }
+    }
+    memory_max_ = limits.memory;
+  }
+  return Status::success();
+}
+
 CommandGroup::CommandGroup(CommandGroup&& o) noexcept
-    : base_fd_(o.base_fd_), name_(std::exchange(o.name_, {})), dir_(std::move(o.dir_)) {}
+    : base_fd_(o.base_fd_),
+      name_(std::exchange(o.name_, {})),
+      dir_(std::move(o.dir_)),
+      events_(std::move(o.events_)),
+      pids_max_(o.pids_max_),
+      memory_max_(o.memory_max_),
+      killed_(o.killed_) {}
 
 CommandGroup& CommandGroup::operator=(CommandGroup&& o) noexcept {
   if (this != &o) {
@@ -244,19 +307,52 @@ CommandGroup& CommandGroup::operator=(CommandGroup&& o) noexcept {
     base_fd_ = o.base_fd_;
     name_ = std::exchange(o.name_, {});
     dir_ = std::move(o.dir_);
+    events_ = std::move(o.events_);
+    pids_max_ = o.pids_max_;
+    memory_max_ = o.memory_max_;
+    killed_ = o.killed_;
   }
   return *this;
 }
 
 CommandGroup::~CommandGroup() { remove(); }
 
+bool CommandGroup::populated() const {
+  char buf[128];
+  const ssize_t n = ::pread(events_.get(), buf, sizeof buf - 1, 0);
+  if (n <= 0) return true;
+  return std::string_view(buf, static_cast<std::size_t>(n)).find("populated 0") ==
+         std::string_view::npos;
+}
+
+int CommandGroup::count() const {
+  const auto procs = read_at(dir_fd(), "cgroup.procs");
+  return procs ? static_cast<int>(std::count(procs->begin(), procs->end(), '\n')) : 0;
+}
+
 void CommandGroup::kill() const {
   if (name_.empty()) return;
+  killed_ = true;
   (void)write_at(base_fd_, name_ + "/cgroup.kill", "1");
+}
+
+void CommandGroup::release() {
+  if (name_.empty()) return;
+  if (!killed_) {
+    const std::lock_guard lock(pool_mutex);
+    if (pool().size() < kPoolSize) {
+      dir_.reset();
+      events_.reset();
+      pool().push_back(Pooled{base_fd_, std::exchange(name_, {}), pids_max_, memory_max_});
+      return;
+    }
+  }
+  remove();
 }
 
 void CommandGroup::remove(bool end_rest) {
   dir_.reset();
+  events_.reset();
   if (name_.empty()) return;
   if (::unlinkat(base_fd_, name_.c_str(), AT_REMOVEDIR) != 0 && errno == EBUSY) {
     if (end_rest) kill();
@@ -287,12 +383,17 @@ Result<CgroupBase> detect() {
 
 const CgroupBase* active_cgroup() { return chosen.load(std::memory_order_acquire); }
 
+bool reaper_with_cgroup() {
+  static const bool pid1 = ::getpid() == 1;
+  return pid1;
+}
+
 Result<Fence> choose_fence(std::string_view request) {
   static std::mutex once;
   const std::lock_guard lock(once);
   Fence fence;
   if (const CgroupBase* base = active_cgroup()) {
-    return Fence{base->dir(), base->memory(), base->pids(), base->note()};
+    return Fence{base->dir(), base->memory(), base->pids(), base->note(), reaper_with_cgroup()};
   }
   if (request == "off") {
     fence.note = "--cgroup off";
@@ -307,7 +408,8 @@ Result<Fence> choose_fence(std::string_view request) {
   }
   const auto* kept = new CgroupBase(std::move(*base));
   chosen.store(kept, std::memory_order_release);
-  return Fence{kept->dir(), kept->memory(), kept->pids(), kept->note()};
+  std::atexit(remove_pooled);
+  return Fence{kept->dir(), kept->memory(), kept->pids(), kept->note(), reaper_with_cgroup()};
 }
 
 }  // namespace trex::exec::detail

@@ -1,4 +1,5 @@
 #include "exec/child_setup.hpp"
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
 
 #include <grp.h>
@@ -186,9 +187,14 @@ void run_child_setup(const ChildPlan& plan) noexcept {
   // process group is enough: setsid would also give each command a
   // scheduler autogroup of its own, whose making and placement cost 0.6 to
   // 2.4 ms per command on a loaded machine (2 cores, load 9).
-  const int made = plan.new_session ? static_cast<int>(::setsid()) : ::setpgid(0, 0);
+  const bool session = plan.new_session || plan.terminal;
+  const int made = session ? static_cast<int>(::setsid()) : ::setpgid(0, 0);
   if (made < 0) fail(plan, SetupStep::kProcessGroup, errno);
   redirect_stdio(plan);
+  // A terminal command's Ctrl-C, Ctrl-Z and hang-up come from its pty.
+  if (plan.terminal && ::ioctl(STDIN_FILENO, TIOCSCTTY, 0) != 0) {
+    fail(plan, SetupStep::kStdio, errno);
+  }
   close_fds_on_exec(plan);
   if (plan.reaper_fd >= 0) exec_reaper(plan);
   // Limits before the user switch: only root may raise a hard limit.

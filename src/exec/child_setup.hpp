@@ -48,6 +48,10 @@ struct ChildPlan {
   // A new session (setsid), for a server that has a controlling terminal;
   // else a new process group in the server's session, which has none.
   bool new_session = true;
+  // The command runs on a pty (its stdio): it leads a new session whose
+  // controlling terminal that becomes. Only without a reaper (the reaper does
+  // this itself in the command's process).
+  bool terminal = false;
 
   // Upper bound for the close-on-exec fallback loop (no close_range).
   rlim_t fd_limit = 1024;

@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 // Boost 1.74 compiles its vfork executor only for pre-2008 POSIX feature
 // macros, i.e. never with a current glibc, although vfork() is declared.
@@ -16,9 +17,12 @@
 #include <boost/process/posix.hpp>
 #include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <string>
 #include <system_error>
 #include <vector>
+
+#include "exec/clone.hpp"
 
 namespace trex::exec::detail {
 
@@ -105,6 +109,47 @@ std::vector<char*> pointers(std::vector<std::string>& strings) {
   for (auto& s : strings) out.push_back(s.data());
   out.push_back(nullptr);
   return out;
+}
+
+namespace {
+
+// What the cgroup path's child needs, made before the clone (no allocation
+// after it).
+struct DirectChild {
+  const ChildPlan* plan = nullptr;
+  const char* exe = nullptr;
+  char* const* argv = nullptr;
+  char* const* envp = nullptr;
+};
+
+int run_direct_child(void* arg) {
+  const auto* c = static_cast<const DirectChild*>(arg);
+  run_child_setup(*c->plan);
+  ::execve(c->exe, c->argv, c->envp);
+  report_failure(*c->plan, SetupStep::kExec, errno);
+  return 127;
+}
+
+}  // namespace
+
+Result<pid_t> launch_into(const Spec& spec, const ChildPlan& plan, ForkMode mode, int cgroup,
+                          int* pidfd) {
+  std::vector<std::string> argv = spec.argv;
+  if (argv.empty()) argv.push_back(spec.program);
+  std::vector<std::string> env = spec.env;
+  const std::vector<char*> argv_ptrs = pointers(argv);
+  const std::vector<char*> env_ptrs = pointers(env);
+  DirectChild child{&plan, spec.program.c_str(), argv_ptrs.data(), env_ptrs.data()};
+  long pid = 0;
+  {
+    SignalBlock block;
+    pid = clone_into_cgroup(cgroup, mode == ForkMode::kVfork, pidfd, &run_direct_child, &child);
+  }
+  if (pid < 0) {
+    return make_error(std::string("cannot start the command in its cgroup: ") +
+                      std::strerror(static_cast<int>(-pid)));
+  }
+  return static_cast<pid_t>(pid);
 }
 
 Result<pid_t> launch(const Spec& spec, const ChildPlan& plan, ForkMode mode) {

@@ -34,4 +34,13 @@ inline constexpr ForkMode kDefaultForkMode = ForkMode::kVfork;
 // Boost reports itself is reaped here and returned as "cannot execute PROGRAM: <errno text>".
 Result<pid_t> launch(const Spec& spec, const ChildPlan& plan, ForkMode mode);
 
+// The cgroup path's start, without Boost and without a reaper: a child born
+// in the cgroup whose directory fd is `cgroup` (clone3, see exec/clone.hpp)
+// runs run_child_setup(plan) (which must name no reaper) and execs
+// spec.program. Returns the pid and sets *pidfd once the child has exec'd or
+// died; the caller owns both, must reap the pid and must read
+// plan.report_fd's pipe for a failure in the setup or in execve.
+Result<pid_t> launch_into(const Spec& spec, const ChildPlan& plan, ForkMode mode, int cgroup,
+                          int* pidfd);
+
 }  // namespace trex::exec::detail

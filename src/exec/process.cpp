@@ -1,4 +1,5 @@
 #include <fcntl.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -15,6 +16,7 @@
 #include "exec/cgroup.hpp"
 #include "exec/child_setup.hpp"
 #include "exec/launcher.hpp"
+#include "exec/plumbing.hpp"
 #include "exec/pty.hpp"
 #include "exec/reaper.hpp"
 #include "trex/exec.hpp"
@@ -25,13 +27,19 @@ namespace trex::exec {
 using util::UniqueFd;
 
 struct Process::Impl {
-  pid_t pid = -1;     // the reaper's
+  pid_t pid = -1;     // the reaper's, or (direct) the command's
   pid_t leader = -1;  // the command's own (reported by the reaper)
+  // No reaper: the command was started straight into its cgroup, which is
+  // the fence (cgroup.kill ends it all; cgroup.events says when it is empty).
+  bool direct = false;
   UniqueFd stdin_w;
   UniqueFd stdout_r;
   UniqueFd stderr_r;
-  UniqueFd events;  // the reaper's ReaperRecords; closed once settled
-  UniqueFd ctl;     // to the reaper: kill or release; its end of file kills
+  // Reaper: its ReaperRecords. Direct: the command's pidfd until it is
+  // reaped, then (while its group is not empty) a watch on cgroup.events.
+  // Closed once settled.
+  UniqueFd events;
+  UniqueFd ctl;  // to the reaper: kill or release; its end of file kills
   std::optional<ExitStatus> status;
   std::optional<int> lingered;  // set once settled
   bool reaped = false;
@@ -44,12 +52,24 @@ struct Process::Impl {
   Impl(const Impl&) = delete;
   Impl& operator=(const Impl&) = delete;
   ~Impl() {
+    if (direct) {
+      end_direct();
+      return;
+    }
     if (pid <= 0 || reaped) return;
     // The reaper kills the whole tree when its control pipe closes; never
     // SIGKILL the reaper itself, which would set the tree loose.
     if (group) group->kill();
     ctl.reset();
     reap();
+  }
+  // Direct: the group ends (unless it settled), the command is reaped, and
+  // the group goes once its processes are gone.
+  void end_direct() {
+    const bool open = !lingered && group;
+    if (open) group->kill();
+    if (pid > 0 && !reaped) reap();
+    if (open) group->remove(true);
   }
 
   void reap() {
@@ -76,6 +96,8 @@ struct Process::Impl {
   }
   void read_events(int limit = -1);  // up to `limit` records (-1: all there are)
   void reaper_gone();
+  void direct_events();
+  void direct_settle(int left);
 };
 
 namespace {
@@ -141,162 +163,99 @@ void Process::Impl::reaper_gone() {
   reap_when_done();
 }
 
+// Direct: reaps the command once it has exited, then settles as soon as its
+// group is empty; until then pid_fd() watches the group's cgroup.events.
+void Process::Impl::direct_events() {
+  if (!status) {
+    int raw = 0;
+    pid_t got = 0;
+    while ((got = ::waitpid(pid, &raw, WNOHANG)) < 0 && errno == EINTR) {
+    }
+    if (got == 0) return;  // still running
+    status = got == pid ? decode_status(raw) : ExitStatus{false, -1, 0};
+    reaped = true;
+    events.reset();  // the pidfd
+  }
+  if (lingered) return;
+  if (!group->populated()) return direct_settle(0);
+  if (events.valid()) return;
+  // Level-triggered on EPOLLPRI: readable once "populated" has changed since
+  // the last read of cgroup.events (the one just made).
+  UniqueFd watch(::epoll_create1(EPOLL_CLOEXEC));
+  epoll_event ev{};
+  ev.events = EPOLLPRI;
+  if (watch.valid() && ::epoll_ctl(watch.get(), EPOLL_CTL_ADD, group->events_fd(), &ev) == 0) {
+    events = std::move(watch);
+  }
+  // Without a watch (no descriptor left) pid_fd() is -1 and the command
+  // loop looks again each round.
+}
+
+void Process::Impl::direct_settle(int left) {
+  lingered = left;
+  events.reset();
+  if (left == 0) {
+    group->release();
+  } else {
+    group->remove();  // kept until its processes are gone
+  }
+}
+
 namespace {
 
-struct Pipe {
-  UniqueFd read;
-  UniqueFd write;
-};
-
-// Keeps the child's end away from 0/1/2, where it could be clobbered by the
-// dup2 of another stdio stream in the child (the server may run with 0-2
-// closed).
-Status lift_above_stdio(UniqueFd& fd) {
-  if (fd.get() > STDERR_FILENO) return Status::success();
-  const int lifted = ::fcntl(fd.get(), F_DUPFD_CLOEXEC, STDERR_FILENO + 1);
-  if (lifted < 0) return make_error(std::string("cannot create pipe: ") + std::strerror(errno));
-  fd.reset(lifted);
-  return Status::success();
-}
-
-Result<Pipe> make_pipe() {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) {
-    return make_error(std::string("cannot create pipe: ") + std::strerror(errno));
-  }
-  Pipe pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
-  if (auto s = lift_above_stdio(pipe.read); !s) return s.error();
-  if (auto s = lift_above_stdio(pipe.write); !s) return s.error();
-  return pipe;
-}
-
-Status set_nonblocking(const UniqueFd& fd) {
-  const int flags = ::fcntl(fd.get(), F_GETFL);
-  if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK) < 0) {
-    return make_error(std::string("cannot set O_NONBLOCK: ") + std::strerror(errno));
-  }
-  return Status::success();
-}
-
-// The parent's and the child's ends of the three stdio streams and the
-// setup-report pipe.
-struct Plumbing {
-  UniqueFd stdin_child, stdin_parent;
-  UniqueFd stdout_child, stdout_parent;
-  UniqueFd stderr_child, stderr_parent;
-  UniqueFd report_read, report_write;
-  UniqueFd ctl_child, ctl_parent;        // trexd -> reaper
-  UniqueFd events_child, events_parent;  // reaper -> trexd
-};
-
-Status make_output(UniqueFd& child, UniqueFd& parent) {
-  auto p = make_pipe();
-  if (!p) return p.error();
-  child = std::move(p->write);
-  parent = std::move(p->read);
-  // A 1 MiB pipe (Linux's default maximum for unprivileged users) instead of
-  // 64 KiB lets a fast writer run ahead while trexd encrypts: fewer, larger
-  // reads and fewer wake-ups on both sides. Best effort: the default works.
-  (void)::fcntl(parent.get(), F_SETPIPE_SZ, 1 << 20);
-  return set_nonblocking(parent);
-}
-
-// The command's three stdio streams are the pty's slave; trexd reads and
-// writes the master.
-Status make_terminal(const Spec& spec, const detail::ChildPlan& plan, Plumbing& io) {
-  auto t = detail::terminal_stdio(*spec.terminal,
-                                  plan.switch_user ? std::optional<uid_t>(plan.uid) : std::nullopt);
-  if (!t) return t.error();
-  io.stdout_parent = std::move(t->master);
-  io.stdin_parent = std::move(t->master_copy);
-  io.stdin_child = std::move(t->slave_in);
-  io.stdout_child = std::move(t->slave_out);
-  io.stderr_child = std::move(t->slave_err);
-  return Status::success();
-}
-
-Status make_stdio(bool stdin_open, Plumbing& io) {
-  if (stdin_open) {
-    auto p = make_pipe();
-    if (!p) return p.error();
-    io.stdin_child = std::move(p->read);
-    io.stdin_parent = std::move(p->write);
-    if (auto s = set_nonblocking(io.stdin_parent); !s) return s.error();
-  } else {
-    io.stdin_child.reset(::open("/dev/null", O_RDONLY | O_CLOEXEC));
-    if (!io.stdin_child.valid()) {
-      return make_error(std::string("cannot open /dev/null: ") + std::strerror(errno));
-    }
-    if (auto s = lift_above_stdio(io.stdin_child); !s) return s.error();
-  }
-  if (auto s = make_output(io.stdout_child, io.stdout_parent); !s) return s.error();
-  return make_output(io.stderr_child, io.stderr_parent);
-}
-
-// The stdio pipes (none for a terminal: make_plan opens the pty once the
-// user is known) and the pipes to the reaper.
-Result<Plumbing> make_plumbing(const Spec& spec) {
-  Plumbing io;
-  if (!spec.terminal) {
-    if (auto s = make_stdio(spec.stdin_open, io); !s) return s.error();
-  }
-  auto report = make_pipe();
-  if (!report) return report.error();
-  io.report_read = std::move(report->read);
-  io.report_write = std::move(report->write);
-  auto ctl = make_pipe();
-  if (!ctl) return ctl.error();
-  io.ctl_child = std::move(ctl->read);
-  io.ctl_parent = std::move(ctl->write);
-  auto events = make_pipe();
-  if (!events) return events.error();
-  io.events_child = std::move(events->write);
-  io.events_parent = std::move(events->read);
-  if (auto s = set_nonblocking(io.events_parent); !s) return s.error();
-  return io;
-}
-
-Result<detail::ChildPlan> make_plan(const Spec& spec, const Limits& rlimits, Plumbing& io) {
-  detail::ChildPlan plan;
-  plan.parent = ::getpid();
-  plan.new_session = detail::has_terminal();
-  detail::add_limits(rlimits, plan);
-  if (spec.umask) plan.umask = static_cast<mode_t>(*spec.umask);
-  plan.cwd = spec.cwd.c_str();
-  rlimit nofile{};
-  if (::getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur != RLIM_INFINITY) {
-    plan.fd_limit = nofile.rlim_cur;
-  }
-  if (spec.run_as) {
-    if (auto s = detail::resolve_user(*spec.run_as, plan); !s) return s.error();
-  }
-  if (spec.terminal) {
-    if (auto s = make_terminal(spec, plan, io); !s) return s.error();
-  }
-  plan.stdin_fd = io.stdin_child.get();
-  plan.stdout_fd = io.stdout_child.get();
-  plan.stderr_fd = io.stderr_child.get();
-  plan.report_fd = io.report_write.get();
-  return plan;
-}
-
-// Empty once the child has exec'd; a SetupFailure when its setup failed.
-std::optional<detail::SetupFailure> read_report(const UniqueFd& fd) {
-  detail::SetupFailure failure;
-  ssize_t n = 0;
-  while ((n = ::read(fd.get(), &failure, sizeof failure)) < 0 && errno == EINTR) {
-  }
-  if (n == static_cast<ssize_t>(sizeof failure)) return failure;
-  return std::nullopt;
+// The parent's copies of the child's ends must go, or EOF never comes.
+void close_child_ends(detail::Plumbing& io) {
+  io.stdin_child.reset();
+  io.stdout_child.reset();
+  io.stderr_child.reset();
+  io.report_write.reset();
+  io.ctl_child.reset();
+  io.events_child.reset();
 }
 
 }  // namespace
 
+// Steps of spawn_with_mode that build the Process (a friend of it).
+struct detail::Starter {
+  // The rest of a started Process: the stdio ends, once the setup reported no
+  // failure.
+  static Result<Process> finish(std::unique_ptr<Process::Impl> impl, Plumbing& io,
+                                const ChildPlan& plan, const Spec& spec) {
+    if (auto failure = read_report(io.report_read)) {
+      return make_error(describe_failure(*failure, plan, spec));
+    }
+    // kStarted was written before the report's end of file. Only that one
+    // record: a later one (the exit of a command that was quick) stays in the
+    // pipe, so that pid_fd() wakes the caller for it.
+    if (!impl->direct) impl->read_events(1);
+    impl->stdin_w = std::move(io.stdin_parent);
+    impl->stdout_r = std::move(io.stdout_parent);
+    impl->stderr_r = std::move(io.stderr_parent);
+    impl->terminal = spec.terminal.has_value();
+    return Process(std::move(impl));
+  }
+
+  // The cgroup path: the command is born in its group, which is the whole
+  // fence; no reaper process in between (one exec and two wake-ups fewer).
+  static Result<Process> spawn_direct(const Spec& spec, ForkMode mode, Plumbing& io,
+                                      ChildPlan& plan, CommandGroup group) {
+    plan.terminal = spec.terminal.has_value();
+    int pidfd = -1;
+    auto pid = launch_into(spec, plan, mode, group.dir_fd(), &pidfd);
+    close_child_ends(io);
+    if (!pid) return pid.error();
+    auto impl = std::make_unique<Process::Impl>();
+    impl->pid = impl->leader = *pid;  // from here on ~Impl kills and reaps
+    impl->direct = true;
+    impl->events.reset(pidfd);
+    impl->group = std::move(group);
+    return finish(std::move(impl), io, plan, spec);
+  }
+};
+
 Result<Process> detail::spawn_with_mode(const Spec& spec, ForkMode mode) {
   auto image = reaper_image_fd();
   if (!image) return image.error();
-  auto io = make_plumbing(spec);
-  if (!io) return io.error();
   // Where the command has a cgroup, its memory and process limits may be the
   // group's (per command) instead of rlimits (per process, per user).
   std::optional<CommandGroup> group;
@@ -307,9 +266,14 @@ Result<Process> detail::spawn_with_mode(const Spec& spec, ForkMode mode) {
     group = std::move(*made);
     rlimits = base->rlimits(spec.limits);
   }
-  const int cgroup_fd = group ? group->dir_fd() : -1;
+  const bool direct = group && !reaper_with_cgroup();
+  auto io = make_plumbing(spec, !direct);
+  if (!io) return io.error();
   auto plan = make_plan(spec, rlimits, *io);
   if (!plan) return plan.error();
+  if (direct) return Starter::spawn_direct(spec, mode, *io, *plan, std::move(*group));
+
+  const int cgroup_fd = group ? group->dir_fd() : -1;
   std::vector<std::string> argv = reaper_argv(
       spec, *plan, io->ctl_child.get(), io->report_write.get(), io->events_child.get(), cgroup_fd);
   std::vector<std::string> env = spec.env;
@@ -321,14 +285,7 @@ Result<Process> detail::spawn_with_mode(const Spec& spec, ForkMode mode) {
   plan->envp = env_ptrs.data();
 
   auto pid = launch(spec, *plan, mode);
-  // The parent's copies of the child's ends must go, or EOF never comes.
-  io->stdin_child.reset();
-  io->stdout_child.reset();
-  io->stderr_child.reset();
-  io->report_write.reset();
-  io->ctl_child.reset();
-  io->events_child.reset();
-  if (group) group->close_dir();
+  close_child_ends(*io);
   if (!pid) return pid.error();
 
   auto impl = std::make_unique<Process::Impl>();
@@ -336,18 +293,7 @@ Result<Process> detail::spawn_with_mode(const Spec& spec, ForkMode mode) {
   impl->group = std::move(group);
   impl->ctl = std::move(io->ctl_parent);
   impl->events = std::move(io->events_parent);
-  if (auto failure = read_report(io->report_read)) {
-    return make_error(describe_failure(*failure, *plan, spec));
-  }
-  // kStarted was written before the report's end of file. Only that one
-  // record: a later one (the exit of a command that was quick) stays in the
-  // pipe, so that pid_fd() wakes the caller for it.
-  impl->read_events(1);
-  impl->stdin_w = std::move(io->stdin_parent);
-  impl->stdout_r = std::move(io->stdout_parent);
-  impl->stderr_r = std::move(io->stderr_parent);
-  impl->terminal = spec.terminal.has_value();
-  return Process(std::move(impl));
+  return Starter::finish(std::move(impl), *io, *plan, spec);
 }
 
 Result<Process> Process::spawn(const Spec& spec) {
@@ -385,6 +331,12 @@ Status Process::set_window(const Terminal& size) {
 
 void Process::signal_group(int signo) {
   if (impl_->status || signo <= 0 || signo > 255) return;
+  // Direct: the command is unreaped while its status is unknown, so its
+  // group id cannot have been reused.
+  if (impl_->direct) {
+    ::kill(-impl_->pid, signo);
+    return;
+  }
   const char word[2] = {detail::kReaperSignal, static_cast<char>(signo)};
   impl_->send(word, sizeof word);
 }
@@ -409,6 +361,12 @@ void Process::kill_group_now() { impl_->kill_tree(); }
 
 void Process::end_tree(bool linger) {
   if (!impl_->status) return;
+  if (impl_->direct) {
+    if (impl_->lingered) return;
+    if (linger) return impl_->direct_settle(impl_->group->count());
+    impl_->group->kill();
+    return impl_->direct_events();  // settles once the group is empty
+  }
   if (linger) {
     impl_->send(&detail::kReaperRelease, 1);
   } else {
@@ -419,7 +377,11 @@ void Process::end_tree(bool linger) {
 std::optional<int> Process::settled() const { return impl_->lingered; }
 
 std::optional<ExitStatus> Process::try_wait() {
-  if (impl_->events.valid()) impl_->read_events();
+  if (impl_->direct) {
+    if (!impl_->lingered) impl_->direct_events();
+  } else if (impl_->events.valid()) {
+    impl_->read_events();
+  }
   return impl_->status;
 }
 

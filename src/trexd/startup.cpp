@@ -88,10 +88,9 @@ void log_fence(const trex::exec::Fence& f, spdlog::logger& log) {
   std::string limits;
   if (f.memory) limits += " memory.max";
   if (f.pids) limits += " pids.max";
-  log.info(
-      "commands are fenced by a cgroup each under {} (cgroup.kill) and a reaper; "
-      "limits per command:{}{}",
-      f.cgroup, limits.empty() ? " none" : limits, f.note.empty() ? "" : " (" + f.note + ")");
+  log.info("commands are fenced by a cgroup each under {} (cgroup.kill){}; limits per command:{}{}",
+           f.cgroup, f.reaper ? " and a reaper (trexd is PID 1)" : "",
+           limits.empty() ? " none" : limits, f.note.empty() ? "" : " (" + f.note + ")");
 }
 
 }  // namespace

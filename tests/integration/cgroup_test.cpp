@@ -122,6 +122,26 @@ TEST_F(CgroupFenceTest, LingerKeepsTheGroupUntilItsProcessesEnd) {
   EXPECT_FALSE(exists(group)) << group << " was not removed by the next command";
 }
 
+// No reaper between trexd and the command: the group is the fence. A
+// group its command left empty is taken by the next command (a mkdir and an
+// rmdir fewer); a stopping trexd removes the groups it kept.
+TEST_F(CgroupFenceTest, AGroupLeftEmptyIsReusedAndRemovedAtStop) {
+  auto server = start();
+  const std::vector<std::string> cmd = {"-c", "echo $PPID; grep ^0:: /proc/self/cgroup"};
+  const auto first = server->trex("client", cmd);
+  ASSERT_EQ(first.status, 0) << first.err;
+  EXPECT_EQ(first.out.substr(0, first.out.find('\n')), std::to_string(server->pid()));
+  const std::string group = dir_of(first.out.substr(first.out.find('\n') + 1));
+  EXPECT_NE(group.find("/trexd-" + std::to_string(server->pid()) + "-"), std::string::npos);
+  EXPECT_TRUE(exists(group));
+  EXPECT_EQ(read_file(group + "/cgroup.procs"), "");
+  const auto second = server->trex("client", cmd);
+  EXPECT_EQ(second.out, first.out) << "the second command got a group of its own";
+  server->signal(SIGTERM);
+  EXPECT_EQ(server->wait(), 0);
+  EXPECT_FALSE(exists(group)) << group << " outlived trexd";
+}
+
 // Groups a killed trexd left behind are removed by the next one to start,
 // when empty; a live process's are not.
 TEST_F(CgroupFenceTest, GroupsOfAGoneTrexdAreRemovedAtStart) {

@@ -124,8 +124,23 @@ std::set<pid_t> child_processes() {
   return out;
 }
 
+// unit_exec_cgroup builds this file again with TREX_EXEC_TEST_CGROUP: the
+// same cases on the cgroup path (prepare("auto"): each command started
+// straight into a group of its own, no reaper), where one can be made.
+#ifdef TREX_EXEC_TEST_CGROUP
+constexpr bool kCgroupPath = true;
+#else
+constexpr bool kCgroupPath = false;
+#endif
+
 class ExecTest : public ::testing::TestWithParam<ForkMode> {
  protected:
+  void SetUp() override {
+    if (!kCgroupPath) return;
+    static const auto fence = prepare("auto");
+    if (!fence) GTEST_SKIP() << fence.message();
+    if (fence->cgroup.empty()) GTEST_SKIP() << "no cgroup here: " << fence->note;
+  }
   Process spawn(const Spec& spec) {
     auto p = detail::spawn_with_mode(spec, GetParam());
     if (!p) ADD_FAILURE() << p.message();
@@ -144,6 +159,7 @@ class ExecTest : public ::testing::TestWithParam<ForkMode> {
   }
 };
 
+#ifndef TREX_EXEC_TEST_CGROUP
 TEST(FindProgram, SearchesPathForExecutableRegularFiles) {
   const auto found = find_program("sh");
   ASSERT_TRUE(found);
@@ -157,6 +173,7 @@ TEST(FindProgram, SearchesPathForExecutableRegularFiles) {
   EXPECT_FALSE(find_program("passwd", "/etc"));  // regular but not executable
   EXPECT_FALSE(find_program("bin", "/usr"));     // executable but a directory
 }
+#endif
 
 TEST_P(ExecTest, CapturesStdoutAndStderrSeparately) {
   auto o = run_spec(sh("echo out; echo err >&2; echo out2"));
@@ -378,9 +395,11 @@ TEST_P(ExecTest, SignalGroupReachesTheGroupButNeverTheReaper) {
   EXPECT_TRUE(o.status.signaled);
   EXPECT_EQ(o.status.signal, SIGKILL);
   for (pid_t grandchild : pids) EXPECT_TRUE(gone_soon(grandchild)) << grandchild;
-  // The reaper lived through the SIGKILL: it still owns the setsid child.
+  // The setsid child lives on: the tree has not settled. (The reaper lived
+  // through the SIGKILL and still owns it; on the cgroup path it is still in
+  // the command's group.)
   EXPECT_FALSE(p.settled());
-  EXPECT_TRUE(exists(pid_dir(p.pid())));
+  EXPECT_TRUE(exists(pid_dir(kCgroupPath ? escapee : p.pid())));
 }
 
 TEST_P(ExecTest, EndTreeKillsEveryLeftoverAfterExit) {
@@ -437,8 +456,12 @@ TEST_P(ExecTest, CommandRunsWithoutTerminalInAGroupOfItsOwn) {
   EXPECT_EQ(tty, "?");
   EXPECT_NE(pgid, ppid);  // the command has its own group, not the reaper's
   EXPECT_NE(pgid, ::getpgid(0));
+  if (kCgroupPath) {
+    EXPECT_EQ(ppid, ::getpid());  // no reaper in between
+  }
   if (trex::exec::detail::has_terminal()) {
-    EXPECT_EQ(sid, ppid);  // the reaper leads a new session
+    // A new session, led by the reaper, or by the command without one.
+    EXPECT_EQ(sid, kCgroupPath ? pgid : ppid);
   } else {
     // No terminal to hand on: the server's session, without the autogroup
     // that a session per command costs (it_fence's pty test runs the other
@@ -462,6 +485,7 @@ TEST_P(ExecTest, DestructorKillsTheWholeTreeAndReaps) {
 }
 
 TEST_P(ExecTest, StatusComesFromTheReaperEvenIfTheServerReapsCarelessly) {
+  if (kCgroupPath) GTEST_SKIP() << "no reaper on the cgroup path";
   ::signal(SIGCHLD, SIG_IGN);  // the kernel reaps by itself: a server bug
   Process p = spawn(make_spec({"sh", "-c", "sleep 0.2; exit 3"}));
   wait_events(p, [&] { return p.settled().has_value(); });
@@ -552,8 +576,13 @@ std::string mode_name(const ::testing::TestParamInfo<ForkMode>& mode) {
   return mode.param == ForkMode::kFork ? "Fork" : "Vfork";
 }
 
+#ifdef TREX_EXEC_TEST_CGROUP
+INSTANTIATE_TEST_SUITE_P(Cgroup, ExecTest, ::testing::Values(ForkMode::kFork, ForkMode::kVfork),
+                         mode_name);
+#else
 INSTANTIATE_TEST_SUITE_P(Modes, ExecTest, ::testing::Values(ForkMode::kFork, ForkMode::kVfork),
                          mode_name);
+#endif
 
 }  // namespace
 }  // namespace trex::exec
