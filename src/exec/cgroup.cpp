@@ -5,6 +5,7 @@
 #include <linux/magic.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -16,6 +17,7 @@
 #include <mutex>
 #include <utility>
 #include <vector>
+#include "exec/clone.hpp"
 #include "util/unique_fd.hpp"
 
 namespace trex::exec::detail {
@@ -108,6 +110,23 @@ void sweep_dead(int base_fd) {
   ::closedir(dir);
 }
 
+int exit_at_once(void*) { return 0; }
+
+// Starts a process that exits at once in the group `name` below `base_fd`,
+// as every command will be started (clone3 may be refused, by a seccomp
+// filter for one); empty when it could, else why not.
+std::string start_in(int base_fd, const std::string& name) {
+  const util::UniqueFd dir(::openat(base_fd, name.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  if (!dir) return errno_text();
+  int pidfd = -1;
+  const long pid = clone_into_cgroup(dir.get(), true, &pidfd, &exit_at_once, nullptr);
+  if (pid < 0) return std::string("clone3: ") + std::strerror(static_cast<int>(-pid));
+  ::close(pidfd);
+  while (::waitpid(static_cast<pid_t>(pid), nullptr, 0) < 0 && errno == EINTR) {
+  }
+  return "";
+}
+
 void sweep_parked() {
   const std::lock_guard lock(parked_mutex);
   std::erase_if(parked, [](const auto& p) {
@@ -168,10 +187,12 @@ Result<CgroupBase> CgroupBase::open(const std::string& dir) {
   }
   // (The root group has no cgroup.kill of its own: look in the probe.)
   const bool kill = ::faccessat(base.fd(), (probe + "/cgroup.kill").c_str(), F_OK, 0) == 0;
+  const std::string born = kill ? start_in(base.fd(), probe) : "";
   if (::unlinkat(base.fd(), probe.c_str(), AT_REMOVEDIR) != 0) {
     return make_error("cannot remove a group in " + dir + ": " + errno_text());
   }
   if (!kill) return make_error(dir + "'s groups have no cgroup.kill (Linux 5.14 or later)");
+  if (!born.empty()) return make_error("cannot start a process in a group in " + dir + ": " + born);
   sweep_dead(base.fd());
   base.enable_controllers();
   return base;
