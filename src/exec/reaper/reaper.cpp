@@ -243,6 +243,8 @@ struct Reaper {
   long self = 0;
   long main_pid = -1;
   bool exited = false;
+  bool exit_told = false;
+  int exit_status = 0;
 
   void report(ReaperEvent event, int value) {
     const ReaperRecord rec{static_cast<int>(event), value};
@@ -251,7 +253,23 @@ struct Reaper {
   void note(long pid, int status) {
     if (pid != main_pid || exited) return;
     exited = true;
-    report(ReaperEvent::kExited, status);
+    exit_status = status;
+  }
+  // The exit, once, if it has not been told yet.
+  void tell_exit() {
+    if (!exited || exit_told) return;
+    exit_told = true;
+    report(ReaperEvent::kExited, exit_status);
+  }
+  // The end: the exit (if untold) and settled in one write, so that trexd
+  // wakes once for both; then this process is done.
+  [[noreturn]] void settle(int left) {
+    ReaperRecord recs[2];
+    int n = 0;
+    if (exited && !exit_told) recs[n++] = {static_cast<int>(ReaperEvent::kExited), exit_status};
+    recs[n++] = {static_cast<int>(ReaperEvent::kSettled), left};
+    write_all(plan.status, recs, n * static_cast<long>(sizeof(ReaperRecord)));
+    exit_now(0);
   }
   // Reaps what has ended; false once there are no children left at all.
   bool reap_ready() {
@@ -275,8 +293,7 @@ struct Reaper {
       if (pid == -kEchild) break;
       if (pid > 0) note(pid, status);
     }
-    report(ReaperEvent::kSettled, 0);
-    exit_now(0);
+    settle(0);
   }
   // linger: counts the processes left (breadth first) and leaves them to init.
   [[noreturn]] void release() {
@@ -290,8 +307,7 @@ struct Reaper {
         if (count < kMaxTree) tree[count++] = pid;
       });
     }
-    report(ReaperEvent::kSettled, count);
-    exit_now(0);
+    settle(count);
   }
   // Acts on trexd's words; false on kill or end of file.
   bool read_control(bool& release_asked) {
@@ -321,11 +337,9 @@ void Reaper::serve() {
   bool release_asked = false;
   for (;;) {
     const bool children = reap_ready();
-    if (exited && !children) {
-      report(ReaperEvent::kSettled, 0);
-      exit_now(0);
-    }
+    if (exited && !children) settle(0);
     if (exited && release_asked) release();
+    tell_exit();  // leftovers remain: trexd decides once their output ends
     pollfd fds[2] = {{plan.ctl, POLLIN, 0}, {static_cast<int>(sfd), POLLIN, 0}};
     // Without a signalfd (no fd left), look at the children every 10 ms.
     const __kernel_timespec tick{0, 10'000'000};
