@@ -73,8 +73,9 @@ class Recording {
   Status input(std::string_view bytes) { return event('i', bytes); }
   Status resize(unsigned cols, unsigned rows);
   // Writes what is held (what still fits), syncs and closes; the summary for
-  // exec_end. After a failed write the summary describes the bytes that did
-  // reach the file, so that the trail still covers it.
+  // exec_end. After a failed write the file holds the whole lines written
+  // before it (a part written of the failed one is cut off again) and the
+  // summary describes them, so that the trail still covers the file.
   Result<RecordingInfo> finish();
   const std::string& path() const;
   // Did a write find the file at its max_bytes?

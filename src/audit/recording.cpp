@@ -147,11 +147,12 @@ struct Recording::Impl {
   std::string path, name;
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
   CastEncoder encoder;
-  util::Sha256 sha;  // of the bytes that reached the file
+  util::Sha256 sha;  // of the whole lines in the file
   std::uint64_t bytes = 0;
   RecordingLimits limits;
   bool full = false;            // a write would have passed max_bytes
   bool failed = false;          // a write failed (full, or the file system said no)
+  bool torn = false;            // ... and left part of a line that could not be cut off
   unsigned cols = 0, rows = 0;  // the window size last written (the header's at first)
   struct Size {
     unsigned cols, rows;
@@ -163,24 +164,29 @@ struct Recording::Impl {
   double seconds() const {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   }
+  // Writes one whole line or, failing, none: a line cut by the file system
+  // (a full disk) is cut off again, so that the file stays asciicast and its
+  // digest and size describe it. `torn` when even that failed.
   Status write(std::string_view line) {
+    if (failed && !full) return make_error("cannot write " + path + ": an earlier write failed");
     if (full || line.size() > limits.max_bytes - bytes) {
       full = failed = true;
       return make_error(path + " reached its size limit of " + std::to_string(limits.max_bytes) +
                         " bytes");
     }
-    while (!line.empty()) {
-      const ssize_t n = ::write(fd.get(), line.data(), line.size());
+    for (std::size_t done = 0; done < line.size();) {
+      const ssize_t n = ::write(fd.get(), line.data() + done, line.size() - done);
       if (n < 0 && errno == EINTR) continue;
       if (n <= 0) {
+        const std::string why = n < 0 ? std::strerror(errno) : "nothing written";
         failed = true;
-        return make_error("cannot write " + path + ": " + std::strerror(errno));
+        torn = done > 0 && ::ftruncate(fd.get(), static_cast<off_t>(bytes)) != 0;
+        return make_error("cannot write " + path + ": " + why);
       }
-      const auto done = static_cast<std::size_t>(n);
-      sha.update(line.substr(0, done));
-      bytes += done;
-      line.remove_prefix(done);
+      done += static_cast<std::size_t>(n);
     }
+    sha.update(line);
+    bytes += line.size();
     return Status::success();
   }
   Status write_held_size() {
@@ -243,6 +249,10 @@ Result<RecordingInfo> Recording::finish() {
   for (const char kind : {'o', 'i'}) {
     const std::string rest = impl_->encoder.flush(impl_->seconds(), kind);
     if (ok && !rest.empty()) ok = impl_->write(rest).ok();
+  }
+  if (impl_->torn) {
+    return make_error("cannot cut a partly written line off " + impl_->path +
+                      ": it no longer matches what was recorded");
   }
   RecordingInfo info;
   info.duration_ms = static_cast<std::int64_t>(impl_->seconds() * 1000);

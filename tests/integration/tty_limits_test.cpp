@@ -3,9 +3,9 @@
 // flood of window-size frames is coalesced (the recording barely grows, the
 // last size still counts), and a recording that would pass the limit ends
 // the session down the fail-closed path of a recording that cannot be
-// written (the only way to make that write fail mid-session without root
-// tricks: a full file system takes the same path, Recording's write error):
-// the client gets the reason and exit 255, nothing unrecorded reached it,
+// written, as one on a file system that refuses a write mid-session does
+// (a file-size rlimit on a second trexd stands in for a full disk): the
+// client gets the reason and exit 255, nothing unrecorded reached it,
 // exec_end says why and still covers the file, verify passes, and others
 // keep working.
 #include <gtest/gtest.h>
@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "support/file_size_limit.hpp"
 #include "support/harness.hpp"
 #include "support/pty.hpp"
 #include "support/raw_client.hpp"
@@ -71,35 +72,68 @@ class TtyLimits : public ::testing::Test {
   static void TearDownTestSuite() { world_.reset(); }
   static Trexd& server() { return *world_->server; }
 
-  // The exec_end of command `id`, once written.
-  static nlohmann::json end_of(const std::string& id) {
+  // The exec_end of command `id` on `s`, once written.
+  static nlohmann::json end_of(const Trexd& s, const std::string& id) {
     nlohmann::json end;
     eventually([&] {
-      for (auto& j : audit_records(server().audit_path(), "exec_end")) {
+      for (auto& j : audit_records(s.audit_path(), "exec_end")) {
         if (j.value("id", "") == id) end = j;
       }
       return !end.is_null();
     });
     return end;
   }
-  // The session recording `end` names, checked against the limit and the
+  // The session recording `end` names, checked against `max` and the
   // record; its text.
-  static std::string recording_of(const nlohmann::json& end) {
+  static std::string recording_of(const Trexd& s, const nlohmann::json& end, std::uint64_t max) {
     EXPECT_TRUE(end.contains("recording")) << end.dump();
     if (!end.contains("recording")) return "";
-    const std::string text =
-        read_file(server().log_dir() + "/" + end["recording"].get<std::string>());
-    EXPECT_LE(text.size(), kLimit);
+    const std::string text = read_file(s.log_dir() + "/" + end["recording"].get<std::string>());
+    EXPECT_LE(text.size(), max);
     EXPECT_EQ(end["recording_bytes"], text.size()) << end.dump();
     return text;
   }
   // What each test ends with: the trail (recordings included) verifies and
   // another command runs.
-  static void expect_healthy() {
-    EXPECT_EQ(verify_trail(server().audit_path()), 0) << read_file(server().audit_path());
-    auto r = server().trex("client", {"echo", "still", "serving"});
+  static void expect_healthy(const Trexd& s) {
+    EXPECT_EQ(verify_trail(s.audit_path()), 0) << read_file(s.audit_path());
+    auto r = s.trex("client", {"echo", "still", "serving"});
     EXPECT_EQ(r.status, 0) << r.err;
     EXPECT_EQ(r.out, "still serving\n");
+  }
+  // trex -t on `s` runs a command that prints `lines` lines and waits; the
+  // server must end it because of its recording: trex says `message`, exits
+  // 255, and showed exactly what the recording (at most `max` bytes) holds.
+  // The command's exec_end.
+  static nlohmann::json ended_by_its_recording(const Trexd& s, int lines,
+                                               const std::string& message, std::uint64_t max) {
+    TempDir tmp;
+    // trex's stdout goes to a file: exactly the bytes the screen got.
+    const std::string shown = tmp.file("shown.out");
+    const auto argv = s.trex_argv("client", {"-t", "-c",
+                                             "echo ready; yes 0123456789 | head -n " +
+                                                 std::to_string(lines) + "; sleep 300"});
+    Pty t({"/bin/sh", "-c", shell_words(argv) + " > " + shown + "; echo \"rc=$?\""});
+    EXPECT_TRUE(t.expect("rc=", 0, 60s)) << t.out();
+    EXPECT_NE(t.out().find("rc=255"), std::string::npos) << t.out();
+    EXPECT_NE(t.out().find("trex: " + message), std::string::npos) << t.out();
+    const auto ends = audit_records(s.audit_path(), "exec_end");
+    if (ends.empty()) return {};
+    const auto end = end_of(s, ends.back()["id"].get<std::string>());
+    EXPECT_TRUE(end["exit_code"].is_null()) << end.dump();
+    EXPECT_TRUE(end["signal"].is_number() && end["signal"] > 0) << end.dump();  // HUP or TERM
+    EXPECT_FALSE(end.contains("ended_by")) << end.dump();  // the server ended it, not the client
+    recording_of(s, end, max);
+    const std::string seen = read_file(shown);
+    EXPECT_EQ(end["stdout_bytes"], seen.size()) << end.dump();
+    // Fail closed: the screen got what the recording holds, nothing more.
+    const auto play = run({TREX_AUDIT_BIN, "play", end["id"].get<std::string>(), "--speed", "10000",
+                           "--log-dir", s.log_dir()});
+    EXPECT_EQ(play.status, 0) << play.err;
+    EXPECT_EQ(play.out.size(), seen.size());
+    EXPECT_TRUE(play.out == seen) << "the replay differs from what trex showed";
+    EXPECT_GT(play.out.size(), max / 4);
+    return end;
   }
 
   static inline std::unique_ptr<Limited> world_;
@@ -200,10 +234,10 @@ TEST_F(TtyLimits, AFloodOfResizesIsCoalescedAndKeystrokesPastTheLimitEndTheSessi
             "the session recording reached the server's size limit (max_recording), so it "
             "ended the command");
 
-  const auto end = end_of(id);
+  const auto end = end_of(server(), id);
   EXPECT_NE(end.value("error", "").find(kLimitError), std::string::npos) << end.dump();
   EXPECT_EQ(end.value("error", "").rfind("recording: " + cast, 0), 0U) << end.dump();
-  const std::string text = recording_of(end);
+  const std::string text = recording_of(server(), end, kLimit);
   EXPECT_GT(text.size(), kLimit - 2048);  // it was filled, not cut early
   // The session itself goes on: another command on it.
   proto::ExecRequest again;
@@ -212,40 +246,42 @@ TEST_F(TtyLimits, AFloodOfResizesIsCoalescedAndKeystrokesPastTheLimitEndTheSessi
   const auto second = exit_of(c.read(30s, is_exit));
   ASSERT_TRUE(second.has_value());
   EXPECT_EQ(second->kind, proto::ExitKind::kExited);
-  expect_healthy();
+  expect_healthy(server());
 }
 
 TEST_F(TtyLimits, TrexIsToldWhyAndShownNothingTheRecordingLacks) {
-  // trex's stdout goes to a file: exactly the bytes the screen got.
-  const std::string shown = world_->dir.file("shown.out");
-  const auto argv = server().trex_argv(
-      "client", {"-t", "-c", "echo ready; yes 0123456789 | head -n 5000; sleep 300"});
-  Pty t({"/bin/sh", "-c", shell_words(argv) + " > " + shown + "; echo \"rc=$?\""});
-  ASSERT_TRUE(t.expect("rc=", 0, 60s)) << t.out();
-  EXPECT_NE(t.out().find("rc=255"), std::string::npos) << t.out();
-  EXPECT_NE(t.out().find("trex: the session recording reached the server's size limit "
-                         "(max_recording), so it ended the command"),
-            std::string::npos)
-      << t.out();
-
-  const auto ends = audit_records(server().audit_path(), "exec_end");
-  ASSERT_FALSE(ends.empty());
-  const auto end = end_of(ends.back()["id"].get<std::string>());
+  const auto end = ended_by_its_recording(
+      server(), 5000,
+      "the session recording reached the server's size limit (max_recording), so it ended "
+      "the command",
+      kLimit);
   EXPECT_NE(end.value("error", "").find(kLimitError), std::string::npos) << end.dump();
-  EXPECT_TRUE(end["exit_code"].is_null()) << end.dump();
-  EXPECT_TRUE(end["signal"].is_number() && end["signal"] > 0) << end.dump();  // HUP or TERM
-  EXPECT_FALSE(end.contains("ended_by")) << end.dump();  // the server ended it, not the client
-  const std::string text = recording_of(end);
-  EXPECT_EQ(end["stdout_bytes"], read_file(shown).size()) << end.dump();
-  // Fail closed: the screen got what the recording holds, nothing more.
-  const auto play = run({TREX_AUDIT_BIN, "play", end["id"].get<std::string>(), "--speed", "10000",
-                         "--log-dir", server().log_dir()});
-  EXPECT_EQ(play.status, 0) << play.err;
-  const std::string seen = read_file(shown);
-  EXPECT_EQ(play.out.size(), seen.size());
-  EXPECT_TRUE(play.out == seen) << "the replay differs from what trex showed";
-  EXPECT_GT(play.out.size(), kLimit / 4);
-  expect_healthy();
+  expect_healthy(server());
+}
+
+// A write the file system refuses mid-session (here a file-size limit, as a
+// full disk would) takes the same path as the size limit: Recording's write
+// fails, the command loop hangs up and ends the command.
+TEST_F(TtyLimits, AFileSystemThatRefusesTheRecordingEndsTheSessionTheSameWay) {
+  constexpr std::uint64_t kDisk = 256 * 1024;
+  TempDir dir;
+  std::unique_ptr<Trexd> refusing;
+  {
+    const FileSizeLimit limit(kDisk);  // trexd's files (and its commands') stop there
+    ASSERT_TRUE(limit.ok());
+    refusing = std::make_unique<Trexd>(
+        world_->pki, dir.path(),
+        std::vector<std::string>{"--policy", world_->dir.file("policy.toml")});
+  }
+  const auto end = ended_by_its_recording(
+      *refusing, 40000, "the server cannot write the session recording, so it ended the command",
+      kDisk);
+  const std::string error = end.value("error", "");
+  EXPECT_EQ(error.rfind("recording: cannot write " + refusing->log_dir() + "/tty-", 0), 0U)
+      << end.dump();
+  EXPECT_NE(error.find(": File too large"), std::string::npos) << end.dump();
+  EXPECT_GT(end.value("recording_bytes", 0), kDisk / 2) << end.dump();  // filled, then refused
+  expect_healthy(*refusing);
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <sstream>
 #include <vector>
 
+#include "support/file_size_limit.hpp"
 #include "util/sha256.hpp"
 
 namespace trex::audit {
@@ -193,6 +194,37 @@ TEST_F(RecordingFile, ResizesFarEnoughApartAreEachWritten) {
   ASSERT_TRUE(rec->finish().ok());
   EXPECT_EQ(resizes(read_all(dir_ + "/tty-4.1.cast")),
             (std::vector<std::string>{"100x40", "101x40"}));
+}
+
+TEST_F(RecordingFile, AWriteTheFileSystemRefusesLeavesWholeLinesThatTheDigestCovers) {
+  auto rec = Recording::create(dir_, "tty-5.1.cast", {80, 24, 1, "dumb"});
+  ASSERT_TRUE(rec.ok()) << rec.message();
+  Status s = Status::success();
+  {
+    // 4000 bytes: the line that crosses it is written in part, then refused.
+    const testing::FileSizeLimit limit(4000);
+    ASSERT_TRUE(limit.ok());
+    for (int i = 0; i < 100 && s.ok(); ++i) s = rec->output(std::string(99, 'x') + "\n");
+  }
+  ASSERT_FALSE(s.ok()) << "the file system never refused";
+  EXPECT_NE(s.message().find("cannot write " + dir_ + "/tty-5.1.cast: File too large"),
+            std::string::npos)
+      << s.message();
+  EXPECT_FALSE(rec->full());  // not the size limit
+  EXPECT_FALSE(rec->output("more").ok());
+  auto info = rec->finish();
+  ASSERT_TRUE(info.ok()) << info.message();
+  const std::string text = read_all(dir_ + "/tty-5.1.cast");
+  EXPECT_GT(text.size(), 3800U);
+  EXPECT_LE(text.size(), 4000U);
+  EXPECT_EQ(info->bytes, text.size());
+  util::Sha256 sha;
+  sha.update(text);
+  EXPECT_EQ(info->sha256, sha.hex_digest());
+  std::istringstream lines(text);
+  std::string line;
+  while (std::getline(lines, line)) EXPECT_TRUE(Json::accept(line)) << line;
+  EXPECT_EQ(text.back(), '\n');
 }
 
 TEST_F(RecordingFile, NeverWritesOverAFile) {
