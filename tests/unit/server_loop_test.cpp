@@ -15,6 +15,7 @@
 #include <filesystem>
 #include <fstream>
 #include <future>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -23,6 +24,7 @@
 
 #include "server/command.hpp"
 #include "server/state.hpp"
+#include "trex/recording.hpp"
 #include "trex/stream.hpp"
 #include "util/unique_fd.hpp"
 
@@ -97,7 +99,7 @@ class Peer {
     Reply r;
     while (auto f = next()) {
       r.types.push_back(f->type);
-      if (f->type == FrameType::kStdout) r.out += f->payload;
+      if (f->type == FrameType::kStdout || f->type == FrameType::kTty) r.out += f->payload;
       if (f->type == FrameType::kStderr) r.err += f->payload;
       if (f->type == FrameType::kExit) {
         auto e = proto::decode_exit(f->payload);
@@ -132,8 +134,10 @@ Pair socket_pair() {
   return {Channel(std::make_unique<PlainStream>(sv[0])), Peer(sv[1])};
 }
 
-exec::Process spawn_sh(const std::string& script) {
+exec::Process spawn_sh(const std::string& script,
+                       std::optional<exec::Terminal> terminal = std::nullopt) {
   exec::Spec spec;
+  spec.terminal = terminal;
   spec.program = "/bin/sh";
   spec.argv = {"sh", "-c", script};
   spec.env = {"PATH=/usr/bin:/bin", "HOME=/", "LANG=C"};
@@ -152,7 +156,8 @@ class LoopTest : public ::testing::Test {
   void start(const std::string& script) {
     limits_.stop_fd = stop_.get();
     limits_.hard_stop_fd = hard_stop_.get();
-    process_.emplace(spawn_sh(script));
+    process_.emplace(spawn_sh(
+        script, limits_.terminal ? std::optional<exec::Terminal>(exec::Terminal{}) : std::nullopt));
     outcome_ = std::async(std::launch::async,
                           [this] { return run_command(pair_.server, *process_, limits_); });
   }
@@ -313,6 +318,69 @@ TEST_F(LoopTest, ASecondStopKillsAtOnce) {
   const CommandOutcome o = finish();
   EXPECT_EQ(o.exit.signal, SIGKILL);
   EXPECT_LT(o.duration, 60s);
+}
+
+// ---- terminals and their recording ---------------------------------------
+
+class TerminalLoopTest : public LoopTest {
+ protected:
+  // A recording in the test's folder for the loop to write (limits_).
+  void record(const audit::RecordingLimits& limits, bool input) {
+    auto rec = audit::Recording::create(dir_, "tty-1.1.cast", {80, 24, 1, "dumb"}, limits);
+    ASSERT_TRUE(rec.ok()) << rec.message();
+    recording_.emplace(std::move(*rec));
+    limits_.terminal = true;
+    limits_.record_input = input;
+    limits_.recording = &*recording_;
+  }
+  // The screen the finished recording holds: its "o" events joined.
+  std::string recorded_screen() {
+    EXPECT_TRUE(recording_->finish().ok());
+    std::ifstream in(dir_ / "tty-1.1.cast");
+    std::string line, screen;
+    std::getline(in, line);  // the header
+    while (std::getline(in, line)) {
+      const auto e = audit::parse_cast_event(line);
+      EXPECT_TRUE(e.ok()) << line;
+      if (e && e->kind == "o") screen += e->data;
+    }
+    return screen;
+  }
+  std::optional<audit::Recording> recording_;
+};
+
+TEST_F(TerminalLoopTest, KeysAndScreenGoToTheRecordingAndTheClient) {
+  record({}, true);
+  start("read x; echo \"got $x\"");
+  pair_.client.send(FrameType::kTty, "typed\n");
+  const CommandOutcome o = finish();
+  const Reply r = pair_.client.until_end();
+  EXPECT_FALSE(o.recording_error);
+  EXPECT_EQ(o.exit.code, 0);
+  EXPECT_NE(r.out.find("got typed"), std::string::npos) << r.out;
+  EXPECT_EQ(recorded_screen(), r.out);
+  std::ifstream in(dir_ / "tty-1.1.cast");
+  const std::string text{std::istreambuf_iterator<char>(in), {}};
+  EXPECT_NE(text.find(", \"i\", \"typed\\n\"]"), std::string::npos) << text;
+}
+
+// Fails closed: once the recording refuses a write (here its size limit),
+// the terminal is hung up and the command ended, and the client got exactly
+// what the recording holds.
+TEST_F(TerminalLoopTest, ARecordingThatFailsEndsTheCommandAndShowsNothingUnrecorded) {
+  record({.max_bytes = 4096}, false);
+  start("yes 0123456789 | head -n 5000; sleep 60");
+  const CommandOutcome o = finish();
+  const Reply r = pair_.client.until_end();
+  ASSERT_TRUE(o.recording_error);
+  EXPECT_NE(o.recording_error->find("size limit of 4096 bytes (max_recording)"), std::string::npos)
+      << *o.recording_error;
+  EXPECT_EQ(o.exit.kind, proto::ExitKind::kFailed);
+  EXPECT_NE(o.exit.message.find("(max_recording)"), std::string::npos) << o.exit.message;
+  EXPECT_LT(o.duration, 60s);
+  EXPECT_EQ(o.stdout_bytes, r.out.size());
+  EXPECT_GT(r.out.size(), 1000U);
+  EXPECT_TRUE(recorded_screen() == r.out) << r.out.size() << " bytes shown";
 }
 
 // ---- whole sessions -----------------------------------------------------
