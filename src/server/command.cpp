@@ -8,8 +8,8 @@
 #include <optional>
 #include <vector>
 
+#include "server/command_loop.hpp"
 #include "trex/audit_events.hpp"
-#include "util/sha256.hpp"
 
 namespace trex::server {
 namespace {
@@ -33,68 +33,16 @@ constexpr auto kLinger = std::chrono::seconds(1);
 constexpr auto kSignalHold = std::chrono::milliseconds(500);
 constexpr auto kSignalRecheck = std::chrono::milliseconds(2);
 
-class Loop {
- public:
-  Loop(Channel& ch, exec::Process& p, const CommandLimits& l)
-      : ch_(ch), proc_(p), lim_(l), start_(Clock::now()), deadline_(start_ + l.timeout) {}
-  CommandOutcome run();
+}  // namespace
 
- private:
-  bool finished() const {
-    return status_ && proc_.stdout_fd() < 0 && proc_.stderr_fd() < 0 && proc_.settled();
-  }
-  void end_tree() { proc_.end_tree(lim_.linger && !kill_at_); }
-  void escalate(const char* why);
-  void learn_status();
-  void on_frames();
-  bool on_terminal_frame(const proto::Frame& f);
-  bool record(bool input, std::string_view bytes);
-  void recording_failed(const std::string& why);
-  ssize_t read_recorded(int fd, std::size_t max, std::string_view* data);
-  void protocol_failure(const std::string& what);
-  void on_socket_readable();
-  void on_session_ended();
-  void pump_pipe(bool is_stdout);
-  std::size_t pump_pipe_once(bool is_stdout);  // bytes read
-  void pump_stdin();
-  void fail_session(SessionEnd why);
-  void deliver_signals();
-  int poll_timeout_ms() const;
-  void check_deadlines();
-  struct Round;
-  Round watch() const;       // what to poll for this round
-  void serve(const Round&);  // act on what poll found
-  CommandOutcome outcome();
-
-  Channel& ch_;
-  exec::Process& proc_;
-  const CommandLimits& lim_;
-  CommandOutcome out_;
-  Clock::time_point start_, deadline_;
-  std::optional<Clock::time_point> kill_at_;  // SIGKILL after TERM
-  std::optional<Clock::time_point> stop_at_;  // server stopping: TERM then
-  std::optional<Clock::time_point> linger_until_;
-  std::vector<int> held_signals_;  // from the client, not yet delivered
-  Clock::time_point held_since_;
-  std::optional<exec::ExitStatus> status_;
-  bool session_ok_ = true;
-  bool hard_stopped_ = false;
-  bool truncated_ = false;
-  bool stdin_eof_ = false;
-  std::string stdin_buf_;
-  std::size_t stdin_off_ = 0;
-  std::string tty_buf_;  // a terminal's output, read before it is recorded and sent
-  util::Sha256 sha_out_, sha_err_;
-};
-
-void Loop::escalate(const char* why) {
+void CommandLoop::escalate(const char* why) {
   if (kill_at_) return;
   (void)why;
   proc_.signal_group(SIGTERM);
   kill_at_ = Clock::now() + lim_.kill_grace;
 }
 
-void Loop::learn_status() {
+void CommandLoop::learn_status() {
   const bool had_status = status_.has_value();
   status_ = proc_.try_wait();
   // Leftover children holding the pipes get kLinger to finish their output.
@@ -103,7 +51,7 @@ void Loop::learn_status() {
   }
 }
 
-void Loop::fail_session(SessionEnd why) {
+void CommandLoop::fail_session(SessionEnd why) {
   if (!session_ok_) return;
   // Deliver the error frame if the client still listens; never wait long.
   if (why.kind == EndKind::kProtocolError || why.kind == EndKind::kCertificate) {
@@ -114,7 +62,7 @@ void Loop::fail_session(SessionEnd why) {
   escalate("session ended");
 }
 
-void Loop::on_frames() {
+void CommandLoop::on_frames() {
   proto::Frame f;
   for (;;) {
     const auto st = ch_.next(f);
@@ -146,80 +94,20 @@ void Loop::on_frames() {
   }
 }
 
-void Loop::protocol_failure(const std::string& what) {
+void CommandLoop::protocol_failure(const std::string& what) {
   ch_.send(proto::FrameType::kError,
            proto::encode(proto::ErrorInfo{proto::ErrorCode::kProtocol, what}));
   fail_session({EndKind::kProtocolError, what});
 }
 
-// A terminal's keystrokes and window size; false for other frames.
-bool Loop::on_terminal_frame(const proto::Frame& f) {
-  if (f.type == proto::FrameType::kTty) {
-    // With record_input, keystrokes reach the command only once recorded.
-    if (proc_.stdin_fd() >= 0 && (!lim_.record_input || record(true, f.payload))) {
-      stdin_buf_.append(f.payload);
-    }
-    return true;
-  }
-  if (f.type != proto::FrameType::kWindow) return false;
-  auto size = proto::decode_window(f.payload);
-  if (!size) {
-    protocol_failure(size.message());
-    return true;
-  }
-  if (out_.recording_error) return true;  // hung up: no terminal to resize
-  (void)proc_.set_window(
-      {static_cast<unsigned short>(size->rows), static_cast<unsigned short>(size->cols)});
-  // The recording coalesces a flood of these (see RecordingLimits).
-  if (lim_.recording != nullptr) {
-    if (auto s = lim_.recording->resize(size->cols, size->rows); !s) recording_failed(s.message());
-  }
-  return true;
-}
-
-// Whether `bytes` are in the recording (true when there is none).
-bool Loop::record(bool input, std::string_view bytes) {
-  if (lim_.recording == nullptr) return true;
-  if (out_.recording_error) return false;
-  auto s = input ? lim_.recording->input(bytes) : lim_.recording->output(bytes);
-  if (!s) recording_failed(s.message());
-  return s.ok();
-}
-
-// Fails closed: a recording that cannot be written ends the command, and
-// from then on nothing passes either way: the terminal is hung up.
-void Loop::recording_failed(const std::string& why) {
-  out_.recording_error = lim_.recording->full() ? why + " (max_recording)" : why;
-  proc_.close_stdout();
-  escalate("recording");
-}
-
-// A terminal's output is recorded before it is queued for the client: what
-// the recording cannot hold never reaches them. Returns what read(2) did;
-// `data` is empty when the bytes were not recorded (and so not sent).
-ssize_t Loop::read_recorded(int fd, std::size_t max, std::string_view* data) {
-  tty_buf_.resize(std::min(max, proto::kMaxPayload));
-  ssize_t n;
-  do {
-    n = ::read(fd, tty_buf_.data(), tty_buf_.size());
-  } while (n < 0 && errno == EINTR);
-  if (n <= 0) return n;
-  const std::string_view read(tty_buf_.data(), static_cast<std::size_t>(n));
-  if (record(false, read)) {
-    ch_.send(proto::FrameType::kTty, read);
-    *data = read;
-  }
-  return n;
-}
-
-void Loop::on_session_ended() {
+void CommandLoop::on_session_ended() {
   const std::string why = lim_.live->why().value_or("ended by the server");
   ch_.send(proto::FrameType::kError, proto::encode(proto::ErrorInfo{proto::ErrorCode::kCertificate,
                                                                     LiveSession::message(why)}));
   fail_session({EndKind::kCertificate, why});
 }
 
-void Loop::on_socket_readable() {
+void CommandLoop::on_socket_readable() {
   auto r = ch_.receive(256 * 1024);
   if (r.status == tls::IoStatus::kClosed || r.status == tls::IoStatus::kError) {
     return fail_session({EndKind::kClientDisconnected, r.error});
@@ -229,13 +117,13 @@ void Loop::on_socket_readable() {
 
 // A full pipe (up to 1 MiB) is read in up to 4 frames per wake-up, so that
 // one TLS write carries them all; a short read means the pipe is empty.
-void Loop::pump_pipe(bool is_stdout) {
+void CommandLoop::pump_pipe(bool is_stdout) {
   for (int i = 0; i < 4; ++i) {
     if (pump_pipe_once(is_stdout) < proto::kMaxPayload || ch_.queued() >= kOutHighWater) return;
   }
 }
 
-std::size_t Loop::pump_pipe_once(bool is_stdout) {
+std::size_t CommandLoop::pump_pipe_once(bool is_stdout) {
   const int fd = is_stdout ? proc_.stdout_fd() : proc_.stderr_fd();
   if (fd < 0) return 0;
   const std::uint64_t used = out_.stdout_bytes + out_.stderr_bytes;
@@ -267,7 +155,7 @@ std::size_t Loop::pump_pipe_once(bool is_stdout) {
   return 0;
 }
 
-void Loop::pump_stdin() {
+void CommandLoop::pump_stdin() {
   while (stdin_off_ < stdin_buf_.size()) {
     const ssize_t n =
         ::write(proc_.stdin_fd(), stdin_buf_.data() + stdin_off_, stdin_buf_.size() - stdin_off_);
@@ -286,7 +174,7 @@ void Loop::pump_stdin() {
   stdin_off_ = 0;
 }
 
-void Loop::deliver_signals() {
+void CommandLoop::deliver_signals() {
   if (held_signals_.empty()) return;
   if (!status_ && !proc_.leader_waits() && Clock::now() - held_since_ < kSignalHold) return;
   if (!status_) {
@@ -295,7 +183,7 @@ void Loop::deliver_signals() {
   held_signals_.clear();
 }
 
-int Loop::poll_timeout_ms() const {
+int CommandLoop::poll_timeout_ms() const {
   auto next = deadline_;
   if (!held_signals_.empty()) next = std::min(next, Clock::now() + kSignalRecheck);
   for (const auto& t : {kill_at_, stop_at_, linger_until_}) {
@@ -305,7 +193,7 @@ int Loop::poll_timeout_ms() const {
   return static_cast<int>(std::clamp<long long>(ms, 0, 60'000));
 }
 
-void Loop::check_deadlines() {
+void CommandLoop::check_deadlines() {
   const auto now = Clock::now();
   if (!status_ && !out_.timed_out && now >= deadline_) {
     out_.timed_out = true;
@@ -330,7 +218,7 @@ void Loop::check_deadlines() {
 }
 
 // One round's poll set: which slot watches what (-1: not this round).
-struct Loop::Round {
+struct CommandLoop::Round {
   pollfd fds[8];
   int n = 0;
   int sock = -1, out = -1, err = -1, in = -1, pid = -1, stop = -1, hard = -1, end = -1;
@@ -345,7 +233,7 @@ struct Loop::Round {
   bool ready(int i) const { return i >= 0 && fds[i].revents != 0; }
 };
 
-Loop::Round Loop::watch() const {
+CommandLoop::Round CommandLoop::watch() const {
   Round r;
   const bool out_room = ch_.queued() < kOutHighWater;
   // Stdin beyond the high-water mark stops every read of the socket, the
@@ -370,7 +258,7 @@ Loop::Round Loop::watch() const {
   return r;
 }
 
-void Loop::serve(const Round& r) {
+void CommandLoop::serve(const Round& r) {
   const bool hung_up = r.sock >= 0 && (r.fds[r.sock].revents & (POLLHUP | POLLERR)) != 0;
   if (r.ready(r.end) && session_ok_) on_session_ended();
   if (session_ok_ && ((r.in_room && r.ready(r.sock)) || r.readable || hung_up)) {
@@ -400,7 +288,7 @@ void Loop::serve(const Round& r) {
   check_deadlines();
 }
 
-CommandOutcome Loop::run() {
+CommandOutcome CommandLoop::run() {
   if (proc_.stdin_fd() < 0) stdin_eof_ = true;
   // The reaper's records read at spawn may already hold the exit: the events
   // fd will not wake us for it, so learn it now.
@@ -418,7 +306,7 @@ CommandOutcome Loop::run() {
   return outcome();
 }
 
-CommandOutcome Loop::outcome() {
+CommandOutcome CommandLoop::outcome() {
   out_.duration = std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - start_);
   out_.lingered = proc_.settled().value_or(0);
   out_.stdout_sha256 = sha_out_.hex_digest();
@@ -449,8 +337,6 @@ CommandOutcome Loop::outcome() {
   return out_;
 }
 
-}  // namespace
-
 std::string SessionEnd::text() const {
   switch (kind) {
     case EndKind::kClientClosed:
@@ -474,7 +360,7 @@ std::string SessionEnd::text() const {
 }
 
 CommandOutcome run_command(Channel& channel, exec::Process& process, const CommandLimits& limits) {
-  return Loop(channel, process, limits).run();
+  return CommandLoop(channel, process, limits).run();
 }
 
 }  // namespace trex::server

@@ -368,12 +368,14 @@ TEST_F(TerminalLoopTest, KeysAndScreenGoToTheRecordingAndTheClient) {
 // the terminal is hung up and the command ended, and the client got exactly
 // what the recording holds.
 TEST_F(TerminalLoopTest, ARecordingThatFailsEndsTheCommandAndShowsNothingUnrecorded) {
-  record({.max_bytes = 4096}, false);
+  // Room for a few reads of the pty (each up to 4 KiB, a little more as
+  // JSON), so that the first is recorded and shown whatever their sizes.
+  record({.max_bytes = 16384}, false);
   start("yes 0123456789 | head -n 5000; sleep 60");
   const CommandOutcome o = finish();
   const Reply r = pair_.client.until_end();
   ASSERT_TRUE(o.recording_error);
-  EXPECT_NE(o.recording_error->find("size limit of 4096 bytes (max_recording)"), std::string::npos)
+  EXPECT_NE(o.recording_error->find("size limit of 16384 bytes (max_recording)"), std::string::npos)
       << *o.recording_error;
   EXPECT_EQ(o.exit.kind, proto::ExitKind::kFailed);
   EXPECT_NE(o.exit.message.find("(max_recording)"), std::string::npos) << o.exit.message;
