@@ -13,12 +13,16 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "trex/exec.hpp"
 #include "trex/result.hpp"
 #include "util/unique_fd.hpp"
 
 namespace trex::exec::detail {
+
+// Pure: the words of `line`, split at spaces (mountinfo's field separator).
+std::vector<std::string_view> fields(std::string_view line);
 
 // Pure: the calling process's group in the v2 hierarchy, from the text of
 // /proc/self/cgroup (its "0::PATH" line). Empty when there is none.
