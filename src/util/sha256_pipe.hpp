@@ -34,10 +34,12 @@ class Sha256Pipe {
   // Waits for every chunk; the digest as 64 lowercase hex digits.
   std::string hex_digest();
 
-  static constexpr std::size_t kMaxQueued = 8U << 20;
+  // At most this much per transfer waits for the thread (memory: 64
+  // sessions putting at once hold 128 MiB here at worst).
+  static constexpr std::size_t kMaxQueued = 2U << 20;
   // The thread is woken once this much waits (or for the digest), not for
   // every chunk: a wake-up per 64 KiB frame cost more than it saved.
-  static constexpr std::size_t kBatch = 1U << 20;
+  static constexpr std::size_t kBatch = 256U << 10;
 
  private:
   void run();
