@@ -340,7 +340,7 @@ const CgroupBase* active_cgroup() { return chosen.load(std::memory_order_acquire
 
 bool reaper_with_cgroup() {
   static const bool pid1 = ::getpid() == 1;
-  return pid1;
+  return pid1 || kSanitized;
 }
 
 Result<Fence> choose_fence(std::string_view request) {

@@ -119,7 +119,8 @@ const CgroupBase* active_cgroup();
 // Whether commands with a cgroup still get a reaper each: only when this
 // process is PID 1 (a container's init), to which the orphans of a command
 // started straight into its group would otherwise go, and which reaps only
-// its own commands.
+// its own commands. Also in ASan and TSan builds (see kSanitized in
+// exec/clone.hpp).
 bool reaper_with_cgroup();
 
 // Chooses the fence once for the process (see prepare() in trex/exec.hpp);

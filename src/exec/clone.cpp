@@ -73,7 +73,7 @@ long clone_into_cgroup(int cgroup, bool vfork, int* pidfd, int (*fn)(void*), voi
   args.pidfd = reinterpret_cast<std::uintptr_t>(pidfd);
   args.exit_signal = SIGCHLD;
   args.cgroup = static_cast<std::uint64_t>(cgroup);
-  if (vfork) {
+  if (vfork && !kSanitized) {
     args.flags |= CLONE_VM | CLONE_VFORK;
     args.stack = reinterpret_cast<std::uintptr_t>(stack);
     args.stack_size = sizeof stack;

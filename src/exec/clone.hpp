@@ -5,6 +5,23 @@
 
 namespace trex::exec::detail {
 
+// Built with ASan or TSan. Their runtimes keep per-thread state (TSan's
+// table of signal handlers, ASan's stack shadow) that a CLONE_VM child
+// would change under the caller, and they only know the fork/vfork they
+// intercept: such builds start children with fork semantics here, and
+// their commands keep the reaper (reaper_with_cgroup in exec/cgroup.hpp).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+inline constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+inline constexpr bool kSanitized = true;
+#else
+inline constexpr bool kSanitized = false;
+#endif
+#else
+inline constexpr bool kSanitized = false;
+#endif
+
 // Runs fn(arg) in a new child process that starts in the cgroup whose
 // directory fd is `cgroup` (CLONE_INTO_CGROUP: it never runs outside it), and
 // sets *pidfd to a pidfd of it. With `vfork` the child shares the caller's

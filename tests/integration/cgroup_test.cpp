@@ -126,6 +126,9 @@ TEST_F(CgroupFenceTest, LingerKeepsTheGroupUntilItsProcessesEnd) {
 // group its command left empty is taken by the next command (a mkdir and an
 // rmdir fewer); a stopping trexd removes the groups it kept.
 TEST_F(CgroupFenceTest, AGroupLeftEmptyIsReusedAndRemovedAtStop) {
+  if (under_asan() || under_tsan()) {
+    GTEST_SKIP() << "sanitizer builds keep the reaper on the cgroup path (exec/clone.hpp)";
+  }
   auto server = start();
   const std::vector<std::string> cmd = {"-c", "echo $PPID; grep ^0:: /proc/self/cgroup"};
   const auto first = server->trex("client", cmd);

@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "exec/child_setup.hpp"
+#include "exec/clone.hpp"
 #include "exec/launcher.hpp"
 
 namespace trex::exec {
@@ -134,8 +135,9 @@ constexpr bool kCgroupPath = false;
 #endif
 
 // The cgroup path without a reaper (with one only when this process is PID
-// 1: the ctest unit_exec_cgroup_pid1 runs this binary so, in a PID namespace).
-bool no_reaper() { return kCgroupPath && ::getpid() != 1; }
+// 1: the ctest unit_exec_cgroup_pid1 runs this binary so, in a PID namespace;
+// and in sanitizer builds).
+bool no_reaper() { return kCgroupPath && ::getpid() != 1 && !detail::kSanitized; }
 
 class ExecTest : public ::testing::TestWithParam<ForkMode> {
  protected:
