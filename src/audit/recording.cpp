@@ -11,6 +11,7 @@
 #include <cstring>
 #include <optional>
 
+#include "audit/fields.hpp"
 #include "util/sha256.hpp"
 #include "util/unique_fd.hpp"
 
@@ -285,7 +286,9 @@ bool is_recording_name(std::string_view name) {
 Status check_recording(const std::string& dir, const Json& exec_end) {
   const auto it = exec_end.find("recording");
   if (it == exec_end.end()) return Status::success();
-  const std::string id = exec_end.value("id", std::string("?"));
+  // The record is untrusted: a field of another type is a mismatch, not a throw.
+  std::string id = text_of(exec_end, "id");
+  if (id.empty()) id = "?";
   if (!it->is_string() || !is_recording_name(it->get_ref<const std::string&>())) {
     return make_error("command " + id + ": the recording's name is not one trexd gives");
   }
@@ -305,11 +308,15 @@ Status check_recording(const std::string& dir, const Json& exec_end) {
     bytes += static_cast<std::uint64_t>(n);
   }
   const std::string digest = sha.hex_digest();
-  if (digest != exec_end.value("recording_sha256", std::string()) ||
-      bytes != exec_end.value("recording_bytes", std::uint64_t{0})) {
+  const auto want_sha = exec_end.find("recording_sha256");
+  const bool sha_ok = want_sha != exec_end.end() && want_sha->is_string() && *want_sha == digest;
+  const auto want_bytes = int_of(exec_end, "recording_bytes");
+  if (!sha_ok || !want_bytes || *want_bytes < 0 ||
+      static_cast<std::uint64_t>(*want_bytes) != bytes) {
+    const std::string said = text_of(exec_end, "recording_sha256");
     return make_error(path + ": recording of command " + id + " was changed: its SHA-256 is " +
                       digest + " (" + std::to_string(bytes) + " bytes), the audit trail says " +
-                      exec_end.value("recording_sha256", std::string("none")));
+                      (said.empty() ? std::string("none") : said));
   }
   return Status::success();
 }

@@ -227,6 +227,40 @@ TEST_F(RecordingFile, AWriteTheFileSystemRefusesLeavesWholeLinesThatTheDigestCov
   EXPECT_EQ(text.back(), '\n');
 }
 
+TEST_F(RecordingFile, CheckTakesFieldsOfAnyTypeFromTheTrail) {
+  auto rec = Recording::create(dir_, "tty-1.1.cast", {80, 24, 1, "dumb"});
+  ASSERT_TRUE(rec.ok()) << rec.message();
+  auto info = rec->finish();
+  ASSERT_TRUE(info.ok()) << info.message();
+  const Json good{{"id", "1.1"},
+                  {"recording", info->file},
+                  {"recording_sha256", info->sha256},
+                  {"recording_bytes", info->bytes}};
+  EXPECT_TRUE(check_recording(dir_, good).ok());
+  // A hostile trail's types are a mismatch to report, never an exception.
+  for (const auto& [key, value] :
+       std::vector<std::pair<std::string, Json>>{{"id", 7},
+                                                 {"recording_bytes", std::to_string(info->bytes)},
+                                                 {"recording_sha256", 1},
+                                                 {"recording_bytes", -1}}) {
+    Json bad = good;
+    bad[key] = value;
+    const auto s = check_recording(dir_, bad);
+    if (key == "id") {
+      EXPECT_TRUE(s.ok()) << s.message();
+    } else {
+      EXPECT_FALSE(s.ok()) << key;
+      EXPECT_NE(s.message().find("was changed"), std::string::npos) << s.message();
+    }
+  }
+  Json named = good;
+  named["recording"] = 1;
+  named["id"] = Json::array();
+  const auto s = check_recording(dir_, named);
+  EXPECT_NE(s.message().find(": the recording's name is not one trexd gives"), std::string::npos)
+      << s.message();
+}
+
 TEST_F(RecordingFile, NeverWritesOverAFile) {
   std::ofstream(dir_ + "/taken.cast") << "x";
   auto rec = Recording::create(dir_, "taken.cast", {});
