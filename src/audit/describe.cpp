@@ -93,7 +93,13 @@ std::string quote_arg(const std::string& arg) {
 // A table cell must stay on one line and must not carry terminal controls.
 std::string printable(std::string_view s) {
   std::string out;
+  out.reserve(s.size());
   for (std::size_t i = 0; i < s.size();) {
+    // Printable ASCII, most of any trail, is copied a run at a time.
+    const std::size_t run = i;
+    while (i < s.size() && static_cast<unsigned char>(s[i]) - 0x20U < 0x5fU) ++i;
+    out.append(s.substr(run, i - run));
+    if (i == s.size()) break;
     const Char ch = char_at(s, i);
     if (!ch.valid || acts_on_terminal(ch.cp))
       append_escape(out, ch);

@@ -122,7 +122,10 @@ std::string csv_field(std::string_view s) {
   }
   if (v.find_first_of(",\"\r\n") == std::string::npos) return v;
   std::string out = "\"";
-  for (char c : v) out += c == '"' ? std::string("\"\"") : std::string(1, c);
+  for (char c : v) {
+    out += c;
+    if (c == '"') out += '"';
+  }
   return out + "\"";
 }
 
