@@ -87,6 +87,9 @@ class Verifier {
   // kRecord for a line that is not a record.
   VerifyFault fault() const { return fault_; }
   std::uint64_t records() const { return records_; }
+  // Whether the last good line has a top-level "recording" field (the
+  // exec_end of a terminal session), so a review can check the file it names.
+  bool names_recording() const { return names_recording_; }
   // The last good record, once there is one.
   std::optional<Anchor> head() const {
     if (records_ == 0) return std::nullopt;
@@ -98,6 +101,7 @@ class Verifier {
   std::uint64_t next_seq_ = 1;
   std::string prev_{kGenesis};
   VerifyFault fault_ = VerifyFault::kRecord;
+  bool names_recording_ = false;
 };
 
 struct VerifyFailure {
@@ -114,11 +118,18 @@ struct VerifyReport {
   bool ok() const { return !failure; }
 };
 
+// Called with each good line that names a recording (see names_recording),
+// its file and its 1-based number there.
+using RecordingLineFn =
+    std::function<void(const std::string& file, std::uint64_t number, std::string_view line)>;
+
 // Verifies files as one chain, in the given order. With `expect`, the trail
 // must also reach that record, with that hash: a trail cut short of it (or
-// changed at it) fails.
+// changed at it) fails. `on_recording` lets a review check recordings in the
+// same pass: reading a large trail twice doubled verify's time.
 VerifyReport verify_files(const std::vector<std::string>& files,
-                          const std::optional<Anchor>& expect = std::nullopt);
+                          const std::optional<Anchor>& expect = std::nullopt,
+                          const RecordingLineFn& on_recording = {});
 
 // `path` and its rotated files (path.1, path.2, ...), oldest first, current last.
 std::vector<std::string> trail_files(const std::string& path);

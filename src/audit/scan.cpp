@@ -213,6 +213,7 @@ bool Scanner::key(bool top, Field& field, Json*& slot) {
             : scratch_ == "prev"  ? kPrev
                                   : kOther;
     if (seen_ & field) return fail("field " + scratch_ + " appears twice");
+    if (field == kOther && scratch_ == "recording") head_.recording = true;
   }
   ws();
   if (peek() != ':') return syntax("expected ':'");

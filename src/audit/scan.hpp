@@ -16,6 +16,7 @@ namespace trex::audit {
 struct RecordHead {
   std::uint64_t seq = 0;
   std::string prev;
+  bool recording = false;  // a top-level "recording" field (a terminal session's exec_end)
 };
 
 // Fails with a reason when `line` is not valid JSON, not an object, or lacks

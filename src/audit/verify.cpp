@@ -46,6 +46,7 @@ std::optional<std::string> Verifier::check(std::string_view line) {
            brief(head->prev) + ")";
   }
   prev_ = sha256_hex(line);
+  names_recording_ = head->recording;
   ++next_seq_;
   ++records_;
   return std::nullopt;
@@ -108,7 +109,8 @@ Result<Anchor> parse_anchor(std::string_view text) {
 }
 
 VerifyReport verify_files(const std::vector<std::string>& files,
-                          const std::optional<Anchor>& expect) {
+                          const std::optional<Anchor>& expect,
+                          const RecordingLineFn& on_recording) {
   VerifyReport report;
   Verifier verifier;
   bool reached = false;
@@ -122,7 +124,10 @@ VerifyReport verify_files(const std::vector<std::string>& files,
       }
       if (auto reason = verifier.check(line)) {
         failure = VerifyFailure{file, n, std::move(*reason), verifier.fault()};
-      } else if (expect && verifier.head()->seq == expect->seq) {
+        return false;
+      }
+      if (on_recording && verifier.names_recording()) on_recording(file, n, line);
+      if (expect && verifier.head()->seq == expect->seq) {
         reached = true;
         if (verifier.head()->hash != expect->hash) {
           failure = VerifyFailure{file, n,

@@ -1,5 +1,6 @@
 #include "trex-audit/commands.hpp"
 
+#include <algorithm>
 #include <iostream>
 
 #include "trex/audit_view.hpp"
@@ -87,11 +88,11 @@ std::string printable_text(std::string_view s) {
   return out;
 }
 
-int run_verify(const Trail& trail, const Query& window, const std::optional<Anchor>& expect) {
-  const auto trails = group_trails(trail.files);
-  if (trails.size() > 1) return run_verify_hosts(trails);
-  const auto& files = trail.files;
-  const VerifyReport report = verify_files(files, expect);
+namespace {
+
+// The chain report of a single trail: 0 when intact.
+int print_verify(const std::vector<std::string>& files, const VerifyReport& report,
+                 const Query& window, const std::optional<Anchor>& expect) {
   if (report.ok()) {
     std::cout << "ok: " << report.records << (report.records == 1 ? " record" : " records")
               << " in " << files.size() << (files.size() == 1 ? " file" : " files")
@@ -119,6 +120,26 @@ int run_verify(const Trail& trail, const Query& window, const std::optional<Anch
   }
   std::cerr << "chain broken after " << report.records << " good records\n";
   return 1;
+}
+
+}  // namespace
+
+int run_verify(const Trail& trail, const Query& window, const std::optional<Anchor>& expect) {
+  RecordingCheck recordings;
+  const auto trails = group_trails(trail.files);
+  int chain = 0;
+  if (trails.size() > 1) {
+    chain = run_verify_hosts(trails, recordings);
+  } else {
+    const auto& files = trail.files;
+    const VerifyReport report = verify_files(
+        files, expect, [&](const std::string& file, std::uint64_t n, std::string_view line) {
+          recordings.line(file, n, line);
+        });
+    chain = print_verify(files, report, window, expect);
+    if (!report.ok()) recordings.rest(files, *report.failure);
+  }
+  return std::max(chain, recordings.finish());
 }
 
 int run_stats(const Trail& trail, const Query& query, Format format) {

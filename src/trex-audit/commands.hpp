@@ -41,11 +41,27 @@ struct ShowOptions {
 };
 
 // With `expect`, the trail must reach that record with that hash.
+// Also checks the recordings the trail names (RecordingCheck), in the same pass.
 int run_verify(const Trail& trail, const Query& window, const std::optional<Anchor>& expect);
 
-// Checks every recording an exec_end names against its digest; one line per
-// missing or changed one on stderr. 0 when all match.
-int check_recordings(const Trail& trail);
+// verify's check of every recording an exec_end names against its digest,
+// one line per missing or changed one on stderr. The chain's pass feeds it
+// the lines that name one (audit::verify_files' on_recording); past a break
+// in the chain, rest() reads the lines the chain's pass did not reach.
+class RecordingCheck {
+ public:
+  void line(const std::string& file, std::uint64_t number, std::string_view line);
+  void rest(const std::vector<std::string>& files, const audit::VerifyFailure& failure);
+  // Says "ok: N recordings match" when there were some; 0 when all match.
+  int finish() const;
+
+ private:
+  void check(const std::string& file, const Json& record);
+  std::size_t checked_ = 0;
+  std::size_t bad_ = 0;
+  std::string last_file_;  // the last line line() saw, which rest() skips
+  std::uint64_t last_number_ = 0;
+};
 
 struct PlayOptions {
   std::string id;         // a command id (the last such in the trail) or a recording's name
@@ -64,7 +80,7 @@ struct HostTrail {
 };
 std::vector<HostTrail> group_trails(const std::vector<std::string>& files);
 // Verifies each trail; one line per host. 0 when every chain is intact.
-int run_verify_hosts(const std::vector<HostTrail>& trails);
+int run_verify_hosts(const std::vector<HostTrail>& trails, RecordingCheck& recordings);
 // One line of terminal-safe text (control characters escaped).
 std::string printable_text(std::string_view s);
 int run_show(const Trail& trail, const ShowOptions& options);

@@ -65,16 +65,20 @@ std::vector<HostTrail> group_trails(const std::vector<std::string>& files) {
   return out;
 }
 
-int run_verify_hosts(const std::vector<HostTrail>& trails) {
+int run_verify_hosts(const std::vector<HostTrail>& trails, RecordingCheck& recordings) {
   std::vector<std::vector<std::string>> rows{{"HOST", "RECORDS", "FILES", "RESULT"}};
   bool all_ok = true;
+  const auto on_recording = [&](const std::string& file, std::uint64_t n, std::string_view line) {
+    recordings.line(file, n, line);
+  };
   for (const auto& t : trails) {
-    const VerifyReport report = verify_files(t.files);
+    const VerifyReport report = verify_files(t.files, std::nullopt, on_recording);
     std::string result = "ok, chain intact";
     if (!report.ok()) {
       const VerifyFailure& f = *report.failure;
       result = "BROKEN: " + f.file + (f.line ? ":" + std::to_string(f.line) : "") + ": " + f.reason;
       all_ok = false;
+      recordings.rest(t.files, f);
     }
     rows.push_back({printable_text(t.host), std::to_string(report.records),
                     std::to_string(t.files.size()), printable_text(result)});

@@ -234,9 +234,7 @@ int run(int argc, char** argv) {
   if (verify->parsed()) {
     std::optional<trex::audit::Anchor> expect;
     if (!expect_of(a, expect)) return cli::kUsage;
-    const int chain = cli::run_verify(*trail, a.show.query, expect);
-    const int recordings = cli::check_recordings(*trail);
-    return std::max(chain, recordings);
+    return cli::run_verify(*trail, a.show.query, expect);
   }
   if (play->parsed()) return cli::run_play(*trail, a.play);
   if (stats->parsed()) return cli::run_stats(*trail, a.show.query, a.show.format);

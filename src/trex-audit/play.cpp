@@ -2,6 +2,7 @@
 // verify's check of every recording the trail names.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <iostream>
@@ -19,14 +20,21 @@ std::string folder_of(const std::string& path) {
   return slash == 0 ? "/" : path.substr(0, slash);
 }
 
+// A string field, else "": the trail is untrusted, and Json::value throws
+// on a field of another type.
+std::string string_field(const Json& record, const char* key) {
+  const auto it = record.find(key);
+  return it != record.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 // The exec_end of command `id` (the last one: ids restart with trexd) or the
 // one naming recording `id`, and the folder of its trail file.
 std::optional<std::pair<Json, std::string>> find_end(const Trail& trail, const std::string& id) {
   std::optional<std::pair<Json, std::string>> found;
   for (const auto& file : trail.files) {
     for_each_record({file}, [&](const Json& r, std::string_view) {
-      if (r.value("event", "") != "exec_end" || !r.contains("recording")) return;
-      if (r.value("id", "") == id || r.value("recording", "") == id) {
+      if (string_field(r, "event") != "exec_end" || !r.contains("recording")) return;
+      if (string_field(r, "id") == id || string_field(r, "recording") == id) {
         found = std::make_pair(r, folder_of(file));
       }
     });
@@ -44,24 +52,44 @@ void write_out(std::string_view data) {
 
 }  // namespace
 
-int check_recordings(const Trail& trail) {
-  int bad = 0;
-  std::size_t checked = 0;
-  for (const auto& file : trail.files) {
-    for_each_record({file}, [&](const Json& r, std::string_view) {
-      if (r.value("event", "") != "exec_end" || !r.contains("recording")) return;
-      ++checked;
-      if (auto s = audit::check_recording(folder_of(file), r); !s) {
-        std::cerr << printable_text(s.message()) << '\n';
-        ++bad;
-      }
+void RecordingCheck::check(const std::string& file, const Json& record) {
+  if (string_field(record, "event") != "exec_end" || !record.contains("recording")) return;
+  ++checked_;
+  if (auto s = audit::check_recording(folder_of(file), record); !s) {
+    std::cerr << printable_text(s.message()) << '\n';
+    ++bad_;
+  }
+}
+
+void RecordingCheck::line(const std::string& file, std::uint64_t number, std::string_view line) {
+  last_file_ = file;
+  last_number_ = number;
+  if (auto record = audit::parse_record(line)) check(file, *record);
+}
+
+void RecordingCheck::rest(const std::vector<std::string>& files,
+                          const audit::VerifyFailure& failure) {
+  auto file = std::find(files.begin(), files.end(), failure.file);
+  // A missing or unreadable file (line 0): the chain's report names it.
+  if (file != files.end() && failure.line == 0) ++file;
+  for (; file != files.end(); ++file) {
+    const bool broken = *file == failure.file;
+    const bool seen = *file == last_file_;
+    // Lines that are no records were reported with the chain; skip them.
+    (void)audit::for_each_line(*file, [&](std::string_view line, std::uint64_t n, bool complete) {
+      if (!complete || (broken && n < failure.line) || (seen && n <= last_number_)) return true;
+      if (auto record = audit::parse_record(line)) check(*file, *record);
+      return true;
     });
   }
-  if (checked > 0 && bad == 0) {
-    std::cout << "ok: " << checked << (checked == 1 ? " recording" : " recordings")
+}
+
+int RecordingCheck::finish() const {
+  if (checked_ > 0 && bad_ == 0) {
+    std::cout << "ok: " << checked_ << (checked_ == 1 ? " recording" : " recordings")
               << " match their digests\n";
   }
-  return bad == 0 ? 0 : 1;
+  return bad_ == 0 ? 0 : 1;
 }
 
 int run_play(const Trail& trail, const PlayOptions& options) {

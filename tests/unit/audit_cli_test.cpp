@@ -10,6 +10,7 @@
 
 #include "trex/audit.hpp"
 #include "trex/audit_review.hpp"
+#include "trex/recording.hpp"
 #include "unit/audit_cli_run.hpp"
 
 namespace trex::audit {
@@ -129,6 +130,66 @@ TEST_F(AuditCli, VerifyNamesTheTamperedLine) {
   const CliRun missing = trex_audit("verify '" + (dir_ / "nope.jsonl") + "'");
   EXPECT_EQ(missing.code, 2);  // no trail at all is not a broken chain
   EXPECT_EQ(missing.out, "trex-audit: no trail at " + (dir_ / "nope.jsonl") + "\n");
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+// Two terminal sessions' exec_end records (lines 2 and 4) and their
+// recordings in the trail's folder.
+void write_recorded_trail(const std::string& dir) {
+  Writer::Options options;
+  options.path = dir + "/audit.jsonl";
+  auto w = std::move(*Writer::open(options));
+  for (int id = 1; id <= 2; ++id) {
+    auto rec = Recording::create(dir, "tty-" + std::to_string(id) + ".cast", {80, 24, 1, ""});
+    ASSERT_TRUE(rec.ok()) << rec.message();
+    ASSERT_TRUE(rec->output("screen " + std::to_string(id) + "\r\n").ok());
+    const auto info = rec->finish();
+    ASSERT_TRUE(info.ok()) << info.message();
+    const std::string cmd = "1." + std::to_string(id);  // trexd's CONN.N
+    ASSERT_TRUE(w->write("exec_start", {{"id", cmd}, {"cn", "alice"}, {"tty", true}}).ok());
+    ASSERT_TRUE(w->write("exec_end", {{"id", cmd},
+                                      {"cn", "alice"},
+                                      {"exit_code", 0},
+                                      {"recording", info->file},
+                                      {"recording_sha256", info->sha256},
+                                      {"recording_bytes", info->bytes}})
+                    .ok());
+  }
+}
+
+TEST_F(AuditCli, VerifyChecksEveryRecordingAlsoPastABrokenChain) {
+  const std::string log = dir_ / "rec";
+  fs::create_directory(log);
+  write_recorded_trail(log);
+  const CliRun ok = trex_audit("verify --log-dir '" + log + "'");
+  EXPECT_EQ(ok.code, 0) << ok.out;
+  EXPECT_NE(ok.out.find("ok: 2 recordings match their digests"), std::string::npos) << ok.out;
+
+  // Both recordings changed, and line 3 (between their records) too: the
+  // first is checked in the chain's pass, the second after the break.
+  for (const char* name : {"/tty-1.cast", "/tty-2.cast"}) {
+    std::ofstream(log + name, std::ios::app) << "[9.0, \"o\", \"forged\"]\n";
+  }
+  auto lines = lines_of(read_text(log + "/audit.jsonl"));
+  ASSERT_EQ(lines.size(), 4U);
+  lines[2].replace(lines[2].find("\"id\":\"1.2\""), 10, "\"id\":\"1.7\"");
+  std::ofstream(log + "/audit.jsonl", std::ios::trunc) << lines[0] << '\n'
+                                                       << lines[1] << '\n'
+                                                       << lines[2] << '\n'
+                                                       << lines[3] << '\n';
+  const CliRun bad = trex_audit("verify --log-dir '" + log + "'");
+  EXPECT_EQ(bad.code, 1);
+  EXPECT_NE(bad.out.find("audit.jsonl:4: prev does not match"), std::string::npos) << bad.out;
+  for (const char* name : {"/tty-1.cast", "/tty-2.cast"}) {
+    EXPECT_NE(bad.out.find(log + name + ": recording of command"), std::string::npos) << bad.out;
+  }
+  EXPECT_EQ(bad.out.find("recordings match"), std::string::npos) << bad.out;
 }
 
 TEST_F(AuditCli, ShowEventsTable) {

@@ -165,6 +165,53 @@ TEST(VerifierTest, DetectsReorderRemovalDuplicationAndTruncation) {
   EXPECT_EQ(reason.rfind("not valid JSON", 0), 0u) << reason;
 }
 
+TEST(VerifierTest, TellsALineThatNamesARecording) {
+  const std::string p(kGenesis);
+  const std::string head = R"({"ts":"2026-11-23T17:49:07.123456Z","seq":1,"event":"exec_end",)";
+  const std::pair<std::string, bool> cases[] = {
+      {head + R"("recording":"tty-1.cast","prev":")" + p + "\"}", true},
+      {head + R"("rec\u006frding":1,"prev":")" + p + "\"}", true},  // as nlohmann decodes it
+      {head + R"("x":{"recording":"tty-1.cast"},"prev":")" + p + "\"}", false},  // not top-level
+      {head + R"("note":"recording","prev":")" + p + "\"}", false},
+      {head + R"("recordings":1,"prev":")" + p + "\"}", false},
+  };
+  for (const auto& [line, names] : cases) {
+    Verifier v;
+    ASSERT_FALSE(v.check(line)) << line;
+    EXPECT_EQ(v.names_recording(), names) << line;
+  }
+}
+
+TEST(VerifyFiles, HandsOnEveryGoodLineThatNamesARecording) {
+  TempDir dir;
+  Chain chain;
+  std::string text;
+  for (int i = 1; i <= 4; ++i) {
+    Json fields{{"id", i}};
+    if (i % 2 == 0) fields["recording"] = "tty-" + std::to_string(i) + ".cast";
+    const std::string line = chain.seal("exec_end", fields, kWhen);
+    chain.advance(line);
+    text += line + "\n";
+  }
+  write_file(dir / "a.jsonl", text);
+  std::vector<std::pair<std::uint64_t, std::string>> seen;
+  const auto collect = [&](const std::string& file, std::uint64_t n, std::string_view line) {
+    EXPECT_EQ(file, dir / "a.jsonl");
+    seen.emplace_back(n, Json::parse(line)["recording"].get<std::string>());
+  };
+  EXPECT_TRUE(verify_files({dir / "a.jsonl"}, std::nullopt, collect).ok());
+  using Seen = std::vector<std::pair<std::uint64_t, std::string>>;
+  EXPECT_EQ(seen, (Seen{{2, "tty-2.cast"}, {4, "tty-4.cast"}}));
+  // A broken line is not handed on, nor anything after it.
+  seen.clear();
+  auto lines = split_lines(text);
+  lines[1].replace(lines[1].find("\"id\":2"), 6, "\"id\":9");
+  write_file(dir / "a.jsonl",
+             lines[0] + "\n" + lines[1] + "\n" + lines[2] + "\n" + lines[3] + "\n");
+  EXPECT_FALSE(verify_files({dir / "a.jsonl"}, std::nullopt, collect).ok());
+  EXPECT_EQ(seen, (Seen{{2, "tty-2.cast"}}));  // line 2 links; line 3 does not
+}
+
 TEST(VerifierTest, RejectsMalformedRecords) {
   const std::string p(kGenesis);
   const std::string ts = R"("ts":"2026-11-23T17:49:07.123456Z")";
