@@ -232,6 +232,14 @@ TEST_F(Reuse, DashOChecksAndEndsTheMaster) {
 }
 
 TEST_F(Reuse, CtrlCReachesTheCommandThroughTheMaster) {
+  if (under_tsan()) {
+    // TSan runs a handler only when the thread next passes an interceptor it
+    // counts as blocking; recvmsg is none, and SA_RESTART restarts it, so
+    // trex's SIGINT handler (which tells the master) ran only once the
+    // command had ended, 60 s later (google/sanitizers#838 for select). The
+    // release and asan presets run this test.
+    GTEST_SKIP() << "TSan defers trex's SIGINT handler while it blocks in recvmsg";
+  }
   Trexd d(*pki_, tmp_.path());
   auto r = d.trex("client", {"true"}, opts(), persist_);
   ASSERT_EQ(r.status, 0) << r.err;
