@@ -19,6 +19,7 @@
 #include <vector>
 #include "exec/clone.hpp"
 #include "util/unique_fd.hpp"
+#include "util/unique_file.hpp"
 
 namespace trex::exec::detail {
 namespace {
@@ -62,10 +63,10 @@ void park(int base_fd, std::string name) {
 // them): rmdir takes only empty ones, and a live trexd's are never touched.
 void sweep_dead(int base_fd) {
   util::UniqueFd fd(::openat(base_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  DIR* dir = fd ? ::fdopendir(fd.get()) : nullptr;
-  if (dir == nullptr) return;
-  fd.release();  // the DIR owns it now: closedir closes it
-  while (const dirent* e = ::readdir(dir)) {
+  const util::UniqueDir dir(fd ? ::fdopendir(fd.get()) : nullptr);
+  if (!dir) return;
+  fd.release();  // the DIR owns it now
+  while (const dirent* e = ::readdir(dir.get())) {
     const std::string_view name = e->d_name;
     if (!name.starts_with("trexd-")) continue;
     const auto pid = std::atoi(e->d_name + 6);
@@ -73,7 +74,6 @@ void sweep_dead(int base_fd) {
       ::unlinkat(base_fd, e->d_name, AT_REMOVEDIR);
     }
   }
-  ::closedir(dir);
 }
 
 int exit_at_once(void*) { return 0; }
@@ -87,7 +87,7 @@ std::string start_in(int base_fd, const std::string& name) {
   int pidfd = -1;
   const long pid = clone_into_cgroup(dir.get(), true, &pidfd, &exit_at_once, nullptr);
   if (pid < 0) return std::string("clone3: ") + std::strerror(static_cast<int>(-pid));
-  ::close(pidfd);
+  const util::UniqueFd owned_pidfd(pidfd);
   while (::waitpid(static_cast<pid_t>(pid), nullptr, 0) < 0 && errno == EINTR) {
   }
   return "";

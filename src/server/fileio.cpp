@@ -15,6 +15,8 @@
 #include <cstring>
 #include <ctime>
 
+#include "util/unique_file.hpp"
+
 namespace trex::server::fileio {
 namespace {
 
@@ -240,13 +242,14 @@ Result<util::UniqueFd> open_folder(const FsUser& user, const std::string& tree,
 Result<std::vector<Child>> read_folder(const FsUser& user, int dir) {
   ActAs as(user);
   if (!as.ok()) return make_error("cannot act as user '" + user.name + "'");
-  // Its own descriptor: closedir closes it, and the offset starts at 0.
-  DIR* d = ::fdopendir(::openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (d == nullptr)
-    return make_error(std::string("cannot read the folder: ") + std::strerror(errno));
+  // Its own descriptor (the offset starts at 0), owned by the DIR once fdopendir takes it.
+  util::UniqueFd fd(::openat(dir, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  util::UniqueDir d(fd ? ::fdopendir(fd.get()) : nullptr);
+  if (!d) return make_error(std::string("cannot read the folder: ") + std::strerror(errno));
+  fd.release();
   std::vector<Child> out;
   errno = 0;
-  while (const dirent* e = ::readdir(d)) {
+  while (const dirent* e = ::readdir(d.get())) {
     const std::string name = e->d_name;
     if (name == "." || name == "..") continue;
     Child c{name, {}};
@@ -254,7 +257,7 @@ Result<std::vector<Child>> read_folder(const FsUser& user, int dir) {
     errno = 0;
   }
   const int err = errno;
-  ::closedir(d);
+  d.reset();
   if (err != 0) return make_error(std::string("cannot read the folder: ") + std::strerror(err));
   std::sort(out.begin(), out.end(), [](const Child& a, const Child& b) { return a.name < b.name; });
   return out;

@@ -15,6 +15,7 @@
 
 #include "common.hpp"
 #include "files.hpp"
+#include "util/unique_file.hpp"
 
 namespace trex::trex_cli {
 namespace {
@@ -28,14 +29,13 @@ void skipped(const std::string& what, const std::string& why) {
 // Names in `dir`, in byte order; empty (with errno set) when unreadable.
 std::vector<std::string> names_in(const std::string& dir, int& err) {
   std::vector<std::string> out;
-  DIR* d = ::opendir(dir.c_str());
-  err = d == nullptr ? errno : 0;
-  if (d == nullptr) return out;
-  while (const dirent* e = ::readdir(d)) {
+  const util::UniqueDir d(::opendir(dir.c_str()));
+  err = d ? 0 : errno;
+  if (!d) return out;
+  while (const dirent* e = ::readdir(d.get())) {
     const std::string n = e->d_name;
     if (n != "." && n != "..") out.push_back(n);
   }
-  ::closedir(d);
   std::sort(out.begin(), out.end());
   return out;
 }
