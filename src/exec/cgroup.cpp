@@ -310,7 +310,11 @@ void CommandGroup::remove(bool end_rest) {
   events_.reset();
   if (name_.empty()) return;
   if (::unlinkat(base_fd_, name_.c_str(), AT_REMOVEDIR) != 0 && errno == EBUSY) {
-    if (end_rest) kill();
+    if (end_rest) {
+      kill();
+    } else if (!killed_) {
+      spare_from_watcher(name_);  // its processes lingered on purpose
+    }
     park(base_fd_, std::move(name_));
   }
   name_.clear();
@@ -361,7 +365,10 @@ Result<Fence> choose_fence(std::string_view request) {
     fence.note = base.message();
     return fence;
   }
-  const auto* kept = new CgroupBase(std::move(*base));
+  auto* kept = new CgroupBase(std::move(*base));
+  if (auto st = start_watcher(kept->fd()); !st) {
+    kept->add_note("no watcher for a trexd killed outright: " + st.message());
+  }
   chosen.store(kept, std::memory_order_release);
   std::atexit(remove_pooled);
   return Fence{kept->dir(), kept->memory(), kept->pids(), kept->note(), reaper_with_cgroup()};

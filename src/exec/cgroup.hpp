@@ -34,6 +34,13 @@ std::optional<std::string> v2_group_of(std::string_view proc_self_cgroup);
 // of the mount point (\040 for a space) are decoded. Empty when none.
 std::optional<std::string> v2_directory(std::string_view mountinfo, std::string_view group);
 
+// Starts the process that, once this trexd is gone however it went, kills and
+// removes its command groups (all but the lingered ones); see cgroup_watch.cpp.
+Status start_watcher(int base_fd);
+// Tells the watcher to leave `group` (a command group's name) be: its
+// processes lingered on purpose. Thread-safe; nothing where no watcher runs.
+void spare_from_watcher(const std::string& group);
+
 // The group commands' groups are made in. Chosen once, kept for the life of
 // the process. Thread-safe after construction.
 class CgroupBase {
@@ -50,6 +57,7 @@ class CgroupBase {
   bool pids() const { return pids_; }      // pids.max per command
   // Why memory or pids is not per command (empty when both are).
   const std::string& note() const { return note_; }
+  void add_note(const std::string& text) { note_ += (note_.empty() ? "" : "; ") + text; }
   // The limits still applied as rlimits: those the cgroup does not carry.
   Limits rlimits(Limits limits) const;
 

@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <sstream>
 
 #include "support/fence.hpp"
@@ -105,6 +106,46 @@ TEST_F(CgroupFenceTest, ChildrenEndWhenTheClientIsKilled) {
   expect_group_removed(*client_killed());
 }
 TEST_F(CgroupFenceTest, ChildrenEndWhenTheServerStops) { expect_group_removed(*server_stops()); }
+
+// A trexd killed outright cannot end its commands: its watcher does. The
+// command's leader goes with trexd (parent-death signal); what it started is
+// only in its group.
+TEST_F(CgroupFenceTest, ChildrenEndWhenTheServerIsKilledOutright) {
+  auto server = start();
+  Child client(
+      server->trex_argv("client", {"-c", escapees(pids_, cgs_) + "echo ready; sleep 300"}));
+  ASSERT_TRUE(client.wait_for_output("ready"));
+  server->signal(SIGKILL);
+  server->wait();
+  client.wait();
+  expect_all_gone();
+  expect_group_removed(*server);
+}
+
+// Lingering is on purpose: a trexd killed outright leaves those processes be.
+TEST_F(CgroupFenceTest, LingeredProcessesOutliveAServerKilledOutright) {
+  auto server = linger();
+  const std::string group = escapees_group();
+  // A command group of the same trexd that is not lingering, for contrast.
+  Child client(server->trex_argv("client", {"-c", "echo ready; sleep 300"}));
+  ASSERT_TRUE(client.wait_for_output("ready"));
+  server->signal(SIGKILL);
+  server->wait();
+  client.wait();
+  // Once the watcher has removed the other group, it has acted.
+  const std::string prefix = "trexd-" + std::to_string(server->pid()) + "-";
+  EXPECT_TRUE(eventually([&] {
+    for (const auto& e : std::filesystem::directory_iterator(base_)) {
+      const std::string n = e.path().filename();
+      if (n.rfind(prefix, 0) == 0 && base_ + "/" + n != group) return false;
+    }
+    return true;
+  }));
+  for (pid_t p : read_pids(pids_)) EXPECT_FALSE(gone(p)) << "pid " << p << " did not linger";
+  for (pid_t p : read_pids(pids_)) ::kill(p, SIGKILL);
+  for (pid_t p : read_pids(pids_)) EXPECT_TRUE(eventually([&] { return gone(p); }));
+  EXPECT_TRUE(eventually([&] { return ::rmdir(group.c_str()) == 0; }));
+}
 
 // A lingering group stays with its processes; once they are gone, the next
 // command's start removes it.
