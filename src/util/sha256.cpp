@@ -141,6 +141,8 @@ void Sha256::compress(const std::uint8_t* blocks, std::size_t count) {
 }
 
 void Sha256::update(std::string_view data) {
+  // An empty view may hold no pointer at all (memcpy's source must not be null).
+  if (data.empty()) return;
   if (wolf_) {
     // wolfCrypt takes 32-bit lengths; feed larger views in pieces.
     while (!data.empty()) {
