@@ -1,5 +1,6 @@
 // Lossless command bytes in the audit trail: nlohmann::json would replace
 // invalid UTF-8 with U+FFFD, so "a\xffb" and "a\xfeb" would read the same.
+#include "audit/fields.hpp"
 #include "trex/audit.hpp"
 
 namespace trex::audit {
@@ -15,37 +16,38 @@ int hex_value(char c) {
 
 }  // namespace
 
-// Strict UTF-8 (RFC 3629): no overlong forms, no surrogates, nothing past
-// U+10FFFF.
+int utf8_sequence_length(std::string_view s, std::size_t i) {
+  const auto c = static_cast<unsigned char>(s[i]);
+  if (c < 0x80) return 1;
+  int len = 0;
+  std::uint32_t cp = 0;
+  if ((c & 0xE0U) == 0xC0U) {
+    len = 2, cp = c & 0x1FU;
+  } else if ((c & 0xF0U) == 0xE0U) {
+    len = 3, cp = c & 0x0FU;
+  } else if ((c & 0xF8U) == 0xF0U) {
+    len = 4, cp = c & 0x07U;
+  } else {
+    return -1;
+  }
+  for (int k = 1; k < len; ++k) {
+    if (i + static_cast<std::size_t>(k) >= s.size()) return 0;
+    const auto b = static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]);
+    if ((b & 0xC0U) != 0x80U) return -1;
+    cp = (cp << 6) | (b & 0x3FU);
+  }
+  const bool overlong =
+      (len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000);
+  if (overlong || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return -1;
+  return len;
+}
+
+// Strict UTF-8 (RFC 3629), whole: no sequence cut off at the end.
 bool is_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    std::size_t len = 0;
-    std::uint32_t cp = 0;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xE0u) == 0xC0u) {
-      len = 2, cp = c & 0x1Fu;
-    } else if ((c & 0xF0u) == 0xE0u) {
-      len = 3, cp = c & 0x0Fu;
-    } else if ((c & 0xF8u) == 0xF0u) {
-      len = 4, cp = c & 0x07u;
-    } else {
-      return false;
-    }
-    if (i + len > s.size()) return false;
-    for (std::size_t k = 1; k < len; ++k) {
-      const auto b = static_cast<unsigned char>(s[i + k]);
-      if ((b & 0xC0u) != 0x80u) return false;
-      cp = (cp << 6) | (b & 0x3Fu);
-    }
-    if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-        cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) {
-      return false;
-    }
-    i += len;
+  for (std::size_t i = 0; i < s.size();) {
+    const int len = utf8_sequence_length(s, i);
+    if (len <= 0) return false;
+    i += static_cast<std::size_t>(len);
   }
   return true;
 }

@@ -19,6 +19,10 @@ bool true_of(const Json& record, const char* key);
 
 // Text safe for one terminal line: control characters escaped (\n, \t, \xNN).
 std::string printable(std::string_view s);
+// Length of the strict UTF-8 sequence (RFC 3629: no overlong forms, no
+// surrogates, nothing past U+10FFFF) starting at s[i]: > 0 when whole and
+// valid, 0 when cut off by the end of `s` (so far valid), -1 when invalid.
+int utf8_sequence_length(std::string_view s, std::size_t i);
 // Columns `s` takes on a terminal (UTF-8 code points).
 std::size_t display_width(std::string_view s);
 

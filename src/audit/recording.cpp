@@ -21,34 +21,6 @@ namespace {
 constexpr char kHex[] = "0123456789abcdef";
 constexpr std::string_view kReplacement = "\xEF\xBF\xBD";  // U+FFFD
 
-// Length of the UTF-8 sequence starting at s[i]: > 0 when whole and valid,
-// 0 when cut off by the end of `s` (so far valid), -1 when invalid.
-int sequence_length(std::string_view s, std::size_t i) {
-  const auto c = static_cast<unsigned char>(s[i]);
-  if (c < 0x80) return 1;
-  int len = 0;
-  std::uint32_t cp = 0;
-  if ((c & 0xE0U) == 0xC0U) {
-    len = 2, cp = c & 0x1FU;
-  } else if ((c & 0xF0U) == 0xE0U) {
-    len = 3, cp = c & 0x0FU;
-  } else if ((c & 0xF8U) == 0xF0U) {
-    len = 4, cp = c & 0x07U;
-  } else {
-    return -1;
-  }
-  for (int k = 1; k < len; ++k) {
-    if (i + static_cast<std::size_t>(k) >= s.size()) return 0;
-    const auto b = static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]);
-    if ((b & 0xC0U) != 0x80U) return -1;
-    cp = (cp << 6) | (b & 0x3FU);
-  }
-  const bool overlong =
-      (len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000);
-  if (overlong || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return -1;
-  return len;
-}
-
 void append_escaped(std::string& out, char c) {
   switch (c) {
     case '"':
@@ -94,7 +66,7 @@ std::string line(double seconds, char kind, const std::string& body) {
 std::size_t append_json_text(std::string& out, std::string_view bytes) {
   std::size_t i = 0;
   while (i < bytes.size()) {
-    const int len = sequence_length(bytes, i);
+    const int len = utf8_sequence_length(bytes, i);
     if (len == 0) return i;  // cut: the rest comes with the next read
     if (len < 0) {
       out += kReplacement;

@@ -69,6 +69,23 @@ std::pair<int, std::string> first_failure(const std::vector<std::string>& lines)
   return {0, ""};
 }
 
+// Command bytes are kept as text only when they are strict UTF-8; anything
+// else is hex, so no two commands read the same in the trail.
+TEST(Record, StrictUtf8OnlyIsText) {
+  EXPECT_TRUE(is_utf8(""));
+  EXPECT_TRUE(is_utf8("ls \xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80"));
+  EXPECT_FALSE(is_utf8("\xC0\xAF"));          // overlong '/'
+  EXPECT_FALSE(is_utf8("\xE0\x80\xAF"));      // overlong, 3 bytes
+  EXPECT_FALSE(is_utf8("\xED\xA0\x80"));      // surrogate
+  EXPECT_FALSE(is_utf8("\xF4\x90\x80\x80"));  // past U+10FFFF
+  EXPECT_FALSE(is_utf8("a\xE2\x82"));         // cut off at the end
+  EXPECT_FALSE(is_utf8("\xE2\x28\xA1"));      // not a continuation byte
+  EXPECT_FALSE(is_utf8("\xFF"));
+  EXPECT_EQ(bytes_field("a\xFF"
+                        "b"),
+            Json({{"hex", "61ff62"}}));
+}
+
 TEST(Record, Rfc3339IsUtcWithMicroseconds) {
   EXPECT_EQ(rfc3339_utc(kWhen), "2026-11-23T17:49:07.123456Z");
   EXPECT_EQ(rfc3339_utc(system_clock::time_point()), "1970-01-01T00:00:00.000000Z");
