@@ -98,7 +98,7 @@ TEST_F(Review, FollowAcrossRotationUnderLoad) {
     }
     return got;
   };
-  for (int i = 0; i < 100 && seen().size() < ids.size(); ++i) {
+  for (int i = 0; i < 300 && seen().size() < ids.size(); ++i) {
     follow.wait_for_output("\"no such text\"", 100ms);
   }
   follow.kill(SIGTERM);
