@@ -22,20 +22,26 @@ class Follower {
 
   // Calls fn(line) for each complete line (without '\n') appended since the
   // last call, the first call reading the file from its start. After a
-  // rotation it finishes the old file, then reads the new one from its
-  // start. A file that does not exist (yet, or mid-rotation) yields nothing.
-  // Fails only on a read error, naming the file.
+  // rotation it finishes the old file, then reads every file rotated after
+  // it and the new one from their start. A file that does not exist (yet,
+  // or mid-rotation) yields nothing until it does. Fails only on a read
+  // error, naming the file.
   using LineFn = std::function<void(std::string_view)>;
   Status poll(const LineFn& fn);
 
  private:
   Status drain(const LineFn& fn);
+  Status catch_up(const LineFn& fn);
   bool replaced() const;
   void open_file(const std::string& file);
-  std::uint64_t rotated_number() const;
+  std::optional<std::uint64_t> number_of_open_file() const;
   std::optional<std::uint64_t> rotated_after(std::uint64_t last) const;
 
   std::string path_;
+  bool started_ = false;
+  // The newest path_.N read (or older than the start): files rotated later
+  // are unread, even when a poll ended without a file open (mid-rotation).
+  std::uint64_t last_rotated_ = 0;
   util::UniqueFd fd_;
   dev_t dev_ = 0;
   ino_t ino_ = 0;

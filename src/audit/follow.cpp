@@ -35,16 +35,15 @@ void Follower::open_file(const std::string& file) {
   }
 }
 
-// N of the rotated file path_.N that is the open file; else the highest N
-// (the open file is gone: read no rotated file again).
-std::uint64_t Follower::rotated_number() const {
-  const auto numbers = rotated_numbers(path_);
-  for (auto n : numbers) {
+// N of the rotated file path_.N that is the open file; nothing when it is
+// gone (removed by retention, or moved away).
+std::optional<std::uint64_t> Follower::number_of_open_file() const {
+  for (auto n : rotated_numbers(path_)) {
     struct stat st {};
     const std::string f = path_ + "." + std::to_string(n);
     if (::stat(f.c_str(), &st) == 0 && st.st_dev == dev_ && st.st_ino == ino_) return n;
   }
-  return numbers.empty() ? 0 : numbers.back();
+  return std::nullopt;
 }
 
 std::optional<std::uint64_t> Follower::rotated_after(std::uint64_t last) const {
@@ -84,28 +83,39 @@ Status Follower::drain(const LineFn& fn) {
 }
 
 Status Follower::poll(const LineFn& fn) {
-  if (!fd_) {
-    open_file(path_);
-    if (!fd_) return Status::success();  // not there yet
+  if (!started_) {
+    // Files rotated before the start are not read; every one after is.
+    const auto numbers = rotated_numbers(path_);
+    last_rotated_ = numbers.empty() ? 0 : numbers.back();
+    started_ = true;
+  } else if (fd_) {
+    if (auto s = drain(fn); !s) return s;
+    if (!replaced()) return Status::success();
+    // Rotated: a renamed file is complete (trexd writes the new one only).
+    if (auto s = drain(fn); !s) return s;
+    if (const auto n = number_of_open_file()) last_rotated_ = *n;
+    fd_.reset();
   }
-  if (auto s = drain(fn); !s) return s;
-  if (!replaced()) return Status::success();
-  // Rotated: a renamed file is complete (trexd writes the new one only).
-  // Finish it, then read the files rotated after it, oldest first (several
-  // rotations may have happened since the last poll), then the new file.
-  if (auto s = drain(fn); !s) return s;
-  std::uint64_t last = rotated_number();
+  return catch_up(fn);
+}
+
+// Reads the files rotated after the last one read, oldest first (several
+// rotations may have happened since the last poll), then the current file.
+// Without a file open (the last poll came mid-rotation) this is still the
+// way in: opening the current file directly would skip the files rotated
+// meanwhile.
+Status Follower::catch_up(const LineFn& fn) {
   for (;;) {
-    if (const auto next = rotated_after(last)) {
-      last = *next;
-      open_file(path_ + "." + std::to_string(last));
+    if (const auto next = rotated_after(last_rotated_)) {
+      last_rotated_ = *next;
+      open_file(path_ + "." + std::to_string(*next));
       if (!fd_) continue;  // removed meanwhile
       if (auto s = drain(fn); !s) return s;
       continue;
     }
     open_file(path_);
     // A rotation between the look and the open: read that file first.
-    if (!rotated_after(last)) return !fd_ ? Status::success() : drain(fn);
+    if (!rotated_after(last_rotated_)) return !fd_ ? Status::success() : drain(fn);
   }
 }
 
