@@ -10,8 +10,8 @@
 // clang-format on
 
 #if defined(__x86_64__)
-#include <cpuid.h>
 #include <immintrin.h>
+#include <sys/platform/x86.h>
 #define TREX_SHA_NI 1
 #endif
 
@@ -30,12 +30,11 @@ alignas(16) constexpr std::uint32_t kRound[64] = {
     0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3, 0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3,
     0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2};
 
+// glibc's record of the CPU, read at start-up: a cpuid instruction of our own
+// is a trap to the hypervisor in a VM (about 5 us each here), paid by every
+// trex run.
 bool detect_sha_ni() {
-  unsigned a = 0, b = 0, c = 0, d = 0;
-  if (!__get_cpuid(1, &a, &b, &c, &d)) return false;
-  const bool ssse3 = c & bit_SSSE3, sse41 = c & bit_SSE4_1;
-  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return false;
-  return ssse3 && sse41 && (b & bit_SHA);
+  return CPU_FEATURE_ACTIVE(SHA) && CPU_FEATURE_ACTIVE(SSSE3) && CPU_FEATURE_ACTIVE(SSE4_1);
 }
 
 // The 64 rounds as 16 groups of 4, message schedule kept in w[4] (Intel's

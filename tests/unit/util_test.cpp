@@ -6,7 +6,10 @@
 #include <cerrno>
 #include <cstdio>
 #include <fstream>
+#include <iterator>
 #include <random>
+#include <set>
+#include <sstream>
 #include <string>
 #include <utility>
 
@@ -51,6 +54,20 @@ TEST(Sha256, KnownVectorsOnBothEngines) {
     }
   }
   EXPECT_EQ(sha256_hex("abc"), kVectors[1].hex);
+}
+
+// The engine is chosen from glibc's record of the CPU; the kernel's flags in
+// /proc/cpuinfo must tell the same (a wrong answer is slow, or a crash).
+TEST(Sha256, SeesTheShaExtensionsTheKernelReports) {
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line) && line.rfind("flags", 0) != 0) {
+  }
+  if (line.empty()) GTEST_SKIP() << "no flags line in /proc/cpuinfo";
+  std::istringstream words(line);
+  std::set<std::string> flags{std::istream_iterator<std::string>(words), {}};
+  const bool expected = flags.count("sha_ni") && flags.count("ssse3") && flags.count("sse4_1");
+  EXPECT_EQ(Sha256::hardware(), expected) << line;
 }
 
 // A read that produced nothing to send (a recording that refused it) hands
