@@ -54,11 +54,17 @@ aptopts=(-o Dir::Etc::SourceList=/dev/null -o "Dir::Etc::SourceParts=$apt/source
 # As root apt would drop to the _apt user, which may not be able to write here.
 [ "$(id -u)" -ne 0 ] || aptopts+=(-o APT::Sandbox::User=root)
 
+# Our patches (tools/wolfssl-patches/*.patch, speed only): their checksums
+# join the flags in the stamp, so a changed patch rebuilds.
+patches=(tools/wolfssl-patches/*.patch)
+[ -e "${patches[0]}" ] || patches=()
+build_id="${flags[*]}"
+((${#patches[@]} == 0)) || build_id+=" patches:$(cat "${patches[@]}" | sha256sum | cut -c1-16)"
 # The stamp holds the configure flags and the Debian version built. A build
 # is kept while both match; a newer source version (a security update) is
 # rebuilt. Offline, the existing build is kept.
 stamp=$prefix/trex-build
-if [ -f "$prefix/lib/libwolfssl.a" ] && [ "$(sed -n 1p "$stamp" 2>/dev/null)" = "${flags[*]}" ]; then
+if [ -f "$prefix/lib/libwolfssl.a" ] && [ "$(sed -n 1p "$stamp" 2>/dev/null)" = "$build_id" ]; then
   built=$(sed -n 2p "$stamp")
   latest=''
   if apt-get "${aptopts[@]}" update >/dev/null 2>&1; then
@@ -105,6 +111,18 @@ srcdir=$(find "$dest/src" -mindepth 1 -maxdepth 1 -type d -name 'wolfssl-*' | he
 [ -n "$srcdir" ] || { echo "wolfssl-asm.sh: apt-get source produced no wolfssl-* directory" >&2; false; }
 echo "==> source: $(basename "$srcdir") (Debian patches applied by dpkg-source)"
 
+# A patch that no longer applies (a Debian update changed the file) is left
+# out with a warning: they make wolfSSL faster, not different.
+# (Checked whole first: a failed patch would leave some hunks applied.)
+step="applying tools/wolfssl-patches"
+for p in "${patches[@]}"; do
+  if patch -d "$srcdir" -p1 --forward --batch --dry-run <"$p" >>"$log" 2>&1; then
+    patch -d "$srcdir" -p1 --forward --batch <"$p" >>"$log" 2>&1
+    echo "==> patch $(basename "$p")"
+  else
+    echo "wolfssl-asm.sh: warning: $p does not apply to $(basename "$srcdir"); building without it" >&2
+  fi
+done
 step="running autogen.sh"
 echo "==> autogen.sh"
 (cd "$srcdir" && ./autogen.sh >>"$log" 2>&1)
@@ -127,5 +145,5 @@ make -C "$srcdir" install >>"$log" 2>&1
 install -m 644 "$srcdir/wolfssl/options.h" "$prefix/include/wolfssl/options.h"
 install -m 644 "$srcdir/cyassl/options.h" "$prefix/include/cyassl/options.h"
 [ -f "$prefix/lib/libwolfssl.a" ] || { echo "wolfssl-asm.sh: no libwolfssl.a after install" >&2; false; }
-printf '%s\n%s\n' "${flags[*]}" "$(dpkg-parsechangelog -l "$srcdir/debian/changelog" -S Version)" >"$stamp"
+printf '%s\n%s\n' "$build_id" "$(dpkg-parsechangelog -l "$srcdir/debian/changelog" -S Version)" >"$stamp"
 echo "==> done in $((SECONDS - start)) s: $prefix"

@@ -18,6 +18,13 @@
 #include "util/sha256_pipe.hpp"
 #include "util/size.hpp"
 
+#if TREX_WOLFSSL_ASM
+// clang-format off
+#include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/cpuid.h>
+// clang-format on
+#endif
+
 namespace trex::util {
 namespace {
 
@@ -56,19 +63,42 @@ TEST(Sha256, KnownVectorsOnBothEngines) {
   EXPECT_EQ(sha256_hex("abc"), kVectors[1].hex);
 }
 
-// The engine is chosen from glibc's record of the CPU; the kernel's flags in
-// /proc/cpuinfo must tell the same (a wrong answer is slow, or a crash).
-TEST(Sha256, SeesTheShaExtensionsTheKernelReports) {
+// The first CPU's flags as the kernel reports them (empty: none known).
+std::set<std::string> cpu_flags() {
   std::ifstream in("/proc/cpuinfo");
   std::string line;
   while (std::getline(in, line) && line.rfind("flags", 0) != 0) {
   }
-  if (line.empty()) GTEST_SKIP() << "no flags line in /proc/cpuinfo";
   std::istringstream words(line);
   std::set<std::string> flags{std::istream_iterator<std::string>(words), {}};
-  const bool expected = flags.count("sha_ni") && flags.count("ssse3") && flags.count("sse4_1");
-  EXPECT_EQ(Sha256::hardware(), expected) << line;
+  return flags;
 }
+
+// The engine is chosen from glibc's record of the CPU; the kernel's flags in
+// /proc/cpuinfo must tell the same (a wrong answer is slow, or a crash).
+TEST(Sha256, SeesTheShaExtensionsTheKernelReports) {
+  const auto flags = cpu_flags();
+  if (flags.empty()) GTEST_SKIP() << "no flags line in /proc/cpuinfo";
+  const bool expected = flags.count("sha_ni") && flags.count("ssse3") && flags.count("sse4_1");
+  EXPECT_EQ(Sha256::hardware(), expected);
+}
+
+#if TREX_WOLFSSL_ASM
+// tools/wolfssl-patches/cpuid-once.patch reads each cpuid leaf once: the
+// flags wolfCrypt picks its assembly by must still be the CPU's.
+TEST(WolfCrypt, CpuFlagsAreTheKernels) {
+  const auto flags = cpu_flags();
+  if (flags.empty()) GTEST_SKIP() << "no flags line in /proc/cpuinfo";
+  const std::pair<const char*, word32> known[] = {
+      {"avx", CPUID_AVX1},      {"avx2", CPUID_AVX2},   {"rdrand", CPUID_RDRAND},
+      {"rdseed", CPUID_RDSEED}, {"bmi2", CPUID_BMI2},   {"aes", CPUID_AESNI},
+      {"adx", CPUID_ADX},       {"movbe", CPUID_MOVBE}, {"bmi1", CPUID_BMI1}};
+  const word32 got = cpuid_get_flags();
+  for (const auto& [name, bit] : known) {
+    EXPECT_EQ((got & bit) != 0, flags.count(name) != 0) << name;
+  }
+}
+#endif
 
 // A read that produced nothing to send (a recording that refused it) hands
 // on an empty view with no pointer: nothing to hash, and no memcpy from null
