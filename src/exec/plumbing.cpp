@@ -1,10 +1,13 @@
 #include "exec/plumbing.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstring>
+#include <ctime>
 #include <string>
 #include <utility>
 
@@ -153,6 +156,29 @@ std::optional<SetupFailure> read_report(const UniqueFd& fd) {
   }
   if (n == static_cast<ssize_t>(sizeof failure)) return failure;
   return std::nullopt;
+}
+
+ssize_t write_without_sigpipe(int fd, const void* buf, std::size_t len) {
+  sigset_t pipe;
+  sigset_t old;
+  sigset_t pending;
+  ::sigemptyset(&pipe);
+  ::sigaddset(&pipe, SIGPIPE);
+  ::pthread_sigmask(SIG_BLOCK, &pipe, &old);
+  // One pending already (from elsewhere) is left alone: ours merges into it.
+  const bool was_pending = ::sigpending(&pending) == 0 && ::sigismember(&pending, SIGPIPE) == 1;
+  ssize_t n = 0;
+  while ((n = ::write(fd, buf, len)) < 0 && errno == EINTR) {
+  }
+  const int error = errno;
+  if (n < 0 && error == EPIPE && !was_pending) {
+    const timespec now{0, 0};
+    while (::sigtimedwait(&pipe, nullptr, &now) < 0 && errno == EINTR) {
+    }
+  }
+  ::pthread_sigmask(SIG_SETMASK, &old, nullptr);
+  errno = error;
+  return n;
 }
 
 }  // namespace trex::exec::detail

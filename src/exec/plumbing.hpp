@@ -3,6 +3,9 @@
 // to the exec module.
 #pragma once
 
+#include <sys/types.h>
+
+#include <cstddef>
 #include <optional>
 
 #include "exec/child_setup.hpp"
@@ -29,6 +32,11 @@ Result<Plumbing> make_plumbing(const Spec& spec, bool reaper);
 
 // The child's plan for `spec` with these rlimits; opens a terminal's pty.
 Result<ChildPlan> make_plan(const Spec& spec, const Limits& rlimits, Plumbing& io);
+
+// write(2) to a pipe whose reader may be gone: EPIPE then, never SIGPIPE,
+// whatever this process does with that signal (it stays blocked for this
+// thread during the write, and one the write raised is taken). Retries EINTR.
+ssize_t write_without_sigpipe(int fd, const void* buf, std::size_t len);
 
 // Empty once the child has exec'd; a SetupFailure when its setup failed.
 std::optional<SetupFailure> read_report(const util::UniqueFd& fd);

@@ -82,11 +82,10 @@ struct Process::Impl {
   void reap_when_done() {
     if (lingered && !reaped && !stdout_r.valid() && !stderr_r.valid()) reap();
   }
-  // One word to the reaper (atomic: below PIPE_BUF). It may be gone: EPIPE.
+  // One word to the reaper (atomic: below PIPE_BUF). It may be gone (it
+  // exits once settled, maybe before we read that): EPIPE, not SIGPIPE.
   void send(const char* word, std::size_t len) {
-    if (!ctl.valid()) return;
-    while (::write(ctl.get(), word, len) < 0 && errno == EINTR) {
-    }
+    if (ctl.valid()) (void)detail::write_without_sigpipe(ctl.get(), word, len);
   }
   // Every process of the tree: the cgroup at once, then the reaper's rounds
   // (which also reap what the cgroup killed).

@@ -439,6 +439,22 @@ TEST_P(ExecTest, PidFdWakesForAnExitThatCameDuringSpawn) {
   }
 }
 
+// The reaper exits once the tree has settled, maybe before the server has
+// read that. A word to it then is an error (EPIPE), not a SIGPIPE that would
+// end a caller that does not ignore the signal.
+TEST_P(ExecTest, WordsToAReaperThatHasGoneRaiseNoSigpipe) {
+  ::signal(SIGPIPE, SIG_DFL);
+  Process p = spawn(sh("exit 5"));
+  // The reaper (or the command, with none) has exited: its fds are closed.
+  siginfo_t info{};
+  ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(p.pid()), &info, WEXITED | WNOWAIT), 0);
+  p.signal_group(SIGTERM);
+  p.kill_group_now();
+  ASSERT_TRUE(wait_events(p, [&] { return p.settled().has_value(); }));
+  EXPECT_EQ(p.try_wait()->code, 5);
+  EXPECT_EQ(p.settled(), 0);
+}
+
 TEST_P(ExecTest, LingerLeavesLeftoversRunningAndCountsThem) {
   Process p = spawn(sh(std::string(kEscapees) + "exit 0"));
   const auto pids = read_pids(p, 3);
