@@ -186,7 +186,7 @@ void CommandLoop::deliver_signals() {
 int CommandLoop::poll_timeout_ms() const {
   auto next = deadline_;
   if (!held_signals_.empty()) next = std::min(next, Clock::now() + kSignalRecheck);
-  for (const auto& t : {kill_at_, stop_at_, linger_until_, hold_until_}) {
+  for (const auto& t : {kill_at_, stop_at_, linger_until_}) {
     if (t) next = std::min(next, *t);
   }
   const auto ms = std::chrono::ceil<std::chrono::milliseconds>(next - Clock::now()).count();
@@ -243,7 +243,7 @@ CommandLoop::Round CommandLoop::watch() const {
   short sock_ev = 0;
   if (session_ok_) {
     if (r.in_room) sock_ev |= POLLIN;
-    if (ch_.queued() > 0 && !holding()) sock_ev |= ch_.flush_wants_write() ? POLLOUT : POLLIN;
+    if (ch_.queued() > 0) sock_ev |= ch_.flush_wants_write() ? POLLOUT : POLLIN;
   }
   const short out_ev = out_room || !session_ok_ ? POLLIN : 0;
   r.sock = r.add(ch_.fd(), sock_ev);
@@ -277,8 +277,7 @@ void CommandLoop::serve(const Round& r) {
     hard_stopped_ = true;
     proc_.kill_group_now();
   }
-  if (hold_until_ && (!holding() || Clock::now() >= *hold_until_)) hold_until_.reset();
-  if (session_ok_ && ch_.queued() > 0 && !hold_until_) {
+  if (session_ok_ && ch_.queued() > 0) {
     auto res = ch_.flush();
     if (res.status == tls::IoStatus::kClosed || res.status == tls::IoStatus::kError) {
       fail_session({EndKind::kClientDisconnected, {}});

@@ -55,11 +55,6 @@ struct CommandLimits {
   bool terminal = false;
   bool record_input = false;
   audit::Recording* recording = nullptr;
-  // What the channel holds at the start (the started frame) may wait this
-  // long for the command's first output or its end, to leave in the same
-  // write: a short command then costs both sides one send and one wake-up
-  // less. Zero: sent at once.
-  std::chrono::milliseconds hold_queued{0};
 };
 
 struct CommandOutcome {

@@ -22,12 +22,7 @@ class CommandLoop {
  public:
   using Clock = std::chrono::steady_clock;
   CommandLoop(Channel& ch, exec::Process& p, const CommandLimits& l)
-      : ch_(ch), proc_(p), lim_(l), start_(Clock::now()), deadline_(start_ + l.timeout) {
-    if (l.hold_queued.count() > 0 && ch.queued() > 0) {
-      held_bytes_ = ch.queued();
-      hold_until_ = start_ + l.hold_queued;
-    }
-  }
+      : ch_(ch), proc_(p), lim_(l), start_(Clock::now()), deadline_(start_ + l.timeout) {}
   CommandOutcome run();
 
  private:
@@ -66,9 +61,6 @@ class CommandLoop {
   std::optional<Clock::time_point> kill_at_;  // SIGKILL after TERM
   std::optional<Clock::time_point> stop_at_;  // server stopping: TERM then
   std::optional<Clock::time_point> linger_until_;
-  std::optional<Clock::time_point> hold_until_;  // see CommandLimits::hold_queued
-  std::size_t held_bytes_ = 0;
-  bool holding() const { return hold_until_ && ch_.queued() <= held_bytes_; }
   std::vector<int> held_signals_;  // from the client, not yet delivered
   Clock::time_point held_since_;
   std::optional<exec::ExitStatus> status_;

@@ -126,7 +126,7 @@ class Session {
   std::optional<audit::Recording> open_recording(const std::string& id, const exec::Terminal& size,
                                                  const std::string& term);
   std::string next_id() { return std::to_string(conn_) + "." + std::to_string(++commands_); }
-  void announce_started(const std::string& id, bool now);
+  void announce_started(const std::string& id);
   using Clock = std::chrono::steady_clock;
   SessionEnd wait_for_frames();
   std::optional<SessionEnd> on_frame(const proto::Frame& f);
@@ -216,11 +216,7 @@ std::optional<SessionEnd> Session::launch(const std::string& id, const Account& 
     }
     return std::nullopt;
   }
-  // A terminal shows at once that it runs; a plain command's started frame
-  // waits up to 10 ms to leave with its output or end (CommandLimits).
-  const bool now = plan.spec.terminal.has_value();
-  if (!now) plan.limits.hold_queued = std::chrono::milliseconds(10);
-  announce_started(id, now);
+  announce_started(id);
   auto out = run_command(ch_, *proc, plan.limits);
   std::optional<audit::RecordingInfo> recorded;
   if (recording) {
@@ -265,9 +261,8 @@ std::optional<SessionEnd> Session::handle_terminal(const std::string& payload) {
   return launch(id, acct, p);
 }
 
-void Session::announce_started(const std::string& id, bool now) {
+void Session::announce_started(const std::string& id) {
   ch_.send(proto::FrameType::kStarted, id);
-  if (!now) return;  // the command loop sends it (hold_queued)
   // Send it now: the command loop flushes only once something else wakes it,
   // so a quiet command (sleep) would keep the client from knowing it runs.
   if (auto r = ch_.flush(); r.status == tls::IoStatus::kError) {

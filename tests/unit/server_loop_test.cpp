@@ -213,48 +213,6 @@ TEST_F(LoopTest, ForwardsOutputAndStdinAndLearnsTheStatus) {
 // A client that does not read must stop the command (a full pipe), not make
 // trexd buffer its output: 8 MiB are far above what the loop, the pipe and
 // the socket hold together.
-// A plain command's started frame waits (hold_queued) for the command's
-// output or end, to leave in the same write.
-TEST_F(LoopTest, AHeldFrameWaitsForTheEndOfAQuickCommand) {
-  limits_.hold_queued = std::chrono::minutes(10);
-  pair_.server.send(FrameType::kStarted, "7.1");
-  start("exit 4");
-  ASSERT_EQ(outcome_.wait_for(std::chrono::milliseconds(kPatienceMs)), std::future_status::ready);
-  EXPECT_GT(pair_.server.queued(), 0u) << "the loop sent the held frame on its own";
-  const CommandOutcome o = finish();
-  EXPECT_EQ(o.exit.code, 4);
-  const Reply r = pair_.client.until_end();
-  ASSERT_FALSE(r.types.empty());
-  EXPECT_EQ(r.types.front(), FrameType::kStarted);
-}
-
-TEST_F(LoopTest, AHeldFrameLeavesWithTheFirstOutput) {
-  limits_.hold_queued = std::chrono::minutes(10);
-  pair_.server.send(FrameType::kStarted, "7.2");
-  start("printf hi; read x");
-  auto f = pair_.client.next();
-  ASSERT_TRUE(f);
-  EXPECT_EQ(f->type, FrameType::kStarted);
-  f = pair_.client.next();
-  ASSERT_TRUE(f);
-  EXPECT_EQ(f->type, FrameType::kStdout);
-  EXPECT_EQ(f->payload, "hi");
-  pair_.client.send(FrameType::kStdin, "");  // EOF: read ends, so does the command
-  EXPECT_EQ(finish().exit.code, 1);
-}
-
-TEST_F(LoopTest, AHeldFrameLeavesWhenTheHoldEndsThoughTheCommandIsQuiet) {
-  limits_.hold_queued = std::chrono::milliseconds(20);
-  pair_.server.send(FrameType::kStarted, "7.3");
-  start("read x");
-  const auto f = pair_.client.next();  // the command waits for stdin meanwhile
-  ASSERT_TRUE(f);
-  EXPECT_EQ(f->type, FrameType::kStarted);
-  EXPECT_EQ(outcome_.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout);
-  pair_.client.send(FrameType::kStdin, "");
-  EXPECT_EQ(finish().exit.code, 1);
-}
-
 TEST_F(LoopTest, AClientThatDoesNotReadHoldsTheCommandBack) {
   const fs::path done = dir_ / "done";
   start("head -c 8388608 /dev/zero; touch " + done.string());
