@@ -256,8 +256,7 @@ struct Connection::ReadAhead {
   int fd;
   std::size_t size;
   std::unique_ptr<char[]> buf{new char[size]};
-  std::size_t off = 0, len = 0;
-  bool full = false;  // the last recv filled the buffer: more is coming
+  std::size_t off = 0, len = 0;  // len == size: the last recv filled it, more is coming
 
   ReadAhead(int f, std::size_t bytes) : fd(f), size(bytes) {}
   std::size_t buffered() const { return len - off; }
@@ -265,7 +264,7 @@ struct Connection::ReadAhead {
   static int receive(WOLFSSL*, char* out, int want, void* self) {
     auto& r = *static_cast<ReadAhead*>(self);
     if (r.buffered() == 0) {
-      if (r.full && r.size < kClientReadAhead) {
+      if (r.len == r.size && r.size < kClientReadAhead) {
         r.size = kClientReadAhead;
         r.buf.reset(new char[r.size]);
       }
@@ -276,7 +275,6 @@ struct Connection::ReadAhead {
       if (n < 0) return io_error(errno);
       r.off = 0;
       r.len = static_cast<std::size_t>(n);
-      r.full = r.len == r.size;
     }
     const std::size_t n = std::min(r.buffered(), static_cast<std::size_t>(want));
     std::memcpy(out, r.buf.get() + r.off, n);
