@@ -28,6 +28,7 @@
 #include <string>
 
 #include "exec/cgroup.hpp"
+#include "exec/plumbing.hpp"
 
 namespace trex::exec::detail {
 namespace {
@@ -149,7 +150,8 @@ void spare_from_watcher(const std::string& group) {
   const auto dash = group.rfind('-');
   if (fd < 0 || dash == std::string::npos) return;
   const std::uint64_t n = std::strtoull(group.c_str() + dash + 1, nullptr, 10);
-  (void)!::write(fd, &n, sizeof n);
+  // The watcher may have been killed: EPIPE then, not SIGPIPE.
+  (void)write_without_sigpipe(fd, &n, sizeof n);
 }
 
 }  // namespace trex::exec::detail
