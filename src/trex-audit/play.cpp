@@ -100,12 +100,21 @@ int run_play(const Trail& trail, const PlayOptions& options) {
     return 1;
   }
   const auto& [record, dir] = *end;
+  // A name trexd never gives (not a string, "../x") could make play read a
+  // file outside the trail's folder: refuse it, where a changed recording
+  // is still played with a warning.
+  const std::string name = string_field(record, "recording");
+  if (!audit::is_recording_name(name)) {
+    std::cerr << "trex-audit: command " << printable_text(string_field(record, "id"))
+              << ": the recording's name is not one trexd gives\n";
+    return 1;
+  }
   int status = 0;
   if (auto s = audit::check_recording(dir, record); !s) {
     std::cerr << "trex-audit: warning: " << printable_text(s.message()) << '\n';
     status = 1;
   }
-  const std::string path = dir + "/" + record.value("recording", "");
+  const std::string path = dir + "/" + name;
   std::ifstream in(path, std::ios::binary);
   std::string line;
   if (!in || !std::getline(in, line)) {

@@ -192,6 +192,34 @@ TEST_F(AuditCli, VerifyChecksEveryRecordingAlsoPastABrokenChain) {
   EXPECT_EQ(bad.out.find("recordings match"), std::string::npos) << bad.out;
 }
 
+// A trail whose exec_end names a file trexd would not (a corrupted or forged
+// line): play must not read a file outside the trail's folder, nor throw.
+TEST_F(AuditCli, PlayRefusesARecordingNameTrexdNeverGives) {
+  const std::string log = dir_ / "named";
+  fs::create_directory(log);
+  {
+    auto rec = Recording::create(dir_.path(), "tty-9.cast", {80, 24, 1, ""});
+    ASSERT_TRUE(rec.ok()) << rec.message();
+    ASSERT_TRUE(rec->output("LEAKED\r\n").ok());
+    ASSERT_TRUE(rec->finish().ok());
+  }
+  Writer::Options options;
+  options.path = log + "/audit.jsonl";
+  auto w = std::move(*Writer::open(options));
+  ASSERT_TRUE(w->write("exec_end", {{"id", "1.1"}, {"recording", "../tty-9.cast"}}).ok());
+  ASSERT_TRUE(w->write("exec_end", {{"id", "1.2"}, {"recording", 7}}).ok());
+  for (const char* id : {"1.1", "1.2"}) {
+    const CliRun run =
+        trex_audit(std::string("play ") + id + " --speed 10000 --log-dir '" + log + "'");
+    EXPECT_EQ(run.code, 1) << run.out;
+    EXPECT_NE(run.out.find(std::string("trex-audit: command ") + id +
+                           ": the recording's name is not one trexd gives"),
+              std::string::npos)
+        << run.out;
+    EXPECT_EQ(run.out.find("LEAKED"), std::string::npos) << run.out;
+  }
+}
+
 TEST_F(AuditCli, ShowEventsTable) {
   const CliRun run = trex_audit("show --events", dir_.path());
   ASSERT_EQ(run.code, 0) << run.out;
