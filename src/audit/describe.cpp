@@ -17,11 +17,10 @@ struct Char {
 
 Char char_at(std::string_view s, std::size_t i) {
   const auto c = static_cast<unsigned char>(s[i]);
-  if (c < 0x80) return {c, 1, true};
-  const std::size_t len = (c & 0xE0u) == 0xC0u ? 2 : (c & 0xF0u) == 0xE0u ? 3 : 4;
-  if ((c & 0xF8u) == 0xF8u || i + len > s.size() || !is_utf8(s.substr(i, len))) {
-    return {c, 1, false};
-  }
+  const int n = utf8_sequence_length(s, i);
+  if (n <= 0) return {c, 1, false};  // invalid, or cut off by the end
+  const auto len = static_cast<std::size_t>(n);
+  if (len == 1) return {c, 1, true};
   char32_t cp = c & (len == 2 ? 0x1Fu : len == 3 ? 0x0Fu : 0x07u);
   for (std::size_t k = 1; k < len; ++k)
     cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3Fu);
