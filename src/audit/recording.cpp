@@ -265,10 +265,16 @@ Status check_recording(const std::string& dir, const Json& exec_end) {
     return make_error("command " + id + ": the recording's name is not one trexd gives");
   }
   const std::string path = dir + "/" + it->get<std::string>();
-  const util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
+  // O_NONBLOCK: a FIFO in its place must not hang the review (nor a device
+  // such as /dev/zero feed it forever): only a regular file is read.
+  const util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
   if (!fd.valid()) {
     return make_error(path + ": recording of command " + id + " " +
                       (errno == ENOENT ? std::string("is missing") : std::strerror(errno)));
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    return make_error(path + ": recording of command " + id + " is not a regular file");
   }
   util::Sha256 sha;
   std::uint64_t bytes = 0;

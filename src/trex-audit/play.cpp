@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <thread>
@@ -115,6 +116,11 @@ int run_play(const Trail& trail, const PlayOptions& options) {
     status = 1;
   }
   const std::string path = dir + "/" + name;
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) {  // a FIFO would hang the replay
+    std::cerr << "trex-audit: " << printable_text(path) << " is not a regular file\n";
+    return 1;
+  }
   std::ifstream in(path, std::ios::binary);
   std::string line;
   if (!in || !std::getline(in, line)) {

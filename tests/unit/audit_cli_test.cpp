@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <cstdio>
@@ -218,6 +219,13 @@ TEST_F(AuditCli, PlayRefusesARecordingNameTrexdNeverGives) {
         << run.out;
     EXPECT_EQ(run.out.find("LEAKED"), std::string::npos) << run.out;
   }
+  // A FIFO under a valid name: refused, not a replay that waits forever.
+  ASSERT_EQ(::mkfifo((log + "/tty-1.3.cast").c_str(), 0600), 0);
+  ASSERT_TRUE(w->write("exec_end", {{"id", "1.3"}, {"recording", "tty-1.3.cast"}}).ok());
+  const CliRun fifo = trex_audit("play 1.3 --speed 10000 --log-dir '" + log + "'");
+  EXPECT_EQ(fifo.code, 1) << fifo.out;
+  EXPECT_NE(fifo.out.find(log + "/tty-1.3.cast is not a regular file"), std::string::npos)
+      << fifo.out;
 }
 
 TEST_F(AuditCli, ShowEventsTable) {

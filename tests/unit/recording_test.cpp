@@ -261,6 +261,19 @@ TEST_F(RecordingFile, CheckTakesFieldsOfAnyTypeFromTheTrail) {
       << s.message();
 }
 
+// A FIFO (or a device) where the recording should be: an error, not a
+// review that waits for a writer forever.
+TEST_F(RecordingFile, CheckRefusesWhatIsNoRegularFile) {
+  ASSERT_EQ(::mkfifo((dir_ + "/tty-1.2.cast").c_str(), 0600), 0);
+  const Json end{{"id", "1.2"},
+                 {"recording", "tty-1.2.cast"},
+                 {"recording_sha256", std::string(64, '0')},
+                 {"recording_bytes", 0}};
+  const auto s = check_recording(dir_, end);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.message(), dir_ + "/tty-1.2.cast: recording of command 1.2 is not a regular file");
+}
+
 TEST_F(RecordingFile, NeverWritesOverAFile) {
   std::ofstream(dir_ + "/taken.cast") << "x";
   auto rec = Recording::create(dir_, "taken.cast", {});
