@@ -189,6 +189,8 @@ class Writer {
   Status resume();
   Status set_aside(std::uint64_t good_end);
   Status ensure_current();
+  Status reserve(std::size_t bytes);
+  void release_reserve();
   Status append(std::string_view record);
   Status check_head();
   std::optional<Anchor> last_record() const;
@@ -197,6 +199,8 @@ class Writer {
   mutable std::mutex mu_;
   util::UniqueFd fd_;
   std::uint64_t size_ = 0;
+  std::uint64_t reserved_ = 0;       // blocks allocated up to here (fallocate, KEEP_SIZE)
+  std::uint64_t dev_ = 0, ino_ = 0;  // the file fd_ holds, as opened
   Chain chain_;
   Json recovery_;
   std::unique_ptr<HeadFile> head_;  // the state file, when Options::head_path is set

@@ -2,6 +2,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -11,7 +12,11 @@
 #include "trex/audit.hpp"
 
 namespace trex::audit {
+
 namespace {
+
+// Audit file blocks reserved ahead of the records (see Writer::reserve).
+constexpr std::uint64_t kReserveAhead = 16 << 10;
 
 std::string errno_text(int err) { return std::strerror(err); }
 
@@ -63,7 +68,14 @@ Result<Chain> chain_from_rotated(const std::string& path) {
 
 Writer::Writer(Options options) : options_(std::move(options)) {}
 
-Writer::~Writer() = default;
+// Blocks reserved past the last record go back (truncating to the same size
+// frees them); a crash leaves at most kReserveAhead of them.
+void Writer::release_reserve() {
+  if (fd_ && reserved_ > size_) (void)::ftruncate(fd_.get(), static_cast<off_t>(size_));
+  reserved_ = size_;
+}
+
+Writer::~Writer() { release_reserve(); }
 
 Result<std::unique_ptr<Writer>> Writer::open(const Options& options) {
   std::unique_ptr<Writer> writer(new Writer(options));
@@ -134,6 +146,9 @@ Status Writer::open_current() {
     return make_error("cannot stat audit file " + options_.path + ": " + errno_text(err));
   }
   size_ = S_ISREG(st.st_mode) ? static_cast<std::uint64_t>(st.st_size) : 0;
+  reserved_ = size_;
+  dev_ = st.st_dev;
+  ino_ = st.st_ino;
   // Names, addresses and serials: never for others, even in a file an older
   // trexd made 0644.
   if (S_ISREG(st.st_mode) && (st.st_mode & 0137) != 0) ::fchmod(fd_.get(), st.st_mode & 0640);
@@ -229,14 +244,14 @@ Status Writer::write(std::string_view event, const Json& fields) {
 }
 
 // Fail closed when the path no longer names our file (deleted, or replaced by
-// rotation we did not do): the record would go nowhere anyone looks.
+// rotation we did not do): the record would go nowhere anyone looks. One
+// stat of the path is enough: while fd_ is open its inode number cannot be
+// reused, so a path that resolves to it names our file.
 Status Writer::ensure_current() {
   if (!fd_) return open_current();
-  struct stat by_fd {
-  }, by_path{};
-  const bool fd_ok = ::fstat(fd_.get(), &by_fd) == 0;
-  if (fd_ok && by_fd.st_nlink > 0 && ::stat(options_.path.c_str(), &by_path) == 0 &&
-      by_path.st_ino == by_fd.st_ino && by_path.st_dev == by_fd.st_dev) {
+  struct stat by_path {};
+  if (::stat(options_.path.c_str(), &by_path) == 0 && by_path.st_ino == ino_ &&
+      by_path.st_dev == dev_) {
     return {};
   }
   const Status reopened = open_current();
@@ -245,16 +260,32 @@ Status Writer::ensure_current() {
       (reopened ? "; a new file was opened for the next record" : "; " + reopened.message()));
 }
 
-Status Writer::append(std::string_view record) {
-  // Reserve the record's blocks first: on a full file system this fails
-  // before a single byte lands, so no reader ever sees a torn record (a
-  // short write is truncated below, but a reader could catch it in between).
-  // File systems without fallocate go on to the write.
-  if (::fallocate(fd_.get(), FALLOC_FL_KEEP_SIZE, static_cast<off_t>(size_),
-                  static_cast<off_t>(record.size())) != 0 &&
-      (errno == ENOSPC || errno == EDQUOT || errno == EFBIG)) {
+// Reserves the record's blocks before it is written: on a full file system
+// this fails before a single byte lands, so no reader ever sees a torn record
+// (a short write is truncated, but a reader could catch it in between).
+// Blocks are reserved kReserveAhead at a time, one fallocate per few dozen
+// records; where that much does not fit, the record alone is tried. File
+// systems without fallocate go on to the write.
+Status Writer::reserve(std::size_t bytes) {
+  if (size_ + bytes <= reserved_) return {};
+  const auto start = static_cast<off_t>(size_);
+  if (::fallocate(fd_.get(), FALLOC_FL_KEEP_SIZE, start,
+                  static_cast<off_t>(std::max<std::uint64_t>(bytes, kReserveAhead))) == 0) {
+    reserved_ = size_ + std::max<std::uint64_t>(bytes, kReserveAhead);
+    return {};
+  }
+  if (::fallocate(fd_.get(), FALLOC_FL_KEEP_SIZE, start, static_cast<off_t>(bytes)) == 0) {
+    reserved_ = size_ + bytes;
+    return {};
+  }
+  if (errno == ENOSPC || errno == EDQUOT || errno == EFBIG) {
     return make_error("cannot write audit record to " + options_.path + ": " + errno_text(errno));
   }
+  return {};
+}
+
+Status Writer::append(std::string_view record) {
+  if (auto s = reserve(record.size()); !s) return s;
   ssize_t n;
   do {
     n = ::write(fd_.get(), record.data(), record.size());
@@ -279,6 +310,7 @@ Status Writer::append(std::string_view record) {
 }
 
 Status Writer::rotate() {
+  release_reserve();
   const auto numbers = rotated_numbers(options_.path);
   const std::string target =
       options_.path + "." + std::to_string(numbers.empty() ? 1 : numbers.back() + 1);

@@ -364,7 +364,8 @@ class AuditFull : public Audit {
 TEST_F(AuditFull, FullFileSystemRefusesCommandsUntilThereIsSpace) {
   mnt_ = tmp_.file("mnt");
   fs::create_directories(mnt_);
-  if (::mount("tmpfs", mnt_.c_str(), "tmpfs", 0, "size=64k") != 0) {
+  // Room for the filler below after trexd reserved blocks for its records.
+  if (::mount("tmpfs", mnt_.c_str(), "tmpfs", 0, "size=256k") != 0) {
     GTEST_SKIP() << "cannot mount a small tmpfs here: " << std::strerror(errno);
   }
   mounted_ = true;
@@ -386,12 +387,13 @@ TEST_F(AuditFull, FullFileSystemRefusesCommandsUntilThereIsSpace) {
     }
     ::close(fd);
   }
-  // The trail's last page may still have room: use it up with reload
+  // The trail may still have room: its last page, and the blocks trexd
+  // reserves ahead of its records (up to 16 KiB). Use it up with reload
   // records (smaller than any session record) until one cannot be written.
   const auto log_errors = [&] {
     return contains(server_->server_log(), "cannot write audit record");
   };
-  for (int i = 0; i < 64 && !log_errors(); ++i) {
+  for (int i = 0; i < 128 && !log_errors(); ++i) {
     const auto before = records("reload").size();
     server_->signal(SIGHUP);
     // Each SIGHUP either adds its two records or logs the failure.

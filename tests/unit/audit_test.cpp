@@ -1,8 +1,14 @@
 #include "trex/audit.hpp"
 
 #include <gtest/gtest.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <csignal>
 
 #include <filesystem>
 #include <fstream>
@@ -26,6 +32,7 @@ class TempDir {
   }
   ~TempDir() { fs::remove_all(path_); }
   std::string operator/(const std::string& name) const { return (fs::path(path_) / name).string(); }
+  const std::string& path() const { return path_; }
 
  private:
   std::string path_;
@@ -447,6 +454,95 @@ TEST(WriterTest, FailsClosedOnDevFull) {
     EXPECT_NE(s.message().find("/dev/full"), std::string::npos) << s.message();
     EXPECT_NE(s.message().find("No space left on device"), std::string::npos) << s.message();
   }
+}
+
+// A file size limit (RLIMIT_FSIZE): each record that still fits is written
+// whole; the first that does not is refused, and the part of it the kernel
+// took is cut off again.
+TEST(WriterTest, AFileSizeLimitTakesEveryRecordThatFitsAndNoPartOfTheNext) {
+  TempDir dir;
+  const std::string path = dir / "audit.jsonl";
+  auto w = open_writer(path);
+  constexpr rlim_t kLimit = 8192;
+  rlimit old{};
+  ASSERT_EQ(::getrlimit(RLIMIT_FSIZE, &old), 0);
+  const auto old_handler = std::signal(SIGXFSZ, SIG_IGN);
+  const rlimit limited{kLimit, old.rlim_max};
+  ASSERT_EQ(::setrlimit(RLIMIT_FSIZE, &limited), 0);
+  std::size_t written = 0;
+  Status failed;
+  for (int i = 0; i < 100 && failed.ok(); ++i) {
+    failed = w->write("e", Json{{"pad", std::string(200, 'x')}});
+    if (failed.ok()) ++written;
+  }
+  ::setrlimit(RLIMIT_FSIZE, &old);
+  std::signal(SIGXFSZ, old_handler);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.message().find("cannot write audit record to " + path), std::string::npos)
+      << failed.message();
+  const std::string content = read_file(path);
+  const auto lines = split_lines(content);
+  ASSERT_EQ(lines.size(), written);
+  ASSERT_GT(written, 0u);
+  EXPECT_LE(content.size(), kLimit);
+  EXPECT_GT(content.size() + lines.back().size() + 1, kLimit) << "a record that fitted was refused";
+  EXPECT_TRUE(verify_files({path}).ok());
+}
+
+// A nearly full file system (a 12 KiB tmpfs in a mount namespace of a child
+// process, smaller than the 16 KiB trexd reserves ahead) cannot take the
+// blocks reserved ahead: the records that fit still go in, whole, until the
+// space is gone.
+TEST(WriterTest, ANearlyFullFileSystemTakesEveryRecordThatFits) {
+  TempDir dir;
+  const pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    if (::unshare(CLONE_NEWNS) != 0 ||
+        ::mount("none", "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0 ||
+        ::mount("trex-test", dir.path().c_str(), "tmpfs", 0, "size=12k") != 0) {
+      ::_exit(77);
+    }
+    const std::string path = dir / "audit.jsonl";
+    auto w = open_writer(path);
+    std::size_t written = 0;
+    Status failed;
+    while (failed.ok() && written < 1000) {
+      failed = w->write("e", Json{{"pad", std::string(200, 'x')}});
+      if (failed.ok()) ++written;
+    }
+    // Records stop only within a record or two of 12 KiB.
+    const std::string content = read_file(path);
+    const auto lines = split_lines(content);
+    const bool ok =
+        !failed.ok() && failed.message().find("No space left on device") != std::string::npos &&
+        content.size() > (10u << 10) && lines.size() == written && verify_files({path}).ok();
+    if (!ok) {
+      std::fprintf(stderr, "written %zu, lines %zu, %zu bytes: %s\n", written, lines.size(),
+                   content.size(), failed.message().c_str());
+    }
+    ::_exit(ok ? 0 : 1);
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  ASSERT_TRUE(WIFEXITED(status));
+  if (WEXITSTATUS(status) == 77) GTEST_SKIP() << "cannot mount a tmpfs here (not root?)";
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
+// Blocks reserved past the last record are given back when the writer closes.
+TEST(WriterTest, BlocksReservedAheadAreReleasedOnClose) {
+  TempDir dir;
+  const std::string path = dir / "audit.jsonl";
+  auto w = open_writer(path);
+  ASSERT_TRUE(w->write("e", Json::object()).ok());
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  if (st.st_blocks * 512 < (16 << 10)) GTEST_SKIP() << "this file system reserved no blocks ahead";
+  w.reset();
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_LT(st.st_blocks * 512, 16 << 10);
+  EXPECT_EQ(split_lines(read_file(path)).size(), 1u);
 }
 
 TEST(WriterTest, FailsClosedWhenTheFileIsRemovedAndTheChainContinues) {
