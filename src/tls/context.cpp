@@ -28,28 +28,35 @@ constexpr const char* kCiphers =
 
 // Readable by us? Say which file and why, before wolfSSL's opaque codes.
 Status check_readable(const std::string& what, const std::string& path) {
-  if (path.empty()) return make_error(what + " file is not set");
   const util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
   if (!fd) return make_error("cannot read " + what + " " + path + ": " + std::strerror(errno));
   return {};
 }
 
+// Why wolfSSL could not load `path`: unreadable (our words), else not what
+// it should be.
+Status load_failure(const std::string& what, const std::string& path, const char* expected) {
+  if (auto st = check_readable(what, path); !st) return st;
+  return make_error(what + " " + path + " is not a valid " + expected);
+}
+
 Status load_common(WOLFSSL_CTX* ctx, const std::string& ca, const std::string& cert,
                    const std::string& key, const char* role) {
-  for (auto [what, path] : {std::pair<std::string, const std::string*>{"CA certificate", &ca},
-                            {std::string(role) + " certificate", &cert},
-                            {std::string(role) + " key", &key}}) {
-    if (auto st = check_readable(what, *path); !st) return st;
+  const std::string ca_what = "CA certificate";
+  const std::string cert_what = std::string(role) + " certificate";
+  const std::string key_what = std::string(role) + " key";
+  for (auto [what, path] : {std::pair{&ca_what, &ca}, {&cert_what, &cert}, {&key_what, &key}}) {
+    if (path->empty()) return make_error(*what + " file is not set");
   }
+  // Readability is checked only on failure: every trex start loads these.
   if (wolfSSL_CTX_load_verify_locations(ctx, ca.c_str(), nullptr) != WOLFSSL_SUCCESS) {
-    return make_error("CA certificate " + ca + " is not a valid PEM certificate");
+    return load_failure(ca_what, ca, "PEM certificate");
   }
   if (wolfSSL_CTX_use_certificate_chain_file(ctx, cert.c_str()) != WOLFSSL_SUCCESS) {
-    return make_error(std::string(role) + " certificate " + cert +
-                      " is not a valid PEM certificate");
+    return load_failure(cert_what, cert, "PEM certificate");
   }
   if (wolfSSL_CTX_use_PrivateKey_file(ctx, key.c_str(), WOLFSSL_FILETYPE_PEM) != WOLFSSL_SUCCESS) {
-    return make_error(std::string(role) + " key " + key + " is not a valid PEM private key");
+    return load_failure(key_what, key, "PEM private key");
   }
   wolfSSL_CTX_set_cipher_list(ctx, kCiphers);
   int groups[] = {WOLFSSL_ECC_X25519, WOLFSSL_ECC_SECP256R1, WOLFSSL_ECC_SECP384R1};

@@ -9,11 +9,10 @@
 
 #include <algorithm>
 #include <ctime>
-#include <fstream>
 #include <map>
-#include <sstream>
 
 #include "tls/x509_name.hpp"
+#include "util/file.hpp"
 #include "util/time.hpp"
 #include "util/unique_file.hpp"
 
@@ -24,12 +23,13 @@ namespace {
 
 using Clock = std::chrono::system_clock;
 
+// A CRL of a CA that revoked a million certificates is about 40 MiB.
+constexpr std::size_t kMaxPemBytes = 256 << 20;
+
 Result<std::string> slurp(const std::string& path, const std::string& what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error("cannot read " + what + " " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  auto file = util::read_file(path, kMaxPemBytes);
+  if (!file.ok()) return make_error("cannot read " + what + " " + path + ": " + file.message());
+  return std::move(file.text);
 }
 
 // Each "-----BEGIN <label>-----" ... "-----END <label>-----" block.
@@ -64,7 +64,7 @@ bool read_time(const unsigned char*& p, const unsigned char* end, Clock::time_po
   }
   struct tm tm {};
   if (wc_GetDateAsCalendarTime(v, static_cast<int>(n), tag, &tm) != 0) return false;
-  out = Clock::from_time_t(timegm(&tm));
+  out = util::from_utc(tm);
   return true;
 }
 

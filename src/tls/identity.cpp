@@ -7,14 +7,13 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
-#include <fstream>
 #include <optional>
-#include <sstream>
 #include <vector>
 
 #include "tls/identity.hpp"
 #include "tls/wolfssl.hpp"
 #include "tls/x509_name.hpp"
+#include "util/file.hpp"
 #include "util/time.hpp"
 #include "util/unique_file.hpp"
 
@@ -23,6 +22,9 @@
 
 namespace trex::tls {
 namespace {
+
+// A certificate file holds a certificate or a chain of a few: KiBs.
+constexpr std::size_t kMaxPemBytes = 1 << 20;
 
 // Serials print upper-case like openssl and tools/pki; digests lower-case
 // like every other hash in the audit trail.
@@ -46,7 +48,7 @@ std::chrono::system_clock::time_point to_time_point(const byte* date, int len) {
       wc_GetDateAsCalendarTime(value, value_len, format, &tm) != 0) {
     return {};
   }
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
+  return util::from_utc(tm);
 }
 
 bool is_text(byte tag) {  // UTF8String, PrintableString, T61String, IA5String
@@ -121,14 +123,6 @@ CertificateInfo info_of(const DecodedCert& dc) {
   return info;
 }
 
-Result<std::string> read_file(const std::string& path, const std::string& what) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return make_error("cannot read " + what + " " + path);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 }  // namespace
 
 std::optional<PeerIdentity> identity_from_der(const unsigned char* der, std::size_t len,
@@ -159,11 +153,11 @@ std::optional<CertificateInfo> info_from_der(const unsigned char* der, std::size
 }
 
 Result<CertificateInfo> inspect_certificate(const std::string& path) {
-  auto pem = read_file(path, "certificate");
-  if (!pem) return pem.error();
-  std::string der(pem->size(), '\0');
+  const auto pem = util::read_file(path, kMaxPemBytes);
+  if (!pem.ok()) return make_error("cannot read certificate " + path + ": " + pem.message());
+  std::string der(pem.text.size(), '\0');
   const int n = wc_CertPemToDer(
-      reinterpret_cast<const unsigned char*>(pem->data()), static_cast<int>(pem->size()),
+      reinterpret_cast<const unsigned char*>(pem.text.data()), static_cast<int>(pem.text.size()),
       reinterpret_cast<unsigned char*>(der.data()), static_cast<int>(der.size()), CERT_TYPE);
   if (n <= 0) return make_error("certificate " + path + " is not a PEM certificate");
   const ParsedCert d(der.data(), static_cast<std::size_t>(n));
@@ -180,7 +174,7 @@ Result<std::chrono::system_clock::time_point> crl_next_update(const std::string&
   struct tm tm {};
   const bool ok = t != nullptr && wolfSSL_ASN1_TIME_to_tm(t, &tm) == WOLFSSL_SUCCESS;
   if (!ok) return make_error("CRL " + path + " has no nextUpdate");
-  return std::chrono::system_clock::from_time_t(timegm(&tm));
+  return util::from_utc(tm);
 }
 
 }  // namespace trex::tls

@@ -24,4 +24,18 @@ std::string rfc3339_utc(std::chrono::system_clock::time_point t) {
   return buf;
 }
 
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+// days_from_civil): eras of 400 years, March-based years.
+std::chrono::system_clock::time_point from_utc(const std::tm& tm) {
+  const long long m = tm.tm_mon + 1;
+  const long long y = static_cast<long long>(tm.tm_year) + 1900 - (m <= 2 ? 1 : 0);
+  const long long era = (y >= 0 ? y : y - 399) / 400;
+  const long long yoe = y - era * 400;
+  const long long doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + tm.tm_mday - 1;
+  const long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  const long long days = era * 146097 + doe - 719468;
+  const long long secs = days * 86400 + tm.tm_hour * 3600LL + tm.tm_min * 60LL + tm.tm_sec;
+  return std::chrono::system_clock::time_point(std::chrono::seconds(secs));
+}
+
 }  // namespace trex::util

@@ -144,11 +144,12 @@ TEST_F(ServerCrl, MissingOrForeignCrlGivenExplicitlyStopsTrex) {
   Trexd server(pki_, tmp_.path());
   const std::string missing = tmp_.file("no-such-crl.pem");
   expect_failure(trex_to(pki_, server, {"--crl", missing}),
-                 "cannot read CRL " + missing + " (from --crl)");
+                 "cannot read CRL " + missing + ": No such file or directory (from --crl)");
   const std::string config = tmp_.file("config.toml");
   write_file(config, "crl = \"" + missing + "\"\n");
-  expect_failure(trex_to(pki_, server, {"--config", config}),
-                 "cannot read CRL " + missing + " (from config " + config + ")");
+  expect_failure(
+      trex_to(pki_, server, {"--config", config}),
+      "cannot read CRL " + missing + ": No such file or directory (from config " + config + ")");
   // Another lab's CRL says nothing about this CA's servers; a CA of the
   // same name signs with another key.
   TempDir other_dir;

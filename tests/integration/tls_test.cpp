@@ -356,13 +356,17 @@ TEST_F(Tls, UnreadableServerKeyStopsTheServerFromStarting) {
   const std::string missing = tmp_.file("missing.key");
   auto r = run(trexd_argv(pki_, tmp_.path(), {"--key", missing}), with_timeout(20s));
   EXPECT_EQ(r.status, 2) << r.err;
-  EXPECT_NE(r.err.find("server key " + missing), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("cannot read server key " + missing + ": No such file or directory"),
+            std::string::npos)
+      << r.err;
 
   const std::string garbage = tmp_.file("garbage.key");
   write_file(garbage, "-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----\n");
   r = run(trexd_argv(pki_, tmp_.path(), {"--key", garbage}), with_timeout(20s));
   EXPECT_EQ(r.status, 2) << r.err;
-  EXPECT_NE(r.err.find("server key " + garbage), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("server key " + garbage + " is not a valid PEM private key"),
+            std::string::npos)
+      << r.err;
 
   if (geteuid() != 0) {
     ASSERT_EQ(chmod(pki_.key("server").c_str(), 0), 0);
@@ -387,6 +391,33 @@ TEST_F(Tls, ClientChecksTheServerName) {
                      "localhost:" + server.port());
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out, "hi\n");
+}
+
+// Each of the client's three files, missing or not what it should be, is
+// named with the reason, before any connection is made.
+TEST_F(Tls, ClientNamesTheFileItCannotLoad) {
+  pki_.client("alice");
+  Trexd server(pki_, tmp_.path());
+  const std::string missing = tmp_.file("missing.pem");
+  const std::string garbage = tmp_.file("garbage.pem");
+  write_file(garbage, "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n");
+  const std::string ca = pki_.ca(), cert = pki_.cert("alice"), key = pki_.key("alice");
+  struct Case {
+    std::string ca, cert, key, says;
+  };
+  for (const Case& c : {
+           Case{missing, cert, key, "cannot read CA certificate " + missing + ": No such file"},
+           Case{ca, missing, key, "cannot read client certificate " + missing + ": No such file"},
+           Case{ca, cert, missing, "cannot read client key " + missing + ": No such file"},
+           Case{garbage, cert, key,
+                "CA certificate " + garbage + " is not a valid PEM certificate"},
+           Case{ca, cert, garbage, "client key " + garbage + " is not a valid PEM private key"},
+       }) {
+    auto r = trex_with(server, c.ca, c.cert, c.key);
+    EXPECT_EQ(r.status, 255) << r.err;
+    EXPECT_NE(r.err.find(c.says), std::string::npos) << "want: " << c.says << "\ngot: " << r.err;
+  }
+  expect_good_client(server);
 }
 
 TEST_F(Tls, ClientWithAnotherCertificatesKeyIsToldSo) {

@@ -17,6 +17,7 @@
 #include "util/sha256.hpp"
 #include "util/sha256_pipe.hpp"
 #include "util/size.hpp"
+#include "util/time.hpp"
 
 #if TREX_WOLFSSL_ASM
 // clang-format off
@@ -249,3 +250,29 @@ TEST(ReadFile, WholeFilesUpToTheLimit) {
 
 }  // namespace
 }  // namespace trex::util
+
+// from_utc against glibc's timegm: every day from 1800 to 2200 (leap years,
+// centuries, 2000, before 1970) at a time of day that moves with the day.
+TEST(FromUtc, AgreesWithTimegmOnEveryDayOf400Years) {
+  std::tm day{};
+  day.tm_year = 1800 - 1900;
+  day.tm_mday = 1;
+  std::time_t t = timegm(&day);
+  for (int i = 0; day.tm_year < 2200 - 1900; ++i) {
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    tm.tm_hour = i % 24;
+    tm.tm_min = i % 60;
+    tm.tm_sec = (i * 7) % 60;
+    std::tm copy = tm;
+    const auto want = std::chrono::system_clock::from_time_t(timegm(&copy));
+    ASSERT_EQ(trex::util::from_utc(tm), want)
+        << tm.tm_year + 1900 << "-" << tm.tm_mon + 1 << "-" << tm.tm_mday;
+    t += 86400;
+    day = tm;
+  }
+  std::tm epoch{};
+  epoch.tm_year = 70;
+  epoch.tm_mday = 1;
+  EXPECT_EQ(trex::util::from_utc(epoch).time_since_epoch().count(), 0);
+}
