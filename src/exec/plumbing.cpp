@@ -46,9 +46,10 @@ Result<Pipe> make_pipe() {
   return pipe;
 }
 
+// Only for an end make_pipe just made: its status flags are O_NONBLOCK alone
+// after this (there were none to keep), without an F_GETFL to ask.
 Status set_nonblocking(const UniqueFd& fd) {
-  const int flags = ::fcntl(fd.get(), F_GETFL);
-  if (flags < 0 || ::fcntl(fd.get(), F_SETFL, flags | O_NONBLOCK) < 0) {
+  if (::fcntl(fd.get(), F_SETFL, O_NONBLOCK) < 0) {
     return make_error(std::string("cannot set O_NONBLOCK: ") + std::strerror(errno));
   }
   return Status::success();

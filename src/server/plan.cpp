@@ -1,7 +1,13 @@
 #include "server/plan.hpp"
 
+#include <pwd.h>
+#include <sys/stat.h>
+
 #include <algorithm>
+#include <chrono>
 #include <ctime>
+#include <map>
+#include <mutex>
 
 namespace trex::server {
 namespace {
@@ -20,7 +26,51 @@ CommandLimits limits_for(const proto::ExecRequest& req, const policy::Decision& 
   return lim;
 }
 
+Account look_up_account(const std::optional<std::string>& run_as) {
+  passwd pw{};
+  passwd* found = nullptr;
+  char buf[4096];
+  if (run_as) {
+    getpwnam_r(run_as->c_str(), &pw, buf, sizeof(buf), &found);
+  } else {
+    getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &found);
+  }
+  if (found == nullptr) return {run_as.value_or(std::to_string(geteuid())), "/", "/bin/sh"};
+  // Accounts like nobody have a home that does not exist (/nonexistent).
+  struct stat st {};
+  const bool home_ok =
+      found->pw_dir != nullptr && ::stat(found->pw_dir, &st) == 0 && S_ISDIR(st.st_mode);
+  const bool has_shell = found->pw_shell != nullptr && found->pw_shell[0] == '/';
+  return {found->pw_name, home_ok ? found->pw_dir : "/", has_shell ? found->pw_shell : "/bin/sh"};
+}
+
 }  // namespace
+
+// The account's name, home and shell for a command's environment, looked up
+// at most once a second per account: each lookup reads /etc/passwd (about
+// 20 us, on the path of every command). Who the command runs as is looked
+// up afresh (exec::resolve_user); only these three values may be a second old.
+Account account_for(const std::optional<std::string>& run_as) {
+  struct Cached {
+    Account account;
+    std::chrono::steady_clock::time_point until;
+  };
+  static std::mutex mu;
+  static std::map<std::string, Cached> cache;  // keys: run_as, or "" for trexd's own
+  const auto now = std::chrono::steady_clock::now();
+  const std::string key = run_as ? "=" + *run_as : "";
+  {
+    const std::lock_guard lock(mu);
+    if (auto it = cache.find(key); it != cache.end() && now < it->second.until) {
+      return it->second.account;
+    }
+  }
+  Account account = look_up_account(run_as);
+  const std::lock_guard lock(mu);
+  if (cache.size() >= 64) cache.clear();  // run_as names come from the policy: few
+  cache[key] = {account, now + std::chrono::seconds(1)};
+  return account;
+}
 
 CommandPlan plan_command(const proto::ExecRequest& req, const policy::Decision& d,
                          const Account& acct, const Requester& who,

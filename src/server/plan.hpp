@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "server/command.hpp"
@@ -21,6 +22,10 @@ struct Account {
   std::string name, home;
   std::string shell = "/bin/sh";  // its login shell
 };
+
+// The account a command runs as (run_as, else trexd's own), for its
+// environment; cached for up to a second.
+Account account_for(const std::optional<std::string>& run_as);
 
 // Who asks, for the command's environment.
 struct Requester {

@@ -1,6 +1,4 @@
 #include <poll.h>
-#include <pwd.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -17,24 +15,6 @@ namespace trex::server {
 namespace {
 
 constexpr const char* kAuditFailure = "the server cannot write its audit trail";
-
-Account account_for(const std::optional<std::string>& run_as) {
-  passwd pw{};
-  passwd* found = nullptr;
-  char buf[4096];
-  if (run_as) {
-    getpwnam_r(run_as->c_str(), &pw, buf, sizeof(buf), &found);
-  } else {
-    getpwuid_r(geteuid(), &pw, buf, sizeof(buf), &found);
-  }
-  if (found == nullptr) return {run_as.value_or(std::to_string(geteuid())), "/", "/bin/sh"};
-  // Accounts like nobody have a home that does not exist (/nonexistent).
-  struct stat st {};
-  const bool home_ok =
-      found->pw_dir != nullptr && ::stat(found->pw_dir, &st) == 0 && S_ISDIR(st.st_mode);
-  const bool has_shell = found->pw_shell != nullptr && found->pw_shell[0] == '/';
-  return {found->pw_name, home_ok ? found->pw_dir : "/", has_shell ? found->pw_shell : "/bin/sh"};
-}
 
 // Resolves a bare program name on PATH, then starts the process.
 Result<exec::Process> start_process(exec::Spec spec, bool shell) {

@@ -2,6 +2,7 @@
 // refusals an address may write into the audit trail.
 #include <gtest/gtest.h>
 
+#include <pwd.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -97,6 +98,21 @@ TEST_F(PlanTest, TheTightestLimitWins) {
 
 // The audit's session_close reason and exec_end ended_by come from the kind.
 // Start-up, reload, --check-config and --explain read the policy here.
+// trexd's own account and a run_as account are told apart, also once cached.
+TEST(AccountFor, OwnAndRunAsAccountsAreKeptApart) {
+  const passwd* own = ::getpwuid(::geteuid());
+  const passwd* nobody = ::getpwnam("nobody");
+  if (own == nullptr || nobody == nullptr) GTEST_SKIP() << "no passwd entries here";
+  const std::string own_name = own->pw_name;
+  for (int round = 0; round < 2; ++round) {  // the second round is answered from the cache
+    EXPECT_EQ(account_for(std::nullopt).name, own_name);
+    const Account n = account_for(std::string("nobody"));
+    EXPECT_EQ(n.name, "nobody");
+    EXPECT_EQ(n.home, ::access("/nonexistent", F_OK) == 0 ? "/nonexistent" : "/");
+    EXPECT_EQ(account_for(std::string("no-such-user-trex")).name, "no-such-user-trex");
+  }
+}
+
 TEST(LoadPolicy, FileAllowAllOrNamedAsMissing) {
   config::ServerConfig c;
   auto none = load_policy(c);
