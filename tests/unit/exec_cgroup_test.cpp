@@ -4,6 +4,7 @@
 #include "unit/exec_test.cpp"
 
 #include <map>
+#include <tuple>
 
 #include "exec/cgroup.hpp"
 #include "util/unique_file.hpp"
@@ -40,7 +41,13 @@ TEST(CgroupWatcher, ALingeredGroupNamedToAKilledWatcherRaisesNoSigpipe) {
   static const auto fence = prepare("auto");
   if (!fence || fence->cgroup.empty()) GTEST_SKIP() << "no cgroup here";
   if (fence->note.find("no watcher") != std::string::npos) GTEST_SKIP() << fence->note;
-  const auto [pid, fd] = find_watcher();
+  // The watcher names itself once it runs, which may be after prepare()
+  // returned: look for a while.
+  auto [pid, fd] = find_watcher();
+  for (int i = 0; i < 500 && pid <= 0; ++i) {
+    ::usleep(10'000);
+    std::tie(pid, fd) = find_watcher();
+  }
   ASSERT_GT(pid, 0) << "the watcher was not found";
   ASSERT_EQ(::kill(pid, SIGKILL), 0);
   // Its read end is closed once it is dead: the write end reports an error.
