@@ -216,6 +216,7 @@ Status Writer::set_aside(std::uint64_t good_end) {
     return make_error("cannot truncate audit file " + options_.path + ": " + errno_text(errno));
   }
   size_ = good_end;
+  reserved_ = good_end;  // the truncation freed any blocks past it
   recovery_ = Json::object();
   recovery_["recovered"] = {{"torn_bytes", torn}, {"saved_to", torn_path}};
   return {};
@@ -305,7 +306,11 @@ Status Writer::append(std::string_view record) {
     return {};
   }
   // Take back any part of the record so the next one keeps seq contiguous.
-  if (n > 0) (void)::ftruncate(fd_.get(), static_cast<off_t>(size_));
+  // The truncation also frees the blocks reserved past it.
+  if (n > 0) {
+    (void)::ftruncate(fd_.get(), static_cast<off_t>(size_));
+    reserved_ = size_;
+  }
   return make_error("cannot write audit record to " + options_.path + ": " + failure);
 }
 
