@@ -1,19 +1,36 @@
 // trex-audit play: replays a terminal session's recording at its pace, and
 // verify's check of every recording the trail names.
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
-#include <filesystem>
-#include <fstream>
+#include <cstdio>
+#include <cstdlib>
 #include <iostream>
+#include <memory>
 #include <thread>
 
 #include "trex-audit/commands.hpp"
 #include "trex/recording.hpp"
+#include "util/unique_fd.hpp"
+#include "util/unique_file.hpp"
 
 namespace trex::trex_audit {
 namespace {
+
+// The next line of `in`, without its '\n'; false at the end.
+bool read_line(std::FILE* in, std::string& line) {
+  char* buf = nullptr;
+  std::size_t cap = 0;
+  const ssize_t n = ::getline(&buf, &cap, in);
+  const std::unique_ptr<char, decltype(&std::free)> owned(buf, &std::free);
+  if (n < 0) return false;
+  line.assign(buf, static_cast<std::size_t>(n));
+  if (!line.empty() && line.back() == '\n') line.pop_back();
+  return true;
+}
 
 std::string folder_of(const std::string& path) {
   const auto slash = path.rfind('/');
@@ -116,19 +133,23 @@ int run_play(const Trail& trail, const PlayOptions& options) {
     status = 1;
   }
   const std::string path = dir + "/" + name;
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) {  // a FIFO would hang the replay
+  // Opened once and checked through the descriptor: a FIFO (also one put in
+  // the file's place after a check by name) would hang the replay.
+  util::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK));
+  struct stat st {};
+  if (fd && ::fstat(fd.get(), &st) == 0 && !S_ISREG(st.st_mode)) {
     std::cerr << "trex-audit: " << printable_text(path) << " is not a regular file\n";
     return 1;
   }
-  std::ifstream in(path, std::ios::binary);
+  const util::UniqueFile in(fd ? ::fdopen(fd.get(), "r") : nullptr);
+  if (in) fd.release();  // the FILE owns it now
   std::string line;
-  if (!in || !std::getline(in, line)) {
+  if (!in || !read_line(in.get(), line)) {
     std::cerr << "trex-audit: cannot read " << printable_text(path) << '\n';
     return 1;
   }
   double last = 0;
-  while (std::getline(in, line)) {
+  while (read_line(in.get(), line)) {
     auto event = audit::parse_cast_event(line);
     if (!event || event->kind != "o") continue;
     double pause = std::max(0.0, event->seconds - last) / options.speed;
