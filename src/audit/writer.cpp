@@ -270,16 +270,18 @@ Status Writer::ensure_current() {
 Status Writer::reserve(std::size_t bytes) {
   if (size_ + bytes <= reserved_) return {};
   const auto start = static_cast<off_t>(size_);
-  if (::fallocate(fd_.get(), FALLOC_FL_KEEP_SIZE, start,
-                  static_cast<off_t>(std::max<std::uint64_t>(bytes, kReserveAhead))) == 0) {
-    reserved_ = size_ + std::max<std::uint64_t>(bytes, kReserveAhead);
+  const std::uint64_t ahead = std::max<std::uint64_t>(bytes, kReserveAhead);
+  if (::fallocate(fd_.get(), FALLOC_FL_KEEP_SIZE, start, static_cast<off_t>(ahead)) == 0) {
+    reserved_ = size_ + ahead;
     return {};
   }
+  const auto no_room = [] { return errno == ENOSPC || errno == EDQUOT || errno == EFBIG; };
+  if (!no_room()) return {};  // no fallocate here (one failed call per record, as ever)
   if (::fallocate(fd_.get(), FALLOC_FL_KEEP_SIZE, start, static_cast<off_t>(bytes)) == 0) {
     reserved_ = size_ + bytes;
     return {};
   }
-  if (errno == ENOSPC || errno == EDQUOT || errno == EFBIG) {
+  if (no_room()) {
     return make_error("cannot write audit record to " + options_.path + ": " + errno_text(errno));
   }
   return {};
