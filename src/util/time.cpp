@@ -27,8 +27,13 @@ std::string rfc3339_utc(std::chrono::system_clock::time_point t) {
 // Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
 // days_from_civil): eras of 400 years, March-based years.
 std::chrono::system_clock::time_point from_utc(const std::tm& tm) {
-  const long long m = tm.tm_mon + 1;
-  const long long y = static_cast<long long>(tm.tm_year) + 1900 - (m <= 2 ? 1 : 0);
+  // Out-of-range fields carry over as timegm's do (a certificate's date
+  // digits are not range-checked: month 00 or 99 parse): months into years
+  // here, days, hours, minutes and seconds by adding up below.
+  const long long mon = tm.tm_mon;
+  const long long carry = mon >= 0 ? mon / 12 : -((11 - mon) / 12);
+  const long long m = mon - carry * 12 + 1;
+  const long long y = static_cast<long long>(tm.tm_year) + 1900 + carry - (m <= 2 ? 1 : 0);
   const long long era = (y >= 0 ? y : y - 399) / 400;
   const long long yoe = y - era * 400;
   const long long doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + tm.tm_mday - 1;

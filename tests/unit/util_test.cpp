@@ -276,3 +276,24 @@ TEST(FromUtc, AgreesWithTimegmOnEveryDayOf400Years) {
   epoch.tm_mday = 1;
   EXPECT_EQ(trex::util::from_utc(epoch).time_since_epoch().count(), 0);
 }
+
+// A certificate's date digits are not range-checked ("20261399..." parses
+// as month 13, day 99): such fields carry over exactly as timegm's do.
+TEST(FromUtc, FieldsOutOfRangeCarryOverAsTimegmDoes) {
+  for (int mon : {-13, -12, -1, 0, 11, 12, 13, 24, 98}) {
+    for (int mday : {0, 1, 31, 99}) {
+      for (int hour : {0, 24, 99}) {
+        std::tm tm{};
+        tm.tm_year = 126;
+        tm.tm_mon = mon;
+        tm.tm_mday = mday;
+        tm.tm_hour = hour;
+        tm.tm_min = 99;
+        tm.tm_sec = 99;
+        std::tm copy = tm;
+        EXPECT_EQ(trex::util::from_utc(tm), std::chrono::system_clock::from_time_t(timegm(&copy)))
+            << "month " << mon << " day " << mday << " hour " << hour;
+      }
+    }
+  }
+}
