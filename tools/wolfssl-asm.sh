@@ -89,7 +89,7 @@ sudo=()
 [ "$(id -u)" -eq 0 ] || sudo=(sudo)
 
 step="installing build dependencies"
-want=(autoconf automake libtool dpkg-dev make gcc debian-archive-keyring)
+want=(autoconf automake libtool dpkg-dev make gcc patch debian-archive-keyring)
 missing=()
 for p in "${want[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
