@@ -3,14 +3,17 @@
 // on its open sessions. One session carries one command at a time, so a
 // command that finds every session busy gets a new one, up to
 // kMaxConnections; past that the trex is told to connect by itself. Each
-// session is used by one thread at a time (NOTES.md: never two threads on
-// one WOLFSSL): the main thread while it is idle, a worker while it runs a
-// command. The master ends after `persist` without commands, or when the
-// server has ended all its sessions (a reload that revoked the certificate,
-// the server stopping): the next trex then connects by itself, and is
-// judged afresh.
+// session belongs to one worker thread for its whole life (NOTES.md: never
+// two threads on one WOLFSSL), which waits between commands for the next
+// one and for the server's word on the session. The main thread only
+// accepts and hands each request to an idle worker: a command costs no
+// thread start and wakes the main thread once. The master ends after
+// `persist` without commands, or when the server has ended all its sessions
+// (a reload that revoked the certificate, the server stopping): the next
+// trex then connects by itself, and is judged afresh.
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -19,7 +22,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <csignal>
+#include <cstdint>
 #include <cstring>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -36,11 +41,20 @@ using trex::util::UniqueFd;
 
 constexpr std::size_t kMaxConnections = 16;
 
+// A session and the thread that owns it. A worker without a session (a
+// request that found every session busy) serves that one request.
+struct Worker {
+  std::optional<trex::client::Session> session;
+  UniqueFd wake{::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)};  // `job` was handed over
+  UniqueFd job;  // a request's connection; guarded by Master::mu_
+};
+
 class Master {
  public:
   Master(const MasterSetup& setup, UniqueFd listener, trex::client::Session first)
       : setup_(setup), listener_(std::move(listener)), last_use_(Clock::now()) {
-    idle_.push_back(std::move(first));
+    first_ = std::make_unique<Worker>();
+    first_->session.emplace(std::move(first));
     open_ = 1;
     int wake[2];
     if (::pipe2(wake, O_CLOEXEC | O_NONBLOCK) == 0) {
@@ -54,55 +68,62 @@ class Master {
 
  private:
   int poll_timeout();
-  void drop_ended(const std::vector<pollfd>& fds);
   void accept_one();
-  void serve(UniqueFd conn);
-  reuse::Reply run_request(const trex::proto::ExecRequest& req, const std::vector<int>& fds);
-  std::optional<trex::client::Session> take_session(std::string& why);
-  void finish(std::optional<trex::client::Session> s);
+  void start_worker(std::unique_ptr<Worker> w, UniqueFd conn);
+  void work(std::unique_ptr<Worker> w, UniqueFd conn);
+  bool wait_for_job(Worker& w, UniqueFd& conn);
+  void serve(Worker& w, UniqueFd conn);
+  reuse::Reply run_request(Worker& w, const trex::proto::ExecRequest& req,
+                           const std::vector<int>& fds);
+  bool open_session(Worker& w, std::string& why);
+  void drop_session(Worker& w);
+  void wake_main();
   void remove_socket() const;
 
   MasterSetup setup_;
   UniqueFd listener_;
   ino_t ino_ = 0;
-  UniqueFd wake_read_, wake_write_;  // a worker's end wakes the main loop
+  std::unique_ptr<Worker> first_;    // the first session's, until run() starts it
+  UniqueFd wake_read_, wake_write_;  // the last session gone, or -O exit
   std::mutex mu_;
-  std::vector<trex::client::Session> idle_;
-  std::size_t open_ = 0;         // sessions idle or in use
+  std::vector<Worker*> idle_;    // waiting for a request, the latest last
+  std::size_t open_ = 0;         // sessions open or opening
   std::size_t active_ = 0;       // requests being served
   bool exit_requested_ = false;  // trex -O exit
   Clock::time_point last_use_;
 };
 
-// -1: wait for a request; 0: time to end; else the milliseconds left.
+// -1: wait for a request; 0: time to end; else the milliseconds to wait.
+// While commands run the main thread looks again after `persist`: their
+// ends need not wake it, last_use_ then tells it how long is left.
 int Master::poll_timeout() {
-  if (active_ > 0) return -1;
-  if (open_ == 0 || exit_requested_) return 0;  // the server ended every session, or -O exit
-  const auto left =
-      std::chrono::ceil<std::chrono::milliseconds>(last_use_ + setup_.persist - Clock::now());
-  return static_cast<int>(std::clamp<long long>(left.count(), 0, 60'000));
+  if (exit_requested_) return active_ > 0 ? -1 : 0;
+  auto left = std::chrono::ceil<std::chrono::milliseconds>(setup_.persist);
+  if (active_ == 0) {
+    if (open_ == 0) return 0;  // the server ended every session
+    left = std::chrono::ceil<std::chrono::milliseconds>(last_use_ + setup_.persist - Clock::now());
+  }
+  return static_cast<int>(std::clamp<long long>(left.count(), active_ > 0 ? 1 : 0, 60'000));
 }
 
 void Master::run() {
+  start_worker(std::move(first_), UniqueFd());
   for (;;) {
-    std::vector<pollfd> fds{{listener_.get(), POLLIN, 0}, {wake_read_.get(), POLLIN, 0}};
     int timeout;
     {
       std::lock_guard lock(mu_);
       if (exit_requested_ && listener_) {  // no new commands; the running ones finish
         remove_socket();
         listener_.reset();
-        fds[0].fd = -1;
       }
-      for (const auto& s : idle_) fds.push_back({s.fd(), POLLIN, 0});
       timeout = poll_timeout();
       if (timeout == 0) break;
     }
-    if (::poll(fds.data(), fds.size(), timeout) < 0 && errno != EINTR) break;
+    pollfd fds[2] = {{listener_ ? listener_.get() : -1, POLLIN, 0}, {wake_read_.get(), POLLIN, 0}};
+    if (::poll(fds, 2, timeout) < 0 && errno != EINTR) break;
     char drain[64];
     while (wake_read_ && ::read(wake_read_.get(), drain, sizeof(drain)) > 0) {
     }
-    drop_ended(fds);
     if (fds[0].revents != 0) accept_one();
   }
   if (listener_) remove_socket();
@@ -115,21 +136,14 @@ void Master::remove_socket() const {
   if (::stat(setup_.socket.c_str(), &st) == 0 && st.st_ino == ino_) ::unlink(setup_.socket.c_str());
 }
 
-// Between commands a server only speaks to end a session (an error frame:
-// revoked at a reload, idle, stopping): such sessions go.
-void Master::drop_ended(const std::vector<pollfd>& fds) {
-  std::lock_guard lock(mu_);
-  for (std::size_t i = 2; i < fds.size(); ++i) {
-    if (fds[i].revents == 0) continue;
-    const auto it = std::find_if(idle_.begin(), idle_.end(), [&](const trex::client::Session& s) {
-      return s.fd() == fds[i].fd;
-    });
-    if (it == idle_.end() || it->ready()) continue;
-    idle_.erase(it);
-    --open_;
+void Master::wake_main() {
+  if (wake_write_) {
+    [[maybe_unused]] auto n = ::write(wake_write_.get(), "x", 1);
   }
 }
 
+// Hands the request to the worker that went idle last (its memory is the
+// warmest); with none idle, to a new worker.
 void Master::accept_one() {
   UniqueFd conn(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
   if (!conn) return;
@@ -139,90 +153,132 @@ void Master::accept_one() {
   {
     std::lock_guard lock(mu_);
     ++active_;
+    if (!idle_.empty()) {
+      Worker* w = idle_.back();
+      idle_.pop_back();
+      w->job = std::move(conn);
+      const std::uint64_t one = 1;
+      [[maybe_unused]] auto n = ::write(w->wake.get(), &one, sizeof one);
+      return;
+    }
   }
-  std::thread([this, c = std::move(conn)]() mutable { serve(std::move(c)); }).detach();
+  start_worker(std::make_unique<Worker>(), std::move(conn));
 }
 
-void Master::serve(UniqueFd conn) {
+void Master::start_worker(std::unique_ptr<Worker> w, UniqueFd conn) {
+  std::thread([this, w = std::move(w), c = std::move(conn)]() mutable {
+    work(std::move(w), std::move(c));
+  }).detach();
+}
+
+void Master::work(std::unique_ptr<Worker> w, UniqueFd conn) {
+  for (;;) {
+    if (conn) serve(*w, std::move(conn));
+    if (!w->session || !w->wake || !wait_for_job(*w, conn)) break;
+  }
+  if (w->session) drop_session(*w);
+  trex::tls::release_thread_caches();
+}
+
+// Between commands: the next request (true, in `conn`), or the server
+// ending the session (false; the session is dropped).
+bool Master::wait_for_job(Worker& w, UniqueFd& conn) {
+  {
+    std::lock_guard lock(mu_);
+    idle_.push_back(&w);
+  }
+  for (;;) {
+    pollfd fds[2] = {{w.wake.get(), POLLIN, 0}, {w.session->fd(), POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0 && errno != EINTR) return false;
+    // Between commands a server only speaks to end a session (an error
+    // frame: revoked at a reload, idle, stopping).
+    const bool ended = fds[1].revents != 0 && !w.session->ready();
+    std::lock_guard lock(mu_);
+    if (w.job) {  // taken off idle_ by accept_one; a session that ended sends it on
+      std::uint64_t n;
+      [[maybe_unused]] auto r = ::read(w.wake.get(), &n, sizeof n);
+      conn = std::move(w.job);
+      return true;
+    }
+    if (ended) {
+      idle_.erase(std::find(idle_.begin(), idle_.end(), &w));
+      return false;
+    }
+  }
+}
+
+void Master::drop_session(Worker& w) {
+  w.session.reset();
+  std::lock_guard lock(mu_);
+  if (--open_ == 0) wake_main();
+}
+
+void Master::serve(Worker& w, UniqueFd conn) {
   std::vector<int> fds;
   auto msg = reuse::receive_message(conn.get(), fds, reuse::kRequestFds);
   std::vector<UniqueFd> owned;
   for (const int fd : fds) owned.emplace_back(fd);
+  bool exiting = false;
   if (msg && msg->has_value() && **msg == reuse::kExitRequest && fds.empty()) {
-    {
-      std::lock_guard lock(mu_);
-      exit_requested_ = true;
-    }
+    exiting = true;
     (void)reuse::send_message(conn.get(), reuse::encode_reply({}));
   } else if (msg && msg->has_value() && fds.size() == reuse::kRequestFds) {
     auto req = reuse::decode_request(**msg);
-    const auto reply = req ? run_request(*req, fds)
+    const auto reply = req ? run_request(w, *req, fds)
                            : reuse::Reply{reuse::ReplyKind::kFailed, {}, {}, req.message()};
     (void)reuse::send_message(conn.get(), reuse::encode_reply(reply));
   }
   owned.clear();
   conn.reset();
-  trex::tls::release_thread_caches();
   std::lock_guard lock(mu_);
   --active_;
   last_use_ = Clock::now();
-  if (wake_write_) {
-    [[maybe_unused]] auto n = ::write(wake_write_.get(), "x", 1);
-  }
+  if (exiting) exit_requested_ = true;
+  if (exiting || (exit_requested_ && active_ == 0)) wake_main();
 }
 
-// A session for one command: an idle one that is still open, else a new
-// one while there are fewer than kMaxConnections.
-std::optional<trex::client::Session> Master::take_session(std::string& why) {
+// A session for w's command: its own while the server has not ended it,
+// else a new one while there are fewer than kMaxConnections.
+bool Master::open_session(Worker& w, std::string& why) {
+  if (w.session && w.session->ready()) return true;
+  if (w.session) drop_session(w);
   {
     std::lock_guard lock(mu_);
-    while (!idle_.empty()) {
-      auto s = std::move(idle_.back());
-      idle_.pop_back();
-      if (s.ready()) return s;
-      --open_;
-    }
     if (open_ >= kMaxConnections) {
       why = "all " + std::to_string(kMaxConnections) + " connections of the master are busy";
-      return std::nullopt;
+      return false;
     }
     ++open_;
   }
   auto s = trex::client::Session::open(setup_.ctx, setup_.target, setup_.connect_timeout);
-  if (s) return std::move(*s);
+  if (s) {
+    w.session.emplace(std::move(*s));
+    return true;
+  }
   why = s.message();
   std::lock_guard lock(mu_);
-  --open_;
-  return std::nullopt;
+  if (--open_ == 0) wake_main();
+  return false;
 }
 
-void Master::finish(std::optional<trex::client::Session> s) {
-  std::lock_guard lock(mu_);
-  if (s && !s->broken()) {
-    idle_.push_back(std::move(*s));
-  } else if (s) {
-    --open_;
-  }
-}
-
-reuse::Reply Master::run_request(const trex::proto::ExecRequest& req, const std::vector<int>& fds) {
+reuse::Reply Master::run_request(Worker& w, const trex::proto::ExecRequest& req,
+                                 const std::vector<int>& fds) {
   std::string why;
-  auto session = take_session(why);
-  if (!session) return {reuse::ReplyKind::kFresh, {}, {}, why};
+  if (!open_session(w, why)) return {reuse::ReplyKind::kFresh, {}, {}, why};
   trex::client::FdOutput out(fds[1], fds[2]);
   trex::client::Args limits_of;
   limits_of.timeout = req.timeout_s;
   auto result =
-      session->run(req, out, req.stdin_open ? fds[0] : -1, fds[3], run_limits(limits_of, false));
+      w.session->run(req, out, req.stdin_open ? fds[0] : -1, fds[3], run_limits(limits_of, false));
   reuse::Reply reply;
   if (result) {
     reply.exit = *result;
-    reply.command_id = session->command_id();
+    reply.command_id = w.session->command_id();
   } else {
-    reply.kind = session->abandoned() ? reuse::ReplyKind::kAbandoned : reuse::ReplyKind::kFailed;
+    reply.kind = w.session->abandoned() ? reuse::ReplyKind::kAbandoned : reuse::ReplyKind::kFailed;
     reply.message = result.message();
   }
-  finish(std::move(session));
+  if (w.session->broken()) drop_session(w);
   return reply;
 }
 

@@ -14,6 +14,7 @@
 
 #include <csignal>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -139,6 +140,37 @@ TEST_F(Reuse, LaterRunsGoThroughTheMasterWithTheirOwnOutputAndStatus) {
   EXPECT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(of(d, "session_open", "client").size(), 2u);
   EXPECT_EQ(verify_trail(d.audit_path()), 0);
+}
+
+// Commands at once each get a session of their own (a session carries one
+// command at a time); once they end, their sessions wait in the master for
+// the next commands, which open none.
+TEST_F(Reuse, CommandsAtOnceGetSessionsThatLaterCommandsReuse) {
+  Trexd d(*pki_, tmp_.path());
+  auto r = d.trex("client", {"true"}, opts(), persist_);
+  ASSERT_EQ(r.status, 0) << r.err;
+  constexpr int kAtOnce = 4;
+  std::vector<std::unique_ptr<Child>> running;
+  for (int i = 0; i < kAtOnce; ++i) {
+    const std::string script = "sleep 1; echo " + std::to_string(i);
+    running.push_back(
+        std::make_unique<Child>(d.trex_argv("client", {"sh", "-c", script}, persist_), opts()));
+  }
+  for (int i = 0; i < kAtOnce; ++i) {
+    const auto done = running[static_cast<std::size_t>(i)]->wait();
+    EXPECT_EQ(done.status, 0) << done.err;
+    EXPECT_EQ(done.out, std::to_string(i) + "\n");
+  }
+  const auto opened = of(d, "session_open", "client").size();
+  EXPECT_GE(opened, 2u) << "commands at once waited for one session";
+  EXPECT_LE(opened, 1u + kAtOnce);
+  for (int i = 0; i < 3; ++i) {
+    r = d.trex("client", {"echo", "again"}, opts(), persist_);
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_EQ(r.out, "again\n");
+  }
+  EXPECT_EQ(of(d, "session_open", "client").size(), opened) << read_file(d.audit_path());
+  EXPECT_EQ(masters().size(), 1u);
 }
 
 TEST_F(Reuse, APolicyReloadAppliesToTheNextCommandOnAKeptConnection) {
