@@ -59,18 +59,23 @@ void park(int base_fd, std::string name) {
   parked.emplace_back(base_fd, std::move(name));
 }
 
+unsigned long pid_namespace() {
+  struct stat st {};
+  return ::stat("/proc/self/ns/pid", &st) == 0 ? static_cast<unsigned long>(st.st_ino) : 0;
+}
+
 // Empty groups of a trexd that is gone (killed before it could remove
-// them): rmdir takes only empty ones, and a live trexd's are never touched.
+// them): rmdir takes only empty ones, and a live trexd's are never touched,
+// nor the groups of another PID namespace's trexd, whose PIDs mean nothing here.
 void sweep_dead(int base_fd) {
+  const unsigned long ns = pid_namespace();
   util::UniqueFd fd(::openat(base_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   const util::UniqueDir dir(fd ? ::fdopendir(fd.get()) : nullptr);
   if (!dir) return;
   fd.release();  // the DIR owns it now
   while (const dirent* e = ::readdir(dir.get())) {
-    const std::string_view name = e->d_name;
-    if (!name.starts_with("trexd-")) continue;
-    const auto pid = std::atoi(e->d_name + 6);
-    if (pid > 0 && ::kill(pid, 0) != 0 && errno == ESRCH) {
+    const auto pid = own_namespace_pid(e->d_name, ns);
+    if (pid && *pid > 0 && ::kill(static_cast<pid_t>(*pid), 0) != 0 && errno == ESRCH) {
       ::unlinkat(base_fd, e->d_name, AT_REMOVEDIR);
     }
   }
@@ -102,6 +107,33 @@ void sweep_parked() {
 
 }  // namespace
 
+std::string group_prefix() {
+  static const unsigned long ns = pid_namespace();
+  return "trexd-" + std::to_string(::getpid()) + "." + std::to_string(ns) + "-";
+}
+
+std::optional<long> own_namespace_pid(std::string_view name, unsigned long ns) {
+  constexpr std::string_view kStart = "trexd-";
+  if (!name.starts_with(kStart)) return std::nullopt;
+  name.remove_prefix(kStart.size());
+  const auto number = [&name]() -> std::optional<unsigned long> {
+    std::size_t i = 0;
+    unsigned long v = 0;
+    for (; i < name.size() && i < 19 && name[i] >= '0' && name[i] <= '9'; ++i) {
+      v = v * 10 + static_cast<unsigned long>(name[i] - '0');
+    }
+    if (i == 0) return std::nullopt;
+    name.remove_prefix(i);
+    return v;
+  };
+  const auto pid = number();
+  if (!pid || !name.starts_with('.')) return std::nullopt;
+  name.remove_prefix(1);
+  const auto their_ns = number();
+  if (!their_ns || *their_ns != ns || !name.starts_with('-')) return std::nullopt;
+  return static_cast<long>(*pid);
+}
+
 Result<CgroupBase> CgroupBase::open(const std::string& dir) {
   CgroupBase base;
   base.dir_ = dir;
@@ -115,7 +147,7 @@ Result<CgroupBase> CgroupBase::open(const std::string& dir) {
   if (::faccessat(base.fd(), "cgroup.procs", W_OK, 0) != 0) {
     return make_error("cannot move processes in " + dir + ": " + errno_text());
   }
-  const std::string probe = "trexd-" + std::to_string(::getpid()) + "-probe";
+  const std::string probe = group_prefix() + "probe";
   if (::mkdirat(base.fd(), probe.c_str(), 0755) != 0 && errno != EEXIST) {
     return make_error("cannot make a group in " + dir + ": " + errno_text());
   }
@@ -209,7 +241,7 @@ Result<CommandGroup> CommandGroup::make(const CgroupBase& base, const Limits& li
   }
   if (g.name_.empty()) {
     g.base_fd_ = base.fd();
-    g.name_ = "trexd-" + std::to_string(::getpid()) + "-" + std::to_string(++made);
+    g.name_ = group_prefix() + std::to_string(++made);
     if (::mkdirat(base.fd(), g.name_.c_str(), 0755) != 0) {
       const std::string why = errno_text();
       g.name_.clear();

@@ -34,6 +34,17 @@ std::optional<std::string> v2_group_of(std::string_view proc_self_cgroup);
 // of the mount point (\040 for a space) are decoded. Empty when none.
 std::optional<std::string> v2_directory(std::string_view mountinfo, std::string_view group);
 
+// "trexd-PID.NS-": the start of the names of this process's groups. NS is its
+// PID namespace (the inode of /proc/self/ns/pid, 0 where unknown): a trexd
+// that sweeps the groups of dead ones judges only those of its own namespace,
+// where its kill(PID, 0) means something. Without it a trexd in a container
+// (or a test as PID 1 of a namespace of its own) in the same cgroup took
+// every live trexd's empty groups for a dead one's and removed them.
+std::string group_prefix();
+// Pure: the PID of a group name made with group_prefix() in namespace `ns`;
+// nothing for another namespace's groups and other names.
+std::optional<long> own_namespace_pid(std::string_view name, unsigned long ns);
+
 // Starts the process that, once this trexd is gone however it went, kills and
 // removes its command groups (all but the lingered ones); see cgroup_watch.cpp.
 Status start_watcher(int base_fd);

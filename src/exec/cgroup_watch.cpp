@@ -41,7 +41,7 @@ constexpr std::size_t kMaxSpared = 65536;
 std::uint64_t spared[kMaxSpared];
 std::size_t spared_count = 0;
 
-// "trexd-PID-N" with N digits only: a command's group of this trexd (not its
+// "trexd-PID.NS-N" with N digits only: a command's group of this trexd (not its
 // probe), and not one that lingered.
 bool is_command_group(const char* name, const char* prefix, std::size_t prefix_len) {
   for (std::size_t i = 0; i < prefix_len; ++i) {
@@ -115,8 +115,8 @@ bool end_groups(int base_fd, const char* prefix, std::size_t prefix_len) {
 Status start_watcher(int base_fd) {
   int ends[2];
   if (::pipe2(ends, O_CLOEXEC) != 0) return make_error(std::strerror(errno));
-  char prefix[32];
-  const int prefix_len = std::snprintf(prefix, sizeof prefix, "trexd-%d-", ::getpid());
+  char prefix[64];
+  const int prefix_len = std::snprintf(prefix, sizeof prefix, "%s", group_prefix().c_str());
   const pid_t first = ::fork();
   if (first < 0) {
     const std::string why = std::strerror(errno);

@@ -26,6 +26,17 @@
 namespace trex::testing {
 namespace {
 
+unsigned long pid_namespace() {
+  struct stat st {};
+  return ::stat("/proc/self/ns/pid", &st) == 0 ? static_cast<unsigned long>(st.st_ino) : 0;
+}
+
+// The start of a trexd's command group names (trexd runs in the test's
+// PID namespace).
+std::string group_prefix(pid_t pid) {
+  return "trexd-" + std::to_string(pid) + "." + std::to_string(pid_namespace()) + "-";
+}
+
 // This process's cgroup v2 directory, found independently of trexd's code:
 // the "0::" line of /proc/self/cgroup below the cgroup2 mount (whose root
 // must be "/"). Empty, with `why`, where there is none or it is not writable.
@@ -133,7 +144,7 @@ TEST_F(CgroupFenceTest, LingeredProcessesOutliveAServerKilledOutright) {
   server->wait();
   client.wait();
   // Once the watcher has removed the other group, it has acted.
-  const std::string prefix = "trexd-" + std::to_string(server->pid()) + "-";
+  const std::string prefix = group_prefix(server->pid());
   EXPECT_TRUE(eventually([&] {
     for (const auto& e : std::filesystem::directory_iterator(base_)) {
       const std::string n = e.path().filename();
@@ -178,7 +189,7 @@ TEST_F(CgroupFenceTest, AGroupLeftEmptyIsReusedAndRemovedAtStop) {
   ASSERT_EQ(first.status, 0) << first.err;
   EXPECT_EQ(first.out.substr(0, first.out.find('\n')), std::to_string(server->pid()));
   const std::string group = dir_of(first.out.substr(first.out.find('\n') + 1));
-  EXPECT_NE(group.find("/trexd-" + std::to_string(server->pid()) + "-"), std::string::npos);
+  EXPECT_NE(group.find("/" + group_prefix(server->pid())), std::string::npos);
   EXPECT_TRUE(exists(group));
   EXPECT_EQ(read_file(group + "/cgroup.procs"), "");
   const auto second = server->trex("client", cmd);
@@ -189,21 +200,29 @@ TEST_F(CgroupFenceTest, AGroupLeftEmptyIsReusedAndRemovedAtStop) {
 }
 
 // Groups a killed trexd left behind are removed by the next one to start,
-// when empty; a live process's are not.
+// when empty; a live process's are not, nor those of a trexd in another PID
+// namespace (a container's), where the PID says nothing: a trexd as PID 1 of
+// a namespace of its own used to remove every live trexd's idle groups, and
+// their next commands failed ("cannot open the command's cgroup").
 TEST_F(CgroupFenceTest, GroupsOfAGoneTrexdAreRemovedAtStart) {
   const pid_t dead = ::fork();
   if (dead == 0) ::_exit(0);
   ASSERT_GT(dead, 0);
   ::waitpid(dead, nullptr, 0);
-  const std::string left = base_ + "/trexd-" + std::to_string(dead) + "-7";
-  const std::string live = base_ + "/trexd-" + std::to_string(::getpid()) + "-7";
-  ASSERT_EQ(::mkdir(left.c_str(), 0755), 0) << std::strerror(errno);
-  ASSERT_EQ(::mkdir(live.c_str(), 0755), 0) << std::strerror(errno);
+  const std::string left = base_ + "/" + group_prefix(dead) + "7";
+  const std::string live = base_ + "/" + group_prefix(::getpid()) + "7";
+  const std::string other_ns =
+      base_ + "/trexd-" + std::to_string(dead) + "." + std::to_string(pid_namespace() + 1) + "-7";
+  const std::string unknown = base_ + "/trexd-" + std::to_string(dead) + "-7";
+  for (const auto& g : {left, live, other_ns, unknown}) {
+    ASSERT_EQ(::mkdir(g.c_str(), 0755), 0) << g << ": " << std::strerror(errno);
+  }
   auto server = start();
   EXPECT_FALSE(exists(left));
   EXPECT_TRUE(exists(live));
-  ::rmdir(live.c_str());
-  ::rmdir(left.c_str());
+  EXPECT_TRUE(exists(other_ns));
+  EXPECT_TRUE(exists(unknown));
+  for (const auto& g : {left, live, other_ns, unknown}) ::rmdir(g.c_str());
 }
 
 // A process that is not in the command's tree (the test moves a child of its

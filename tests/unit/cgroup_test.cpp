@@ -1,7 +1,11 @@
 // The pure parts of the cgroup v2 fence: trexd's group from /proc/self/cgroup
 // and its directory from /proc/self/mountinfo; and the refusal of a
-// directory that is not a cgroup.
+// directory that is not a cgroup; the names of command groups.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <string>
 
 #include "exec/cgroup.hpp"
 
@@ -68,6 +72,23 @@ TEST(CgroupParse, LongestRootWins) {
 TEST(CgroupParse, EscapedMountPointsAreDecoded) {
   EXPECT_EQ(v2_directory("41 31 0:38 / /mnt/my\\040cg rw - cgroup2 none rw\n", "/g"),
             "/mnt/my cg/g");
+}
+
+// Only groups named in this PID namespace give a PID to judge.
+TEST(CgroupParse, AGroupsPidCountsOnlyInItsOwnNamespace) {
+  EXPECT_EQ(own_namespace_pid("trexd-42.4026531836-7", 4026531836UL), 42);
+  EXPECT_EQ(own_namespace_pid("trexd-42.4026531836-probe", 4026531836UL), 42);
+  EXPECT_EQ(own_namespace_pid("trexd-42.4026531837-7", 4026531836UL), std::nullopt);
+  EXPECT_EQ(own_namespace_pid("trexd-42-7", 4026531836UL), std::nullopt);  // no namespace
+  EXPECT_EQ(own_namespace_pid("trexd-42.4026531836", 4026531836UL), std::nullopt);
+  EXPECT_EQ(own_namespace_pid("trexd-.4026531836-7", 4026531836UL), std::nullopt);
+  EXPECT_EQ(own_namespace_pid("trexd-99999999999999999999.1-7", 1UL), std::nullopt);
+  EXPECT_EQ(own_namespace_pid("other-42.4026531836-7", 4026531836UL), std::nullopt);
+  const auto mine = group_prefix();
+  EXPECT_EQ(mine.rfind("trexd-" + std::to_string(::getpid()) + ".", 0), 0u) << mine;
+  struct stat st {};
+  ASSERT_EQ(::stat("/proc/self/ns/pid", &st), 0);
+  EXPECT_EQ(own_namespace_pid(mine + "3", st.st_ino), ::getpid());
 }
 
 TEST(CgroupBase, RefusesADirectoryThatIsNotACgroup) {
