@@ -189,10 +189,10 @@ bool Master::wait_for_job(Worker& w, UniqueFd& conn) {
   }
   for (;;) {
     pollfd fds[2] = {{w.wake.get(), POLLIN, 0}, {w.session->fd(), POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0 && errno != EINTR) return false;
+    const bool failed = ::poll(fds, 2, -1) < 0 && errno != EINTR;
     // Between commands a server only speaks to end a session (an error
     // frame: revoked at a reload, idle, stopping).
-    const bool ended = fds[1].revents != 0 && !w.session->ready();
+    const bool ended = failed || (fds[1].revents != 0 && !w.session->ready());
     std::lock_guard lock(mu_);
     if (w.job) {  // taken off idle_ by accept_one; a session that ended sends it on
       std::uint64_t n;
