@@ -234,7 +234,9 @@ void Master::serve(Worker& w, UniqueFd conn) {
   --active_;
   last_use_ = Clock::now();
   if (exiting) exit_requested_ = true;
-  if (exiting || (exit_requested_ && active_ == 0)) wake_main();
+  // The main thread must act now when it was asked to end, or when this
+  // was the last request and the server has ended every session.
+  if (exiting || (active_ == 0 && (exit_requested_ || open_ == 0))) wake_main();
 }
 
 // A session for w's command: its own while the server has not ended it,

@@ -229,6 +229,37 @@ TEST_F(Reuse, ARevokedCertificateEndsTheMasterAndTheNextRunIsRefused) {
   EXPECT_EQ(of(d, "exec_start", "bob").size(), 1u);
 }
 
+// The same revocation while a command runs through the master: the server
+// ends the command and the session, trex says why, and the master, left
+// without sessions, ends at once rather than after --persist.
+TEST_F(Reuse, ARevocationDuringACommandEndsItAndTheMaster) {
+  Pki pki(tmp_.path(), *pki_);
+  pki.client("bob");
+  Trexd d(pki, tmp_.path());
+  const auto as_bob = [&](const std::vector<std::string>& cmd) {
+    std::vector<std::string> argv{TREX_BIN, "--ca",         pki.ca(),    "--cert", pki.cert("bob"),
+                                  "--key",  pki.key("bob"), "--persist", "60",     d.address()};
+    argv.insert(argv.end(), cmd.begin(), cmd.end());
+    return argv;
+  };
+  auto r = run(as_bob({"true"}), opts());
+  ASSERT_EQ(r.status, 0) << r.err;
+  const auto pids = masters();
+  ASSERT_EQ(pids.size(), 1u);
+  Child running(as_bob({"sh", "-c", "echo started; exec sleep 60"}), opts());
+  ASSERT_TRUE(running.wait_for_output("started"));
+
+  pki.pki({"revoke", "bob"});
+  d.signal(SIGHUP);
+  const auto ended = running.wait(30s);
+  EXPECT_EQ(ended.status, 255) << ended.err;
+  EXPECT_TRUE(contains(ended.err, "revoked")) << ended.err;
+  EXPECT_TRUE(eventually([&] { return !process_exists(pids[0]); }, 20s))
+      << "the master outlived its last session by --persist\n"
+      << read_file(d.audit_path());
+  EXPECT_TRUE(sockets().empty());
+}
+
 TEST_F(Reuse, TheMasterEndsWhenIdleAndItsSocketGoes) {
   Trexd d(*pki_, tmp_.path());
   auto r = d.trex("client", {"true"}, opts(), {"--persist", "1"});
