@@ -183,13 +183,8 @@ void CommandLoop::deliver_signals() {
   held_signals_.clear();
 }
 
-bool CommandLoop::holding_started() const {
-  return hold_until_ && ch_.queued() == held_bytes_ && Clock::now() < *hold_until_;
-}
-
 int CommandLoop::poll_timeout_ms() const {
   auto next = deadline_;
-  if (holding_started()) next = std::min(next, *hold_until_);
   if (!held_signals_.empty()) next = std::min(next, Clock::now() + kSignalRecheck);
   for (const auto& t : {kill_at_, stop_at_, linger_until_}) {
     if (t) next = std::min(next, *t);
@@ -248,9 +243,7 @@ CommandLoop::Round CommandLoop::watch() const {
   short sock_ev = 0;
   if (session_ok_) {
     if (r.in_room) sock_ev |= POLLIN;
-    if (ch_.queued() > 0 && !holding_started()) {
-      sock_ev |= ch_.flush_wants_write() ? POLLOUT : POLLIN;
-    }
+    if (ch_.queued() > 0) sock_ev |= ch_.flush_wants_write() ? POLLOUT : POLLIN;
   }
   const short out_ev = out_room || !session_ok_ ? POLLIN : 0;
   r.sock = r.add(ch_.fd(), sock_ev);
@@ -284,8 +277,7 @@ void CommandLoop::serve(const Round& r) {
     hard_stopped_ = true;
     proc_.kill_group_now();
   }
-  if (session_ok_ && ch_.queued() > 0 && !holding_started()) {
-    hold_until_.reset();
+  if (session_ok_ && ch_.queued() > 0) {
     auto res = ch_.flush();
     if (res.status == tls::IoStatus::kClosed || res.status == tls::IoStatus::kError) {
       fail_session({EndKind::kClientDisconnected, {}});
@@ -298,11 +290,6 @@ void CommandLoop::serve(const Round& r) {
 
 CommandOutcome CommandLoop::run() {
   if (proc_.stdin_fd() < 0) stdin_eof_ = true;
-  // What the session queued (`started`) waits for company.
-  if (ch_.queued() > 0) {
-    hold_until_ = start_ + lim_.started_hold;
-    held_bytes_ = ch_.queued();
-  }
   // The reaper's records read at spawn may already hold the exit: the events
   // fd will not wake us for it, so learn it now.
   learn_status();

@@ -55,11 +55,6 @@ struct CommandLimits {
   bool terminal = false;
   bool record_input = false;
   audit::Recording* recording = nullptr;
-  // What the session queued before the loop (`started`) waits this long for
-  // the command's first output or its end, to travel in the same record: a
-  // short command costs both sides a TLS record and a wake-up less, and a
-  // quiet one's client learns it runs this much later, unnoticeably.
-  std::chrono::milliseconds started_hold{20};
 };
 
 struct CommandOutcome {

@@ -47,7 +47,6 @@ class CommandLoop {
   void fail_session(SessionEnd why);
   void deliver_signals();
   int poll_timeout_ms() const;
-  bool holding_started() const;
   void check_deadlines();
   struct Round;
   Round watch() const;       // what to poll for this round
@@ -62,8 +61,6 @@ class CommandLoop {
   std::optional<Clock::time_point> kill_at_;  // SIGKILL after TERM
   std::optional<Clock::time_point> stop_at_;  // server stopping: TERM then
   std::optional<Clock::time_point> linger_until_;
-  std::optional<Clock::time_point> hold_until_;  // `started` waits for company
-  std::size_t held_bytes_ = 0;
   std::vector<int> held_signals_;  // from the client, not yet delivered
   Clock::time_point held_since_;
   std::optional<exec::ExitStatus> status_;

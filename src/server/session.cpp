@@ -242,9 +242,12 @@ std::optional<SessionEnd> Session::handle_terminal(const std::string& payload) {
 }
 
 void Session::announce_started(const std::string& id) {
-  // Queued only: the command loop sends it with the first output or the
-  // exit, or after CommandLimits::started_hold for a quiet command.
   ch_.send(proto::FrameType::kStarted, id);
+  // Send it now: the command loop flushes only once something else wakes it,
+  // so a quiet command (sleep) would keep the client from knowing it runs.
+  if (auto r = ch_.flush(); r.status == tls::IoStatus::kError) {
+    st_.log->warn("conn {}: cannot send started: {}", conn_, r.error);
+  }
 }
 
 std::optional<SessionEnd> Session::handle_exec(const std::string& payload) {

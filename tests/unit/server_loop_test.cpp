@@ -117,23 +117,6 @@ class Peer {
     return r;
   }
   void close() { fd_.reset(); }
-  // How many whole frames one read() brings (one message of a
-  // SOCK_SEQPACKET socket), for a test of what the server sends together.
-  std::size_t frames_in_next_read() {
-    pollfd p{fd_.get(), POLLIN, 0};
-    if (::poll(&p, 1, kPatienceMs) <= 0) {
-      ADD_FAILURE() << "no frame from the server";
-      return 0;
-    }
-    char buf[65536];
-    const ssize_t n = ::read(fd_.get(), buf, sizeof buf);
-    if (n <= 0) return 0;
-    proto::Decoder dec;
-    dec.feed({buf, static_cast<std::size_t>(n)});
-    std::size_t count = 0;
-    for (proto::Frame f; dec.next(f) == proto::Decoder::State::kFrame;) ++count;
-    return count;
-  }
 
  private:
   util::UniqueFd fd_;
@@ -145,10 +128,9 @@ struct Pair {
   Peer client;
 };
 
-// SOCK_SEQPACKET keeps each of the server's sends a message of its own.
-Pair socket_pair(int type = SOCK_STREAM) {
+Pair socket_pair() {
   int sv[2];
-  if (::socketpair(AF_UNIX, type | SOCK_CLOEXEC, 0, sv) != 0) std::abort();
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) std::abort();
   return {Channel(std::make_unique<PlainStream>(sv[0])), Peer(sv[1])};
 }
 
@@ -226,48 +208,6 @@ TEST_F(LoopTest, ForwardsOutputAndStdinAndLearnsTheStatus) {
   // sha256("hello world")
   EXPECT_EQ(o.stdout_sha256, "b94d27b9934d3e08a52e52d7da7dabfac484efe37a5380ee9088f7ace2efcde9");
   EXPECT_FALSE(o.session_end);
-}
-
-// What the session queued before the loop (its `started`) leaves with the
-// exit of a command that ends within the hold, in one send (one TLS record):
-// each read of a SOCK_SEQPACKET socket returns one send.
-TEST_F(LoopTest, StartedWaitsForAShortCommandsExitAndLeavesWithIt) {
-  pair_ = socket_pair(SOCK_SEQPACKET);
-  limits_.started_hold = std::chrono::milliseconds(kPatienceMs);
-  pair_.server.send(FrameType::kStarted, "7.1");
-  start("exit 4");
-  // As the session does after the loop: the exit joins what is queued.
-  ASSERT_EQ(outcome_.wait_for(std::chrono::milliseconds(kPatienceMs)), std::future_status::ready);
-  const CommandOutcome o = outcome_.get();
-  EXPECT_EQ(o.exit.code, 4);
-  pair_.server.send(FrameType::kExit, proto::encode(o.exit));
-  EXPECT_TRUE(pair_.server.flush_all(std::chrono::milliseconds(kPatienceMs)));
-  EXPECT_EQ(pair_.client.frames_in_next_read(), 2u);
-}
-
-// ... and with the first output when there is some, at once: the hold
-// delays no byte of output.
-TEST_F(LoopTest, StartedLeavesWithTheFirstOutput) {
-  pair_ = socket_pair(SOCK_SEQPACKET);
-  limits_.started_hold = std::chrono::milliseconds(kPatienceMs);
-  pair_.server.send(FrameType::kStarted, "7.1");
-  start("echo first; sleep 60");
-  EXPECT_EQ(pair_.client.frames_in_next_read(), 2u);  // started, stdout
-  poke(hard_stop_);
-  finish();
-}
-
-// A quiet command's client learns that it runs once the hold is over.
-TEST_F(LoopTest, AQuietCommandsStartedLeavesAfterTheHold) {
-  limits_.started_hold = std::chrono::milliseconds(50);
-  pair_.server.send(FrameType::kStarted, "7.1");
-  start("sleep 60");
-  const auto f = pair_.client.next();
-  ASSERT_TRUE(f);
-  EXPECT_EQ(f->type, FrameType::kStarted);
-  EXPECT_EQ(outcome_.wait_for(0s), std::future_status::timeout) << "the command ended early";
-  poke(hard_stop_);
-  finish();
 }
 
 // A client that does not read must stop the command (a full pipe), not make
