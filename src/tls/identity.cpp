@@ -39,16 +39,23 @@ std::string hex(const unsigned char* p, std::size_t n, bool upper) {
   return out;
 }
 
-std::chrono::system_clock::time_point to_time_point(const byte* date, int len) {
+// A certificate's date as calendar fields; the epoch when it cannot be read.
+std::tm calendar_time(const byte* date, int len) {
   const byte* value = nullptr;
   byte format = 0;
   int value_len = 0;
   struct tm tm {};
   if (date == nullptr || len <= 0 || wc_GetDateInfo(date, len, &value, &format, &value_len) != 0 ||
       wc_GetDateAsCalendarTime(value, value_len, format, &tm) != 0) {
-    return {};
+    tm = {};
+    tm.tm_year = 70;
+    tm.tm_mday = 1;
   }
-  return util::from_utc(tm);
+  return tm;
+}
+
+std::chrono::system_clock::time_point to_time_point(const byte* date, int len) {
+  return util::from_utc(calendar_time(date, len));
 }
 
 bool is_text(byte tag) {  // UTF8String, PrintableString, T61String, IA5String
@@ -140,7 +147,10 @@ std::optional<PeerIdentity> identity_from_der(const unsigned char* der, std::siz
   if (wc_Sha256Hash(der, static_cast<word32>(len), digest) == 0) {
     id.fingerprint = hex(digest, sizeof(digest), false);
   }
-  id.not_after = util::rfc3339_utc(info.not_after);
+  // From the certificate's own date, not info.not_after: a time point stops
+  // at 2262, and the trail must say the date the certificate carries.
+  id.not_after = util::rfc3339_utc_seconds(
+      util::utc_seconds(calendar_time(d.get().afterDate, d.get().afterDateLen)));
   if (client_auth != nullptr) *client_auth = info.client_auth;
   return id;
 }

@@ -265,6 +265,28 @@ TEST_F(Tls, NotYetValidCertificateIsCaughtByTrexAndRefusedByServer) {
   expect_good_client(server);
 }
 
+// Dates past 2262, where a nanosecond time point ends: RFC 5280's "no
+// expiry" (9999-12-31) and a CRL of tools/pki crl --days 99999 (2300) are
+// current, not wrapped round into the past. trex said "your certificate ...
+// expired on 1716-02-28" and would not start. The trail gives the date the
+// certificate carries.
+TEST_F(Tls, ACertificateAndACrlValidPast2262AreCurrent) {
+  pki_.client("lasting", {"--end", "99991231235959Z"});
+  pki_.pki({"crl", "--days", "99999"});
+  Trexd server(pki_, tmp_.path());
+  auto r = trex_with(server, pki_.ca(), pki_.cert("lasting"), pki_.key("lasting"));
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "hi\n");
+  const auto opens = audit_records(server.audit_path(), "session_open");
+  ASSERT_EQ(opens.size(), 1u);
+  EXPECT_EQ(opens[0].value("not_after", ""), "9999-12-31T23:59:59.000000Z");
+  const auto check =
+      run({TREXD_BIN, "--check-config", "--listen", "127.0.0.1:0", "--ca", pki_.ca(), "--cert",
+           pki_.cert("server"), "--key", pki_.key("server"), "--crl", pki_.crl(), "--allow-all"});
+  EXPECT_EQ(check.status, 0) << check.out << check.err;
+  EXPECT_EQ((check.out + check.err).find("expired"), std::string::npos) << check.out << check.err;
+}
+
 TEST_F(Tls, RevokedCertificateIsRefusedAfterSighup) {
   pki_.client("bob");
   const auto bob = keep_copy(pki_, "bob", tmp_);

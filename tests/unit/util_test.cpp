@@ -277,6 +277,34 @@ TEST(FromUtc, AgreesWithTimegmOnEveryDayOf400Years) {
   EXPECT_EQ(trex::util::from_utc(epoch).time_since_epoch().count(), 0);
 }
 
+// Past a nanosecond time point's range (1678-2262) a date saturates instead
+// of wrapping round: 9999-12-31, RFC 5280's "no expiry", wrapped to 1816
+// and made a certificate expired. Its seconds and its text stay exact.
+std::tm utc_fields(int year, int month, int day, int hour, int min, int sec) {
+  std::tm tm{};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = month - 1;
+  tm.tm_mday = day;
+  tm.tm_hour = hour;
+  tm.tm_min = min;
+  tm.tm_sec = sec;
+  return tm;
+}
+
+TEST(FromUtc, DatesBeyondATimePointsRangeSaturate) {
+  const std::tm end = utc_fields(9999, 12, 31, 23, 59, 59);
+  EXPECT_EQ(trex::util::utc_seconds(end), 253402300799LL);
+  EXPECT_EQ(trex::util::from_utc(end), std::chrono::system_clock::time_point::max());
+  EXPECT_EQ(trex::util::rfc3339_utc_seconds(trex::util::utc_seconds(end)),
+            "9999-12-31T23:59:59.000000Z");
+  EXPECT_EQ(trex::util::from_utc(utc_fields(1600, 1, 1, 0, 0, 0)),
+            std::chrono::system_clock::time_point::min());
+  // The last whole second a time point holds is still exact.
+  const std::tm last = utc_fields(2262, 4, 11, 23, 47, 15);
+  EXPECT_EQ(trex::util::from_utc(last).time_since_epoch(),
+            std::chrono::seconds(trex::util::utc_seconds(last)));
+}
+
 // A certificate's date digits are not range-checked ("20261399..." parses
 // as month 13, day 99): such fields carry over exactly as timegm's do.
 TEST(FromUtc, FieldsOutOfRangeCarryOverAsTimegmDoes) {
