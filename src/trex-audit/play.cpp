@@ -9,7 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
-#include <memory>
+#include <optional>
 #include <thread>
 
 #include "trex-audit/commands.hpp"
@@ -20,17 +20,27 @@
 namespace trex::trex_audit {
 namespace {
 
-// The next line of `in`, without its '\n'; false at the end.
-bool read_line(std::FILE* in, std::string& line) {
-  char* buf = nullptr;
-  std::size_t cap = 0;
-  const ssize_t n = ::getline(&buf, &cap, in);
-  const std::unique_ptr<char, decltype(&std::free)> owned(buf, &std::free);
-  if (n < 0) return false;
-  line.assign(buf, static_cast<std::size_t>(n));
-  if (!line.empty() && line.back() == '\n') line.pop_back();
-  return true;
-}
+// The lines of a stream, without their '\n', through one getline buffer.
+class Lines {
+ public:
+  explicit Lines(std::FILE* in) : in_(in) {}
+  ~Lines() { std::free(buf_); }
+  Lines(const Lines&) = delete;
+  Lines& operator=(const Lines&) = delete;
+  // False at the end.
+  bool next(std::string& line) {
+    const ssize_t n = ::getline(&buf_, &cap_, in_);
+    if (n < 0) return false;
+    line.assign(buf_, static_cast<std::size_t>(n));
+    if (!line.empty() && line.back() == '\n') line.pop_back();
+    return true;
+  }
+
+ private:
+  std::FILE* in_;
+  char* buf_ = nullptr;
+  std::size_t cap_ = 0;
+};
 
 std::string folder_of(const std::string& path) {
   const auto slash = path.rfind('/');
@@ -144,12 +154,14 @@ int run_play(const Trail& trail, const PlayOptions& options) {
   const util::UniqueFile in(fd ? ::fdopen(fd.get(), "r") : nullptr);
   if (in) fd.release();  // the FILE owns it now
   std::string line;
-  if (!in || !read_line(in.get(), line)) {
+  std::optional<Lines> lines;
+  if (in) lines.emplace(in.get());
+  if (!lines || !lines->next(line)) {
     std::cerr << "trex-audit: cannot read " << printable_text(path) << '\n';
     return 1;
   }
   double last = 0;
-  while (read_line(in.get(), line)) {
+  while (lines->next(line)) {
     auto event = audit::parse_cast_event(line);
     if (!event || event->kind != "o") continue;
     double pause = std::max(0.0, event->seconds - last) / options.speed;
