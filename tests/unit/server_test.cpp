@@ -96,8 +96,6 @@ TEST_F(PlanTest, TheTightestLimitWins) {
   EXPECT_EQ(plan().limits.stop_fd, -1);
 }
 
-// The audit's session_close reason and exec_end ended_by come from the kind.
-// Start-up, reload, --check-config and --explain read the policy here.
 // trexd's own account and a run_as account are told apart, also once cached.
 TEST(AccountFor, OwnAndRunAsAccountsAreKeptApart) {
   const passwd* own = ::getpwuid(::geteuid());
@@ -113,6 +111,8 @@ TEST(AccountFor, OwnAndRunAsAccountsAreKeptApart) {
   }
 }
 
+// The audit's session_close reason and exec_end ended_by come from the kind.
+// Start-up, reload, --check-config and --explain read the policy here.
 TEST(LoadPolicy, FileAllowAllOrNamedAsMissing) {
   config::ServerConfig c;
   auto none = load_policy(c);
